@@ -1,0 +1,111 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestDecode_errors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []byte
+		is   error
+		code Code
+	}{
+		{"garbage", []byte("hello"), ErrMalformed, 0},
+		{"not_a_map", []byte{0x93, 1, 2, 3}, ErrMalformed, 0},
+		{"no_type", []byte{0x81, 0xa1, 0x72, 0xa1, 0x61}, ErrMalformed, 0},
+		{"type_not_int", []byte{0x81, 0xa1, 0x74, 0xa1, 0x61}, ErrMalformed, 0},
+		{"unknown_type", []byte{0x81, 0xa1, 0x74, 0x7f}, ErrUnknownType, 0},
+		{"wrong_value_type", []byte{0x83, 0xa1, 0x74, 0x03, 0xa1, 0x69, 0x01, 0xa1, 0x72, 0x05}, ErrMalformed, 0},
+		{"join_without_id", mustEncode(&Join{Room: "lobby"}), nil, CodeBadRequest},
+		{"join_bad_room", mustEncode(&Join{ID: 1, Room: "a b"}), nil, CodeBadName},
+		{"join_observer_entries", mustEncode(&Join{ID: 1, Room: "a", Observer: true, Entries: []Entry{{Key: "k", Value: mp(1)}}}), nil, CodeBadRequest},
+		{"set_empty", mustEncode(&Set{ID: 9, Room: "a"}), nil, CodeBadRequest},
+		{"set_bad_key", mustEncode(&Set{Room: "a", Delete: []string{"a\x00"}}), nil, CodeBadName},
+		{"set_no_value", mustEncode(&Set{Room: "a", Entries: []Entry{{Key: "k"}}}), nil, CodeBadRequest},
+		{"hello_bad_client", mustEncode(&Hello{Version: 1, Client: strings.Repeat("a", 65)}), nil, CodeBadName},
+		{"presence_bad_event", mustEncode(&Presence{Room: "a", Client: "b", Event: 9}), nil, CodeBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := Decode(tt.in)
+			if err == nil {
+				t.Fatalf("Decode(% x) = %#v, want an error", tt.in, m)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("Decode error = %v, want %v", err, tt.is)
+			}
+			if got := ErrorCode(err); got != tt.code {
+				t.Fatalf("ErrorCode = %v, want %v (%v)", got, tt.code, err)
+			}
+		})
+	}
+}
+
+func TestDecode_requestIDInError(t *testing.T) {
+	t.Parallel()
+	_, err := Decode(mustEncode(&Set{ID: 42, Room: "lobby", Entries: []Entry{{Key: "k"}}}))
+	var e *Error
+	if !errors.As(err, &e) || e.ID != 42 || e.Room != "lobby" {
+		t.Fatalf("Decode error = %#v, want an *Error with ID 42 in room lobby", err)
+	}
+}
+
+func TestDecode_skipsUnknownKeys(t *testing.T) {
+	t.Parallel()
+	// {"t":7, "z":[1,{"q":nil}], "i":5}: a newer peer's extra key.
+	in := []byte{0x83, 0xa1, 't', 0x07, 0xa1, 'z', 0x92, 0x01, 0x81, 0xa1, 'q', 0xc0, 0xa1, 'i', 0x05}
+	m, err := Decode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&OK{ID: 5}); !reflect.DeepEqual(m, want) {
+		t.Fatalf("Decode = %#v, want %#v", m, want)
+	}
+}
+
+func TestEncode_manyFields(t *testing.T) {
+	t.Parallel()
+	// A map16 header must be rewritten as well as a fixmap one.
+	b, err := Append([]byte{0xee}, &Welcome{Version: 1, Client: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte{0xee, 0x86, 0xa1, 't', byte(TypeWelcome)}) {
+		t.Fatalf("Append = % x, want prefix ee 86 a1 74 02", b)
+	}
+}
+
+func TestCode(t *testing.T) {
+	t.Parallel()
+	if !CodeShutdown.Retry() || CodeReplaced.Retry() || CodeReadOnly.Retry() {
+		t.Fatal("Retry: want true only for 3xx")
+	}
+	if got := CodeFromCloseStatus(CodeTimeout.CloseStatus()); got != CodeTimeout {
+		t.Fatalf("CodeFromCloseStatus(%d) = %v, want Timeout", CodeTimeout.CloseStatus(), got)
+	}
+	if got := CodeFromCloseStatus(1000); got != 0 {
+		t.Fatalf("CodeFromCloseStatus(1000) = %v, want 0", got)
+	}
+	err := error(Errorf(CodeReadOnly, "no"))
+	if !errors.Is(err, &Error{Code: CodeReadOnly}) || errors.Is(err, &Error{Code: CodeTimeout}) {
+		t.Fatal("errors.Is on *Error must compare codes")
+	}
+	if got, want := err.Error(), "synk: ReadOnly (204): no"; got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+}
+
+func mustEncode(m Message) []byte {
+	b, err := Encode(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,38 @@
+// Package protocol defines the Synk wire format: the frames a client and a
+// server exchange over a websocket, their stable error codes, and the
+// encoding, decoding and validation of those frames.
+//
+// The package does no I/O, starts no goroutines and logs nothing. It builds
+// and tests under GOOS=js GOARCH=wasm, so the browser client and the server
+// share one implementation.
+//
+// # Wire format
+//
+// Every websocket binary message carries exactly one frame: a msgpack map
+// whose keys are one-letter strings. The key "t" holds the frame's
+// [MessageType]; the other keys depend on the type and are listed in each
+// type's doc comment.
+//
+//	map {
+//	    "t": MessageType (positive fixint, the constants below)
+//	    "i": request id (uint32, frames that ask for or give a reply)
+//	    ...: the type's own keys
+//	}
+//
+// A reader skips keys it does not know, and [Decode] reports frames of an
+// unknown type with [ErrUnknownType] so that a receiver can skip them: new
+// keys and types can be added without breaking old peers. A shipped letter
+// is never renamed or reused.
+//
+// # Untrusted input
+//
+// [Decode] first walks the bytes with [Check]: every declared length must fit
+// in the bytes that remain and nesting is bounded by [MaxDepth]. Only then
+// does the msgpack library see them. A frame that claims 2^32 array elements
+// in eight bytes is rejected before anything is allocated.
+//
+// # Versions
+//
+// A client opens with [Hello] carrying [Version]; the server answers with
+// [Welcome] or with an [Error] of code [CodeBadVersion] and closes.
+package protocol

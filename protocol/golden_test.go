@@ -1,0 +1,102 @@
+package protocol
+
+import (
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.hex from the golden table")
+
+// mp encodes v as a msgpack value for use in an [Entry].
+func mp(v any) msgpack.RawMessage {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// golden lists one example of every frame type. Its wire bytes live in
+// testdata/NAME.hex, shared with the JavaScript tests and docs/PROTOCOL.md.
+var golden = []struct {
+	name string
+	msg  Message
+}{
+	{"hello", &Hello{Version: 1, Client: "ada"}},
+	{"hello_anonymous", &Hello{Version: 1}},
+	{"welcome", &Welcome{Version: 1, Client: "ada", PingMS: 3000, TimeoutMS: 10000,
+		Limits: Limits{MaxFrame: 65536, MaxKeys: 64, MaxValue: 16384, MaxRooms: 16}}},
+	{"join", &Join{ID: 1, Room: "lobby", Entries: []Entry{{Key: "name", Value: mp("ada")}}}},
+	{"join_observer", &Join{ID: 2, Room: "lobby", Observer: true}},
+	{"joined", &Joined{ID: 1, Room: "lobby", Members: []Member{
+		{Client: "ada", Entries: []Entry{{Key: "name", Value: mp("ada")}}},
+		{Client: "joe", Entries: []Entry{{Key: "head", Value: mp([]byte{1, 2})}}},
+	}}},
+	{"leave", &Leave{ID: 3, Room: "lobby"}},
+	{"set", &Set{ID: 4, Room: "lobby", Entries: []Entry{{Key: "x", Value: mp(1.5)}}, Delete: []string{"name"}}},
+	{"set_pose", &Set{Room: "lobby", Entries: []Entry{{Key: "pose", Value: mp([]float32{0, 1.6, 0, 0, 0, 0, 1})}}}},
+	{"ok", &OK{ID: 4}},
+	{"presence_join", &Presence{Room: "lobby", Event: EventJoin, Client: "joe", Entries: []Entry{{Key: "name", Value: mp("joe")}}}},
+	{"presence_change", &Presence{Room: "lobby", Event: EventChange, Client: "joe", Entries: []Entry{{Key: "x", Value: mp(2)}}, Delete: []string{"name"}}},
+	{"presence_leave", &Presence{Room: "lobby", Event: EventLeave, Client: "joe", Reason: CodeTimeout}},
+	{"ping", &Ping{Nonce: 7}},
+	{"pong", &Pong{Nonce: 7}},
+	{"error", &Error{ID: 4, Code: CodeReadOnly, Message: "observers cannot write", Room: "lobby"}},
+}
+
+func spaced(b []byte) string { return fmt.Sprintf("% x", b) }
+
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	for _, tt := range golden {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Encode(tt.msg)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			path := filepath.Join("testdata", tt.name+".hex")
+			if *update {
+				if err := os.WriteFile(path, []byte(spaced(got)+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read fixture (run go test -update): %v", err)
+			}
+			if g, w := spaced(got), strings.TrimSpace(string(want)); g != w {
+				t.Fatalf("Encode =\n%s\nwant\n%s", g, w)
+			}
+			back, err := Decode(got)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(back, tt.msg) {
+				t.Fatalf("Decode = %#v, want %#v", back, tt.msg)
+			}
+		})
+	}
+}
+
+// readHex reads a testdata fixture into bytes.
+func readHex(tb testing.TB, name string) []byte {
+	tb.Helper()
+	s, err := os.ReadFile(filepath.Join("testdata", name+".hex"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.Join(strings.Fields(string(s)), ""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}

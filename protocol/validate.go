@@ -1,0 +1,89 @@
+package protocol
+
+// validate checks the rules of m's type that the msgpack types alone do not
+// enforce. Its errors are [*Error] values carrying m's request id.
+func validate(m Message) error {
+	var id uint32
+	var err error
+	switch m := m.(type) {
+	case *Hello:
+		if m.Client != "" {
+			err = CheckClient(m.Client)
+		}
+	case *Join:
+		id = m.ID
+		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkEntries(m.Entries))
+		if err == nil && m.Observer && len(m.Entries) > 0 {
+			err = Errorf(CodeBadRequest, "an observer cannot publish entries")
+		}
+	case *Leave:
+		id = m.ID
+		err = firstErr(needID(m.ID), CheckRoom(m.Room))
+	case *Set:
+		id = m.ID
+		err = firstErr(CheckRoom(m.Room), checkEntries(m.Entries), checkKeys(m.Delete))
+		if err == nil && len(m.Entries) == 0 && len(m.Delete) == 0 {
+			err = Errorf(CodeBadRequest, "set has no entries and no deletions")
+		}
+	case *Presence:
+		if m.Event < EventJoin || m.Event > EventLeave {
+			err = Errorf(CodeBadRequest, "unknown presence event %d", m.Event)
+		}
+	}
+	if e, ok := err.(*Error); ok {
+		e.ID = id
+		if r := roomOf(m); r != "" && e.Code != CodeBadName {
+			e.Room = r
+		}
+	}
+	return err
+}
+
+func roomOf(m Message) string {
+	switch m := m.(type) {
+	case *Join:
+		return m.Room
+	case *Leave:
+		return m.Room
+	case *Set:
+		return m.Room
+	}
+	return ""
+}
+
+func needID(id uint32) error {
+	if id == 0 {
+		return Errorf(CodeBadRequest, "request id \"i\" must not be 0")
+	}
+	return nil
+}
+
+func checkEntries(es []Entry) error {
+	for _, e := range es {
+		if err := CheckKey(e.Key); err != nil {
+			return err
+		}
+		if len(e.Value) == 0 {
+			return Errorf(CodeBadRequest, "entry %q has no value", e.Key)
+		}
+	}
+	return nil
+}
+
+func checkKeys(keys []string) error {
+	for _, k := range keys {
+		if err := CheckKey(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
