@@ -1,0 +1,328 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/synkhq/synk/protocol"
+)
+
+// conn is one websocket client. The handler goroutine reads; writeLoop
+// writes everything, from the bounded queue out.
+type conn struct {
+	s      *Server
+	ws     *websocket.Conn
+	client string
+	out    chan []byte
+	seen   atomic.Int64 // unix nanoseconds of the last frame received
+
+	// rooms is touched only by the reader goroutine. A room's subs map is
+	// the truth; an entry here may be stale after a CodeReplaced.
+	rooms map[string]bool
+
+	stopOnce sync.Once
+	quit     chan struct{} // closed by stop
+	quitCode protocol.Code // written once, before quit is closed
+	quitMsg  string
+}
+
+// stop ends the connection with code (0: the peer went away). The writer
+// sends the code to the client where that makes sense, then closes.
+func (c *conn) stop(code protocol.Code, msg string) {
+	c.stopOnce.Do(func() {
+		c.quitCode, c.quitMsg = code, msg
+		close(c.quit)
+	})
+}
+
+// send queues a frame without blocking. A full queue stops the connection.
+func (c *conn) send(b []byte) {
+	select {
+	case c.out <- b:
+	default:
+		c.stop(protocol.CodeSlowConsumer, "send queue full")
+	}
+}
+
+func (c *conn) sendMsg(m protocol.Message) {
+	b, err := protocol.Encode(m)
+	if err != nil {
+		panic("bug: server frame does not encode: " + err.Error())
+	}
+	c.send(b)
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShutdown, "server shutting down"))
+		return
+	}
+	defer s.wg.Done()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
+	if err != nil {
+		s.log.Debug("websocket accept", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(int64(s.opts.MaxFrame))
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	client, err := s.handshake(ctx, ws)
+	if err != nil {
+		s.log.Debug("websocket handshake", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	c := &conn{s: s, ws: ws, client: client, out: make(chan []byte, s.opts.SendQueue),
+		rooms: make(map[string]bool), quit: make(chan struct{})}
+	c.seen.Store(time.Now().UnixNano())
+
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	if s.closing {
+		c.stop(protocol.CodeShutdown, "server shutting down")
+	}
+	s.mu.Unlock()
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		defer cancel() // unblocks the reader
+		c.writeLoop(ctx)
+	}()
+	c.readLoop(ctx)
+	c.stop(0, "")
+	<-writerDone
+
+	reason := c.quitCode
+	for name := range c.rooms {
+		_ = s.leave(c, name, reason) // NotJoined after a replace is fine
+	}
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.log.Debug("websocket closed", "client", client, "code", reason)
+}
+
+// handshake reads the Hello and answers with the Welcome.
+func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	fail := func(e *protocol.Error) (string, error) {
+		b, _ := protocol.Encode(e)
+		_ = ws.Write(ctx, websocket.MessageBinary, b)
+		_ = ws.Close(websocket.StatusCode(e.Code.CloseStatus()), e.Message)
+		return "", e
+	}
+	typ, b, err := ws.Read(ctx)
+	if err != nil {
+		return "", err
+	}
+	if typ != websocket.MessageBinary {
+		return fail(protocol.Errorf(protocol.CodeBadFrame, "frames are binary messages"))
+	}
+	m, err := protocol.Decode(b)
+	if err != nil {
+		return fail(asProtocolError(err))
+	}
+	h, ok := m.(*protocol.Hello)
+	if !ok {
+		return fail(protocol.Errorf(protocol.CodeHelloFirst, "first frame must be a Hello, got %v", m.Type()))
+	}
+	if h.Version != protocol.Version {
+		return fail(protocol.Errorf(protocol.CodeBadVersion, "version %d is not supported; this server speaks %d", h.Version, protocol.Version))
+	}
+	client := h.Client
+	if client == "" {
+		var id [6]byte
+		_, _ = rand.Read(id[:])
+		client = "u-" + hex.EncodeToString(id[:])
+	}
+	o := s.opts
+	b, err = protocol.Encode(&protocol.Welcome{Version: protocol.Version, Client: client,
+		PingMS: uint32(o.PingInterval / time.Millisecond), TimeoutMS: uint32(o.Timeout / time.Millisecond),
+		Limits: protocol.Limits{MaxFrame: uint32(o.MaxFrame), MaxKeys: uint32(o.MaxKeys),
+			MaxValue: uint32(o.MaxValue), MaxRooms: uint32(o.MaxRooms)}})
+	if err != nil {
+		return "", err
+	}
+	return client, ws.Write(ctx, websocket.MessageBinary, b)
+}
+
+// asProtocolError turns a Decode error into the error frame that answers it.
+func asProtocolError(err error) *protocol.Error {
+	var e *protocol.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return protocol.Errorf(protocol.CodeBadFrame, "%v", err)
+}
+
+func (c *conn) readLoop(ctx context.Context) {
+	for {
+		typ, b, err := c.ws.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				c.stop(protocol.CodeFrameTooLarge, "frame too large")
+			}
+			return
+		}
+		c.seen.Store(time.Now().UnixNano())
+		if typ != websocket.MessageBinary {
+			c.stop(protocol.CodeBadFrame, "frames are binary messages")
+			return
+		}
+		if !c.handle(b) {
+			return
+		}
+	}
+}
+
+// handle acts on one frame. It returns false when the connection must end.
+func (c *conn) handle(b []byte) bool {
+	m, err := protocol.Decode(b)
+	switch {
+	case errors.Is(err, protocol.ErrUnknownType):
+		return true // from a newer client: skip
+	case err != nil:
+		e := asProtocolError(err)
+		if e.Code == protocol.CodeBadFrame {
+			c.stop(e.Code, e.Message)
+			return false
+		}
+		c.sendMsg(e)
+		return true
+	}
+	var id uint32
+	switch m := m.(type) {
+	case *protocol.Join:
+		id = m.ID
+		err = c.join(m)
+	case *protocol.Leave:
+		id = m.ID
+		err = c.s.leave(c, m.Room, 0)
+		delete(c.rooms, m.Room)
+		if err == nil {
+			c.sendMsg(&protocol.OK{ID: m.ID})
+		}
+	case *protocol.Set:
+		id = m.ID
+		err = c.s.set(c, m)
+		if err == nil && m.ID != 0 {
+			c.sendMsg(&protocol.OK{ID: m.ID})
+		}
+	case *protocol.Ping:
+		c.sendMsg(&protocol.Pong{Nonce: m.Nonce})
+	case *protocol.Pong:
+	default:
+		c.stop(protocol.CodeBadFrame, "a client does not send "+m.Type().String())
+		return false
+	}
+	if err != nil {
+		e := asProtocolError(err)
+		e.ID = id
+		c.sendMsg(e)
+	}
+	return true
+}
+
+func (c *conn) join(j *protocol.Join) error {
+	if !c.rooms[j.Room] && len(c.rooms) >= c.s.opts.MaxRooms {
+		c.pruneRooms()
+		if len(c.rooms) >= c.s.opts.MaxRooms {
+			return protocol.Errorf(protocol.CodeTooManyRooms, "the limit is %d rooms per connection", c.s.opts.MaxRooms)
+		}
+	}
+	if err := checkValues(j.Entries, c.s.opts.MaxValue); err != nil {
+		return err
+	}
+	if err := c.s.join(c, j); err != nil {
+		return err
+	}
+	c.rooms[j.Room] = true
+	return nil
+}
+
+// pruneRooms forgets rooms that this connection was replaced in.
+func (c *conn) pruneRooms() {
+	for name := range c.rooms {
+		r := c.s.lockRoom(name, false)
+		if r == nil {
+			delete(c.rooms, name)
+			continue
+		}
+		if _, ok := r.subs[c]; !ok {
+			delete(c.rooms, name)
+		}
+		c.s.unlockRoom(r)
+	}
+}
+
+func (c *conn) writeLoop(ctx context.Context) {
+	t := time.NewTicker(c.s.opts.PingInterval)
+	defer t.Stop()
+	var nonce uint32
+	for {
+		select {
+		case b := <-c.out:
+			if err := c.write(ctx, b); err != nil {
+				c.stop(0, "")
+				return
+			}
+		case now := <-t.C:
+			if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
+				c.stop(protocol.CodeTimeout, "no frame within the timeout")
+				continue
+			}
+			nonce++
+			b, _ := protocol.Encode(&protocol.Ping{Nonce: nonce})
+			if err := c.write(ctx, b); err != nil {
+				c.stop(0, "")
+				return
+			}
+		case <-c.quit:
+			c.finish(ctx)
+			return
+		}
+	}
+}
+
+func (c *conn) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.s.opts.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageBinary, b)
+}
+
+// finish closes the websocket after stop. A peer that is gone, silent or
+// too slow is cut at once; otherwise the queued frames are flushed, then
+// an Error frame with the code, then the close handshake.
+func (c *conn) finish(ctx context.Context) {
+	switch code := c.quitCode; code {
+	case 0, protocol.CodeTimeout, protocol.CodeSlowConsumer:
+		c.ws.CloseNow()
+	default:
+		for flushing := true; flushing; {
+			select {
+			case b := <-c.out:
+				if c.write(ctx, b) != nil {
+					c.ws.CloseNow()
+					return
+				}
+			default:
+				flushing = false
+			}
+		}
+		b, _ := protocol.Encode(&protocol.Error{Code: code, Message: c.quitMsg})
+		if c.write(ctx, b) == nil {
+			_ = c.ws.Close(websocket.StatusCode(code.CloseStatus()), c.quitMsg)
+		}
+		c.ws.CloseNow()
+	}
+}

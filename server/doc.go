@@ -1,0 +1,27 @@
+// Package server is the Synk server: rooms whose participants each publish a
+// key/value presence map and see everyone else's, read-only observers, and
+// the HTTP API of the earlier supersynk project.
+//
+// A [Server] is an [http.Handler]. Mount it, then stop it with
+// [Server.Shutdown]:
+//
+//	GET  /ws            websocket, protocol in package protocol
+//	POST /synk/{room}   store the poster's entries, answer with the others'
+//	GET  /synk/{room}   every participant's entries
+//	GET  /synk          the rooms and their sizes
+//
+// # Concurrency
+//
+// Each websocket connection has one reader goroutine (the HTTP handler's)
+// and one writer goroutine that owns a bounded send queue. A room never
+// waits for a client: frames are queued without blocking, and a client whose
+// queue is full is disconnected with [protocol.CodeSlowConsumer]. The
+// snapshot a joining client receives and the changes that follow it go
+// through that one queue in the order the room made them, so no change is
+// lost or repeated between them.
+//
+// A client that sends nothing (not even a Pong) within [Options.Timeout] is
+// dropped, and so is an HTTP poster that has not posted within it. The
+// room's other members get a leave event with the reason. A room with no
+// participants and no observers is freed.
+package server

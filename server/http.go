@@ -1,0 +1,243 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The HTTP API of supersynk: a poster sends its entries and gets everyone
+// else's in return.
+//
+//	POST /synk/{room}  {"c":"ada","d":[{"k":"head","v":"..."}]}
+//	          → 200    [{"c":"joe","d":[{"k":"head","v":"..."}]}]
+//
+// Values may be any JSON value; they are stored as msgpack and shown to
+// websocket members as such. Binary values set over websocket come back as
+// base64 strings.
+
+// jsonMember is a member in the supersynk JSON shape.
+type jsonMember struct {
+	Client  string      `json:"c"`
+	Entries []jsonEntry `json:"d"`
+}
+
+type jsonEntry struct {
+	Key   string `json:"k"`
+	Value any    `json:"v"`
+}
+
+func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("room")
+	if err := protocol.CheckRoom(name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	body, err := readBody(w, r, s.opts.MaxFrame)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "%v", err))
+		return
+	}
+	client, entries, err := parsePost(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	others, err := s.post(name, client, entries)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(others))
+}
+
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("room")
+	if err := protocol.CheckRoom(name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(s.members(name)))
+}
+
+func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Rooms())
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(limit)))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, fmt.Errorf("body is larger than %d bytes", limit)
+	}
+	return buf.Bytes(), err
+}
+
+// parsePost validates a supersynk request body and converts its values to
+// msgpack. Its errors say which part is wrong.
+func parsePost(body []byte) (string, []protocol.Entry, error) {
+	bad := func(format string, args ...any) (string, []protocol.Entry, error) {
+		return "", nil, protocol.Errorf(protocol.CodeBadRequest, format, args...)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return bad("body is not a JSON object: %v", err)
+	}
+	var client string
+	if raw, ok := top["c"]; !ok {
+		return bad(`"c" (the client id) is missing`)
+	} else if json.Unmarshal(raw, &client) != nil {
+		return bad(`"c" must be a string, got %s`, raw)
+	}
+	if client == "" {
+		return bad(`"c" must not be empty`)
+	}
+	if err := protocol.CheckClient(client); err != nil {
+		return "", nil, err
+	}
+	var items []json.RawMessage
+	if raw, ok := top["d"]; ok && json.Unmarshal(raw, &items) != nil {
+		return bad(`"d" must be an array of {"k":..,"v":..}, got %s`, raw)
+	}
+	entries := make([]protocol.Entry, 0, len(items))
+	for i, raw := range items {
+		var item map[string]json.RawMessage
+		if json.Unmarshal(raw, &item) != nil {
+			return bad(`d[%d] must be an object, got %s`, i, raw)
+		}
+		var key string
+		if k, ok := item["k"]; !ok || json.Unmarshal(k, &key) != nil {
+			return bad(`d[%d].k must be a string`, i)
+		}
+		if err := protocol.CheckKey(key); err != nil {
+			return "", nil, err
+		}
+		v, ok := item["v"]
+		if !ok {
+			return bad(`d[%d].v is missing`, i)
+		}
+		val, err := jsonToMsgpack(v)
+		if err != nil {
+			return bad(`d[%d].v: %v`, i, err)
+		}
+		entries = append(entries, protocol.Entry{Key: key, Value: val})
+	}
+	return client, entries, nil
+}
+
+func jsonToMsgpack(raw json.RawMessage) (msgpack.RawMessage, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return msgpack.Marshal(numbers(v))
+}
+
+// numbers turns json.Number into int64 where exact, else float64.
+func numbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case []any:
+		for i := range v {
+			v[i] = numbers(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = numbers(v[k])
+		}
+	}
+	return v
+}
+
+func toJSON(ms []protocol.Member) []jsonMember {
+	out := make([]jsonMember, 0, len(ms))
+	for _, m := range ms {
+		jm := jsonMember{Client: m.Client, Entries: make([]jsonEntry, 0, len(m.Entries))}
+		for _, e := range m.Entries {
+			jm.Entries = append(jm.Entries, jsonEntry{Key: e.Key, Value: msgpackToJSON(e.Value)})
+		}
+		out = append(out, jm)
+	}
+	return out
+}
+
+// msgpackToJSON decodes a msgpack value into something encoding/json can
+// write. A value it cannot express is shown as its raw bytes, in base64.
+func msgpackToJSON(raw msgpack.RawMessage) any {
+	var v any
+	if err := msgpack.Unmarshal(raw, &v); err != nil {
+		return []byte(raw)
+	}
+	return jsonSafe(v)
+}
+
+func jsonSafe(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+	case float32:
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil
+		}
+	case []any:
+		for i := range v {
+			v[i] = jsonSafe(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = jsonSafe(v[k])
+		}
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[fmt.Sprint(k)] = jsonSafe(x)
+		}
+		return m
+	}
+	return v
+}
+
+// httpError is the JSON body of every HTTP error.
+type httpError struct {
+	Code    protocol.Code `json:"code"`
+	Name    string        `json:"name"`
+	Message string        `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	e := asProtocolError(err)
+	switch e.Code {
+	case protocol.CodeConflict:
+		status = http.StatusConflict
+	case protocol.CodeShutdown:
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, map[string]httpError{"error": {Code: e.Code, Name: e.Code.String(), Message: e.Message}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":303,"name":"Internal","message":"response does not encode"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

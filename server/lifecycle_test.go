@@ -1,0 +1,274 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/synkhq/synk/protocol"
+)
+
+// TestServer_silentClientTimesOut: a client that stops answering (a frozen
+// tab, a dead network path) is dropped within the timeout, and the others
+// are told why.
+func TestServer_silentClientTimesOut(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{Timeout: 300 * time.Millisecond, PingInterval: 50 * time.Millisecond})
+	ada := dialPeer(t, hs, "ada")
+	ada.join("lobby", false)
+	ghost := dialPeer(t, hs, "ghost")
+	ghost.join("lobby", false)
+	expect[*protocol.Presence](ada) // ghost joins, then never reads or writes again
+
+	p := expect[*protocol.Presence](ada)
+	if p.Event != protocol.EventLeave || p.Client != "ghost" || p.Reason != protocol.CodeTimeout {
+		t.Fatalf("ada got %+v, want ghost's leave for Timeout", p)
+	}
+}
+
+// TestServer_slowReaderIsCut: a client that reads too slowly is disconnected
+// while the others keep receiving every change.
+func TestServer_slowReaderIsCut(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{SendQueue: 8, WriteTimeout: time.Second})
+	pub := dialPeer(t, hs, "pub")
+	pub.join("room", false)
+	fast := dialPeer(t, hs, "fast")
+	fast.join("room", false)
+	slow := dialPeer(t, hs, "slow")
+	slow.join("room", false) // and never reads again
+	expect[*protocol.Presence](fast)
+	expect[*protocol.Presence](pub)
+	expect[*protocol.Presence](pub)
+
+	type result struct {
+		changes  int
+		sawLeave bool
+		err      error
+	}
+	got := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() { got <- r }()
+		for {
+			m, err := fast.recv()
+			if err != nil {
+				r.err = err
+				return
+			}
+			switch p := m.(*protocol.Presence); {
+			case p.Event == protocol.EventLeave && p.Client == "slow" && p.Reason == protocol.CodeSlowConsumer:
+				r.sawLeave = true
+			case p.Event == protocol.EventChange && p.Entries[0].Key == "final":
+				return
+			case p.Event == protocol.EventChange:
+				r.changes++
+			}
+		}
+	}()
+	big := entry("blob", strings.Repeat("x", 15000))
+	sent, cut := 0, false
+	for ; sent < 20000 && !cut; sent++ {
+		pub.send(&protocol.Set{ID: uint32(sent + 1), Room: "room", Entries: []protocol.Entry{big}})
+		for waiting := true; waiting; {
+			switch m := expect[protocol.Message](pub).(type) {
+			case *protocol.OK:
+				waiting = false
+			case *protocol.Presence:
+				cut = m.Event == protocol.EventLeave && m.Client == "slow"
+			}
+		}
+	}
+	if !cut {
+		t.Fatalf("slow reader not cut after %d frames", sent)
+	}
+	pub.send(&protocol.Set{Room: "room", Entries: []protocol.Entry{entry("final", true)}})
+	r := <-got
+	if r.err != nil || !r.sawLeave || r.changes != sent {
+		t.Fatalf("fast: %d changes of %d, saw slow's leave: %v, err: %v", r.changes, sent, r.sawLeave, r.err)
+	}
+}
+
+func TestServer_limits(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{MaxKeys: 2, MaxValue: 300, MaxRooms: 2, MaxFrame: 1024})
+	p := dialPeer(t, hs, "ada")
+	p.join("a", false, entry("k1", 1))
+	tests := []struct {
+		name string
+		msg  protocol.Message
+		code protocol.Code
+	}{
+		{"too_many_keys", &protocol.Set{ID: 1, Room: "a", Entries: []protocol.Entry{entry("k2", 2), entry("k3", 3)}}, protocol.CodeTooManyKeys},
+		{"value_too_large", &protocol.Set{ID: 2, Room: "a", Entries: []protocol.Entry{entry("k2", strings.Repeat("v", 301))}}, protocol.CodeValueTooLarge},
+		{"not_joined", &protocol.Set{ID: 3, Room: "b", Entries: []protocol.Entry{entry("k", 1)}}, protocol.CodeNotJoined},
+		{"leave_not_joined", &protocol.Leave{ID: 4, Room: "b"}, protocol.CodeNotJoined},
+		{"already_joined", &protocol.Join{ID: 5, Room: "a"}, protocol.CodeAlreadyJoined},
+		{"bad_room", &protocol.Join{ID: 6, Room: "no/slash"}, protocol.CodeBadName},
+		{"bad_key", &protocol.Set{ID: 7, Room: "a", Delete: []string{""}}, protocol.CodeBadName},
+	}
+	for _, tt := range tests {
+		p.send(tt.msg)
+		if e := p.expectError(tt.code); e.ID == 0 {
+			t.Errorf("%s: error has no request id", tt.name)
+		}
+	}
+	// Deleting and storing in one Set stays within the key limit.
+	p.send(&protocol.Set{ID: 8, Room: "a", Entries: []protocol.Entry{entry("k2", 2), entry("k3", 3)}, Delete: []string{"k1"}})
+	expect[*protocol.OK](p)
+
+	p.join("b", true)
+	p.send(&protocol.Join{ID: 9, Room: "c"})
+	p.expectError(protocol.CodeTooManyRooms)
+
+	// A frame over MaxFrame ends the connection.
+	p.send(&protocol.Set{Room: "a", Entries: []protocol.Entry{entry("k2", strings.Repeat("v", 2000))}})
+	_, err := p.recv()
+	if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+		t.Fatalf("close status = %v (%v), want StatusMessageTooBig", got, err)
+	}
+}
+
+func TestServer_badHandshake(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	tests := []struct {
+		name  string
+		first []byte
+		code  protocol.Code
+	}{
+		{"join_first", mustEncode(t, &protocol.Join{ID: 1, Room: "a"}), protocol.CodeHelloFirst},
+		{"bad_version", mustEncode(t, &protocol.Hello{Version: 99}), protocol.CodeBadVersion},
+		{"garbage", []byte{0xc1}, protocol.CodeBadFrame},
+		{"length_bomb", []byte{0x81, 0xa1, 0x6f, 0xdd, 0xff, 0xff, 0xff, 0xff}, protocol.CodeBadFrame},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &peer{t: t, ws: dialRaw(t, hs)}
+			p.sendRaw(tt.first)
+			p.expectError(tt.code)
+			_, err := p.recv()
+			if got := websocket.CloseStatus(err); int(got) != tt.code.CloseStatus() {
+				t.Fatalf("close status = %d, want %d", got, tt.code.CloseStatus())
+			}
+		})
+	}
+}
+
+func TestServer_badFrameAfterHello(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	p := dialPeer(t, hs, "ada")
+	p.sendRaw([]byte{0xdf, 0xff, 0xff, 0xff, 0xff})
+	p.expectError(protocol.CodeBadFrame)
+	// An unknown frame type is skipped, not an error: ping still answers.
+	q := dialPeer(t, hs, "joe")
+	q.sendRaw([]byte{0x81, 0xa1, 't', 0x7e})
+	q.send(&protocol.Ping{Nonce: 5})
+	if pong := expect[*protocol.Pong](q); pong.Nonce != 5 {
+		t.Fatalf("Pong.Nonce = %d, want 5", pong.Nonce)
+	}
+}
+
+// TestServer_emptyRoomsFreed counts rooms as clients come and go.
+func TestServer_emptyRoomsFreed(t *testing.T) {
+	t.Parallel()
+	s, hs := testServer(t, nil)
+	a := dialPeer(t, hs, "a")
+	a.join("one", false)
+	a.join("two", true)
+	b := dialPeer(t, hs, "b")
+	b.join("two", false)
+	expect[*protocol.Presence](a)
+	if n := len(s.Rooms()); n != 2 {
+		t.Fatalf("rooms = %d, want 2", n)
+	}
+	a.send(&protocol.Leave{ID: 10, Room: "one"})
+	expect[*protocol.OK](a)
+	if got := s.Rooms(); len(got) != 1 || got[0] != (RoomInfo{Name: "two", Members: 1, Observers: 1}) {
+		t.Fatalf("rooms = %+v, want two with 1 member and 1 observer", got)
+	}
+	b.ws.Close(websocket.StatusNormalClosure, "")
+	if p := expect[*protocol.Presence](a); p.Event != protocol.EventLeave || p.Client != "b" {
+		t.Fatalf("a got %+v, want b's leave", p)
+	}
+	a.send(&protocol.Leave{ID: 11, Room: "two"})
+	expect[*protocol.OK](a)
+	if got := s.Rooms(); len(got) != 0 {
+		t.Fatalf("rooms = %+v, want none", got)
+	}
+}
+
+// TestServer_shutdown: queued frames are flushed, then each client is told
+// the server is going away.
+func TestServer_shutdown(t *testing.T) {
+	t.Parallel()
+	s, hs := testServer(t, nil)
+	a := dialPeer(t, hs, "a")
+	a.join("r", false)
+	b := dialPeer(t, hs, "b")
+	b.join("r", false)
+	expect[*protocol.Presence](a)
+	b.send(&protocol.Set{ID: 1, Room: "r", Entries: []protocol.Entry{entry("x", 1)}})
+	expect[*protocol.OK](b) // a's change is queued or sent by now
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	if p := expect[*protocol.Presence](a); p.Event != protocol.EventChange {
+		t.Fatalf("a got %+v, want the change queued before shutdown", p)
+	}
+	a.expectError(protocol.CodeShutdown)
+	_, err := a.recv()
+	if got := websocket.CloseStatus(err); int(got) != protocol.CodeShutdown.CloseStatus() {
+		t.Fatalf("close status = %d, want %d", got, protocol.CodeShutdown.CloseStatus())
+	}
+	b.expectError(protocol.CodeShutdown)
+	if _, err := b.recv(); websocket.CloseStatus(err) == -1 {
+		t.Fatalf("b: %v, want a close", err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if n := len(s.Rooms()); n != 0 {
+		t.Fatalf("rooms after shutdown = %d, want 0", n)
+	}
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("second Shutdown = %v, want nil", err)
+	}
+}
+
+func TestServer_origins(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{OriginPatterns: []string{"app.example"}})
+	for _, tt := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"http://app.example", true},
+		{"http://localhost:3000", true},
+		{"http://evil.example", false},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ws, _, err := websocket.Dial(ctx, wsURL(hs), &websocket.DialOptions{HTTPHeader: map[string][]string{"Origin": {tt.origin}}})
+		cancel()
+		if (err == nil) != tt.ok {
+			t.Errorf("origin %s: dial error = %v, want ok=%v", tt.origin, err, tt.ok)
+		}
+		if ws != nil {
+			ws.CloseNow()
+		}
+	}
+}
+
+func mustEncode(t *testing.T, m protocol.Message) []byte {
+	t.Helper()
+	b, err := protocol.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configure a [Server]. The zero value of each field means its
+// default, so New(nil) gives a server with every default.
+type Options struct {
+	// Timeout is how long a client may stay silent before it is dropped.
+	// Default 10s.
+	Timeout time.Duration
+	// PingInterval is how often the server pings each websocket client.
+	// Default Timeout/3.
+	PingInterval time.Duration
+	// WriteTimeout bounds the write of one frame to one client. Default 5s.
+	WriteTimeout time.Duration
+
+	// MaxFrame is the largest frame, and HTTP body, accepted in bytes.
+	// Default 64 KiB.
+	MaxFrame int
+	// MaxKeys is the most keys one client may hold in one room. Default 64.
+	MaxKeys int
+	// MaxValue is the largest value in bytes, as msgpack. Default 16 KiB.
+	MaxValue int
+	// MaxRooms is the most rooms one connection may join. Default 16.
+	MaxRooms int
+	// SendQueue is the number of frames queued for one client before it is
+	// disconnected as too slow. Default 1024.
+	SendQueue int
+
+	// OriginPatterns lists the browser Origins, as host patterns such as
+	// "example.com" or "*.example.com:8443", that may open a websocket.
+	// The server's own origin is always allowed; localhost, 127.0.0.1 and
+	// [::1] on any port are allowed unless OnlySameOrigin is set.
+	OriginPatterns []string
+	// OnlySameOrigin drops the default localhost allowance.
+	OnlySameOrigin bool
+
+	// Logger receives the server's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+var localOrigins = []string{"localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[::1]:*"}
+
+// withDefaults returns a copy of o with defaults filled in, or an error for
+// a value that cannot work.
+func (o *Options) withDefaults() (Options, error) {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n == 0 {
+			*n = v
+		}
+	}
+	def(&c.Timeout, 10*time.Second)
+	def(&c.PingInterval, c.Timeout/3)
+	def(&c.WriteTimeout, 5*time.Second)
+	defInt(&c.MaxFrame, 64<<10)
+	defInt(&c.MaxKeys, 64)
+	defInt(&c.MaxValue, 16<<10)
+	defInt(&c.MaxRooms, 16)
+	defInt(&c.SendQueue, 1024)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if !c.OnlySameOrigin {
+		c.OriginPatterns = append(append([]string(nil), c.OriginPatterns...), localOrigins...)
+	}
+	switch {
+	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0:
+		return c, fmt.Errorf("server: durations must not be negative")
+	case c.PingInterval >= c.Timeout:
+		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
+	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1:
+		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
+	}
+	return c, nil
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// room is one named room: its participants' presence maps and the
+// connections that receive its changes.
+type room struct {
+	name string
+
+	mu      sync.Mutex // Protects the following.
+	dead    bool       // freed: removed from Server.rooms, must not be used
+	members map[string]*member
+	subs    map[*conn]*member // receivers; a nil member marks an observer
+}
+
+// member is one participant and its presence map.
+type member struct {
+	client  string
+	entries map[string]msgpack.RawMessage
+	conn    *conn     // nil for an HTTP poster
+	seen    time.Time // last HTTP post
+}
+
+// RoomInfo describes a room, as listed by [Server.Rooms].
+type RoomInfo struct {
+	Name      string `json:"room"`
+	Members   int    `json:"members"`
+	Observers int    `json:"observers"`
+}
+
+func (r *room) info() RoomInfo {
+	ri := RoomInfo{Name: r.name, Members: len(r.members)}
+	for _, m := range r.subs {
+		if m == nil {
+			ri.Observers++
+		}
+	}
+	return ri
+}
+
+func (r *room) empty() bool { return len(r.members) == 0 && len(r.subs) == 0 }
+
+// snapshot returns every participant but except, sorted by client id, each
+// with its entries sorted by key. The caller holds r.mu.
+func (r *room) snapshot(except string) []protocol.Member {
+	out := make([]protocol.Member, 0, len(r.members))
+	for _, id := range slices.Sorted(maps.Keys(r.members)) {
+		if id != except {
+			out = append(out, protocol.Member{Client: id, Entries: sortedEntries(r.members[id].entries)})
+		}
+	}
+	return out
+}
+
+func sortedEntries(m map[string]msgpack.RawMessage) []protocol.Entry {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]protocol.Entry, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, protocol.Entry{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+// broadcast queues p for every receiver but except. It encodes p once and
+// never blocks. The caller holds r.mu.
+func (r *room) broadcast(p *protocol.Presence, except *conn) {
+	if len(r.subs) == 0 || len(r.subs) == 1 && r.subs[except] != nil {
+		return
+	}
+	b, err := protocol.Encode(p)
+	if err != nil {
+		panic("bug: presence frame does not encode: " + err.Error())
+	}
+	for c := range r.subs {
+		if c != except {
+			c.send(b)
+		}
+	}
+}
+
+// removeMember drops m from the room and tells the others why. The caller
+// holds r.mu.
+func (r *room) removeMember(m *member, reason protocol.Code) {
+	delete(r.members, m.client)
+	if m.conn != nil {
+		delete(r.subs, m.conn)
+	}
+	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventLeave, Client: m.client, Reason: reason}, nil)
+}
+
+// apply removes del from m's map, then stores set, if the result keeps
+// within maxKeys. The caller holds r.mu.
+func (m *member) apply(set []protocol.Entry, del []string, maxKeys int) error {
+	n := len(m.entries)
+	gone := make(map[string]bool, len(del))
+	for _, k := range del {
+		if _, ok := m.entries[k]; ok && !gone[k] {
+			gone[k] = true
+			n--
+		}
+	}
+	added := make(map[string]bool, len(set))
+	for _, e := range set {
+		if _, ok := m.entries[e.Key]; (!ok || gone[e.Key]) && !added[e.Key] {
+			added[e.Key] = true
+			n++
+		}
+	}
+	if n > maxKeys {
+		return protocol.Errorf(protocol.CodeTooManyKeys, "%d keys would exceed the limit of %d", n, maxKeys)
+	}
+	for k := range gone {
+		delete(m.entries, k)
+	}
+	for _, e := range set {
+		m.entries[e.Key] = e.Value
+	}
+	return nil
+}
+
+// checkValues returns a CodeValueTooLarge error for a value over max bytes.
+func checkValues(es []protocol.Entry, max int) error {
+	for _, e := range es {
+		if len(e.Value) > max {
+			return protocol.Errorf(protocol.CodeValueTooLarge, "value of %q is %d bytes, the limit is %d", e.Key, len(e.Value), max)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,319 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Server holds the rooms and serves websocket and HTTP clients. Create it
+// with [New], mount it as an [http.Handler], stop it with [Shutdown].
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	done chan struct{} // closed by Shutdown: stops the janitor
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex // Protects the following.
+	rooms   map[string]*room
+	conns   map[*conn]struct{}
+	closing bool
+}
+
+// New returns a running server. Its janitor goroutine, which drops silent
+// HTTP posters, runs until [Server.Shutdown].
+func New(opts *Options) (*Server, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:  o,
+		log:   o.Logger,
+		mux:   http.NewServeMux(),
+		done:  make(chan struct{}),
+		rooms: make(map[string]*room),
+		conns: make(map[*conn]struct{}),
+	}
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("GET /synk", s.serveRooms)
+	s.mux.HandleFunc("GET /synk/{room}", s.serveGet)
+	s.mux.HandleFunc("POST /synk/{room}", s.servePost)
+	s.wg.Add(1)
+	go s.janitor()
+	return s, nil
+}
+
+// ServeHTTP implements [http.Handler].
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Rooms returns every room with its number of participants and observers,
+// sorted by name.
+func (s *Server) Rooms() []RoomInfo {
+	s.mu.Lock()
+	rooms := slices.Collect(maps.Values(s.rooms))
+	s.mu.Unlock()
+	out := make([]RoomInfo, 0, len(rooms))
+	for _, r := range rooms {
+		r.mu.Lock()
+		if !r.dead {
+			out = append(out, r.info())
+		}
+		r.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b RoomInfo) int { return cmpString(a.Name, b.Name) })
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Shutdown stops accepting clients, tells every websocket client the server
+// is going away after flushing the frames already queued for it, and waits
+// for the connections to close or ctx to end; then it closes what remains.
+// A second call returns nil at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	conns := slices.Collect(maps.Keys(s.conns))
+	s.mu.Unlock()
+
+	close(s.done)
+	for _, c := range conns {
+		c.stop(protocol.CodeShutdown, "server shutting down")
+	}
+	waited := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	conns = slices.Collect(maps.Keys(s.conns))
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.ws.CloseNow()
+	}
+	<-waited
+	return ctx.Err()
+}
+
+// enter registers a handler goroutine, or reports false if the server is
+// shutting down.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// lockRoom returns the live room called name with its mutex held, creating
+// it if create is set, or nil.
+func (s *Server) lockRoom(name string, create bool) *room {
+	for {
+		s.mu.Lock()
+		r := s.rooms[name]
+		if r == nil && create {
+			r = &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
+			s.rooms[name] = r
+		}
+		s.mu.Unlock()
+		if r == nil {
+			return nil
+		}
+		r.mu.Lock()
+		if !r.dead {
+			return r
+		}
+		r.mu.Unlock()
+	}
+}
+
+// unlockRoom releases r and frees it if nobody is left in it.
+func (s *Server) unlockRoom(r *room) {
+	empty := r.empty()
+	r.mu.Unlock()
+	if !empty {
+		return
+	}
+	s.mu.Lock()
+	r.mu.Lock()
+	if !r.dead && r.empty() {
+		r.dead = true
+		delete(s.rooms, r.name)
+	}
+	r.mu.Unlock()
+	s.mu.Unlock()
+}
+
+// join adds c to the room as a participant with entries, or as an
+// observer, and queues the Joined snapshot for it.
+func (s *Server) join(c *conn, j *protocol.Join) error {
+	r := s.lockRoom(j.Room, true)
+	defer s.unlockRoom(r)
+	if _, ok := r.subs[c]; ok {
+		return protocol.Errorf(protocol.CodeAlreadyJoined, "already in room %s", j.Room)
+	}
+	if j.Observer {
+		r.subs[c] = nil
+		c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot("")})
+		return nil
+	}
+	m := &member{client: c.client, entries: make(map[string]msgpack.RawMessage), conn: c}
+	if err := m.apply(j.Entries, nil, s.opts.MaxKeys); err != nil {
+		return err
+	}
+	if old := r.members[c.client]; old != nil {
+		r.removeMember(old, protocol.CodeReplaced)
+		if old.conn != nil {
+			old.conn.sendMsg(&protocol.Error{Code: protocol.CodeReplaced, Room: r.name,
+				Message: "another connection joined as " + c.client})
+		}
+	}
+	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: c.client, Entries: j.Entries}, nil)
+	r.members[c.client] = m
+	r.subs[c] = m
+	c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot("")})
+	return nil
+}
+
+// leave removes c from the room, telling the others why.
+func (s *Server) leave(c *conn, name string, reason protocol.Code) error {
+	r := s.lockRoom(name, false)
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", name)
+	}
+	defer s.unlockRoom(r)
+	m, ok := r.subs[c]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", name)
+	}
+	delete(r.subs, c)
+	if m != nil {
+		r.removeMember(m, reason)
+	}
+	return nil
+}
+
+// set changes c's presence map in a room and tells the others.
+func (s *Server) set(c *conn, m *protocol.Set) error {
+	if err := checkValues(m.Entries, s.opts.MaxValue); err != nil {
+		return err
+	}
+	r := s.lockRoom(m.Room, false)
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", m.Room)
+	}
+	defer s.unlockRoom(r)
+	mem, ok := r.subs[c]
+	switch {
+	case !ok:
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", m.Room)
+	case mem == nil:
+		return protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
+	}
+	if err := mem.apply(m.Entries, m.Delete, s.opts.MaxKeys); err != nil {
+		return err
+	}
+	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client,
+		Entries: m.Entries, Delete: m.Delete}, c)
+	return nil
+}
+
+// post stores an HTTP poster's entries and returns every other member.
+func (s *Server) post(name, client string, entries []protocol.Entry) ([]protocol.Member, error) {
+	if err := checkValues(entries, s.opts.MaxValue); err != nil {
+		return nil, err
+	}
+	r := s.lockRoom(name, true)
+	defer s.unlockRoom(r)
+	m := r.members[client]
+	switch {
+	case m == nil:
+		m = &member{client: client, entries: make(map[string]msgpack.RawMessage)}
+		if err := m.apply(entries, nil, s.opts.MaxKeys); err != nil {
+			return nil, err
+		}
+		r.members[client] = m
+		r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
+	case m.conn != nil:
+		return nil, protocol.Errorf(protocol.CodeConflict, "client %s is connected by websocket", client)
+	case len(entries) > 0:
+		if err := m.apply(entries, nil, s.opts.MaxKeys); err != nil {
+			return nil, err
+		}
+		r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: entries}, nil)
+	}
+	m.seen = time.Now()
+	return r.snapshot(client), nil
+}
+
+// members returns every participant of a room, or nil if it does not exist.
+func (s *Server) members(name string) []protocol.Member {
+	r := s.lockRoom(name, false)
+	if r == nil {
+		return nil
+	}
+	defer s.unlockRoom(r)
+	return r.snapshot("")
+}
+
+// janitor drops HTTP posters that have been silent for the timeout.
+func (s *Server) janitor() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-t.C:
+			s.sweep(now.Add(-s.opts.Timeout))
+		}
+	}
+}
+
+// sweep drops HTTP posters last seen before deadline.
+func (s *Server) sweep(deadline time.Time) {
+	s.mu.Lock()
+	names := slices.Collect(maps.Keys(s.rooms))
+	s.mu.Unlock()
+	for _, name := range names {
+		r := s.lockRoom(name, false)
+		if r == nil {
+			continue
+		}
+		for _, m := range r.members {
+			if m.conn == nil && m.seen.Before(deadline) {
+				r.removeMember(m, protocol.CodeTimeout)
+			}
+		}
+		s.unlockRoom(r)
+	}
+}
