@@ -1,0 +1,250 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+)
+
+// Conn is a connection to a Synk server that survives network failures.
+// Create it with [Dial]; stop it with [Conn.Close].
+type Conn struct {
+	url    string
+	opts   DialOptions
+	events *eventQueue
+	ctx    context.Context // ended by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // supervisor and event dispatcher
+
+	mu      sync.Mutex // Protects the following.
+	sess    *session   // the live session, nil while reconnecting
+	sessCh  chan struct{}
+	rooms   map[string]*Room
+	client  string
+	limits  protocol.Limits
+	failure error // set when the Conn stops for good
+}
+
+// Dial connects to the websocket endpoint at url, such as
+// "ws://127.0.0.1:8080/ws", and says hello. It returns an error if that
+// first attempt fails; after it, the Conn reconnects on its own.
+func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
+	o := opts.withDefaults()
+	if o.Client != "" {
+		if err := protocol.CheckClient(o.Client); err != nil {
+			return nil, err
+		}
+	}
+	c := &Conn{url: url, opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room)}
+	s, err := c.dialSession(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.setSession(s)
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		c.events.run(c.ctx.Done())
+	}()
+	go c.supervise(s)
+	return c, nil
+}
+
+// Client returns the client id the server gave this connection.
+func (c *Conn) Client() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.client
+}
+
+// Events returns the channel on which every event of this Conn arrives, in
+// order. It is closed by [Conn.Close].
+func (c *Conn) Events() <-chan Event { return c.events.out }
+
+// Close leaves every room, closes the connection, stops the Conn's
+// goroutines and waits for them. Events not yet received are dropped.
+// Close is safe to call more than once.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.failure == nil {
+		c.failure = ErrClosed
+	}
+	rooms := c.rooms
+	c.rooms = make(map[string]*Room)
+	c.mu.Unlock()
+	for _, r := range rooms {
+		r.markClosed(ErrClosed)
+	}
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
+
+func (c *Conn) setSession(s *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sess = s
+	if s != nil {
+		c.client = s.welcome.Client
+		c.limits = s.welcome.Limits
+	}
+	close(c.sessCh)
+	c.sessCh = make(chan struct{})
+}
+
+// waitSession returns the live session, waiting while reconnecting.
+func (c *Conn) waitSession(ctx context.Context) (*session, error) {
+	for {
+		c.mu.Lock()
+		s, ch, failure := c.sess, c.sessCh, c.failure
+		c.mu.Unlock()
+		if failure != nil {
+			return nil, failure
+		}
+		if s != nil && s.alive() {
+			return s, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (c *Conn) room(name string) *Room {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rooms[name]
+}
+
+func (c *Conn) removeRoom(r *Room) {
+	c.mu.Lock()
+	if c.rooms[r.name] == r {
+		delete(c.rooms, r.name)
+	}
+	c.mu.Unlock()
+}
+
+// supervise watches the live session and replaces it when it drops.
+func (c *Conn) supervise(s *session) {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-s.done:
+		case <-c.ctx.Done():
+			s.closeNormal()
+			return
+		}
+		s.close(nil)
+		err := s.endErr()
+		c.setSession(nil)
+		c.events.push(Event{Kind: EventDisconnected, Err: err})
+		if terminal(err) {
+			c.fail(err)
+			return
+		}
+		if s = c.reconnect(s.gen); s == nil {
+			return
+		}
+	}
+}
+
+// terminal reports whether a session that ended with err must not be
+// retried: the server said so with a 1xx or 4xx code.
+func terminal(err error) bool {
+	code := protocol.ErrorCode(err)
+	return code != 0 && !code.Retry()
+}
+
+// fail stops the Conn for good after err.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	c.failure = fmt.Errorf("client: stopped: %w", err)
+	rooms := c.rooms
+	c.rooms = make(map[string]*Room)
+	close(c.sessCh)
+	c.sessCh = make(chan struct{})
+	c.mu.Unlock()
+	for _, r := range rooms {
+		r.markClosed(err)
+	}
+	c.events.push(Event{Kind: EventClosed, Err: err})
+}
+
+// reconnect dials with backoff until a session is up and every room is
+// rejoined. It returns nil when the Conn is closed or fails.
+func (c *Conn) reconnect(gen uint64) *session {
+	for attempt := 0; ; attempt++ {
+		t := time.NewTimer(backoff(attempt, c.opts.MinBackoff, c.opts.MaxBackoff))
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			return nil
+		}
+		gen++
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		s, err := c.dialSession(ctx, gen)
+		if err == nil {
+			err = c.rejoin(ctx, s)
+			if err != nil {
+				s.close(err)
+			}
+		}
+		cancel()
+		if err == nil {
+			c.events.push(Event{Kind: EventReconnected})
+			return s
+		}
+		if terminal(err) {
+			c.events.push(Event{Kind: EventDisconnected, Err: err})
+			c.fail(err)
+			return nil
+		}
+	}
+}
+
+// rejoin makes s the live session and joins every room on it again, with
+// this client's entries as they are now.
+func (c *Conn) rejoin(ctx context.Context, s *session) error {
+	c.setSession(s)
+	c.mu.Lock()
+	rooms := make([]*Room, 0, len(c.rooms))
+	for _, r := range c.rooms {
+		rooms = append(rooms, r)
+	}
+	c.mu.Unlock()
+	type call struct {
+		r  *Room
+		id uint32
+		ch chan protocol.Message
+	}
+	calls := make([]call, 0, len(rooms))
+	for _, r := range rooms {
+		if !r.wasJoined() {
+			continue // its Join call is still running and retries by itself
+		}
+		id, ch, err := r.sendJoin(ctx, s)
+		if err != nil {
+			return err
+		}
+		calls = append(calls, call{r, id, ch})
+	}
+	for _, cl := range calls {
+		err := s.await(ctx, cl.id, cl.ch)
+		switch {
+		case err == errSessionLost || err == ctx.Err() && err != nil:
+			return err
+		case err != nil:
+			c.removeRoom(cl.r)
+			cl.r.markClosed(err)
+			c.events.push(Event{Kind: EventRoomClosed, Room: cl.r.name, Err: err})
+		}
+	}
+	return nil
+}

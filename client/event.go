@@ -1,0 +1,99 @@
+package client
+
+import (
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+//go:generate go tool stringer -type=EventKind -trimprefix=Event -output=event_string.go
+
+// EventKind says what an [Event] reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventJoin         EventKind = iota + 1 // Client joined Room with Set
+	EventChange                            // Client stored Set and removed Deleted
+	EventLeave                             // Client left Room; Err says why if not on purpose
+	EventDisconnected                      // the connection dropped; Err says why
+	EventReconnected                       // the connection is back and every room rejoined
+	EventRoomClosed                        // the server closed Room for this client; Err says why
+	EventClosed                            // the Conn stopped for good; Err says why
+)
+
+// Event is one change seen by a [Conn].
+type Event struct {
+	Kind    EventKind
+	Room    string
+	Client  string
+	Set     map[string]msgpack.RawMessage
+	Deleted []string
+	Err     error
+}
+
+// eventQueue is an unbounded queue drained into a channel by one goroutine,
+// so that the reader never waits for the user.
+type eventQueue struct {
+	out    chan Event
+	notify chan struct{}
+
+	mu     sync.Mutex // Protects the following.
+	items  []Event
+	closed bool
+}
+
+func newEventQueue() *eventQueue {
+	return &eventQueue{out: make(chan Event), notify: make(chan struct{}, 1)}
+}
+
+func (q *eventQueue) push(e Event) {
+	q.mu.Lock()
+	if !q.closed {
+		q.items = append(q.items, e)
+	}
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers events until done is closed, then closes out.
+func (q *eventQueue) run(done <-chan struct{}) {
+	defer close(q.out)
+	for {
+		q.mu.Lock()
+		var e Event
+		ok := len(q.items) > 0
+		if ok {
+			e = q.items[0]
+			q.items[0] = Event{}
+			q.items = q.items[1:]
+		}
+		q.mu.Unlock()
+		if !ok {
+			select {
+			case <-q.notify:
+				continue
+			case <-done:
+				q.drop()
+				return
+			}
+		}
+		select {
+		case q.out <- e:
+		case <-done:
+			q.drop()
+			return
+		}
+	}
+}
+
+// drop discards what is left once the queue is closed.
+func (q *eventQueue) drop() {
+	q.mu.Lock()
+	q.closed = true
+	q.items = nil
+	q.mu.Unlock()
+}

@@ -1,0 +1,42 @@
+package client
+
+import "time"
+
+// DialOptions configure [Dial]. A nil *DialOptions means every default.
+type DialOptions struct {
+	// Client is the client id in rooms; empty lets the server choose one.
+	Client string
+	// MinBackoff and MaxBackoff bound the wait between reconnect attempts.
+	// Defaults 100ms and 5s.
+	MinBackoff, MaxBackoff time.Duration
+	// ReadLimit is the largest frame accepted from the server, in bytes.
+	// Default 16 MiB.
+	ReadLimit int64
+}
+
+// JoinOptions configure [Conn.Join]. A nil *JoinOptions joins as a
+// participant with no entries.
+type JoinOptions struct {
+	// Observer joins read-only: the client sees everyone and is not seen.
+	Observer bool
+	// Presence holds the participant's first entries, each value encoded
+	// as msgpack.
+	Presence map[string]any
+}
+
+func (o *DialOptions) withDefaults() DialOptions {
+	var c DialOptions
+	if o != nil {
+		c = *o
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = 100 * time.Millisecond
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(5*time.Second, c.MinBackoff)
+	}
+	if c.ReadLimit <= 0 {
+		c.ReadLimit = 16 << 20
+	}
+	return c
+}

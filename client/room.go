@@ -1,0 +1,477 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"maps"
+	"slices"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Room is a joined room. Its methods may be called from any goroutine.
+type Room struct {
+	c        *Conn
+	name     string
+	observer bool
+
+	mu      sync.Mutex // Protects the following.
+	sess    *session   // the session this room's Join was last sent on
+	joined  *session   // the session whose Joined snapshot is applied
+	ever    bool       // joined at least once: rejoin on reconnect
+	members map[string]map[string]msgpack.RawMessage
+	own     map[string]msgpack.RawMessage
+	closed  error
+	changed chan struct{} // closed and replaced when joined or closed changes
+}
+
+// Member is one participant of a room and its entries as msgpack values.
+type Member struct {
+	Client string
+	Values map[string]msgpack.RawMessage
+}
+
+// Get decodes the value of key into v. It returns an error if the member
+// has no such key.
+func (m Member) Get(key string, v any) error {
+	raw, ok := m.Values[key]
+	if !ok {
+		return fmt.Errorf("client: %s has no key %q", m.Client, key)
+	}
+	return msgpack.Unmarshal(raw, v)
+}
+
+// Join joins the room called name and returns once the server has sent its
+// snapshot: [Room.Members] is then complete, and a join event for each
+// member already there is queued on [Conn.Events]. A join interrupted by a
+// dropped connection is retried on the next one.
+func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room, error) {
+	if err := protocol.CheckRoom(name); err != nil {
+		return nil, err
+	}
+	var o JoinOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Observer && len(o.Presence) > 0 {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "an observer cannot publish entries")
+	}
+	r := &Room{c: c, name: name, observer: o.Observer, members: make(map[string]map[string]msgpack.RawMessage),
+		own: make(map[string]msgpack.RawMessage), changed: make(chan struct{})}
+	es, err := c.encodeEntries(o.Presence)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		r.own[e.Key] = e.Value
+	}
+	c.mu.Lock()
+	switch {
+	case c.failure != nil:
+		c.mu.Unlock()
+		return nil, c.failure
+	case c.rooms[name] != nil:
+		c.mu.Unlock()
+		return nil, protocol.Errorf(protocol.CodeAlreadyJoined, "already in room %s", name)
+	}
+	c.rooms[name] = r
+	c.mu.Unlock()
+	for {
+		s, err := c.waitSession(ctx)
+		if err != nil {
+			c.removeRoom(r)
+			return nil, err
+		}
+		id, ch, err := r.sendJoin(ctx, s)
+		if err == nil {
+			err = s.await(ctx, id, ch)
+		}
+		switch {
+		case err == nil:
+			return r, nil
+		case err == errSessionLost:
+			continue
+		case ctx.Err() != nil:
+			r.leaveQuietly(s)
+		}
+		c.removeRoom(r)
+		r.markClosed(err)
+		return nil, err
+	}
+}
+
+// Name returns the room's name.
+func (r *Room) Name() string { return r.name }
+
+// Members returns every participant, sorted by client id. Unless it
+// observes, this client is included with its entries as last set here.
+func (r *Room) Members() []Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Member, 0, len(r.members))
+	for _, id := range slices.Sorted(maps.Keys(r.members)) {
+		vals := r.members[id]
+		if !r.observer && r.joined != nil && id == r.joined.welcome.Client {
+			vals = r.own
+		}
+		out = append(out, Member{Client: id, Values: maps.Clone(vals)})
+	}
+	return out
+}
+
+// Set stores entries in this client's presence map; each value is encoded
+// as msgpack. It returns when the server has them: acknowledged, or
+// published again on rejoin if the connection dropped meanwhile. If the
+// server refuses them, the local map is restored and the error returned.
+func (r *Room) Set(ctx context.Context, entries map[string]any) error {
+	es, err := r.c.encodeEntries(entries)
+	if err != nil {
+		return err
+	}
+	return r.write(ctx, es, nil)
+}
+
+// Delete removes keys from this client's presence map, as [Room.Set] stores.
+func (r *Room) Delete(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if err := protocol.CheckKey(k); err != nil {
+			return err
+		}
+	}
+	return r.write(ctx, nil, keys)
+}
+
+// Leave leaves the room. The Room is unusable afterwards.
+func (r *Room) Leave(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed != nil {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	s := r.sess
+	r.mu.Unlock()
+	r.markClosed(ErrClosed)
+	r.c.removeRoom(r)
+	if s == nil || !s.alive() {
+		return nil
+	}
+	id, ch := s.request()
+	err := s.send(ctx, &protocol.Leave{ID: id, Room: r.name})
+	if err == nil {
+		err = s.await(ctx, id, ch)
+	}
+	if err == errSessionLost {
+		return nil // the server drops the room with the connection
+	}
+	return err
+}
+
+func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) error {
+	r.mu.Lock()
+	if r.closed != nil {
+		r.mu.Unlock()
+		return r.closed
+	}
+	if r.observer {
+		r.mu.Unlock()
+		return protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
+	}
+	if lim := r.c.currentLimits(); lim.MaxKeys > 0 && countAfter(r.own, set, del) > int(lim.MaxKeys) {
+		r.mu.Unlock()
+		return protocol.Errorf(protocol.CodeTooManyKeys, "the limit is %d keys", lim.MaxKeys)
+	}
+	prev := make(map[string]msgpack.RawMessage, len(set)+len(del))
+	for _, k := range del {
+		if v, ok := r.own[k]; ok {
+			prev[k] = v
+		}
+		delete(r.own, k)
+	}
+	for _, e := range set {
+		if _, done := prev[e.Key]; !done {
+			prev[e.Key] = r.own[e.Key] // nil: absent before
+		}
+		r.own[e.Key] = e.Value
+	}
+	s := r.sess
+	var id uint32
+	var ch chan protocol.Message
+	sent := false
+	if s != nil && s.alive() {
+		// Queued under r.mu so that it follows the Join that r.sess carries.
+		id, ch = s.request()
+		sent = s.send(ctx, &protocol.Set{ID: id, Room: r.name, Entries: set, Delete: del}) == nil
+		if !sent {
+			s.forget(id)
+		}
+	}
+	r.mu.Unlock()
+	if sent {
+		err := s.await(ctx, id, ch)
+		if err != errSessionLost {
+			if protocol.ErrorCode(err) != 0 {
+				r.restore(prev, set)
+			}
+			return err
+		}
+	}
+	return r.waitRejoined(ctx, s)
+}
+
+// restore undoes a refused write, key by key, unless a later write changed
+// the key again.
+func (r *Room) restore(prev map[string]msgpack.RawMessage, set []protocol.Entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mine := make(map[string]msgpack.RawMessage, len(set))
+	for _, e := range set {
+		mine[e.Key] = e.Value
+	}
+	for k, old := range prev {
+		cur, has := r.own[k]
+		if v, wrote := mine[k]; wrote && (!has || !bytes.Equal(cur, v)) || !wrote && has {
+			continue
+		}
+		if old == nil {
+			delete(r.own, k)
+		} else {
+			r.own[k] = old
+		}
+	}
+}
+
+// waitRejoined waits until the room is joined on a session other than old,
+// whose Join therefore carried this client's entries as they are now.
+func (r *Room) waitRejoined(ctx context.Context, old *session) error {
+	for {
+		r.mu.Lock()
+		j, closed, ch := r.joined, r.closed, r.changed
+		r.mu.Unlock()
+		if closed != nil {
+			return closed
+		}
+		if j != nil && j != old && j.alive() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sendJoin queues a Join on s carrying this client's entries as they are.
+func (r *Room) sendJoin(ctx context.Context, s *session) (uint32, chan protocol.Message, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed != nil {
+		return 0, nil, r.closed
+	}
+	r.sess = s
+	id, ch := s.request()
+	j := &protocol.Join{ID: id, Room: r.name, Observer: r.observer}
+	for _, k := range slices.Sorted(maps.Keys(r.own)) {
+		j.Entries = append(j.Entries, protocol.Entry{Key: k, Value: r.own[k]})
+	}
+	if err := s.send(ctx, j); err != nil {
+		s.forget(id)
+		return 0, nil, err
+	}
+	return id, ch, nil
+}
+
+// leaveQuietly tells the server, without waiting, that an abandoned Join
+// is not wanted.
+func (r *Room) leaveQuietly(s *session) {
+	b, err := protocol.Encode(&protocol.Leave{ID: 1 << 31, Room: r.name})
+	if err != nil {
+		return
+	}
+	select {
+	case s.out <- b:
+	default:
+	}
+}
+
+func (r *Room) wasJoined() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ever
+}
+
+func (r *Room) markClosed(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed == nil {
+		r.closed = err
+		r.signal()
+	}
+}
+
+// signal wakes waitRejoined. The caller holds r.mu.
+func (r *Room) signal() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// closeBy handles the server closing the room for this client.
+func (r *Room) closeBy(s *session, e *protocol.Error) {
+	r.mu.Lock()
+	if r.sess != s || r.closed != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = e
+	r.signal()
+	r.mu.Unlock()
+	r.c.removeRoom(r)
+	r.c.events.push(Event{Kind: EventRoomClosed, Room: r.name, Err: e})
+}
+
+// applySnapshot replaces the view with a Joined snapshot from s and queues
+// the events that turn the old view into the new one.
+func (r *Room) applySnapshot(s *session, members []protocol.Member) {
+	self := s.welcome.Client
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sess != s || r.closed != nil {
+		return
+	}
+	next := make(map[string]map[string]msgpack.RawMessage, len(members))
+	for _, m := range members {
+		vals := make(map[string]msgpack.RawMessage, len(m.Entries))
+		for _, e := range m.Entries {
+			vals[e.Key] = e.Value
+		}
+		next[m.Client] = vals
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.members)) {
+		if _, ok := next[id]; !ok && id != self {
+			r.c.events.push(Event{Kind: EventLeave, Room: r.name, Client: id,
+				Err: protocol.Errorf(protocol.CodeTimeout, "gone while disconnected")})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(next)) {
+		if id == self {
+			continue
+		}
+		old, had := r.members[id]
+		if !had {
+			r.c.events.push(Event{Kind: EventJoin, Room: r.name, Client: id, Set: maps.Clone(next[id])})
+			continue
+		}
+		set, del := diff(old, next[id])
+		if len(set) > 0 || len(del) > 0 {
+			r.c.events.push(Event{Kind: EventChange, Room: r.name, Client: id, Set: set, Deleted: del})
+		}
+	}
+	r.members = next
+	r.joined = s
+	r.ever = true
+	r.signal()
+}
+
+// applyPresence applies one change from s and queues its event.
+func (r *Room) applyPresence(s *session, p *protocol.Presence) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.joined != s || r.closed != nil {
+		return
+	}
+	ev := Event{Room: r.name, Client: p.Client, Deleted: p.Delete}
+	if len(p.Entries) > 0 {
+		ev.Set = make(map[string]msgpack.RawMessage, len(p.Entries))
+		for _, e := range p.Entries {
+			ev.Set[e.Key] = e.Value
+		}
+	}
+	switch p.Event {
+	case protocol.EventJoin:
+		ev.Kind = EventJoin
+		r.members[p.Client] = maps.Clone(ev.Set)
+		if r.members[p.Client] == nil {
+			r.members[p.Client] = make(map[string]msgpack.RawMessage)
+		}
+	case protocol.EventChange:
+		ev.Kind = EventChange
+		vals := r.members[p.Client]
+		if vals == nil {
+			vals = make(map[string]msgpack.RawMessage)
+			r.members[p.Client] = vals
+		}
+		for _, k := range p.Delete {
+			delete(vals, k)
+		}
+		maps.Copy(vals, ev.Set)
+	case protocol.EventLeave:
+		ev.Kind = EventLeave
+		delete(r.members, p.Client)
+		if p.Reason != 0 {
+			ev.Err = &protocol.Error{Code: p.Reason, Room: r.name}
+		}
+	}
+	r.c.events.push(ev)
+}
+
+// diff returns what turns a into b.
+func diff(a, b map[string]msgpack.RawMessage) (map[string]msgpack.RawMessage, []string) {
+	var set map[string]msgpack.RawMessage
+	var del []string
+	for k, v := range b {
+		if old, ok := a[k]; !ok || !bytes.Equal(old, v) {
+			if set == nil {
+				set = make(map[string]msgpack.RawMessage)
+			}
+			set[k] = v
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if _, ok := b[k]; !ok {
+			del = append(del, k)
+		}
+	}
+	return set, del
+}
+
+// countAfter counts own's keys once del is removed and set stored.
+func countAfter(own map[string]msgpack.RawMessage, set []protocol.Entry, del []string) int {
+	keys := maps.Clone(own)
+	for _, k := range del {
+		delete(keys, k)
+	}
+	for _, e := range set {
+		keys[e.Key] = e.Value
+	}
+	return len(keys)
+}
+
+func (c *Conn) currentLimits() protocol.Limits {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limits
+}
+
+// encodeEntries encodes values as msgpack and checks keys and sizes
+// against the server's limits.
+func (c *Conn) encodeEntries(m map[string]any) ([]protocol.Entry, error) {
+	lim := c.currentLimits()
+	out := make([]protocol.Entry, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := protocol.CheckKey(k); err != nil {
+			return nil, err
+		}
+		b, err := msgpack.Marshal(m[k])
+		if err != nil {
+			return nil, fmt.Errorf("client: encode %q: %w", k, err)
+		}
+		if lim.MaxValue > 0 && len(b) > int(lim.MaxValue) {
+			return nil, protocol.Errorf(protocol.CodeValueTooLarge, "value of %q is %d bytes, the limit is %d", k, len(b), lim.MaxValue)
+		}
+		out = append(out, protocol.Entry{Key: k, Value: b})
+	}
+	return out, nil
+}

@@ -1,0 +1,284 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/synkhq/synk/protocol"
+)
+
+// session is one live websocket. Its reader applies frames to the rooms in
+// order; its writer sends everything queued on out. Both stop when done is
+// closed, after which err tells why.
+type session struct {
+	c       *Conn
+	gen     uint64 // counts sessions of c, from 1
+	ws      *websocket.Conn
+	welcome *protocol.Welcome
+	out     chan []byte
+	ctx     context.Context // ended with the session
+	cancel  context.CancelFunc
+	done    <-chan struct{} // ctx.Done()
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex // Protects the following.
+	pending map[uint32]chan protocol.Message
+	nextID  uint32
+	endOnce sync.Once
+	err     error // why the session ended; written once before done is closed
+}
+
+// dialSession connects, says hello and starts the reader and writer.
+func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
+	ws, _, err := websocket.Dial(ctx, c.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("client: dial %s: %w", c.url, err)
+	}
+	ws.SetReadLimit(c.opts.ReadLimit)
+	fail := func(err error) (*session, error) {
+		ws.CloseNow()
+		return nil, err
+	}
+	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client})
+	if err != nil {
+		return fail(err)
+	}
+	if err := ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+		return fail(fmt.Errorf("client: hello: %w", err))
+	}
+	_, b, err = ws.Read(ctx)
+	if err != nil {
+		return fail(closeError(fmt.Errorf("client: hello: %w", err)))
+	}
+	m, err := protocol.Decode(b)
+	if err != nil {
+		return fail(fmt.Errorf("client: hello: %w", err))
+	}
+	var w *protocol.Welcome
+	switch m := m.(type) {
+	case *protocol.Welcome:
+		w = m
+	case *protocol.Error:
+		return fail(m)
+	default:
+		return fail(fmt.Errorf("client: hello answered with %v", m.Type()))
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &session{c: c, gen: gen, ws: ws, welcome: w, out: make(chan []byte, 64),
+		ctx: sctx, cancel: cancel, done: sctx.Done(), pending: make(map[uint32]chan protocol.Message)}
+	s.wg.Add(2)
+	go s.readLoop()
+	go s.writeLoop()
+	return s, nil
+}
+
+// end stops the session with err; the first call wins.
+func (s *session) end(err error) {
+	s.endOnce.Do(func() {
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		s.cancel()
+		s.ws.CloseNow()
+	})
+}
+
+// close ends the session and waits for its goroutines.
+func (s *session) close(err error) {
+	s.end(err)
+	s.wg.Wait()
+}
+
+func (s *session) endErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *session) alive() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// send queues a frame. It blocks while the writer is busy.
+func (s *session) send(ctx context.Context, m protocol.Message) error {
+	b, err := protocol.Encode(m)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.out <- b:
+		return nil
+	case <-s.done:
+		return errSessionLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// request registers a reply slot for a new request id.
+func (s *session) request() (uint32, chan protocol.Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	ch := make(chan protocol.Message, 1)
+	s.pending[s.nextID] = ch
+	return s.nextID, ch
+}
+
+func (s *session) forget(id uint32) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+}
+
+// await waits for the reply to id: nil for OK or Joined, the *protocol.Error
+// for an error, errSessionLost if the connection dropped first.
+func (s *session) await(ctx context.Context, id uint32, ch chan protocol.Message) error {
+	defer s.forget(id)
+	select {
+	case m := <-ch:
+		if e, ok := m.(*protocol.Error); ok {
+			return e
+		}
+		return nil
+	case <-s.done:
+		return errSessionLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *session) reply(id uint32, m protocol.Message) {
+	s.mu.Lock()
+	ch := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- m
+	}
+}
+
+func (s *session) writeLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case b := <-s.out:
+			if err := s.ws.Write(s.ctx, websocket.MessageBinary, b); err != nil {
+				s.end(closeError(err))
+				return
+			}
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// readLoop reads until the connection ends. The server pings every
+// Welcome.PingMS, so a read that waits two pings longer than
+// Welcome.TimeoutMS means the server or the path to it is gone. (The
+// margin lets the server, which drops silent clients after TimeoutMS,
+// notice first and tell the others why.)
+func (s *session) readLoop() {
+	defer s.wg.Done()
+	timeout := time.Duration(s.welcome.TimeoutMS+2*s.welcome.PingMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	var serverErr error
+	for {
+		ctx, cancel := context.WithTimeout(s.ctx, timeout)
+		_, b, err := s.ws.Read(ctx)
+		timedOut := ctx.Err() == context.DeadlineExceeded
+		cancel()
+		if err != nil {
+			switch {
+			case serverErr != nil:
+				err = serverErr
+			case timedOut:
+				err = protocol.Errorf(protocol.CodeTimeout, "no frame from the server within %v", timeout)
+			default:
+				err = closeError(err)
+			}
+			s.end(err)
+			return
+		}
+		m, err := protocol.Decode(b)
+		if errors.Is(err, protocol.ErrUnknownType) {
+			continue
+		}
+		if err != nil {
+			s.end(fmt.Errorf("client: bad frame from server: %w", err))
+			return
+		}
+		if e := s.handle(m); e != nil {
+			serverErr = e
+		}
+	}
+}
+
+// handle acts on one frame from the server. It returns the error that
+// explains an imminent close, if the frame is one.
+func (s *session) handle(m protocol.Message) error {
+	switch m := m.(type) {
+	case *protocol.Joined:
+		if r := s.c.room(m.Room); r != nil {
+			r.applySnapshot(s, m.Members)
+		}
+		s.reply(m.ID, m)
+	case *protocol.Presence:
+		if r := s.c.room(m.Room); r != nil {
+			r.applyPresence(s, m)
+		}
+	case *protocol.OK:
+		s.reply(m.ID, m)
+	case *protocol.Ping:
+		b, _ := protocol.Encode(&protocol.Pong{Nonce: m.Nonce})
+		select {
+		case s.out <- b:
+		default: // the writer is behind; the next Ping will do
+		}
+	case *protocol.Error:
+		switch {
+		case m.ID != 0:
+			s.reply(m.ID, m)
+		case m.Room != "":
+			if r := s.c.room(m.Room); r != nil {
+				r.closeBy(s, m)
+			}
+		default:
+			return m
+		}
+	}
+	return nil
+}
+
+// closeError turns a websocket close carrying a Synk code into a
+// *protocol.Error.
+func closeError(err error) error {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		if code := protocol.CodeFromCloseStatus(int(ce.Code)); code != 0 {
+			return &protocol.Error{Code: code, Message: ce.Reason}
+		}
+		if ce.Code == websocket.StatusMessageTooBig {
+			return &protocol.Error{Code: protocol.CodeFrameTooLarge, Message: ce.Reason}
+		}
+	}
+	return err
+}
+
+// closeNormal closes the websocket with a normal close handshake, then
+// stops the session and waits for its goroutines.
+func (s *session) closeNormal() {
+	_ = s.ws.Close(websocket.StatusNormalClosure, "")
+	s.close(ErrClosed)
+}
