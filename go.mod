@@ -2,15 +2,16 @@ module github.com/synkhq/synk
 
 go 1.26
 
-require github.com/vmihailenco/msgpack/v5 v5.4.1
+require (
+	github.com/coder/websocket v1.8.15
+	github.com/vmihailenco/msgpack/v5 v5.4.1
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.18.0
+)
 
 require (
-	github.com/coder/websocket v1.8.15 // indirect
-	github.com/stretchr/testify v1.8.0 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/mod v0.30.0 // indirect
-	golang.org/x/sync v0.18.0 // indirect
 	golang.org/x/tools v0.39.0 // indirect
 )
 

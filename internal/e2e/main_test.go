@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 // start runs a real server on loopback and returns its websocket URL.
-func start(t *testing.T, opts *server.Options) (*server.Server, *httptest.Server, string) {
+func start(t testing.TB, opts *server.Options) (*server.Server, *httptest.Server, string) {
 	t.Helper()
 	s, err := server.New(opts)
 	if err != nil {

@@ -1,0 +1,133 @@
+// Command synk runs the Synk server.
+//
+//	synk serve [flags]
+//
+// Every flag can also be set by an environment variable: -max-keys by
+// SYNK_MAX_KEYS, and so on. A flag given on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/synkhq/synk/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "synk:", err)
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "serve" {
+		return errors.New("usage: synk serve [flags]  (synk serve -h lists them)")
+	}
+	cfg, err := parseServe(args[1:], os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, nil)
+}
+
+// serveConfig is what the serve flags set.
+type serveConfig struct {
+	addr     string
+	opts     server.Options
+	origins  string
+	logLevel slog.Level
+}
+
+// parseServe reads the serve flags, each defaulting to its SYNK_ variable.
+func parseServe(args []string, env func(string) (string, bool), stderr io.Writer) (*serveConfig, error) {
+	fs := flag.NewFlagSet("synk serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &serveConfig{}
+	o := &c.opts
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "drop clients silent for this long")
+	fs.DurationVar(&o.PingInterval, "ping", 0, "ping interval (default timeout/3)")
+	fs.DurationVar(&o.WriteTimeout, "write-timeout", 5*time.Second, "bound on writing one frame")
+	fs.IntVar(&o.MaxFrame, "max-frame", 64<<10, "largest frame or HTTP body in bytes")
+	fs.IntVar(&o.MaxKeys, "max-keys", 64, "most keys per client per room")
+	fs.IntVar(&o.MaxValue, "max-value", 16<<10, "largest value in bytes")
+	fs.IntVar(&o.MaxRooms, "max-rooms", 16, "most rooms per connection")
+	fs.IntVar(&o.SendQueue, "send-queue", 1024, "frames queued per client before it is cut as too slow")
+	fs.StringVar(&c.origins, "origins", "", "comma-separated extra browser Origin host patterns, e.g. app.example.com,*.example.org")
+	fs.BoolVar(&o.OnlySameOrigin, "same-origin-only", false, "refuse localhost origins unless listed in -origins")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+
+	var bad error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "SYNK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := env(name); ok && bad == nil {
+			if err := f.Value.Set(v); err != nil {
+				bad = fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, p := range strings.Split(c.origins, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.OriginPatterns = append(o.OriginPatterns, p)
+		}
+	}
+	return c, nil
+}
+
+// serve runs the server until ctx ends, then shuts it down gracefully. If
+// ready is not nil, it receives the listening address.
+func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	c.opts.Logger = log
+	s, err := server.New(&c.opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		_ = s.Shutdown(ctx)
+		return err
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("synk serving", "addr", "http://"+ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws")
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		_ = s.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("synk shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = errors.Join(s.Shutdown(sctx), hs.Shutdown(sctx))
+	<-errc
+	return err
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestParseServe_env(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SYNK_MAX_KEYS": "7", "SYNK_TIMEOUT": "3s", "SYNK_ORIGINS": "a.example, b.example"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c, err := parseServe([]string{"-max-keys", "9"}, lookup, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.opts.MaxKeys != 9 || c.opts.Timeout != 3*time.Second || len(c.opts.OriginPatterns) != 2 {
+		t.Fatalf("config = %+v, want flag 9 over env, env timeout 3s, two origins", c.opts)
+	}
+	env["SYNK_MAX_VALUE"] = "lots"
+	if _, err := parseServe(nil, lookup, io.Discard); err == nil {
+		t.Fatal("want an error for SYNK_MAX_VALUE=lots")
+	}
+}
+
+func TestServe_startsAndStops(t *testing.T) {
+	t.Parallel()
+	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, c, ready) }()
+	addr := <-ready
+	resp, err := http.Get("http://" + addr + "/synk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /synk = %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve = %v", err)
+	}
+}

@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/synkhq/synk/internal/loadgen"
+	"github.com/synkhq/synk/server"
+)
+
+// BenchmarkFanout publishes b.N changes to one room of 1,000 observers over
+// real websockets on loopback, and reports deliveries/s and latency: "max"
+// publishes as fast as acknowledgements allow (throughput; latency then is
+// mostly queueing), "60Hz" at a pose-update rate (latency).
+//
+//	go test ./internal/e2e -run '^$' -bench Fanout -benchtime 600x
+func BenchmarkFanout(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		rate int
+	}{{"max", 0}, {"60Hz", 60}} {
+		b.Run(bc.name, func(b *testing.B) {
+			_, _, url := start(b, &server.Options{SendQueue: 4096})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			b.ResetTimer()
+			r, err := loadgen.Run(ctx, loadgen.Config{URL: url, Subscribers: 1000, Messages: b.N, InFlight: 32, Rate: bc.rate})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(r.PerSecond, "deliveries/s")
+			b.ReportMetric(float64(r.P50.Microseconds()), "p50-µs")
+			b.ReportMetric(float64(r.P99.Microseconds()), "p99-µs")
+			b.Log(r)
+		})
+	}
+}
+
+// TestFanout_small runs the load generator at a small size, so that the
+// benchmark's code path is exercised by every test run.
+func TestFanout_small(t *testing.T) {
+	t.Parallel()
+	_, _, url := start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := loadgen.Run(ctx, loadgen.Config{URL: url, Subscribers: 20, Messages: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Deliveries != 20*50 {
+		t.Fatalf("deliveries = %d, want %d", r.Deliveries, 20*50)
+	}
+}
