@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -69,12 +70,8 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read fixture (run go test -update): %v", err)
-			}
-			if g, w := spaced(got), strings.TrimSpace(string(want)); g != w {
-				t.Fatalf("Encode =\n%s\nwant\n%s", g, w)
+			if want := readHex(t, tt.name); !bytes.Equal(got, want) {
+				t.Fatalf("Encode =\n%s\nwant (testdata/%s.hex)\n%s", spaced(got), tt.name, spaced(want))
 			}
 			back, err := Decode(got)
 			if err != nil {
