@@ -1,0 +1,61 @@
+//go:build !js
+
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/server"
+)
+
+// Two clients join a room; one sees the other arrive and move. (The
+// example runs a real server in-process; the client package itself never
+// imports it.)
+func ExampleDial() {
+	s, _ := server.New(nil)
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer s.Shutdown(context.Background())
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ada, err := client.Dial(ctx, url, &client.DialOptions{Client: "ada"})
+	if err != nil {
+		panic(err)
+	}
+	defer ada.Close()
+	lobby, err := ada.Join(ctx, "lobby", &client.JoinOptions{Presence: map[string]any{"color": "teal"}})
+	if err != nil {
+		panic(err)
+	}
+
+	joe, _ := client.Dial(ctx, url, &client.DialOptions{Client: "joe"})
+	defer joe.Close()
+	room, _ := joe.Join(ctx, "lobby", nil)
+	room.Set(ctx, map[string]any{"pos": []float32{1, 0, 2}})
+
+	for e := range ada.Events() {
+		fmt.Println(e.Kind, e.Client)
+		if e.Kind == client.EventChange {
+			var pos []float32
+			client.Member{Values: e.Set}.Get("pos", &pos)
+			fmt.Println("pos", pos)
+			break
+		}
+	}
+	for _, m := range lobby.Members() {
+		fmt.Println(m.Client, len(m.Values), "keys")
+	}
+	// Output:
+	// Join joe
+	// Change joe
+	// pos [1 0 2]
+	// ada 1 keys
+	// joe 1 keys
+}
