@@ -115,6 +115,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)() // Shutdown ends handshakes at once
 	fail := func(e *protocol.Error) (string, error) {
 		b, _ := protocol.Encode(e)
 		_ = ws.Write(ctx, websocket.MessageBinary, b)

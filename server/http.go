@@ -34,6 +34,10 @@ type jsonEntry struct {
 }
 
 func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
+	if s.ctx.Err() != nil {
+		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShutdown, "server shutting down"))
+		return
+	}
 	name := r.PathValue("room")
 	if err := protocol.CheckRoom(name); err != nil {
 		writeError(w, http.StatusBadRequest, err)

@@ -239,6 +239,12 @@ func TestServer_shutdown(t *testing.T) {
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatalf("second Shutdown = %v, want nil", err)
 	}
+	if code, _ := do(t, hs, "POST", "/synk/r", `{"c":"late"}`); code != 503 {
+		t.Fatalf("POST after Shutdown = %d, want 503", code)
+	}
+	if _, _, err := websocket.Dial(ctx, wsURL(hs), nil); err == nil {
+		t.Fatal("websocket dial after Shutdown succeeded")
+	}
 }
 
 func TestServer_origins(t *testing.T) {

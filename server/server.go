@@ -19,7 +19,8 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
-	done chan struct{} // closed by Shutdown: stops the janitor
+	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
+	cancel context.CancelFunc
 	wg   sync.WaitGroup
 
 	mu      sync.Mutex // Protects the following.
@@ -39,10 +40,10 @@ func New(opts *Options) (*Server, error) {
 		opts:  o,
 		log:   o.Logger,
 		mux:   http.NewServeMux(),
-		done:  make(chan struct{}),
 		rooms: make(map[string]*room),
 		conns: make(map[*conn]struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /synk", s.serveRooms)
 	s.mux.HandleFunc("GET /synk/{room}", s.serveGet)
@@ -97,7 +98,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	conns := slices.Collect(maps.Keys(s.conns))
 	s.mu.Unlock()
 
-	close(s.done)
+	s.cancel()
 	for _, c := range conns {
 		c.stop(protocol.CodeShutdown, "server shutting down")
 	}
@@ -291,7 +292,7 @@ func (s *Server) janitor() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.done:
+		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
 			s.sweep(now.Add(-s.opts.Timeout))
