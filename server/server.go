@@ -16,12 +16,12 @@ import (
 // Server holds the rooms and serves websocket and HTTP clients. Create it
 // with [New], mount it as an [http.Handler], stop it with [Shutdown].
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
-	wg   sync.WaitGroup
+	wg     sync.WaitGroup
 
 	mu      sync.Mutex // Protects the following.
 	rooms   map[string]*room
