@@ -84,9 +84,13 @@ func TestServer_snapshotThenDiffs(t *testing.T) {
 	pub := dialPeer(t, hs, "pub")
 	pub.join("race", false, entry("n", 0))
 	done := make(chan struct{})
+	half := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 1; i <= n; i++ {
+			if i == n/2 {
+				close(half) // the join races with the second half
+			}
 			b, _ := protocol.Encode(&protocol.Set{Room: "race", Entries: []protocol.Entry{entry("n", i)}})
 			pub.sendRaw(b)
 		}
@@ -94,13 +98,18 @@ func TestServer_snapshotThenDiffs(t *testing.T) {
 		pub.sendRaw(b)
 	}()
 	sub := dialPeer(t, hs, "sub")
+	<-half
 	j := sub.join("race", false)
 	var last int64 = -1
+	finished := false
 	for _, m := range j.Members {
 		if m.Client == "pub" {
 			for _, e := range m.Entries {
-				if e.Key == "n" {
+				switch e.Key {
+				case "n":
 					last = toInt(t, valueOf(t, e.Value))
+				case "done":
+					finished = true
 				}
 			}
 		}
@@ -108,7 +117,7 @@ func TestServer_snapshotThenDiffs(t *testing.T) {
 	if last < 0 {
 		t.Fatalf("snapshot %+v has no n from pub", j.Members)
 	}
-	for {
+	for !finished {
 		p := expect[*protocol.Presence](sub)
 		if p.Entries[0].Key == "done" {
 			break
