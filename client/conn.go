@@ -65,7 +65,7 @@ func (c *Conn) Client() string {
 // order. It is closed by [Conn.Close].
 func (c *Conn) Events() <-chan Event { return c.events.out }
 
-// Close leaves every room, closes the connection, stops the Conn's
+// Close closes the connection, which leaves every room, stops the Conn's
 // goroutines and waits for them. Events not yet received are dropped.
 // Close is safe to call more than once.
 func (c *Conn) Close() error {

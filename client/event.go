@@ -25,11 +25,11 @@ const (
 // Event is one change seen by a [Conn].
 type Event struct {
 	Kind    EventKind
-	Room    string
-	Client  string
-	Set     map[string]msgpack.RawMessage
-	Deleted []string
-	Err     error
+	Room    string                        // the room, for room events
+	Client  string                        // the participant, for Join, Change and Leave
+	Set     map[string]msgpack.RawMessage // entries stored (Join, Change); decode with [Member.Get]
+	Deleted []string                      // keys removed (Change)
+	Err     error                         // why, for Leave, Disconnected, RoomClosed and Closed
 }
 
 // eventQueue is an unbounded queue drained into a channel by one goroutine,
