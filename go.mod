@@ -3,6 +3,7 @@ module github.com/synkhq/synk
 go 1.26
 
 require (
+	github.com/andybalholm/brotli v1.2.0
 	github.com/coder/websocket v1.8.15
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.uber.org/goleak v1.3.0

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -17,7 +16,7 @@ import (
 type session struct {
 	c       *Conn
 	gen     uint64 // counts sessions of c, from 1
-	ws      *websocket.Conn
+	ws      transport
 	welcome *protocol.Welcome
 	out     chan []byte
 	ctx     context.Context // ended with the session
@@ -34,23 +33,22 @@ type session struct {
 
 // dialSession connects, says hello and starts the reader and writer.
 func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
-	ws, _, err := websocket.Dial(ctx, c.url, nil)
+	ws, err := dialTransport(ctx, c.url, c.opts.ReadLimit)
 	if err != nil {
-		return nil, fmt.Errorf("client: dial %s: %w", c.url, err)
+		return nil, err
 	}
-	ws.SetReadLimit(c.opts.ReadLimit)
 	fail := func(err error) (*session, error) {
-		ws.CloseNow()
+		ws.closeNow()
 		return nil, err
 	}
 	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client})
 	if err != nil {
 		return fail(err)
 	}
-	if err := ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+	if err := ws.write(ctx, b); err != nil {
 		return fail(fmt.Errorf("client: hello: %w", err))
 	}
-	_, b, err = ws.Read(ctx)
+	b, err = ws.read(ctx)
 	if err != nil {
 		return fail(closeError(fmt.Errorf("client: hello: %w", err)))
 	}
@@ -83,7 +81,7 @@ func (s *session) end(err error) {
 		s.err = err
 		s.mu.Unlock()
 		s.cancel()
-		s.ws.CloseNow()
+		s.ws.closeNow()
 	})
 }
 
@@ -172,7 +170,7 @@ func (s *session) writeLoop() {
 	for {
 		select {
 		case b := <-s.out:
-			if err := s.ws.Write(s.ctx, websocket.MessageBinary, b); err != nil {
+			if err := s.ws.write(s.ctx, b); err != nil {
 				s.end(closeError(err))
 				return
 			}
@@ -196,7 +194,7 @@ func (s *session) readLoop() {
 	var serverErr error
 	for {
 		ctx, cancel := context.WithTimeout(s.ctx, timeout)
-		_, b, err := s.ws.Read(ctx)
+		b, err := s.ws.read(ctx)
 		timedOut := ctx.Err() == context.DeadlineExceeded
 		cancel()
 		if err != nil {
@@ -261,24 +259,9 @@ func (s *session) handle(m protocol.Message) error {
 	return nil
 }
 
-// closeError turns a websocket close carrying a Synk code into a
-// *protocol.Error.
-func closeError(err error) error {
-	var ce websocket.CloseError
-	if errors.As(err, &ce) {
-		if code := protocol.CodeFromCloseStatus(int(ce.Code)); code != 0 {
-			return &protocol.Error{Code: code, Message: ce.Reason}
-		}
-		if ce.Code == websocket.StatusMessageTooBig {
-			return &protocol.Error{Code: protocol.CodeFrameTooLarge, Message: ce.Reason}
-		}
-	}
-	return err
-}
-
 // closeNormal closes the websocket with a normal close handshake, then
 // stops the session and waits for its goroutines.
 func (s *session) closeNormal() {
-	_ = s.ws.Close(websocket.StatusNormalClosure, "")
+	_ = s.ws.close()
 	s.close(ErrClosed)
 }

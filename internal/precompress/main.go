@@ -1,0 +1,60 @@
+// Command precompress writes NAME.gz and NAME.br beside each file named on
+// the command line, at the best compression levels, for the static file
+// server to send to browsers that accept them. With -report it prints the
+// raw, gzip and brotli sizes.
+//
+//	go run ./internal/precompress [-report] web/static/synk.wasm ...
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/andybalholm/brotli"
+)
+
+func main() {
+	report := flag.Bool("report", false, "print sizes")
+	flag.Parse()
+	for _, name := range flag.Args() {
+		if err := compress(name, *report); err != nil {
+			fmt.Fprintln(os.Stderr, "precompress:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func compress(name string, report bool) error {
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	var gz, br bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if _, err := zw.Write(raw); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	if _, err := bw.Write(raw); err != nil {
+		return err
+	}
+	if err := bw.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(name+".gz", gz.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(name+".br", br.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if report {
+		fmt.Printf("%s: raw %d B, gzip %d B, brotli %d B\n", name, len(raw), gz.Len(), br.Len())
+	}
+	return nil
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// callTimeout bounds every call that waits on the network.
+const callTimeout = 30 * time.Second
+
+func main() {
+	b := &bridge{conns: make(map[int]*client.Conn), rooms: make(map[int]*client.Room)}
+	api := jsObject.New()
+	api.Set("version", protocol.Version)
+	api.Set("dial", b.fn("dial(url, {client}, onEvent)", 3, b.dial))
+	api.Set("join", b.fn("join(conn, room, {observer, presence})", 3, b.join))
+	api.Set("set", b.fn("set(room, entries)", 2, b.set))
+	api.Set("del", b.fn("del(room, keys)", 2, b.del))
+	api.Set("members", b.fn("members(room)", 1, b.members))
+	api.Set("leave", b.fn("leave(room)", 1, b.leave))
+	api.Set("close", b.fn("close(conn)", 1, b.close))
+	js.Global().Set("__synk", api)
+	if ready := js.Global().Get("__synkReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+	select {} // serve calls until the page goes
+}
+
+// bridge holds the Go objects that JS refers to by number.
+type bridge struct {
+	mu     sync.Mutex // Protects the following.
+	nextID int
+	conns  map[int]*client.Conn
+	rooms  map[int]*client.Room
+}
+
+// fn wraps a bridge function: it checks the argument count, and turns a
+// panic into a rejected Promise or a console error instead of a dead
+// program.
+func (b *bridge) fn(usage string, nargs int, f func(args []js.Value) js.Value) js.Func {
+	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
+		defer func() {
+			if r := recover(); r != nil {
+				out = rejected(fmt.Errorf("synk: internal error in %s: %v", usage, r))
+			}
+		}()
+		if len(args) < nargs {
+			return rejected(fmt.Errorf("synk: usage: %s", usage))
+		}
+		return f(args)
+	})
+}
+
+func (b *bridge) add(v any) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.nextID++
+	switch v := v.(type) {
+	case *client.Conn:
+		b.conns[b.nextID] = v
+	case *client.Room:
+		b.rooms[b.nextID] = v
+	}
+	return b.nextID
+}
+
+func (b *bridge) conn(id js.Value) (*client.Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c := b.conns[id.Int()]; c != nil {
+		return c, nil
+	}
+	return nil, client.ErrClosed
+}
+
+func (b *bridge) room(id js.Value) (*client.Room, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r := b.rooms[id.Int()]; r != nil {
+		return r, nil
+	}
+	return nil, client.ErrClosed
+}
+
+func (b *bridge) dial(args []js.Value) js.Value {
+	url, opts, onEvent := args[0].String(), args[1], args[2]
+	var o client.DialOptions
+	if opts.Type() == js.TypeObject && opts.Get("client").Type() == js.TypeString {
+		o.Client = opts.Get("client").String()
+	}
+	return promise(func(ctx context.Context) (any, error) {
+		c, err := client.Dial(ctx, url, &o)
+		if err != nil {
+			return nil, err
+		}
+		go forward(c, onEvent) // ends when Close closes the events
+		res := jsObject.New()
+		res.Set("id", b.add(c))
+		res.Set("client", c.Client())
+		return res, nil
+	})
+}
+
+func (b *bridge) join(args []js.Value) js.Value {
+	c, err := b.conn(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	name, opts := args[1].String(), args[2]
+	var o client.JoinOptions
+	if opts.Type() == js.TypeObject {
+		o.Observer = opts.Get("observer").Truthy()
+		if p := opts.Get("presence"); p.Type() == js.TypeObject {
+			m, err := entries(p)
+			if err != nil {
+				return rejected(err)
+			}
+			o.Presence = m
+		}
+	}
+	return promise(func(ctx context.Context) (any, error) {
+		r, err := c.Join(ctx, name, &o)
+		if err != nil {
+			return nil, err
+		}
+		return b.add(r), nil
+	})
+}
+
+func (b *bridge) set(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	m, err := entries(args[1])
+	if err != nil {
+		return rejected(err)
+	}
+	return promise(func(ctx context.Context) (any, error) { return nil, r.Set(ctx, m) })
+}
+
+func (b *bridge) del(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	keys := make([]string, args[1].Length())
+	for i := range keys {
+		keys[i] = args[1].Index(i).String()
+	}
+	return promise(func(ctx context.Context) (any, error) { return nil, r.Delete(ctx, keys...) })
+}
+
+// members returns the room's view at once (no Promise): it only reads
+// memory.
+func (b *bridge) members(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return js.Null()
+	}
+	ms := r.Members()
+	out := jsArray.New(len(ms))
+	for i, m := range ms {
+		o := jsObject.New()
+		o.Set("client", m.Client)
+		o.Set("values", values(m.Values))
+		out.SetIndex(i, o)
+	}
+	return out
+}
+
+func (b *bridge) leave(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	b.mu.Lock()
+	delete(b.rooms, args[0].Int())
+	b.mu.Unlock()
+	return promise(func(ctx context.Context) (any, error) { return nil, r.Leave(ctx) })
+}
+
+func (b *bridge) close(args []js.Value) js.Value {
+	c, err := b.conn(args[0])
+	if err != nil {
+		return resolved()
+	}
+	b.mu.Lock()
+	delete(b.conns, args[0].Int())
+	b.mu.Unlock()
+	return promise(func(context.Context) (any, error) { return nil, c.Close() })
+}
+
+// entries converts a JS object of entries to Go values.
+func entries(obj js.Value) (map[string]any, error) {
+	v, err := fromJS(obj, 0)
+	if err != nil {
+		return nil, fmt.Errorf("synk: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("synk: entries must be a plain object")
+	}
+	return m, nil
+}
+
+// values decodes msgpack values into a JS object.
+func values(m map[string]msgpack.RawMessage) js.Value {
+	o := jsObject.New()
+	for k, raw := range m {
+		var v any
+		if err := msgpack.Unmarshal(raw, &v); err != nil {
+			v = []byte(raw)
+		}
+		o.Set(k, toJS(v))
+	}
+	return o
+}
+
+// forward hands every event of c to onEvent until c is closed.
+func forward(c *client.Conn, onEvent js.Value) {
+	for e := range c.Events() {
+		o := jsObject.New()
+		o.Set("kind", strings.ToLower(e.Kind.String()))
+		o.Set("room", e.Room)
+		o.Set("client", e.Client)
+		if e.Set != nil {
+			o.Set("set", values(e.Set))
+		}
+		if e.Deleted != nil {
+			o.Set("deleted", toJS(stringsToAny(e.Deleted)))
+		}
+		if e.Err != nil {
+			o.Set("error", jsError(e.Err))
+		}
+		if onEvent.Type() == js.TypeFunction {
+			onEvent.Invoke(o)
+		}
+	}
+}
+
+func stringsToAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
