@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs beyond Go, idempotently and quietly.
+# Installs what `make test` needs beyond Go, idempotently and quietly:
+# Node.js (GOOS=js tests, browser tests), Debian's Chromium, and
+# playwright-core from npm into web/test/node_modules (pinned by its lock).
 set -euo pipefail
-if ! command -v node >/dev/null 2>&1; then
-  echo "installing nodejs (for GOOS=js tests)"
+cd "$(dirname "$0")/.."
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]} with apt"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq nodejs >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+lock=web/test/package-lock.json
+stamp=web/test/node_modules/.synk-lock
+if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
+  echo "installing playwright-core from npm"
+  (cd web/test && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1)
+  cp "$lock" "$stamp"
 fi

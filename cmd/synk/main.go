@@ -1,4 +1,5 @@
-// Command synk runs the Synk server.
+// Command synk runs the Synk server and serves the browser client and
+// demo pages from web/.
 //
 //	synk serve [flags]
 //
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/server"
+	"github.com/synkhq/synk/web"
 )
 
 func main() {
@@ -111,10 +113,16 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 		_ = s.Shutdown(ctx)
 		return err
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", s)
+	mux.Handle("/synk", s)
+	mux.Handle("/synk/", s)
+	mux.Handle("/", web.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("synk serving", "addr", "http://"+ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws")
+	log.Info("synk serving", "addr", "http://"+ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws",
+		"observer", "http://"+ln.Addr().String()+"/observer")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

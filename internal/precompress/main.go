@@ -1,7 +1,8 @@
 // Command precompress writes NAME.gz and NAME.br beside each file named on
 // the command line, at the best compression levels, for the static file
 // server to send to browsers that accept them. With -report it prints the
-// raw, gzip and brotli sizes.
+// raw, gzip and brotli sizes; with -max-br it fails on a file over that
+// brotli budget.
 //
 //	go run ./internal/precompress [-report] web/static/synk.wasm ...
 package main
@@ -18,16 +19,17 @@ import (
 
 func main() {
 	report := flag.Bool("report", false, "print sizes")
+	maxBr := flag.Int("max-br", 0, "fail if a file's brotli size exceeds this many bytes (0: no limit)")
 	flag.Parse()
 	for _, name := range flag.Args() {
-		if err := compress(name, *report); err != nil {
+		if err := compress(name, *report, *maxBr); err != nil {
 			fmt.Fprintln(os.Stderr, "precompress:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func compress(name string, report bool) error {
+func compress(name string, report bool, maxBr int) error {
 	raw, err := os.ReadFile(name)
 	if err != nil {
 		return err
@@ -52,6 +54,9 @@ func compress(name string, report bool) error {
 	}
 	if err := os.WriteFile(name+".br", br.Bytes(), 0o644); err != nil {
 		return err
+	}
+	if maxBr > 0 && br.Len() > maxBr {
+		return fmt.Errorf("%s is %d bytes in brotli, over the budget of %d", name, br.Len(), maxBr)
 	}
 	if report {
 		fmt.Printf("%s: raw %d B, gzip %d B, brotli %d B\n", name, len(raw), gz.Len(), br.Len())

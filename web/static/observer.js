@@ -1,0 +1,75 @@
+// Lists rooms and their members live, read-only: polls GET /synk for the
+// room list and joins each room as an observer for live changes.
+import * as synk from "./synk.js";
+
+const joined = new Map(); // name → Room
+const root = document.getElementById("rooms");
+window.synkObserver = { joined };
+const setStatus = (t, s) => {
+  document.getElementById("status").textContent = t;
+  document.getElementById("dot").className = "dot " + (s || "");
+};
+
+function fmt(v) {
+  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+  const s = JSON.stringify(v);
+  return s.length > 80 ? s.slice(0, 77) + "…" : s;
+}
+
+function render() {
+  root.replaceChildren();
+  if (joined.size === 0) {
+    const p = document.createElement("p");
+    p.className = "empty"; p.textContent = "No rooms yet. Open the world in another tab.";
+    root.append(p);
+  }
+  for (const [name, room] of [...joined].sort()) {
+    const members = room.members();
+    const card = document.createElement("section");
+    card.className = "room"; card.dataset.room = name;
+    const h = document.createElement("h2");
+    h.textContent = name;
+    const n = document.createElement("small");
+    n.textContent = `${members.length} member${members.length === 1 ? "" : "s"}`;
+    h.append(n); card.append(h);
+    for (const m of members) {
+      const div = document.createElement("div");
+      div.className = "member"; div.dataset.client = m.client;
+      const b = document.createElement("b"); b.textContent = m.client;
+      const code = document.createElement("code");
+      code.textContent = Object.entries(m.values).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
+      div.append(b, code); card.append(div);
+    }
+    root.append(card);
+  }
+}
+
+let pending = false;
+const later = () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; render(); }); } };
+
+async function refresh() {
+  const res = await fetch("/synk");
+  const rooms = (await res.json()).map((r) => r.room);
+  for (const name of rooms) {
+    if (joined.has(name)) continue;
+    const room = await synk.join(name, { observer: true });
+    joined.set(name, room);
+    for (const kind of ["join", "change", "leave", "reconnected"]) room.on(kind, later);
+    room.on("closed", () => { joined.delete(name); later(); });
+  }
+  for (const [name, room] of joined) {
+    if (!rooms.includes(name) && room.members().length === 0) { joined.delete(name); room.close(); }
+  }
+  later();
+}
+
+async function main() {
+  await synk.load();
+  setStatus("watching", "on");
+  for (;;) {
+    try { await refresh(); setStatus("watching", "on"); }
+    catch (e) { setStatus("error: " + (e.codeName || e.message), "off"); }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+main();

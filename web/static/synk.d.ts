@@ -1,0 +1,87 @@
+// Type definitions for synk.js, the Synk browser client.
+
+/** A value that travels as msgpack. */
+export type Value =
+  | null
+  | boolean
+  | number
+  | string
+  | Uint8Array
+  | Date
+  | Value[]
+  | { [key: string]: Value };
+
+/** An entry map: one client's presence. */
+export type Values = { [key: string]: Value };
+
+/** A rejected promise carries the protocol error code (docs/PROTOCOL.md). */
+export interface SynkError extends Error {
+  /** e.g. 204 for ReadOnly; 0 when the error did not come from the protocol. */
+  code: number;
+  /** e.g. "ReadOnly". */
+  codeName?: string;
+}
+
+export type RoomEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed";
+export type ConnEventKind = "disconnected" | "reconnected" | "closed";
+
+export interface SynkEvent {
+  kind: RoomEventKind;
+  room?: string;
+  /** The participant, for join, change and leave. */
+  client?: string;
+  /** Entries stored (join, change). */
+  values: Values;
+  /** Keys removed (change). */
+  deleted: string[];
+  /** Why: a leave that was not on purpose, a disconnect, a closed room. */
+  error?: SynkError;
+}
+
+export interface Member {
+  client: string;
+  values: Values;
+}
+
+export interface JoinOptions {
+  /** Read-only: see everyone, be seen by no one. */
+  observer?: boolean;
+  /** This client's first entries. */
+  presence?: Values;
+  /** Client id; default: the server picks one. */
+  client?: string;
+}
+
+export class Room {
+  readonly conn: Conn;
+  readonly name: string;
+  readonly observer: boolean;
+  readonly presence: {
+    /** Stores entries; resolves when the server has them. */
+    set(entries: Values): Promise<void>;
+    /** Removes keys. */
+    delete(...keys: string[]): Promise<void>;
+  };
+  /** Every participant, sorted by client id. */
+  members(): Member[];
+  /** Returns an unsubscribe function. */
+  on(kind: RoomEventKind, fn: (e: SynkEvent) => void): () => void;
+  /** Leaves; closes the connection if it was its last room. */
+  close(): Promise<void>;
+}
+
+export class Conn {
+  readonly client: string;
+  readonly closed: boolean;
+  join(name: string, opts?: JoinOptions): Promise<Room>;
+  on(kind: ConnEventKind, fn: (e: SynkEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Loads the wasm client (done by the other calls on first use). */
+export function load(): Promise<unknown>;
+/** ws(s)://<server synk.js came from>/ws */
+export function defaultURL(): string;
+export function connect(url?: string, opts?: { client?: string }): Promise<Conn>;
+export function join(name: string, opts?: JoinOptions): Promise<Room>;
+export function join(url: string, name: string, opts?: JoinOptions): Promise<Room>;

@@ -1,0 +1,186 @@
+// synk.js — the Synk browser client. Loads the Go client compiled to
+// WebAssembly (synk.wasm, with wasm_exec.js from the same Go toolchain) and
+// gives it a small promise-and-events API:
+//
+//   import * as synk from "https://your-synk-server/synk.js";
+//   const room = await synk.join("lobby", { presence: { name: "ada" } });
+//   room.on("join", (m) => console.log(m.client, "joined", m.values));
+//   await room.presence.set({ x: 1, y: 2 });
+//   room.close();
+//
+// Types: synk.d.ts beside this file.
+
+const base = new URL(".", import.meta.url);
+let loading = null;
+
+/** Loads the wasm client once; every other call awaits it. */
+export function load() {
+  if (!loading) loading = boot().catch((e) => { loading = null; throw e; });
+  return loading;
+}
+
+async function boot() {
+  if (!globalThis.Go) await import(new URL("wasm_exec.js", base).href);
+  const go = new globalThis.Go();
+  const ready = new Promise((resolve) => { globalThis.__synkReady = resolve; });
+  const src = fetch(new URL("synk.wasm", base));
+  let result;
+  try {
+    result = await WebAssembly.instantiateStreaming(src, go.importObject);
+  } catch (e) { // a server without application/wasm, or an old browser
+    const bytes = await (await fetch(new URL("synk.wasm", base))).arrayBuffer();
+    result = await WebAssembly.instantiate(bytes, go.importObject);
+  }
+  go.run(result.instance); // resolves only when main exits: never awaited
+  await ready;
+  return globalThis.__synk;
+}
+
+/** The websocket URL of the server synk.js was loaded from. */
+export function defaultURL() {
+  const u = new URL("ws", base);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.href;
+}
+
+const conns = new Map(); // key url|client → Promise<Conn>
+
+/** A connection to a Synk server; it reconnects by itself. */
+export class Conn {
+  constructor(api, id, client) {
+    this._api = api;
+    this._id = id;
+    /** The client id the server gave this connection. */
+    this.client = client;
+    this._rooms = new Map();
+    this._handlers = new Map();
+    this.closed = false;
+  }
+
+  /** Joins a room. Resolves once its snapshot is in: room.members() is complete. */
+  async join(name, opts = {}) {
+    const id = await this._api.join(this._id, name, {
+      observer: !!opts.observer,
+      presence: opts.presence || undefined,
+    });
+    const room = new Room(this, id, name, !!opts.observer);
+    this._rooms.set(name, room);
+    return room;
+  }
+
+  /** Subscribes to connection events: "disconnected", "reconnected", "closed". */
+  on(kind, fn) { return on(this._handlers, kind, fn); }
+
+  /** Closes the connection and every room on it. */
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [key, p] of conns) if (await p.catch(() => null) === this) conns.delete(key);
+    await this._api.close(this._id);
+  }
+
+  _event(e) {
+    const ev = toEvent(e);
+    if (e.room) {
+      this._rooms.get(e.room)?._emit(ev);
+      if (e.kind === "roomclosed") this._rooms.delete(e.room);
+      return;
+    }
+    emit(this._handlers, e.kind, ev);
+    for (const r of this._rooms.values()) r._emit(ev);
+  }
+}
+
+/** A joined room. */
+export class Room {
+  constructor(conn, id, name, observer) {
+    this.conn = conn;
+    this.name = name;
+    this.observer = observer;
+    this._id = id;
+    this._handlers = new Map();
+    const api = conn._api;
+    /** This client's own entries in the room. */
+    this.presence = {
+      /** Stores entries; resolves when the server has them. */
+      set: (entries) => api.set(id, entries),
+      /** Removes keys. */
+      delete: (...keys) => api.del(id, keys),
+    };
+  }
+
+  /** Every participant and its values, this client included unless observing. */
+  members() { return this.conn._api.members(this._id) || []; }
+
+  /**
+   * Subscribes to "join", "change", "leave", "disconnected", "reconnected",
+   * "closed" (the server closed the room for this client). Returns an
+   * unsubscribe function.
+   */
+  on(kind, fn) { return on(this._handlers, kind, fn); }
+
+  /** Leaves the room; closes the connection if it was its last room. */
+  async close() {
+    this.conn._rooms.delete(this.name);
+    await this.conn._api.leave(this._id).catch(() => {});
+    if (this.conn._rooms.size === 0) await this.conn.close();
+  }
+
+  _emit(ev) { emit(this._handlers, ev.kind, ev); }
+}
+
+/** Connects to url (default: the server synk.js came from). Connections are shared per url and client id. */
+export async function connect(url = defaultURL(), opts = {}) {
+  const key = url + "|" + (opts.client || "");
+  if (!conns.has(key)) {
+    const p = (async () => {
+      const api = await load();
+      let conn;
+      const queued = [];
+      const res = await api.dial(url, { client: opts.client || "" }, (e) => {
+        // Called from Go: run handlers in a later microtask, never on Go's stack.
+        queueMicrotask(() => (conn ? conn._event(e) : queued.push(e)));
+      });
+      conn = new Conn(api, res.id, res.client);
+      queued.forEach((e) => conn._event(e));
+      return conn;
+    })();
+    conns.set(key, p);
+    p.catch(() => conns.delete(key));
+  }
+  return conns.get(key);
+}
+
+/**
+ * Joins a room: join(name, opts) on the default server, or
+ * join(url, name, opts). opts: { observer, presence, client }.
+ */
+export async function join(...args) {
+  const [url, name, opts = {}] =
+    typeof args[1] === "string" ? args : [defaultURL(), args[0], args[1] || {}];
+  const conn = await connect(url, { client: opts.client });
+  return conn.join(name, opts);
+}
+
+function on(handlers, kind, fn) {
+  if (!handlers.has(kind)) handlers.set(kind, new Set());
+  handlers.get(kind).add(fn);
+  return () => handlers.get(kind).delete(fn);
+}
+
+function emit(handlers, kind, ev) {
+  for (const fn of handlers.get(kind) || []) {
+    try { fn(ev); } catch (err) { console.error("synk: handler for", kind, "threw", err); }
+  }
+}
+
+function toEvent(e) {
+  return {
+    kind: e.kind === "roomclosed" ? "closed" : e.kind,
+    room: e.room || undefined,
+    client: e.client || undefined,
+    values: e.set || {},
+    deleted: e.deleted || [],
+    error: e.error || undefined,
+  };
+}

@@ -1,0 +1,92 @@
+// Browser end-to-end tests: the demo pages and synk.js in headless
+// Chromium against a real synk binary on loopback.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSynk, launchBrowser, openWorld } from "./harness.mjs";
+
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
+let synk, browser;
+
+before(async () => {
+  synk = await startSynk();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await synk?.stop();
+});
+
+const otherNames = (page) => page.evaluate(() => [...window.synkWorld.others.values()].map((o) => o.name).sort());
+
+test("two pages see each other, moves and leaves", async () => {
+  const ann = await openWorld(browser.context, synk.url, "t1", "Ann");
+  const bob = await openWorld(browser.context, synk.url, "t1", "Bob");
+  await ann.waitForFunction(() => window.synkWorld.others.size === 1);
+  await bob.waitForFunction(() => window.synkWorld.others.size === 1);
+  assert.deepEqual(await otherNames(ann), ["Bob"]);
+  assert.deepEqual(await otherNames(bob), ["Ann"]);
+
+  const before = await bob.evaluate(() => [...window.synkWorld.others.values()][0].tx);
+  const annX = await ann.evaluate(() => window.synkWorld.me.x);
+  await ann.bringToFront();
+  await ann.keyboard.down(annX > 500 ? "ArrowLeft" : "ArrowRight");
+  await ann.waitForFunction((x) => Math.abs(window.synkWorld.me.x - x) > 60, annX);
+  await ann.keyboard.up(annX > 500 ? "ArrowLeft" : "ArrowRight");
+  await bob.waitForFunction((b) => Math.abs([...window.synkWorld.others.values()][0].tx - b) > 50, before);
+
+  mkdirSync(artifacts, { recursive: true });
+  await bob.screenshot({ path: join(artifacts, "world.png") });
+
+  await ann.close();
+  await bob.waitForFunction(() => window.synkWorld.others.size === 0);
+  await bob.close();
+});
+
+test("the observer page lists members live and cannot write", async () => {
+  const cy = await openWorld(browser.context, synk.url, "t2", "Cy");
+  const obs = await browser.context.newPage();
+  await obs.goto(`${synk.url}/observer`);
+  await obs.waitForSelector('[data-room="t2"] .member', { timeout: 15000 });
+  const code = await obs.evaluate(async () => {
+    const room = window.synkObserver.joined.get("t2");
+    try { await room.presence.set({ x: 1 }); return "wrote"; } catch (e) { return `${e.code} ${e.codeName}`; }
+  });
+  assert.equal(code, "204 ReadOnly");
+  await cy.close();
+  await obs.waitForFunction(() => !document.querySelector('[data-room="t2"] .member'));
+  await obs.close();
+});
+
+test("a page on another origin embeds the client only when allowed", async () => {
+  const embedPage = (synkURL) => `<!doctype html><script type="module">
+    import * as synk from "${synkURL}/synk.js";
+    window.result = synk.join("embed", { presence: { hi: 1 } })
+      .then((r) => "joined " + r.members().length, (e) => "refused " + e.message);
+  </script>`;
+  const site = createServer((req, res) => {
+    res.setHeader("Content-Type", "text/html");
+    res.end(embedPage(decodeURIComponent(req.url.slice(1))));
+  });
+  await new Promise((r) => site.listen(0, "127.0.0.1", r));
+  const origin = `localhost:${site.address().port}`;
+  const closed = await startSynk("-same-origin-only");
+  const open = await startSynk("-same-origin-only", "-origins", origin);
+  try {
+    for (const [srv, want] of [[closed, /^refused/], [open, /^joined 1$/]]) {
+      const page = await browser.context.newPage();
+      await page.goto(`http://${origin}/${encodeURIComponent(srv.url)}`);
+      const result = await page.waitForFunction(() => window.result, null, { timeout: 15000 })
+        .then(() => page.evaluate(() => window.result));
+      assert.match(result, want);
+      await page.close();
+    }
+  } finally {
+    await closed.stop();
+    await open.stop();
+    site.close();
+  }
+});

@@ -1,0 +1,57 @@
+// Shared by the browser tests and the browser benchmark: start synk
+// binaries on loopback and a headless Chromium driven by playwright-core.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const synkBin = process.env.SYNK_BIN || join(root, "bin", "synk");
+
+/** Starts `synk serve` on 127.0.0.1:0 with extra flags; resolves to {url, stop}. */
+export function startSynk(...flags) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(synkBin, ["serve", "-addr", "127.0.0.1:0", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    const timer = setTimeout(() => { proc.kill(); reject(new Error("synk did not start:\n" + log)); }, 15000);
+    proc.stderr.setEncoding("utf8");
+    proc.stderr.on("data", (chunk) => {
+      log += chunk;
+      const m = log.match(/msg="synk serving" addr=(http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1],
+          stop: () => new Promise((done) => { proc.once("exit", done); proc.kill("SIGTERM"); }),
+        });
+      }
+    });
+    proc.once("exit", (code) => { clearTimeout(timer); reject(new Error(`synk exited ${code}:\n${log}`)); });
+  });
+}
+
+/** Launches headless Chromium in a fresh profile; resolves to {context, close}. */
+export async function launchBrowser() {
+  const dir = mkdtempSync(join(tmpdir(), "synk-chromium-"));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  return {
+    context,
+    close: async () => { await context.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** Opens the world demo as name in room and waits until it has joined. */
+export async function openWorld(context, url, room, name) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[${name}] page error:`, e.message));
+  await page.goto(`${url}/?room=${room}&name=${name}`);
+  await page.waitForFunction(() => window.synkWorld?.ready === true, null, { timeout: 15000 });
+  return page;
+}

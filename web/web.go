@@ -1,0 +1,122 @@
+// Package web holds the browser side of Synk — the synk.js module, its
+// TypeScript definitions, the wasm client and the demo pages — embedded in
+// the synk binary, and the handler that serves them.
+//
+// synk.wasm, wasm_exec.js and the .br/.gz variants are built into static/
+// by `make wasm`; a binary built without them serves the pages and answers
+// 404 for the bundle.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var static embed.FS
+
+// pages maps clean URLs to their files.
+var pages = map[string]string{"/": "index.html", "/observer": "observer.html"}
+
+// Handler serves the embedded files. It sends a pre-compressed variant
+// (.br, then .gz) to browsers that accept it, WebAssembly as
+// application/wasm, an ETag on everything with Cache-Control no-cache (so
+// browsers revalidate and get 304 until a new build), and allows any
+// origin to load the files, so that other sites can embed the client.
+func Handler() http.Handler {
+	root, err := fs.Sub(static, "static")
+	if err != nil {
+		panic("bug: static directory missing from the embed: " + err.Error())
+	}
+	h := &handler{files: make(map[string]*file)}
+	_ = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(root, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		h.files[p] = &file{data: b, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	return h
+}
+
+type handler struct{ files map[string]*file }
+
+type file struct {
+	data []byte
+	etag string
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name, ok := pages[r.URL.Path]
+	if !ok {
+		name = strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+	}
+	f := h.files[name]
+	if f == nil || strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
+		http.NotFound(w, r)
+		return
+	}
+	hd := w.Header()
+	ctype := mime.TypeByExtension(path.Ext(name))
+	switch path.Ext(name) {
+	case ".wasm":
+		ctype = "application/wasm"
+	case ".ts": // not video/mp2t
+		ctype = "text/plain; charset=utf-8"
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	hd.Set("Content-Type", ctype)
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Vary", "Accept-Encoding")
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	accept := r.Header.Get("Accept-Encoding")
+	for _, enc := range []struct{ ext, name string }{{".br", "br"}, {".gz", "gzip"}} {
+		if v := h.files[name+enc.ext]; v != nil && acceptsEncoding(accept, enc.name) {
+			hd.Set("Content-Encoding", enc.name)
+			f = &file{data: v.data, etag: strings.TrimSuffix(f.etag, `"`) + "-" + enc.name + `"`}
+			break
+		}
+	}
+	hd.Set("ETag", f.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.data))
+}
+
+// acceptsEncoding reports whether an Accept-Encoding header allows enc
+// (listed, with no q or a q above 0).
+func acceptsEncoding(header, enc string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), enc) {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		if !ok {
+			return true
+		}
+		f, err := strconv.ParseFloat(q, 64)
+		return err == nil && f > 0
+	}
+	return false
+}
