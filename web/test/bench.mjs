@@ -1,0 +1,59 @@
+// Browser figures, reported not asserted: time from page load to joined
+// room in the world demo, and the round trip of 1,000 sequential presence
+// updates between two pages (A sets n, B echoes it, A waits for the echo).
+//
+//   make bench-browser
+import { startSynk, launchBrowser, openWorld } from "./harness.mjs";
+
+const N = Number(process.env.N || 1000);
+const synk = await startSynk();
+const browser = await launchBrowser();
+try {
+  const loads = [];
+  for (let i = 0; i < 5; i++) {
+    const p = await openWorld(browser.context, synk.url, "load" + i, "L" + i);
+    loads.push(await p.evaluate(() => window.synkWorld.readyAt));
+    await p.close();
+  }
+  loads.sort((a, b) => a - b);
+  console.log(`page load → joined room (world demo, 5 fresh pages): median ${loads[2].toFixed(0)} ms, min ${loads[0].toFixed(0)} ms, max ${loads[4].toFixed(0)} ms`);
+
+  const open = async (name) => {
+    const page = await browser.context.newPage();
+    await page.goto(synk.url + "/observer"); // any page of the server: synk.js is same-origin
+    await page.evaluate(async (name) => {
+      const synk = await import("/synk.js");
+      window.room = await synk.join("bench", { client: name, presence: { n: -1 } });
+    }, name);
+    return page;
+  };
+  const a = await open("a");
+  const b = await open("b");
+  await b.evaluate(() => {
+    window.room.on("change", (e) => {
+      if (e.client === "a" && typeof e.values.n === "number") window.room.presence.set({ echo: e.values.n });
+    });
+  });
+  const ms = await a.evaluate(async (n) => {
+    const room = window.room;
+    let want = -1, wake = null;
+    room.on("change", (e) => { if (e.client === "b" && e.values.echo === want && wake) wake(); });
+    const rtts = [];
+    for (let i = 0; i < n; i++) {
+      want = i;
+      const seen = new Promise((r) => { wake = r; });
+      const t0 = performance.now();
+      await room.presence.set({ n: i });
+      await seen;
+      rtts.push(performance.now() - t0);
+    }
+    return rtts;
+  }, N);
+  ms.sort((x, y) => x - y);
+  const sum = ms.reduce((x, y) => x + y, 0);
+  console.log(`${N} sequential presence round trips between two pages: total ${(sum / 1000).toFixed(2)} s, ` +
+    `mean ${(sum / N).toFixed(2)} ms, p50 ${ms[N >> 1].toFixed(2)} ms, p99 ${ms[Math.floor(N * 0.99)].toFixed(2)} ms`);
+} finally {
+  await browser.close();
+  await synk.stop();
+}
