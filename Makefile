@@ -5,7 +5,7 @@ WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME    ?= 10s
 ADDR        ?= 127.0.0.1:8080
 
-.PHONY: deps all run build wasm test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz bench check
+.PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz bench check
 all: fmt lint test
 
 ## run: build the browser client, then start `synk serve` on $(ADDR) with defaults
@@ -28,6 +28,11 @@ wasm:
 
 ## test: lint, race-enabled tests, js/wasm tests under node, browser tests, short fuzz runs
 test: lint wasm test-go test-wasm test-browser fuzz
+
+## wasm-size: code per Go package in the browser bundle, largest first
+wasm-size:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -gcflags=all=-l -o .cache/named.wasm ./wasm
+	$(GO) run ./internal/wasmsize .cache/named.wasm
 
 ## test-browser: the demo pages and synk.js in headless Chromium (playwright-core)
 test-browser: deps build
