@@ -8,8 +8,8 @@ import (
 )
 
 var (
-	jsPromise = js.Global().Get("Promise")
-	jsErrorCtor  = js.Global().Get("Error")
+	jsPromise   = js.Global().Get("Promise")
+	jsErrorCtor = js.Global().Get("Error")
 )
 
 // promise runs f in a goroutine and returns a Promise of its result. f's
