@@ -90,3 +90,32 @@ test("a page on another origin embeds the client only when allowed", async () =>
     site.close();
   }
 });
+
+test("handlers may call back into the client without deadlock", async () => {
+  const open = async (name) => {
+    const page = await browser.context.newPage();
+    await page.goto(synk.url + "/observer");
+    await page.evaluate(async (name) => {
+      const synk = await import("/synk.js");
+      window.room = await synk.join("echo", { client: name });
+    }, name);
+    return page;
+  };
+  const a = await open("a");
+  const b = await open("b");
+  // b answers every change of a from inside its handler: members() and set().
+  await b.evaluate(() => window.room.on("change", (e) => {
+    const seen = window.room.members().find((m) => m.client === "a").values.n;
+    window.room.presence.set({ echo: seen });
+  }));
+  const echoed = await a.evaluate(async () => {
+    const got = [];
+    window.room.on("change", (e) => { if (e.client === "b") got.push(e.values.echo); });
+    for (let i = 1; i <= 20; i++) await window.room.presence.set({ n: i });
+    while (!got.includes(20)) await new Promise((r) => window.room.on("change", r));
+    return got.at(-1);
+  });
+  assert.equal(echoed, 20);
+  await a.close();
+  await b.close();
+});
