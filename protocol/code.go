@@ -33,6 +33,10 @@ const (
 	CodeValueTooLarge Code = 206 // a value exceeds the value size limit
 	CodeTooManyRooms  Code = 207 // the connection would exceed the room limit
 	CodeConflict      Code = 208 // the client id is held by a live websocket member
+	CodeNotFound      Code = 209 // the object does not exist
+	CodeExists        Code = 210 // an object with that id already exists
+	CodeStale         Code = 211 // the object's version is not the one the write expected
+	CodeTooMany       Code = 212 // a room or subscription limit on objects or areas
 
 	CodeShutdown     Code = 300 // the server is shutting down
 	CodeTimeout      Code = 301 // nothing was heard from the peer within the timeout

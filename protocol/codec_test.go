@@ -29,6 +29,11 @@ func TestDecode_errors(t *testing.T) {
 		{"set_bad_key", mustEncode(&Set{Room: "a", Delete: []string{"a\x00"}}), nil, CodeBadName},
 		{"set_no_value", mustEncode(&Set{Room: "a", Entries: []Entry{{Key: "k"}}}), nil, CodeBadRequest},
 		{"hello_bad_client", mustEncode(&Hello{Version: 1, Client: strings.Repeat("a", 65)}), nil, CodeBadName},
+		{"sub_empty", mustEncode(&Sub{ID: 1, Room: "a"}), nil, CodeBadRequest},
+		{"write_bad_op", mustEncode(&Write{ID: 1, Room: "a", Op: 9, Object: "o"}), nil, CodeBadRequest},
+		{"write_create_no_area", mustEncode(&Write{ID: 1, Room: "a", Op: OpCreate, Object: "o", Kind: "t"}), nil, CodeBadName},
+		{"write_no_object", mustEncode(&Write{ID: 1, Room: "a", Op: OpDelete}), nil, CodeBadName},
+		{"write_empty_update", mustEncode(&Write{ID: 1, Room: "a", Op: OpUpdate, Object: "o"}), nil, CodeBadRequest},
 		{"presence_bad_event", mustEncode(&Presence{Room: "a", Client: "b", Event: 9}), nil, CodeBadRequest},
 	}
 	for _, tt := range tests {

@@ -119,11 +119,13 @@ type Set struct {
 	Delete  []string `msgpack:"x,omitempty"`
 }
 
-// OK answers a [Leave] or a [Set] that succeeded.
+// OK answers a [Leave], [Set], [Sub] or [Write] that succeeded.
 //
 //	"i": request id
+//	"v": the object's version after a Write
 type OK struct {
-	ID uint32 `msgpack:"i"`
+	ID      uint32 `msgpack:"i"`
+	Version uint64 `msgpack:"v,omitempty"`
 }
 
 // PresenceEvent says what happened to a room's participant.

@@ -3,6 +3,7 @@ package protocol
 //go:generate go tool stringer -type=MessageType -trimprefix=Type -output=type_string.go
 //go:generate go tool stringer -type=Code -trimprefix=Code -output=code_string.go
 //go:generate go tool stringer -type=PresenceEvent -trimprefix=Event -output=event_string.go
+//go:generate go tool stringer -type=ObjectOp,ObjectEvent -output=object_string.go
 
 // MessageType is the kind of a frame, sent under key "t".
 type MessageType uint8
@@ -20,6 +21,9 @@ const (
 	TypePing     MessageType = 9  // either way
 	TypePong     MessageType = 10 // either way, answer to Ping
 	TypeError    MessageType = 11 // server → client
+	TypeSub      MessageType = 12 // client → server: change the areas of objects to receive
+	TypeWrite    MessageType = 13 // client → server: create, update, move or delete an object
+	TypeObject   MessageType = 14 // server → client: an object entered, changed, moved or left the view
 )
 
 // Message is one frame. Each frame type is a struct in this package.
@@ -53,6 +57,12 @@ func newMessage(t MessageType) Message {
 		return new(Pong)
 	case TypeError:
 		return new(Error)
+	case TypeSub:
+		return new(Sub)
+	case TypeWrite:
+		return new(Write)
+	case TypeObject:
+		return new(Object)
 	}
 	return nil
 }

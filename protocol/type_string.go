@@ -19,11 +19,14 @@ func _() {
 	_ = x[TypePing-9]
 	_ = x[TypePong-10]
 	_ = x[TypeError-11]
+	_ = x[TypeSub-12]
+	_ = x[TypeWrite-13]
+	_ = x[TypeObject-14]
 }
 
-const _MessageType_name = "HelloWelcomeJoinJoinedLeaveSetOKPresencePingPongError"
+const _MessageType_name = "HelloWelcomeJoinJoinedLeaveSetOKPresencePingPongErrorSubWriteObject"
 
-var _MessageType_index = [...]uint8{0, 5, 12, 16, 22, 27, 30, 32, 40, 44, 48, 53}
+var _MessageType_index = [...]uint8{0, 5, 12, 16, 22, 27, 30, 32, 40, 44, 48, 53, 56, 61, 67}
 
 func (i MessageType) String() string {
 	idx := int(i) - 1

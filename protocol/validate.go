@@ -25,6 +25,19 @@ func validate(m Message) error {
 		if err == nil && len(m.Entries) == 0 && len(m.Delete) == 0 {
 			err = Errorf(CodeBadRequest, "set has no entries and no deletions")
 		}
+	case *Sub:
+		id = m.ID
+		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkKeys(m.Add), checkKeys(m.Remove))
+		if err == nil && len(m.Add) == 0 && len(m.Remove) == 0 {
+			err = Errorf(CodeBadRequest, "sub has no areas to add or remove")
+		}
+	case *Write:
+		id = m.ID
+		err = firstErr(needID(m.ID), CheckRoom(m.Room), CheckKey(m.Object), checkWrite(m))
+	case *Object:
+		if m.Event < ObjectPut || m.Event > ObjectDelete {
+			err = Errorf(CodeBadRequest, "unknown object event %d", m.Event)
+		}
 	case *Presence:
 		if m.Event < EventJoin || m.Event > EventLeave {
 			err = Errorf(CodeBadRequest, "unknown presence event %d", m.Event)
@@ -46,6 +59,10 @@ func roomOf(m Message) string {
 	case *Leave:
 		return m.Room
 	case *Set:
+		return m.Room
+	case *Sub:
+		return m.Room
+	case *Write:
 		return m.Room
 	}
 	return ""
@@ -86,4 +103,23 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// checkWrite checks that a Write carries what its op needs. Object types
+// and areas follow the key rules.
+func checkWrite(w *Write) error {
+	switch w.Op {
+	case OpCreate:
+		return firstErr(CheckKey(w.Kind), CheckKey(w.Area), checkEntries(w.Fields))
+	case OpUpdate:
+		if len(w.Fields) == 0 && len(w.Delete) == 0 {
+			return Errorf(CodeBadRequest, "update has no fields to store or remove")
+		}
+		return firstErr(checkEntries(w.Fields), checkKeys(w.Delete))
+	case OpMove:
+		return CheckKey(w.Area)
+	case OpDelete:
+		return nil
+	}
+	return Errorf(CodeBadRequest, "unknown object op %d", w.Op)
 }

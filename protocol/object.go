@@ -1,0 +1,103 @@
+package protocol
+
+// Objects live in rooms. Each has an id, a type, an area key and fields
+// (msgpack values). A client subscribes to areas with [Sub] and receives,
+// as [Object] frames, every object in those areas and every later change
+// to them; the server tracks which objects each client holds, so a move or
+// a subscription change never loses an object nor leaves a stale one.
+
+// Sub changes the areas whose objects the client receives in a room:
+// first Remove, then Add. The server sends a [Object] put for each object
+// newly in view and a remove for each one no longer in view, then [OK].
+// The room must be joined; observers may subscribe.
+//
+//	"i": request id
+//	"r": room
+//	"a": areas to add
+//	"u": areas to remove
+type Sub struct {
+	ID     uint32   `msgpack:"i"`
+	Room   string   `msgpack:"r"`
+	Add    []string `msgpack:"a,omitempty"`
+	Remove []string `msgpack:"u,omitempty"`
+}
+
+// ObjectOp is what a [Write] does.
+type ObjectOp uint8
+
+// Object operations.
+const (
+	OpCreate ObjectOp = 1 // a new object with Type, Area and Fields
+	OpUpdate ObjectOp = 2 // store Fields and remove Delete, last writer wins per field
+	OpMove   ObjectOp = 3 // change the object's Area
+	OpDelete ObjectOp = 4 // delete the object
+)
+
+// Write changes one object. With Expect set, the write applies only if the
+// object's version is Expect (compare-and-set), else it fails with
+// [CodeStale]. The server answers [OK] with the new version. Observers
+// cannot write.
+//
+//	"i": request id
+//	"r": room
+//	"k": [ObjectOp]
+//	"o": object id
+//	"y": object type (create)
+//	"a": area (create, move)
+//	"f": fields to store (create, update)
+//	"x": fields to remove (update)
+//	"v": expected version, 0 for none
+type Write struct {
+	ID     uint32   `msgpack:"i"`
+	Room   string   `msgpack:"r"`
+	Op     ObjectOp `msgpack:"k"`
+	Object string   `msgpack:"o"`
+	Kind   string   `msgpack:"y,omitempty"`
+	Area   string   `msgpack:"a,omitempty"`
+	Fields []Entry  `msgpack:"f,omitempty"`
+	Delete []string `msgpack:"x,omitempty"`
+	Expect uint64   `msgpack:"v,omitempty"`
+}
+
+// ObjectEvent says what an [Object] frame reports.
+type ObjectEvent uint8
+
+// Object events.
+const (
+	ObjectPut    ObjectEvent = 1 // the whole object, now in view (snapshot, created, moved in)
+	ObjectUpdate ObjectEvent = 2 // changed fields of an object in view
+	ObjectMove   ObjectEvent = 3 // moved between two areas both in view
+	ObjectRemove ObjectEvent = 4 // no longer in view (moved away, or unsubscribed)
+	ObjectDelete ObjectEvent = 5 // deleted
+)
+
+// Object tells a subscriber about one object. Version grows by one with
+// every write to the object.
+//
+//	"r": room
+//	"e": [ObjectEvent]
+//	"o": object id
+//	"y": type (put)
+//	"a": area (put, move)
+//	"v": version after the change
+//	"f": fields: all of them (put) or those stored (update)
+//	"x": fields removed (update)
+type Object struct {
+	Room    string      `msgpack:"r"`
+	Event   ObjectEvent `msgpack:"e"`
+	Object  string      `msgpack:"o"`
+	Kind    string      `msgpack:"y,omitempty"`
+	Area    string      `msgpack:"a,omitempty"`
+	Version uint64      `msgpack:"v,omitempty"`
+	Fields  []Entry     `msgpack:"f,omitempty"`
+	Delete  []string    `msgpack:"x,omitempty"`
+}
+
+// Type implements [Message].
+func (*Sub) Type() MessageType { return TypeSub }
+
+// Type implements [Message].
+func (*Write) Type() MessageType { return TypeWrite }
+
+// Type implements [Message].
+func (*Object) Type() MessageType { return TypeObject }
