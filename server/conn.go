@@ -219,6 +219,17 @@ func (c *conn) handle(b []byte) bool {
 		if err == nil && m.ID != 0 {
 			c.sendMsg(&protocol.OK{ID: m.ID})
 		}
+	case *protocol.Sub:
+		id = m.ID
+		if err = c.s.subscribe(c, m); err == nil {
+			c.sendMsg(&protocol.OK{ID: m.ID})
+		}
+	case *protocol.Write:
+		id = m.ID
+		var v uint64
+		if v, err = c.s.writeObject(c, m); err == nil {
+			c.sendMsg(&protocol.OK{ID: m.ID, Version: v})
+		}
 	case *protocol.Ping:
 		c.sendMsg(&protocol.Pong{Nonce: m.Nonce})
 	case *protocol.Pong:

@@ -49,6 +49,7 @@ func TestServer_slowReaderIsCut(t *testing.T) {
 		err      error
 	}
 	got := make(chan result, 1)
+	step := make(chan struct{}, 1) // fast received a change
 	go func() {
 		var r result
 		defer func() { got <- r }()
@@ -65,6 +66,7 @@ func TestServer_slowReaderIsCut(t *testing.T) {
 				return
 			case p.Event == protocol.EventChange:
 				r.changes++
+				step <- struct{}{}
 			}
 		}
 	}()
@@ -79,6 +81,12 @@ func TestServer_slowReaderIsCut(t *testing.T) {
 			case *protocol.Presence:
 				cut = m.Event == protocol.EventLeave && m.Client == "slow"
 			}
+		}
+		// Pace by the fast reader, so that only the slow one falls behind.
+		select {
+		case <-step:
+		case r := <-got:
+			t.Fatalf("fast reader stopped: %d changes, err %v", r.changes, r.err)
 		}
 	}
 	if !cut {

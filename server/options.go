@@ -27,6 +27,11 @@ type Options struct {
 	MaxValue int
 	// MaxRooms is the most rooms one connection may join. Default 16.
 	MaxRooms int
+	// MaxObjects is the most objects one room may hold. Default 100000.
+	MaxObjects int
+	// MaxAreas is the most areas one client may subscribe to in one room.
+	// Default 256.
+	MaxAreas int
 	// SendQueue is the number of frames queued for one client before it is
 	// disconnected as too slow. Default 1024.
 	SendQueue int
@@ -70,6 +75,8 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxValue, 16<<10)
 	defInt(&c.MaxRooms, 16)
 	defInt(&c.SendQueue, 1024)
+	defInt(&c.MaxObjects, 100000)
+	defInt(&c.MaxAreas, 256)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -81,7 +88,8 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, fmt.Errorf("server: durations must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
-	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1:
+	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1 ||
+		c.MaxObjects < 1 || c.MaxAreas < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
 	}
 	return c, nil

@@ -19,6 +19,7 @@ type room struct {
 	dead    bool       // freed: removed from Server.rooms, must not be used
 	members map[string]*member
 	subs    map[*conn]*member // receivers; a nil member marks an observer
+	objs    objects           // the room's objects and who sees which
 }
 
 // member is one participant and its presence map.
@@ -46,7 +47,9 @@ func (r *room) info() RoomInfo {
 	return ri
 }
 
-func (r *room) empty() bool { return len(r.members) == 0 && len(r.subs) == 0 }
+func (r *room) empty() bool {
+	return len(r.members) == 0 && len(r.subs) == 0 && len(r.objs.byID) == 0
+}
 
 // snapshot returns every participant but except, sorted by client id, each
 // with its entries sorted by key. The caller holds r.mu.

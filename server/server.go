@@ -216,10 +216,44 @@ func (s *Server) leave(c *conn, name string, reason protocol.Code) error {
 		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", name)
 	}
 	delete(r.subs, c)
+	r.objs.drop(c)
 	if m != nil {
 		r.removeMember(m, reason)
 	}
 	return nil
+}
+
+// subscribe changes the areas c watches in a joined room.
+func (s *Server) subscribe(c *conn, m *protocol.Sub) error {
+	r := s.lockRoom(m.Room, false)
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", m.Room)
+	}
+	defer s.unlockRoom(r)
+	if _, ok := r.subs[c]; !ok {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", m.Room)
+	}
+	return r.objs.subscribe(r.name, c, m.Remove, m.Add, s.opts.MaxAreas)
+}
+
+// writeObject applies a participant's Write.
+func (s *Server) writeObject(c *conn, w *protocol.Write) (uint64, error) {
+	r := s.lockRoom(w.Room, false)
+	if r == nil {
+		return 0, protocol.Errorf(protocol.CodeNotJoined, "not in room %s", w.Room)
+	}
+	defer s.unlockRoom(r)
+	switch m, ok := r.subs[c]; {
+	case !ok:
+		return 0, protocol.Errorf(protocol.CodeNotJoined, "not in room %s", w.Room)
+	case m == nil:
+		return 0, protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
+	}
+	return r.objs.write(r.name, w, s.objectLimits())
+}
+
+func (s *Server) objectLimits() limits {
+	return limits{maxObjects: s.opts.MaxObjects, maxFields: s.opts.MaxKeys, maxValue: s.opts.MaxValue}
 }
 
 // set changes c's presence map in a room and tells the others.
