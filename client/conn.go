@@ -116,6 +116,17 @@ func (c *Conn) waitSession(ctx context.Context) (*session, error) {
 	}
 }
 
+// roomList returns the rooms of c.
+func (c *Conn) roomList() []*Room {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Room, 0, len(c.rooms))
+	for _, r := range c.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
 func (c *Conn) room(name string) *Room {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -20,6 +20,12 @@ const (
 	EventReconnected                       // the connection is back and every room rejoined
 	EventRoomClosed                        // the server closed Room for this client; Err says why
 	EventClosed                            // the Conn stopped for good; Err says why
+
+	EventObjectPut    // Object entered the view whole: Kind, Area, Version, Set holds every field
+	EventObjectUpdate // Object's fields in Set were stored and those in Deleted removed
+	EventObjectMove   // Object moved to Area, both in view
+	EventObjectRemove // Object left the view (moved away or unsubscribed)
+	EventObjectDelete // Object was deleted
 )
 
 // Event is one change seen by a [Conn].
@@ -30,6 +36,9 @@ type Event struct {
 	Set     map[string]msgpack.RawMessage // entries stored (Join, Change); decode with [Member.Get]
 	Deleted []string                      // keys removed (Change)
 	Err     error                         // why, for Leave, Disconnected, RoomClosed and Closed
+	Object  string                        // the object, for object events
+	Area    string                        // the object's area (put, move)
+	Version uint64                        // the object's version after the change
 }
 
 // eventQueue is an unbounded queue drained into a channel by one goroutine,

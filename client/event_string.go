@@ -15,11 +15,16 @@ func _() {
 	_ = x[EventReconnected-5]
 	_ = x[EventRoomClosed-6]
 	_ = x[EventClosed-7]
+	_ = x[EventObjectPut-8]
+	_ = x[EventObjectUpdate-9]
+	_ = x[EventObjectMove-10]
+	_ = x[EventObjectRemove-11]
+	_ = x[EventObjectDelete-12]
 }
 
-const _EventKind_name = "JoinChangeLeaveDisconnectedReconnectedRoomClosedClosed"
+const _EventKind_name = "JoinChangeLeaveDisconnectedReconnectedRoomClosedClosedObjectPutObjectUpdateObjectMoveObjectRemoveObjectDelete"
 
-var _EventKind_index = [...]uint8{0, 4, 10, 15, 27, 38, 48, 54}
+var _EventKind_index = [...]uint8{0, 4, 10, 15, 27, 38, 48, 54, 63, 75, 85, 97, 109}
 
 func (i EventKind) String() string {
 	idx := int(i) - 1

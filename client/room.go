@@ -24,6 +24,7 @@ type Room struct {
 	ever    bool       // joined at least once: rejoin on reconnect
 	members map[string]map[string]msgpack.RawMessage
 	own     map[string]msgpack.RawMessage
+	objs    objectCache
 	closed  error
 	changed chan struct{} // closed and replaced when joined or closed changes
 }
@@ -278,6 +279,10 @@ func (r *Room) sendJoin(ctx context.Context, s *session) (uint32, chan protocol.
 		j.Entries = append(j.Entries, protocol.Entry{Key: k, Value: r.own[k]})
 	}
 	if err := s.send(ctx, j); err != nil {
+		s.forget(id)
+		return 0, nil, err
+	}
+	if err := r.objs.resubscribe(ctx, s, r.name); err != nil {
 		s.forget(id)
 		return 0, nil, err
 	}

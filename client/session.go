@@ -236,7 +236,14 @@ func (s *session) handle(m protocol.Message) error {
 		if r := s.c.room(m.Room); r != nil {
 			r.applyPresence(s, m)
 		}
+	case *protocol.Object:
+		if r := s.c.room(m.Room); r != nil {
+			r.applyObject(s, m)
+		}
 	case *protocol.OK:
+		for _, r := range s.c.roomList() {
+			r.endResync(s, m.ID)
+		}
 		s.reply(m.ID, m)
 	case *protocol.Ping:
 		b, _ := protocol.Encode(&protocol.Pong{Nonce: m.Nonce})
