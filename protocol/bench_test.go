@@ -76,3 +76,30 @@ func BenchmarkPose(b *testing.B) {
 		b.ReportMetric(float64(n), "wire-bytes")
 	})
 }
+
+// BenchmarkObjectDiff compares the frame for one changed field of an
+// eight-field object with the frame carrying the whole object.
+func BenchmarkObjectDiff(b *testing.B) {
+	fields := []Entry{
+		{Key: "x", Value: mp(12.5)}, {Key: "y", Value: mp(3.25)}, {Key: "z", Value: mp(-7.0)},
+		{Key: "rot", Value: mp([]float32{0, 0.7071, 0, 0.7071})}, {Key: "color", Value: mp("#e5c07b")},
+		{Key: "name", Value: mp("crate-17")}, {Key: "mass", Value: mp(40)}, {Key: "owner", Value: mp("ada")},
+	}
+	for _, bc := range []struct {
+		name string
+		msg  *Object
+	}{
+		{"whole", &Object{Room: "world", Event: ObjectPut, Object: "crate-17", Kind: "crate", Area: "3:4", Version: 9, Fields: fields}},
+		{"one_field", &Object{Room: "world", Event: ObjectUpdate, Object: "crate-17", Version: 10, Fields: fields[:1]}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var n int
+			b.ReportAllocs()
+			for b.Loop() {
+				out, _ := Encode(bc.msg)
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "wire-bytes")
+		})
+	}
+}

@@ -38,3 +38,21 @@ func ExampleNew() {
 	// [{"c":"ada","d":[{"k":"head","v":"0 1.6 0"}]}]
 	// [{lobby 2 0}]
 }
+
+// Server code keeps typed objects; only changed fields reach subscribers.
+func ExampleNewObjects() {
+	s, _ := server.New(nil)
+	defer s.Shutdown(context.Background())
+
+	type crate struct {
+		X    float64 `msgpack:"x"`
+		Mass int     `msgpack:"mass"`
+	}
+	crates := server.NewObjects[crate](s, "world", "crate")
+	crates.Create("c1", "0:0", &crate{X: 1, Mass: 40})
+	v, _ := crates.Update("c1", func(c *crate) { c.X += 2 })
+	crates.Move("c1", "0:1")
+	c, area, version, _ := crates.Get("c1")
+	fmt.Println(v, c.X, c.Mass, area, version)
+	// Output: 2 3 40 0:1 3
+}
