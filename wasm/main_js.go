@@ -27,6 +27,9 @@ func main() {
 	api.Set("del", b.fn("del(room, keys)", 2, b.del))
 	api.Set("members", b.fn("members(room)", 1, b.members))
 	api.Set("leave", b.fn("leave(room)", 1, b.leave))
+	api.Set("subscribe", b.fn("subscribe(room, add, remove)", 3, b.subscribe))
+	api.Set("objects", b.fn("objects(room)", 1, b.objects))
+	api.Set("write", b.fn("write(room, op, id, {type, area, fields, delete, expect})", 4, b.write))
 	api.Set("close", b.fn("close(conn)", 1, b.close))
 	js.Global().Set("__synk", api)
 	if ready := js.Global().Get("__synkReady"); ready.Type() == js.TypeFunction {
@@ -200,6 +203,96 @@ func (b *bridge) close(args []js.Value) js.Value {
 	return promise(func(context.Context) (any, error) { return nil, c.Close() })
 }
 
+func (b *bridge) subscribe(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	add, remove := stringList(args[1]), stringList(args[2])
+	return promise(func(ctx context.Context) (any, error) { return nil, r.Subscribe(ctx, add, remove) })
+}
+
+// objects returns the room's cached objects at once (no Promise).
+func (b *bridge) objects(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return js.Null()
+	}
+	objs := r.Objects()
+	out := jsArray.New(len(objs))
+	for i, o := range objs {
+		out.SetIndex(i, objectJS(o.ID, o.Kind, o.Area, o.Version, o.Fields))
+	}
+	return out
+}
+
+// write runs one object write: op is "create", "update", "move" or
+// "delete". It resolves to the object's new version.
+func (b *bridge) write(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	op, id, o := args[1].String(), args[2].String(), args[3]
+	str := func(k string) string {
+		if v := o.Get(k); v.Type() == js.TypeString {
+			return v.String()
+		}
+		return ""
+	}
+	opts := &client.WriteOptions{Delete: stringList(o.Get("delete"))}
+	if v := o.Get("expect"); v.Type() == js.TypeNumber {
+		opts.Expect = uint64(v.Float())
+	}
+	var fields map[string]any
+	if f := o.Get("fields"); f.Type() == js.TypeObject {
+		if fields, err = entries(f); err != nil {
+			return rejected(err)
+		}
+	}
+	return promise(func(ctx context.Context) (any, error) {
+		var v uint64
+		var err error
+		switch op {
+		case "create":
+			v, err = r.Create(ctx, id, str("type"), str("area"), fields)
+		case "update":
+			v, err = r.Update(ctx, id, fields, opts)
+		case "move":
+			v, err = r.Move(ctx, id, str("area"), opts)
+		case "delete":
+			err = r.DeleteObject(ctx, id, opts)
+		default:
+			err = protocol.Errorf(protocol.CodeBadRequest, "unknown object op %q", op)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return float64(v), nil
+	})
+}
+
+func stringList(v js.Value) []string {
+	if v.Type() != js.TypeObject || !jsArray.Call("isArray", v).Bool() {
+		return nil
+	}
+	out := make([]string, v.Length())
+	for i := range out {
+		out[i] = v.Index(i).String()
+	}
+	return out
+}
+
+func objectJS(id, kind, area string, version uint64, fields map[string]msgpack.RawMessage) js.Value {
+	o := jsObject.New()
+	o.Set("id", id)
+	o.Set("type", kind)
+	o.Set("area", area)
+	o.Set("version", float64(version))
+	o.Set("fields", values(fields))
+	return o
+}
+
 // entries converts a JS object of entries to Go values.
 func entries(obj js.Value) (map[string]any, error) {
 	v, err := fromJS(obj, 0)
@@ -241,6 +334,11 @@ func forward(c *client.Conn, onEvent js.Value) {
 		}
 		if e.Err != nil {
 			o.Set("error", jsError(e.Err))
+		}
+		if e.Object != "" {
+			o.Set("object", e.Object)
+			o.Set("area", e.Area)
+			o.Set("version", float64(e.Version))
 		}
 		if onEvent.Type() == js.TypeFunction {
 			onEvent.Invoke(o)

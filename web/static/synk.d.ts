@@ -22,7 +22,7 @@ export interface SynkError extends Error {
   codeName?: string;
 }
 
-export type RoomEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed";
+export type RoomEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed" | "object";
 export type ConnEventKind = "disconnected" | "reconnected" | "closed";
 
 export interface SynkEvent {
@@ -36,6 +36,29 @@ export interface SynkEvent {
   deleted: string[];
   /** Why: a leave that was not on purpose, a disconnect, a closed room. */
   error?: SynkError;
+}
+
+/** An object event (kind "object"). */
+export interface ObjectEvent {
+  kind: "object";
+  /** put: whole object now in view; update: values stored, deleted removed;
+   *  move: to area, both in view; remove: left the view; delete: deleted. */
+  op: "put" | "update" | "move" | "remove" | "delete";
+  room: string;
+  object: string;
+  area?: string;
+  version: number;
+  values: Values;
+  deleted: string[];
+}
+
+/** An object in the client's cache. */
+export interface SynkObject {
+  id: string;
+  type: string;
+  area: string;
+  version: number;
+  fields: Values;
 }
 
 export interface Member {
@@ -62,9 +85,21 @@ export class Room {
     /** Removes keys. */
     delete(...keys: string[]): Promise<void>;
   };
+  readonly objects: {
+    /** Changes the areas received; resolves when the cache reflects it. */
+    subscribe(add?: string[], remove?: string[]): Promise<void>;
+    list(): SynkObject[];
+    get(id: string): SynkObject | undefined;
+    /** Resolves to the new version. */
+    create(id: string, type: string, area: string, fields?: Values): Promise<number>;
+    update(id: string, fields: Values, opts?: { delete?: string[]; expect?: number }): Promise<number>;
+    move(id: string, area: string, opts?: { expect?: number }): Promise<number>;
+    delete(id: string, opts?: { expect?: number }): Promise<number>;
+  };
   /** Every participant, sorted by client id. */
   members(): Member[];
   /** Returns an unsubscribe function. */
+  on(kind: "object", fn: (e: ObjectEvent) => void): () => void;
   on(kind: RoomEventKind, fn: (e: SynkEvent) => void): () => void;
   /** Leaves; closes the connection if it was its last room. */
   close(): Promise<void>;

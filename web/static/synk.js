@@ -107,6 +107,24 @@ export class Room {
       /** Removes keys. */
       delete: (...keys) => api.del(id, keys),
     };
+    /** The room's objects: subscribe to areas, read the cache, write. */
+    this.objects = {
+      /** Changes the areas received; resolves when the cache reflects it. */
+      subscribe: (add = [], remove = []) => api.subscribe(id, add, remove),
+      /** Cached objects in the subscribed areas, sorted by id. */
+      list: () => api.objects(id) || [],
+      /** One cached object, or undefined. */
+      get: (oid) => (api.objects(id) || []).find((o) => o.id === oid),
+      /** Creates an object; resolves to its version (1). */
+      create: (oid, type, area, fields = {}) => api.write(id, "create", oid, { type, area, fields }),
+      /** Stores fields (last writer wins per field); opts: {delete: [...], expect: version}. */
+      update: (oid, fields, opts = {}) =>
+        api.write(id, "update", oid, { fields, delete: opts.delete, expect: opts.expect }),
+      /** Moves an object to another area; opts: {expect}. */
+      move: (oid, area, opts = {}) => api.write(id, "move", oid, { area, expect: opts.expect }),
+      /** Deletes an object; opts: {expect}. */
+      delete: (oid, opts = {}) => api.write(id, "delete", oid, { expect: opts.expect }),
+    };
   }
 
   /** Every participant and its values, this client included unless observing. */
@@ -114,8 +132,9 @@ export class Room {
 
   /**
    * Subscribes to "join", "change", "leave", "disconnected", "reconnected",
-   * "closed" (the server closed the room for this client). Returns an
-   * unsubscribe function.
+   * "closed" (the server closed the room for this client) and "object"
+   * (e.op: put, update, move, remove, delete). Returns an unsubscribe
+   * function.
    */
   on(kind, fn) { return on(this._handlers, kind, fn); }
 
@@ -175,6 +194,12 @@ function emit(handlers, kind, ev) {
 }
 
 function toEvent(e) {
+  if (e.kind.startsWith("object")) {
+    return {
+      kind: "object", op: e.kind.slice(6), room: e.room, object: e.object, area: e.area || undefined,
+      version: e.version, values: e.set || {}, deleted: e.deleted || [],
+    };
+  }
   return {
     kind: e.kind === "roomclosed" ? "closed" : e.kind,
     room: e.room || undefined,

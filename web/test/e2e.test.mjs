@@ -119,3 +119,31 @@ test("handlers may call back into the client without deadlock", async () => {
   await a.close();
   await b.close();
 });
+
+test("an object moved across areas leaves the other page's view", async () => {
+  const open = async (name) => {
+    const page = await browser.context.newPage();
+    await page.goto(synk.url + "/observer");
+    await page.evaluate(async (name) => {
+      const synk = await import("/synk.js");
+      window.room = await synk.join("objs", { client: name });
+      window.seen = [];
+      window.room.on("object", (e) => window.seen.push(`${e.op} ${e.object} ${e.area ?? ""}`.trim()));
+    }, name);
+    return page;
+  };
+  const mover = await open("mover");
+  const watcher = await open("watcher");
+  await watcher.evaluate(() => window.room.objects.subscribe(["west"]));
+  const v = await mover.evaluate(() => window.room.objects.create("crate", "crate", "west", { mass: 40 }));
+  assert.equal(v, 1);
+  await watcher.waitForFunction(() => window.room.objects.get("crate")?.fields.mass === 40);
+  await mover.evaluate(() => window.room.objects.move("crate", "east"));
+  await watcher.waitForFunction(() => window.room.objects.list().length === 0);
+  assert.deepEqual(await watcher.evaluate(() => window.seen), ["put crate west", "remove crate"]);
+  const stale = await mover.evaluate(() =>
+    window.room.objects.update("crate", { mass: 1 }, { expect: 1 }).then(() => "ok", (e) => e.codeName));
+  assert.equal(stale, "Stale");
+  await mover.close();
+  await watcher.close();
+});
