@@ -10,7 +10,7 @@ all: fmt lint test
 
 ## run: build the browser client, then start `synk serve` on $(ADDR) with defaults
 run: wasm
-	$(GO) run ./cmd/synk serve -addr $(ADDR)
+	$(GO) run ./cmd/synk serve -addr $(ADDR) -data .cache/synk-data
 
 ## build: the synk binary, browser client embedded, in bin/
 build: wasm

@@ -50,8 +50,12 @@ func (s *Server) Write(w *protocol.Write) (uint64, error) {
 	if r == nil {
 		return 0, protocol.Errorf(protocol.CodeNotFound, "no object %s in room %s", w.Object, w.Room)
 	}
-	defer s.unlockRoom(r)
-	return r.objs.write(r.name, w, s.objectLimits())
+	v, rec, err := r.objs.write(r.name, w, s.objectLimits())
+	s.unlockRoom(r)
+	if err != nil {
+		return 0, err
+	}
+	return v, s.persist(r.name, w.Object, rec)
 }
 
 // Objects gives server code typed access to the objects of one kind in one

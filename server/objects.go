@@ -38,6 +38,7 @@ type objects struct {
 	byArea map[string]map[string]*object
 	views  map[*conn]*view
 	watch  map[string]map[*view]bool // area → views subscribed to it
+	seq    uint64                    // counts the room's object writes, for the store
 }
 
 func (ob *objects) init() {
@@ -125,7 +126,32 @@ type limits struct{ maxObjects, maxFields, maxValue int }
 
 // write applies one Write and tells every view that must know. It returns
 // the object's new version.
-func (ob *objects) write(room string, w *protocol.Write, lim limits) (uint64, error) {
+func (ob *objects) write(room string, w *protocol.Write, lim limits) (uint64, *record, error) {
+	v, err := ob.apply(room, w, lim)
+	if err != nil {
+		return 0, nil, err
+	}
+	ob.seq++
+	rec := &record{Seq: ob.seq, Deleted: w.Op == protocol.OpDelete, Version: v}
+	if o := ob.byID[w.Object]; o != nil {
+		rec.Kind, rec.Area, rec.Fields = o.kind, o.area, maps.Clone(o.fields)
+	}
+	return v, rec, nil
+}
+
+// restore puts a stored object back, as at start-up.
+func (ob *objects) restore(id string, rec *record) {
+	ob.init()
+	o := &object{id: id, kind: rec.Kind, area: rec.Area, version: rec.Version, fields: rec.Fields}
+	if o.fields == nil {
+		o.fields = make(map[string]msgpack.RawMessage)
+	}
+	ob.byID[id] = o
+	ob.index(o)
+}
+
+// apply changes the objects for w and tells the views.
+func (ob *objects) apply(room string, w *protocol.Write, lim limits) (uint64, error) {
 	ob.init()
 	if err := checkValues(w.Fields, lim.maxValue); err != nil {
 		return 0, err

@@ -44,6 +44,11 @@ type Options struct {
 	// OnlySameOrigin drops the default localhost allowance.
 	OnlySameOrigin bool
 
+	// DataDir is where objects are stored (bbolt file synk.db), fsync'd
+	// before each write is acknowledged. Empty keeps them in memory only.
+	// Presence is never stored.
+	DataDir string
+
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -19,6 +20,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	mux    *http.ServeMux
+	store  *store          // nil: objects live in memory only
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -42,6 +44,17 @@ func New(opts *Options) (*Server, error) {
 		mux:   http.NewServeMux(),
 		rooms: make(map[string]*room),
 		conns: make(map[*conn]struct{}),
+	}
+	if o.DataDir != "" {
+		st, err := openStore(o.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.restore(st); err != nil {
+			st.close()
+			return nil, err
+		}
+		s.store = st
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /ws", s.serveWS)
@@ -109,7 +122,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-waited:
-		return nil
+		return s.closeStore()
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
@@ -119,7 +132,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.ws.CloseNow()
 	}
 	<-waited
-	return ctx.Err()
+	return errors.Join(ctx.Err(), s.closeStore())
+}
+
+func (s *Server) closeStore() error {
+	if s.store == nil {
+		return nil
+	}
+	return s.store.close()
+}
+
+// restore loads the stored objects into their rooms.
+func (s *Server) restore(st *store) error {
+	seqs, err := st.load(func(name, id string, rec *record) {
+		r := s.rooms[name]
+		if r == nil {
+			r = &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
+			s.rooms[name] = r
+		}
+		r.objs.restore(id, rec)
+	})
+	for name, seq := range seqs {
+		if r := s.rooms[name]; r != nil {
+			r.objs.seq = seq
+		}
+	}
+	return err
 }
 
 // enter registers a handler goroutine, or reports false if the server is
@@ -242,14 +280,33 @@ func (s *Server) writeObject(c *conn, w *protocol.Write) (uint64, error) {
 	if r == nil {
 		return 0, protocol.Errorf(protocol.CodeNotJoined, "not in room %s", w.Room)
 	}
-	defer s.unlockRoom(r)
 	switch m, ok := r.subs[c]; {
 	case !ok:
+		s.unlockRoom(r)
 		return 0, protocol.Errorf(protocol.CodeNotJoined, "not in room %s", w.Room)
 	case m == nil:
+		s.unlockRoom(r)
 		return 0, protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
 	}
-	return r.objs.write(r.name, w, s.objectLimits())
+	v, rec, err := r.objs.write(r.name, w, s.objectLimits())
+	s.unlockRoom(r)
+	if err != nil {
+		return 0, err
+	}
+	return v, s.persist(r.name, w.Object, rec)
+}
+
+// persist stores rec before the write is acknowledged. Other subscribers
+// may see the change before it is on disk; the writer's OK waits for it.
+func (s *Server) persist(room, id string, rec *record) error {
+	if s.store == nil {
+		return nil
+	}
+	if err := s.store.put(room, id, rec); err != nil {
+		s.log.Error("store write failed", "room", room, "object", id, "err", err)
+		return protocol.Errorf(protocol.CodeInternal, "the write could not be stored")
+	}
+	return nil
 }
 
 func (s *Server) objectLimits() limits {

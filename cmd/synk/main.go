@@ -61,6 +61,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	c := &serveConfig{}
 	o := &c.opts
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.DataDir, "data", "synk-data", `directory of the object store; "" keeps objects in memory only`)
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "drop clients silent for this long")
 	fs.DurationVar(&o.PingInterval, "ping", 0, "ping interval (default timeout/3)")
 	fs.DurationVar(&o.WriteTimeout, "write-timeout", 5*time.Second, "bound on writing one frame")

@@ -27,7 +27,7 @@ func TestParseServe_env(t *testing.T) {
 
 func TestServe_startsAndStops(t *testing.T) {
 	t.Parallel()
-	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, func(string) (string, bool) { return "", false }, io.Discard)
+	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-log-level", "warn", "-data", t.TempDir()}, func(string) (string, bool) { return "", false }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

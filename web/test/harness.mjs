@@ -13,7 +13,7 @@ export const synkBin = process.env.SYNK_BIN || join(root, "bin", "synk");
 /** Starts `synk serve` on 127.0.0.1:0 with extra flags; resolves to {url, stop}. */
 export function startSynk(...flags) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(synkBin, ["serve", "-addr", "127.0.0.1:0", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(synkBin, ["serve", "-addr", "127.0.0.1:0", "-data", "", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const timer = setTimeout(() => { proc.kill(); reject(new Error("synk did not start:\n" + log)); }, 15000);
     proc.stderr.setEncoding("utf8");
