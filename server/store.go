@@ -37,6 +37,9 @@ func openStore(dir string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: open store in %s: %w", dir, err)
 	}
+	// Batch waits this long for more writes to join a commit; bbolt's 10 ms
+	// default would cap a lone writer at ~90 writes/s.
+	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketObjects)
 		return err
