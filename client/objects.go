@@ -115,30 +115,13 @@ func (r *Room) Subscribe(ctx context.Context, add, remove []string) error {
 	for _, a := range add {
 		r.objs.areas[a] = true
 	}
-	s := r.sess
-	var id uint32
-	var ch chan protocol.Message
-	sent := false
-	if s != nil && s.alive() {
-		id, ch = s.request()
-		sent = s.send(ctx, &protocol.Sub{ID: id, Room: r.name, Add: add, Remove: remove}) == nil
-		if !sent {
-			s.forget(id)
-		}
-	}
-	r.mu.Unlock()
-	if sent {
-		err := s.await(ctx, id, ch)
-		if err != errSessionLost {
-			if protocol.ErrorCode(err) != 0 {
-				r.mu.Lock()
-				r.objs.areas = prev
-				r.mu.Unlock()
-			}
-			return err
-		}
-	}
-	return r.waitRejoined(ctx, s)
+	return r.commit(ctx, func(id uint32) protocol.Message {
+		return &protocol.Sub{ID: id, Room: r.name, Add: add, Remove: remove}
+	}, func() {
+		r.mu.Lock()
+		r.objs.areas = prev
+		r.mu.Unlock()
+	})
 }
 
 // Objects returns the cached objects, sorted by id.

@@ -197,14 +197,25 @@ func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) er
 		}
 		r.own[e.Key] = e.Value
 	}
+	return r.commit(ctx, func(id uint32) protocol.Message {
+		return &protocol.Set{ID: id, Room: r.name, Entries: set, Delete: del}
+	}, func() { r.restore(prev, set) })
+}
+
+// commit sends a change of this client's state that the caller has just
+// applied locally, with r.mu held; commit unlocks it. The frame is queued
+// under r.mu so that it follows the Join that r.sess carries. commit
+// returns when the server answers or, if the connection drops first, when
+// the room is rejoined on a new session, whose Join carried the state. A
+// refusal by the server runs undo and is returned.
+func (r *Room) commit(ctx context.Context, build func(id uint32) protocol.Message, undo func()) error {
 	s := r.sess
 	var id uint32
 	var ch chan protocol.Message
 	sent := false
 	if s != nil && s.alive() {
-		// Queued under r.mu so that it follows the Join that r.sess carries.
 		id, ch = s.request()
-		sent = s.send(ctx, &protocol.Set{ID: id, Room: r.name, Entries: set, Delete: del}) == nil
+		sent = s.send(ctx, build(id)) == nil
 		if !sent {
 			s.forget(id)
 		}
@@ -214,7 +225,7 @@ func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) er
 		err := s.await(ctx, id, ch)
 		if err != errSessionLost {
 			if protocol.ErrorCode(err) != 0 {
-				r.restore(prev, set)
+				undo()
 			}
 			return err
 		}
