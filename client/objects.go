@@ -56,8 +56,13 @@ func (oc *objectCache) init() {
 
 // resubscribe queues, on a fresh session, a Sub for every area, and starts
 // a resync. The caller holds the room's mutex.
-func (oc *objectCache) resubscribe(ctx context.Context, s *session, room string) error {
+func (oc *objectCache) resubscribe(ctx context.Context, s *session, room string, events *eventQueue) error {
 	if len(oc.areas) == 0 {
+		// Nothing to ask for: whatever is cached is out of view now.
+		for _, oid := range slices.Sorted(maps.Keys(oc.byID)) {
+			events.push(Event{Kind: EventObjectRemove, Room: room, Object: oid, Version: oc.byID[oid].Version})
+			delete(oc.byID, oid)
+		}
 		return nil
 	}
 	id, _ := s.request()
