@@ -38,6 +38,19 @@ test("two pages see each other, moves and leaves", async () => {
   await ann.keyboard.up(annX > 500 ? "ArrowLeft" : "ArrowRight");
   await bob.waitForFunction((b) => Math.abs([...window.synkWorld.others.values()][0].tx - b) > 50, before);
 
+  // The world's crates are shared objects: both pages hold the same three.
+  await ann.waitForFunction(() => window.synkWorld.crates.size === 3);
+  await bob.waitForFunction(() => window.synkWorld.crates.size === 3);
+  // Ann pushes crate-1 (at 300,300) by walking into it from the left.
+  await ann.evaluate(() => { window.synkWorld.me.x = 230; window.synkWorld.me.y = 300; });
+  await ann.keyboard.down("ArrowRight");
+  await bob.waitForFunction(() => (window.synkWorld.crates.get("crate-1")?.tx ?? 0) > 330);
+  await ann.keyboard.up("ArrowRight");
+
+  // Background tabs get no animation frames: bring Bob's forward and let
+  // the crate glide to where Ann left it before the screenshot.
+  await bob.bringToFront();
+  await bob.waitForFunction(() => { const c = window.synkWorld.crates.get("crate-1"); return Math.abs(c.x - c.tx) < 2; });
   mkdirSync(artifacts, { recursive: true });
   await bob.screenshot({ path: join(artifacts, "world.png") });
 
