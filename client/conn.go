@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -19,13 +20,24 @@ type Conn struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // supervisor and event dispatcher
 
-	mu      sync.Mutex // Protects the following.
-	sess    *session   // the live session, nil while reconnecting
-	sessCh  chan struct{}
-	rooms   map[string]*Room
-	client  string
-	limits  protocol.Limits
-	failure error // set when the Conn stops for good
+	mu       sync.Mutex // Protects the following.
+	sess     *session   // the live session, nil while reconnecting
+	sessCh   chan struct{}
+	rooms    map[string]*Room
+	client   string
+	limits   protocol.Limits
+	failure  error  // set when the Conn stops for good
+	opPrefix string // random, names this Conn's object writes
+	opSeq    uint64
+}
+
+// nextOpID returns a new op id for an object write: unique per Conn, so
+// that the server applies a resent write once.
+func (c *Conn) nextOpID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opSeq++
+	return fmt.Sprintf("%s-%d", c.opPrefix, c.opSeq)
 }
 
 // Dial connects to the websocket endpoint at url, such as
@@ -38,7 +50,8 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 			return nil, err
 		}
 	}
-	c := &Conn{url: url, opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room)}
+	c := &Conn{url: url, opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room),
+		opPrefix: fmt.Sprintf("op%016x", rand.Uint64())} // math/rand/v2: crypto/rand costs 40 KB of wasm
 	s, err := c.dialSession(ctx, 1)
 	if err != nil {
 		return nil, err

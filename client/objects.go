@@ -2,17 +2,12 @@ package client
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
-
-// ErrInterrupted is returned by an object write whose connection dropped
-// before the server answered: the write may or may not have applied.
-var ErrInterrupted = errors.New("client: connection lost before the server answered; the write may or may not have applied")
 
 // Object is one object in the client's cache of a room.
 type Object struct {
@@ -193,13 +188,16 @@ func (r *Room) DeleteObject(ctx context.Context, id string, opts *WriteOptions) 
 }
 
 // writeObject sends w on the room's session once it is joined, and waits
-// for the answer.
+// for the answer. While disconnected the write waits (bounded by ctx) and
+// goes out after the rejoin; one whose answer was lost with the connection
+// is sent again with the same op id, which the server applies at most once.
 func (r *Room) writeObject(ctx context.Context, w *protocol.Write, opts *WriteOptions) (uint64, error) {
 	w.Room = r.name
 	if opts != nil {
 		w.Expect = opts.Expect
 	}
 	w.ID = 1
+	w.OpID = r.c.nextOpID()
 	if b, err := protocol.Encode(w); err != nil {
 		return 0, err
 	} else if _, err := protocol.Decode(b); err != nil {
@@ -233,7 +231,11 @@ func (r *Room) writeObject(ctx context.Context, w *protocol.Write, opts *WriteOp
 			s.forget(id)
 			return 0, err
 		}
-		return awaitVersion(ctx, s, id, ch)
+		v, err := awaitVersion(ctx, s, id, ch)
+		if err == errSessionLost {
+			continue // resend, same op id
+		}
+		return v, err
 	}
 }
 
@@ -249,7 +251,7 @@ func awaitVersion(ctx context.Context, s *session, id uint32, ch chan protocol.M
 		}
 		return 0, nil
 	case <-s.done:
-		return 0, ErrInterrupted
+		return 0, errSessionLost
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}

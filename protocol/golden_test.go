@@ -53,7 +53,7 @@ var golden = []struct {
 	{"error", &Error{ID: 4, Code: CodeReadOnly, Message: "observers cannot write", Room: "lobby"}},
 	{"sub", &Sub{ID: 5, Room: "lobby", Add: []string{"0:0", "0:1"}, Remove: []string{"9:9"}}},
 	{"write_create", &Write{ID: 6, Room: "lobby", Op: OpCreate, Object: "ball", Kind: "item", Area: "0:0", Fields: []Entry{{Key: "x", Value: mp(3)}}}},
-	{"write_update", &Write{ID: 7, Room: "lobby", Op: OpUpdate, Object: "ball", Fields: []Entry{{Key: "x", Value: mp(4)}}, Delete: []string{"y"}, Expect: 1}},
+	{"write_update", &Write{ID: 7, Room: "lobby", Op: OpUpdate, Object: "ball", Fields: []Entry{{Key: "x", Value: mp(4)}}, Delete: []string{"y"}, Expect: 1, OpID: "ada-7"}},
 	{"write_move", &Write{ID: 8, Room: "lobby", Op: OpMove, Object: "ball", Area: "0:1"}},
 	{"write_delete", &Write{ID: 9, Room: "lobby", Op: OpDelete, Object: "ball"}},
 	{"ok_version", &OK{ID: 7, Version: 2}},

@@ -47,6 +47,9 @@ const (
 //	"f": fields to store (create, update)
 //	"x": fields to remove (update)
 //	"v": expected version, 0 for none
+//	"p": client op id: the server applies a write with a given op id at
+//	     most once per room and answers a repeat with the first answer,
+//	     so a client may resend a write whose answer it did not get
 type Write struct {
 	ID     uint32   `msgpack:"i"`
 	Room   string   `msgpack:"r"`
@@ -57,6 +60,7 @@ type Write struct {
 	Fields []Entry  `msgpack:"f,omitempty"`
 	Delete []string `msgpack:"x,omitempty"`
 	Expect uint64   `msgpack:"v,omitempty"`
+	OpID   string   `msgpack:"p,omitempty"`
 }
 
 // ObjectEvent says what an [Object] frame reports.

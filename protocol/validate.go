@@ -108,6 +108,11 @@ func firstErr(errs ...error) error {
 // checkWrite checks that a Write carries what its op needs. Object types
 // and areas follow the key rules.
 func checkWrite(w *Write) error {
+	if w.OpID != "" {
+		if err := CheckKey(w.OpID); err != nil {
+			return err
+		}
+	}
 	switch w.Op {
 	case OpCreate:
 		return firstErr(CheckKey(w.Kind), CheckKey(w.Area), checkEntries(w.Fields))

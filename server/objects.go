@@ -39,6 +39,34 @@ type objects struct {
 	views  map[*conn]*view
 	watch  map[string]map[*view]bool // area → views subscribed to it
 	seq    uint64                    // counts the room's object writes, for the store
+	done   map[string]opResult       // answers to recent client op ids
+	order  []string                  // op ids in done, oldest first
+}
+
+// opResult is the first answer to a client op id.
+type opResult struct {
+	version uint64
+	err     error
+}
+
+// maxOps bounds the op ids a room remembers for exactly-once writes.
+const maxOps = 10000
+
+func (ob *objects) remember(op string, res opResult) {
+	if op == "" {
+		return
+	}
+	if ob.done == nil {
+		ob.done = make(map[string]opResult)
+	}
+	if _, ok := ob.done[op]; !ok {
+		ob.order = append(ob.order, op)
+		if len(ob.order) > maxOps {
+			delete(ob.done, ob.order[0])
+			ob.order = ob.order[1:]
+		}
+	}
+	ob.done[op] = res
 }
 
 func (ob *objects) init() {
@@ -126,13 +154,20 @@ type limits struct{ maxObjects, maxFields, maxValue int }
 
 // write applies one Write and tells every view that must know. It returns
 // the object's new version.
+//
+// A write whose op id was seen before is not applied again: the first
+// answer is returned, with a nil record.
 func (ob *objects) write(room string, w *protocol.Write, lim limits) (uint64, *record, error) {
+	if res, ok := ob.done[w.OpID]; ok && w.OpID != "" {
+		return res.version, nil, res.err
+	}
 	v, err := ob.apply(room, w, lim)
+	ob.remember(w.OpID, opResult{version: v, err: err})
 	if err != nil {
 		return 0, nil, err
 	}
 	ob.seq++
-	rec := &record{Seq: ob.seq, Deleted: w.Op == protocol.OpDelete, Version: v}
+	rec := &record{Seq: ob.seq, Deleted: w.Op == protocol.OpDelete, Version: v, Op: w.OpID}
 	if o := ob.byID[w.Object]; o != nil {
 		rec.Kind, rec.Area, rec.Fields = o.kind, o.area, maps.Clone(o.fields)
 	}
@@ -142,6 +177,10 @@ func (ob *objects) write(room string, w *protocol.Write, lim limits) (uint64, *r
 // restore puts a stored object back, as at start-up.
 func (ob *objects) restore(id string, rec *record) {
 	ob.init()
+	ob.remember(rec.Op, opResult{version: rec.Version})
+	if rec.Deleted {
+		return
+	}
 	o := &object{id: id, kind: rec.Kind, area: rec.Area, version: rec.Version, fields: rec.Fields}
 	if o.fields == nil {
 		o.fields = make(map[string]msgpack.RawMessage)

@@ -146,6 +146,9 @@ func (s *Server) closeStore() error {
 func (s *Server) restore(st *store) error {
 	seqs, err := st.load(func(name, id string, rec *record) {
 		r := s.rooms[name]
+		if r == nil && rec.Deleted {
+			return // nothing left in that room
+		}
 		if r == nil {
 			r = &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
 			s.rooms[name] = r
@@ -299,7 +302,7 @@ func (s *Server) writeObject(c *conn, w *protocol.Write) (uint64, error) {
 // persist stores rec before the write is acknowledged. Other subscribers
 // may see the change before it is on disk; the writer's OK waits for it.
 func (s *Server) persist(room, id string, rec *record) error {
-	if s.store == nil {
+	if s.store == nil || rec == nil {
 		return nil
 	}
 	if err := s.store.put(room, id, rec); err != nil {

@@ -25,6 +25,7 @@ type record struct {
 	Area    string                        `msgpack:"a,omitempty"`
 	Version uint64                        `msgpack:"v,omitempty"`
 	Fields  map[string]msgpack.RawMessage `msgpack:"f,omitempty"`
+	Op      string                        `msgpack:"p,omitempty"` // client op id of the write
 }
 
 var bucketObjects = []byte("objects")
@@ -72,8 +73,8 @@ func (st *store) put(room, id string, rec *record) error {
 	})
 }
 
-// load calls fn for every stored object that is not a tombstone, and
-// returns each room's highest sequence number.
+// load calls fn for every stored object and tombstone, and returns each
+// room's highest sequence number.
 func (st *store) load(fn func(room, id string, rec *record)) (map[string]uint64, error) {
 	seqs := make(map[string]uint64)
 	err := st.db.View(func(tx *bolt.Tx) error {
@@ -84,9 +85,7 @@ func (st *store) load(fn func(room, id string, rec *record)) (map[string]uint64,
 					return fmt.Errorf("object %s/%s: %w", room, k, err)
 				}
 				seqs[string(room)] = max(seqs[string(room)], rec.Seq)
-				if !rec.Deleted {
-					fn(string(room), string(k), &rec)
-				}
+				fn(string(room), string(k), &rec)
 				return nil
 			})
 		})

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"testing"
+
+	"github.com/synkhq/synk/protocol"
 )
 
 func TestStore_restart(t *testing.T) {
@@ -59,5 +61,39 @@ func TestStore_openError(t *testing.T) {
 	defer s.Shutdown(context.Background())
 	if _, err := New(&Options{DataDir: dir}); err == nil {
 		t.Fatal("a second server opened the same data directory")
+	}
+}
+
+// TestStore_opIDs: a write resent with the same op id is applied once and
+// answered alike, also after a restart.
+func TestStore_opIDs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := New(&Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func() *protocol.Write {
+		return &protocol.Write{Room: "r", Op: protocol.OpUpdate, Object: "o", OpID: "ada-1",
+			Fields: []protocol.Entry{entry("n", 1)}}
+	}
+	s.Write(&protocol.Write{Room: "r", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a", OpID: "ada-0"})
+	v1, err1 := s.Write(w())
+	v2, err2 := s.Write(w())
+	if err1 != nil || err2 != nil || v1 != 2 || v2 != 2 || s.Snapshot("r")[0].Version != 2 {
+		t.Fatalf("resend: %d %v, %d %v, want version 2 twice and applied once", v1, err1, v2, err2)
+	}
+	if _, err := s.Write(&protocol.Write{Room: "r", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a", OpID: "ada-0"}); err != nil {
+		t.Fatalf("resent create = %v, want its first answer (success), not Exists", err)
+	}
+	s.Shutdown(context.Background())
+
+	s, err = New(&Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	if v, err := s.Write(w()); err != nil || v != 2 || s.Snapshot("r")[0].Version != 2 {
+		t.Fatalf("resend after restart: %d %v, want version 2, not applied again", v, err)
 	}
 }

@@ -68,13 +68,14 @@ func TestStore_crash(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	killed := false
+	wctx := ctx // after the kill, writes wait for a server that is gone: bound them
 	for i := 0; i < 5000; i++ {
 		id := fmt.Sprintf("o%d", i%20)
 		var err error
 		if _, ok := acked[id]; !ok {
-			_, err = r.Create(ctx, id, "n", "all", map[string]any{"n": i})
+			_, err = r.Create(wctx, id, "n", "all", map[string]any{"n": i})
 		} else {
-			_, err = r.Update(ctx, id, map[string]any{"n": i}, nil)
+			_, err = r.Update(wctx, id, map[string]any{"n": i}, nil)
 		}
 		if err != nil {
 			if !killed {
@@ -87,6 +88,9 @@ func TestStore_crash(t *testing.T) {
 			// Kill while the next writes are in flight.
 			go cmd.Process.Signal(syscall.SIGKILL)
 			killed = true
+			var cancelW context.CancelFunc
+			wctx, cancelW = context.WithTimeout(ctx, 3*time.Second)
+			defer cancelW()
 		}
 	}
 	cmd.Wait()
