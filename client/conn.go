@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synkhq/synk/protocol"
@@ -19,6 +20,8 @@ type Conn struct {
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // supervisor and event dispatcher
+
+	resyncs atomic.Int32 // rooms resyncing objects after a rejoin
 
 	mu       sync.Mutex // Protects the following.
 	sess     *session   // the live session, nil while reconnecting

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sync/atomic"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -51,7 +52,7 @@ func (oc *objectCache) init() {
 
 // resubscribe queues, on a fresh session, a Sub for every area, and starts
 // a resync. The caller holds the room's mutex.
-func (oc *objectCache) resubscribe(ctx context.Context, s *session, room string, events *eventQueue) error {
+func (oc *objectCache) resubscribe(ctx context.Context, s *session, room string, events *eventQueue, resyncs *atomic.Int32) error {
 	if len(oc.areas) == 0 {
 		// Nothing to ask for: whatever is cached is out of view now.
 		for _, oid := range slices.Sorted(maps.Keys(oc.byID)) {
@@ -64,6 +65,9 @@ func (oc *objectCache) resubscribe(ctx context.Context, s *session, room string,
 	if err := s.send(ctx, &protocol.Sub{ID: id, Room: room, Add: slices.Sorted(maps.Keys(oc.areas))}); err != nil {
 		s.forget(id)
 		return err
+	}
+	if oc.resync == nil {
+		resyncs.Add(1)
 	}
 	oc.resync, oc.resyncID = make(map[string]bool), id
 	return nil
@@ -87,6 +91,7 @@ func (r *Room) endResync(s *session, id uint32) {
 		}
 	}
 	r.objs.resync = nil
+	r.c.resyncs.Add(-1)
 }
 
 // Subscribe changes the areas whose objects this client receives: first

@@ -293,7 +293,7 @@ func (r *Room) sendJoin(ctx context.Context, s *session) (uint32, chan protocol.
 		s.forget(id)
 		return 0, nil, err
 	}
-	if err := r.objs.resubscribe(ctx, s, r.name, r.c.events); err != nil {
+	if err := r.objs.resubscribe(ctx, s, r.name, r.c.events, &r.c.resyncs); err != nil {
 		s.forget(id)
 		return 0, nil, err
 	}

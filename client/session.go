@@ -241,8 +241,10 @@ func (s *session) handle(m protocol.Message) error {
 			r.applyObject(s, m)
 		}
 	case *protocol.OK:
-		for _, r := range s.c.roomList() {
-			r.endResync(s, m.ID)
+		if s.c.resyncs.Load() > 0 { // only then can this OK end a resync
+			for _, r := range s.c.roomList() {
+				r.endResync(s, m.ID)
+			}
 		}
 		s.reply(m.ID, m)
 	case *protocol.Ping:
