@@ -30,6 +30,10 @@ func TestDecode_errors(t *testing.T) {
 		{"set_no_value", mustEncode(&Set{Room: "a", Entries: []Entry{{Key: "k"}}}), nil, CodeBadRequest},
 		{"hello_bad_client", mustEncode(&Hello{Version: 1, Client: strings.Repeat("a", 65)}), nil, CodeBadName},
 		{"sub_empty", mustEncode(&Sub{ID: 1, Room: "a"}), nil, CodeBadRequest},
+		{"sub_held_without_from", mustEncode(&Sub{ID: 1, Room: "a", Add: []string{"x"}, Held: []string{"x"}}), nil, CodeBadRequest},
+		{"sub_from_epoch_0", mustEncode(&Sub{ID: 1, Room: "a", Add: []string{"x"}, From: &Position{Offset: 3}}), nil, CodeBadRequest},
+		{"sub_resume_removes", mustEncode(&Sub{ID: 1, Room: "a", Add: []string{"x"}, Remove: []string{"y"}, From: &Position{Epoch: 1}}), nil, CodeBadRequest},
+		{"sub_held_not_added", mustEncode(&Sub{ID: 1, Room: "a", Add: []string{"x"}, From: &Position{Epoch: 1}, Held: []string{"y"}}), nil, CodeBadRequest},
 		{"write_bad_op", mustEncode(&Write{ID: 1, Room: "a", Op: 9, Object: "o"}), nil, CodeBadRequest},
 		{"write_create_no_area", mustEncode(&Write{ID: 1, Room: "a", Op: OpCreate, Object: "o", Kind: "t"}), nil, CodeBadName},
 		{"write_no_object", mustEncode(&Write{ID: 1, Room: "a", Op: OpDelete}), nil, CodeBadName},
@@ -64,8 +68,8 @@ func TestDecode_requestIDInError(t *testing.T) {
 
 func TestDecode_skipsUnknownKeys(t *testing.T) {
 	t.Parallel()
-	// {"t":7, "z":[1,{"q":nil}], "i":5}: a newer peer's extra key.
-	in := []byte{0x83, 0xa1, 't', 0x07, 0xa1, 'z', 0x92, 0x01, 0x81, 0xa1, 'q', 0xc0, 0xa1, 'i', 0x05}
+	// {"t":7, "y":[1,{"q":nil}], "i":5}: a newer peer's extra key.
+	in := []byte{0x83, 0xa1, 't', 0x07, 0xa1, 'y', 0x92, 0x01, 0x81, 0xa1, 'q', 0xc0, 0xa1, 'i', 0x05}
 	m, err := Decode(in)
 	if err != nil {
 		t.Fatal(err)

@@ -52,16 +52,18 @@ var golden = []struct {
 	{"pong", &Pong{Nonce: 7}},
 	{"error", &Error{ID: 4, Code: CodeReadOnly, Message: "observers cannot write", Room: "lobby"}},
 	{"sub", &Sub{ID: 5, Room: "lobby", Add: []string{"0:0", "0:1"}, Remove: []string{"9:9"}}},
+	{"sub_resume", &Sub{ID: 1, Room: "lobby", Add: []string{"0:0", "0:1"}, From: &Position{Epoch: 0x5eed, Offset: 41}, Held: []string{"0:0"}}},
+	{"ok_sub", &OK{ID: 1, Epoch: 0x5eed, Offset: 44, Resumed: true}},
 	{"write_create", &Write{ID: 6, Room: "lobby", Op: OpCreate, Object: "ball", Kind: "item", Area: "0:0", Fields: []Entry{{Key: "x", Value: mp(3)}}}},
 	{"write_update", &Write{ID: 7, Room: "lobby", Op: OpUpdate, Object: "ball", Fields: []Entry{{Key: "x", Value: mp(4)}}, Delete: []string{"y"}, Expect: 1, OpID: "ada-7"}},
 	{"write_move", &Write{ID: 8, Room: "lobby", Op: OpMove, Object: "ball", Area: "0:1"}},
 	{"write_delete", &Write{ID: 9, Room: "lobby", Op: OpDelete, Object: "ball"}},
 	{"ok_version", &OK{ID: 7, Version: 2}},
-	{"object_put", &Object{Room: "lobby", Event: ObjectPut, Object: "ball", Kind: "item", Area: "0:0", Version: 1, Fields: []Entry{{Key: "x", Value: mp(3)}}}},
-	{"object_update", &Object{Room: "lobby", Event: ObjectUpdate, Object: "ball", Version: 2, Fields: []Entry{{Key: "x", Value: mp(4)}}, Delete: []string{"y"}}},
-	{"object_move", &Object{Room: "lobby", Event: ObjectMove, Object: "ball", Area: "0:1", Version: 3}},
-	{"object_remove", &Object{Room: "lobby", Event: ObjectRemove, Object: "ball", Version: 3}},
-	{"object_delete", &Object{Room: "lobby", Event: ObjectDelete, Object: "ball", Version: 4}},
+	{"object_put", &Object{Room: "lobby", Event: ObjectPut, Object: "ball", Kind: "item", Area: "0:0", Version: 1, Fields: []Entry{{Key: "x", Value: mp(3)}}, Offset: 41}},
+	{"object_update", &Object{Room: "lobby", Event: ObjectUpdate, Object: "ball", Version: 2, Fields: []Entry{{Key: "x", Value: mp(4)}}, Delete: []string{"y"}, Offset: 42}},
+	{"object_move", &Object{Room: "lobby", Event: ObjectMove, Object: "ball", Area: "0:1", Version: 3, Offset: 43}},
+	{"object_remove", &Object{Room: "lobby", Event: ObjectRemove, Object: "ball", Version: 3, Offset: 43}},
+	{"object_delete", &Object{Room: "lobby", Event: ObjectDelete, Object: "ball", Version: 4, Offset: 44}},
 }
 
 func spaced(b []byte) string { return fmt.Sprintf("% x", b) }

@@ -119,13 +119,21 @@ type Set struct {
 	Delete  []string `msgpack:"x,omitempty"`
 }
 
-// OK answers a [Leave], [Set], [Sub] or [Write] that succeeded.
+// OK answers a [Leave], [Set], [Sub] or [Write] that succeeded. The OK
+// of a Sub is sent after every frame the Sub caused and before any later
+// change, and carries the room's position at that point.
 //
 //	"i": request id
 //	"v": the object's version after a Write
+//	"e": epoch of the room's change log (Sub)
+//	"s": offset of the room's change log (Sub)
+//	"z": true when a Sub with "f" was resumed: only the changes since were sent
 type OK struct {
 	ID      uint32 `msgpack:"i"`
 	Version uint64 `msgpack:"v,omitempty"`
+	Epoch   uint64 `msgpack:"e,omitempty"`
+	Offset  uint64 `msgpack:"s,omitempty"`
+	Resumed bool   `msgpack:"z,omitempty"`
 }
 
 // PresenceEvent says what happened to a room's participant.

@@ -8,18 +8,46 @@ package protocol
 
 // Sub changes the areas whose objects the client receives in a room:
 // first Remove, then Add. The server sends a [Object] put for each object
-// newly in view and a remove for each one no longer in view, then [OK].
-// The room must be joined; observers may subscribe.
+// newly in view and a remove for each one no longer in view, then [OK]
+// with the room's [Position]. The room must be joined; observers may
+// subscribe.
+//
+// A client that comes back after a disconnect resumes instead: its first
+// Sub on the new connection carries From, the position its cache is at,
+// and Held, the areas (among Add) whose objects that cache holds. If the
+// room still has its changes since From, the server sends only what
+// changed for those areas (each changed object once, with its net change:
+// a put, update, move, remove or delete) and a put for every object of the
+// other added areas, and its OK says Resumed. Otherwise it sends a plain
+// snapshot of the areas, and the client drops every cached object that was
+// not put again.
 //
 //	"i": request id
 //	"r": room
 //	"a": areas to add
 //	"u": areas to remove
+//	"f": resume from this position (only on a connection's first Sub of the room)
+//	"h": areas of Add that the cache holds as of "f"
 type Sub struct {
-	ID     uint32   `msgpack:"i"`
-	Room   string   `msgpack:"r"`
-	Add    []string `msgpack:"a,omitempty"`
-	Remove []string `msgpack:"u,omitempty"`
+	ID     uint32    `msgpack:"i"`
+	Room   string    `msgpack:"r"`
+	Add    []string  `msgpack:"a,omitempty"`
+	Remove []string  `msgpack:"u,omitempty"`
+	From   *Position `msgpack:"f,omitempty"`
+	Held   []string  `msgpack:"h,omitempty"`
+}
+
+// Position is a place in a room's change log. Every object write gets the
+// next Offset; Epoch names the log's lineage and changes when the room's
+// history is lost (a server restarted without its store or after a crash,
+// or a room freed and created again), so that a position from another
+// epoch is never mistaken for one of this.
+//
+//	"e": epoch, never 0
+//	"o": offset, the number of writes the room has had in this epoch
+type Position struct {
+	Epoch  uint64 `msgpack:"e"`
+	Offset uint64 `msgpack:"o"`
 }
 
 // ObjectOp is what a [Write] does.
@@ -86,6 +114,8 @@ const (
 //	"v": version after the change
 //	"f": fields: all of them (put) or those stored (update)
 //	"x": fields removed (update)
+//	"s": offset of the room's position once this frame is applied (see
+//	     [Position]; the epoch is the one the Sub's OK gave)
 type Object struct {
 	Room    string      `msgpack:"r"`
 	Event   ObjectEvent `msgpack:"e"`
@@ -95,6 +125,7 @@ type Object struct {
 	Version uint64      `msgpack:"v,omitempty"`
 	Fields  []Entry     `msgpack:"f,omitempty"`
 	Delete  []string    `msgpack:"x,omitempty"`
+	Offset  uint64      `msgpack:"s,omitempty"`
 }
 
 // Type implements [Message].

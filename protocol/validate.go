@@ -27,7 +27,7 @@ func validate(m Message) error {
 		}
 	case *Sub:
 		id = m.ID
-		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkKeys(m.Add), checkKeys(m.Remove))
+		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkKeys(m.Add), checkKeys(m.Remove), checkResume(m))
 		if err == nil && len(m.Add) == 0 && len(m.Remove) == 0 {
 			err = Errorf(CodeBadRequest, "sub has no areas to add or remove")
 		}
@@ -94,6 +94,33 @@ func checkKeys(keys []string) error {
 		}
 	}
 	return nil
+}
+
+// checkResume checks the resume keys of a Sub: "h" needs "f", and lists
+// areas of "a"; a resuming Sub removes nothing.
+func checkResume(m *Sub) error {
+	if m.From == nil {
+		if len(m.Held) > 0 {
+			return Errorf(CodeBadRequest, "held areas \"h\" need a position \"f\"")
+		}
+		return nil
+	}
+	if m.From.Epoch == 0 {
+		return Errorf(CodeBadRequest, "position epoch must not be 0")
+	}
+	if len(m.Remove) > 0 {
+		return Errorf(CodeBadRequest, "a resuming sub removes no areas")
+	}
+	add := make(map[string]bool, len(m.Add))
+	for _, a := range m.Add {
+		add[a] = true
+	}
+	for _, h := range m.Held {
+		if !add[h] {
+			return Errorf(CodeBadRequest, "held area %q is not among the areas added", h)
+		}
+	}
+	return checkKeys(m.Held)
 }
 
 func firstErr(errs ...error) error {
