@@ -15,13 +15,17 @@ import (
 )
 
 // conn is one websocket client. The handler goroutine reads; writeLoop
-// writes everything, from the bounded queue out.
+// writes everything, from the bounded queue.
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
 	client string
-	out    chan []byte
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
+
+	qmu   sync.Mutex    // Protects queue and bulk.
+	queue [][]byte      // frames for the writer, oldest first
+	bulk  int           // frames of queue queued by sendBulk
+	wake  chan struct{} // signalled when a frame is queued
 
 	// rooms is touched only by the reader goroutine. A room's subs map is
 	// the truth; an entry here may be stale after a CodeReplaced.
@@ -42,21 +46,57 @@ func (c *conn) stop(code protocol.Code, msg string) {
 	})
 }
 
-// send queues a frame without blocking. A full queue stops the connection.
-func (c *conn) send(b []byte) {
+// send queues a frame without blocking. A connection with more than
+// SendQueue frames of live changes waiting is stopped as too slow.
+func (c *conn) send(b []byte) { c.enqueue(b, false) }
+
+// sendBulk queues a frame of a snapshot or resume. Such frames are bounded
+// by the room's objects, not by SendQueue: a client subscribing to a large
+// area is not cut for it, only for falling behind the live changes after.
+func (c *conn) sendBulk(b []byte) { c.enqueue(b, true) }
+
+func (c *conn) enqueue(b []byte, bulk bool) {
 	select {
-	case c.out <- b:
+	case <-c.quit:
+		return // the writer is finishing or gone
 	default:
+	}
+	c.qmu.Lock()
+	if !bulk && len(c.queue)-c.bulk >= c.s.opts.SendQueue {
+		c.qmu.Unlock()
 		c.stop(protocol.CodeSlowConsumer, "send queue full")
+		return
+	}
+	c.queue = append(c.queue, b)
+	if bulk {
+		c.bulk++
+	}
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
-func (c *conn) sendMsg(m protocol.Message) {
+// take hands the writer every queued frame, and the queue buf to fill next.
+func (c *conn) take(buf [][]byte) [][]byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	out := c.queue
+	c.queue, c.bulk = buf[:0], 0
+	return out
+}
+
+func (c *conn) sendMsg(m protocol.Message) { c.send(encode(m)) }
+
+func (c *conn) sendBulkMsg(m protocol.Message) { c.sendBulk(encode(m)) }
+
+func encode(m protocol.Message) []byte {
 	b, err := protocol.Encode(m)
 	if err != nil {
 		panic("bug: server frame does not encode: " + err.Error())
 	}
-	c.send(b)
+	return b
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +120,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("websocket handshake", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := &conn{s: s, ws: ws, client: client, out: make(chan []byte, s.opts.SendQueue),
+	c := &conn{s: s, ws: ws, client: client, wake: make(chan struct{}, 1),
 		rooms: make(map[string]bool), quit: make(chan struct{})}
 	c.seen.Store(time.Now().UnixNano())
 
@@ -221,9 +261,7 @@ func (c *conn) handle(b []byte) bool {
 		}
 	case *protocol.Sub:
 		id = m.ID
-		if err = c.s.subscribe(c, m); err == nil {
-			c.sendMsg(&protocol.OK{ID: m.ID})
-		}
+		err = c.s.subscribe(c, m) // queues its OK itself
 	case *protocol.Write:
 		id = m.ID
 		var v uint64
@@ -281,12 +319,23 @@ func (c *conn) writeLoop(ctx context.Context) {
 	t := time.NewTicker(c.s.opts.PingInterval)
 	defer t.Stop()
 	var nonce uint32
+	var batch, spare [][]byte
 	for {
 		select {
-		case b := <-c.out:
-			if err := c.write(ctx, b); err != nil {
-				c.stop(0, "")
-				return
+		case <-c.wake:
+			batch, spare = c.take(spare), batch
+			for i, b := range batch {
+				select {
+				case <-c.quit:
+					c.finish(ctx, batch[i:])
+					return
+				default:
+				}
+				if err := c.write(ctx, b); err != nil {
+					c.stop(0, "")
+					return
+				}
+				batch[i] = nil
 			}
 		case now := <-t.C:
 			if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
@@ -300,7 +349,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 				return
 			}
 		case <-c.quit:
-			c.finish(ctx)
+			c.finish(ctx, nil)
 			return
 		}
 	}
@@ -313,22 +362,18 @@ func (c *conn) write(ctx context.Context, b []byte) error {
 }
 
 // finish closes the websocket after stop. A peer that is gone, silent or
-// too slow is cut at once; otherwise the queued frames are flushed, then
-// an Error frame with the code, then the close handshake.
-func (c *conn) finish(ctx context.Context) {
+// too slow is cut at once; otherwise the frames not yet written (rest,
+// then the queue) are flushed, then an Error frame with the code, then the
+// close handshake.
+func (c *conn) finish(ctx context.Context, rest [][]byte) {
 	switch code := c.quitCode; code {
 	case 0, protocol.CodeTimeout, protocol.CodeSlowConsumer:
 		c.ws.CloseNow()
 	default:
-		for flushing := true; flushing; {
-			select {
-			case b := <-c.out:
-				if c.write(ctx, b) != nil {
-					c.ws.CloseNow()
-					return
-				}
-			default:
-				flushing = false
+		for _, b := range append(rest, c.take(nil)...) {
+			if c.write(ctx, b) != nil {
+				c.ws.CloseNow()
+				return
 			}
 		}
 		b, _ := protocol.Encode(&protocol.Error{Code: code, Message: c.quitMsg})

@@ -46,16 +46,15 @@ func (s *Server) Write(w *protocol.Write) (uint64, error) {
 	if _, err := protocol.Decode(b); err != nil {
 		return 0, err
 	}
+	if !s.enter() {
+		return 0, protocol.Errorf(protocol.CodeShutdown, "server shutting down")
+	}
+	defer s.wg.Done()
 	r := s.lockRoom(w.Room, w.Op == protocol.OpCreate)
 	if r == nil {
 		return 0, protocol.Errorf(protocol.CodeNotFound, "no object %s in room %s", w.Object, w.Room)
 	}
-	v, rec, err := r.objs.write(r.name, w, s.objectLimits())
-	s.unlockRoom(r)
-	if err != nil {
-		return 0, err
-	}
-	return v, s.persist(r.name, w.Object, rec)
+	return s.applyWrite(r, w)
 }
 
 // Objects gives server code typed access to the objects of one kind in one

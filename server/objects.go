@@ -15,9 +15,10 @@ type object struct {
 	fields         map[string]msgpack.RawMessage
 }
 
-func (o *object) put(room string) *protocol.Object {
+// put returns the frame that carries o whole, at room offset seq.
+func (o *object) put(room string, seq uint64) *protocol.Object {
 	return &protocol.Object{Room: room, Event: protocol.ObjectPut, Object: o.id, Kind: o.kind,
-		Area: o.area, Version: o.version, Fields: sortedEntries(o.fields)}
+		Area: o.area, Version: o.version, Fields: sortedEntries(o.fields), Offset: seq}
 }
 
 // view is what one connection sees of a room's objects: the areas it
@@ -38,9 +39,12 @@ type objects struct {
 	byArea map[string]map[string]*object
 	views  map[*conn]*view
 	watch  map[string]map[*view]bool // area → views subscribed to it
-	seq    uint64                    // counts the room's object writes, for the store
+	seq    uint64                    // the room's offset: counts its object writes in this epoch
+	log    changeLog                 // recent changes, for resume
 	done   map[string]opResult       // answers to recent client op ids
 	order  []string                  // op ids in done, oldest first
+
+	compacted uint64 // the store holds no change at or below this offset
 }
 
 // opResult is the first answer to a client op id.
@@ -110,7 +114,7 @@ func (ob *objects) subscribe(room string, c *conn, remove, add []string, maxArea
 		for _, id := range slices.Sorted(maps.Keys(ob.byArea[a])) {
 			if _, ok := v.held[id]; ok {
 				delete(v.held, id)
-				c.sendMsg(&protocol.Object{Room: room, Event: protocol.ObjectRemove, Object: id, Version: ob.byID[id].version})
+				c.sendBulkMsg(&protocol.Object{Room: room, Event: protocol.ObjectRemove, Object: id, Version: ob.byID[id].version, Offset: ob.seq})
 			}
 		}
 	}
@@ -127,11 +131,102 @@ func (ob *objects) subscribe(room string, c *conn, remove, add []string, maxArea
 			if _, ok := v.held[id]; !ok {
 				o := ob.byID[id]
 				v.held[id] = o.version
-				c.sendMsg(o.put(room))
+				c.sendBulkMsg(o.put(room, ob.seq))
 			}
 		}
 	}
 	return nil
+}
+
+// position returns the room's position.
+func (ob *objects) position() protocol.Position {
+	return protocol.Position{Epoch: ob.log.epoch, Offset: ob.seq}
+}
+
+// resume gives c, which has no view yet, the areas add, telling it only
+// what changed since from in the areas held: its cache holds those as of
+// from. It reports false, having sent a plain snapshot instead, when the
+// changes since from are not all known.
+func (ob *objects) resume(room string, c *conn, add, held []string, from protocol.Position, maxAreas int) (bool, error) {
+	ob.init()
+	if v := ob.views[c]; v != nil && len(v.areas) > 0 {
+		return false, protocol.Errorf(protocol.CodeBadRequest, "only a connection's first sub of a room may resume")
+	}
+	var cs []change
+	ok := from.Epoch == ob.log.epoch
+	if ok {
+		cs, ok = ob.log.since(from.Offset, ob.seq)
+	}
+	if !ok {
+		return false, ob.subscribe(room, c, nil, add, maxAreas)
+	}
+	areas := make(map[string]bool, len(add))
+	for _, a := range add {
+		areas[a] = true
+	}
+	if len(areas) > maxAreas {
+		return false, protocol.Errorf(protocol.CodeTooMany, "%d areas would exceed the limit of %d", len(areas), maxAreas)
+	}
+	had := make(map[string]bool, len(held))
+	for _, a := range held {
+		had[a] = true
+	}
+	v := &view{c: c, areas: areas, held: make(map[string]uint64)}
+	ob.views[c] = v
+	for a := range areas {
+		if ob.watch[a] == nil {
+			ob.watch[a] = make(map[*view]bool)
+		}
+		ob.watch[a][v] = true
+		for id, o := range ob.byArea[a] {
+			v.held[id] = o.version
+		}
+	}
+	send := func(m *protocol.Object) {
+		m.Room, m.Offset = room, ob.seq
+		c.sendBulkMsg(m)
+	}
+	nets := netChanges(cs)
+	for _, id := range slices.Sorted(maps.Keys(nets)) {
+		n, o := nets[id], ob.byID[id]
+		held := n.existed && had[n.area]
+		sees := o != nil && areas[o.area]
+		switch {
+		case held && !sees && o == nil:
+			send(&protocol.Object{Event: protocol.ObjectDelete, Object: id, Version: n.version})
+		case held && !sees:
+			send(&protocol.Object{Event: protocol.ObjectRemove, Object: id, Version: o.version})
+		case sees && (!held || n.replaced):
+			send(o.put(room, ob.seq))
+		case sees:
+			moved := o.area != n.area
+			if moved {
+				send(&protocol.Object{Event: protocol.ObjectMove, Object: id, Area: o.area, Version: o.version})
+			}
+			if len(n.keys) > 0 || !moved {
+				m := &protocol.Object{Event: protocol.ObjectUpdate, Object: id, Version: o.version}
+				for _, k := range slices.Sorted(maps.Keys(n.keys)) {
+					if val, ok := o.fields[k]; ok {
+						m.Fields = append(m.Fields, protocol.Entry{Key: k, Value: val})
+					} else {
+						m.Delete = append(m.Delete, k)
+					}
+				}
+				send(m)
+			}
+		}
+	}
+	for _, a := range slices.Sorted(maps.Keys(areas)) {
+		if had[a] {
+			continue
+		}
+		for _, id := range slices.Sorted(maps.Keys(ob.byArea[a])) {
+			if nets[id] == nil {
+				send(ob.byID[id].put(room, ob.seq))
+			}
+		}
+	}
+	return true, nil
 }
 
 // drop forgets c's view (it left the room).
@@ -149,34 +244,36 @@ func (ob *objects) drop(c *conn) {
 	delete(ob.views, c)
 }
 
-// limits bounds what a write may create.
-type limits struct{ maxObjects, maxFields, maxValue int }
+// limits bounds what a write may create, and the history kept.
+type limits struct{ maxObjects, maxFields, maxValue, history int }
 
-// write applies one Write and tells every view that must know. It returns
-// the object's new version.
+// write applies one Write at time now (unix milliseconds) and tells every
+// view that must know. It returns the object's new version and, when the
+// write changed something, the record to store and the logged change.
 //
 // A write whose op id was seen before is not applied again: the first
 // answer is returned, with a nil record.
-func (ob *objects) write(room string, w *protocol.Write, lim limits) (uint64, *record, error) {
+func (ob *objects) write(room string, w *protocol.Write, lim limits, now int64) (uint64, *record, *change, error) {
 	if res, ok := ob.done[w.OpID]; ok && w.OpID != "" {
-		return res.version, nil, res.err
+		return res.version, nil, nil, res.err
 	}
-	v, err := ob.apply(room, w, lim)
+	v, ch, err := ob.apply(room, w, lim, now)
 	ob.remember(w.OpID, opResult{version: v, err: err})
-	if err != nil {
-		return 0, nil, err
+	if err != nil || ch == nil {
+		return v, nil, nil, err
 	}
-	ob.seq++
-	rec := &record{Seq: ob.seq, Deleted: w.Op == protocol.OpDelete, Version: v, Op: w.OpID}
+	ob.log.append(*ch, lim.history)
+	rec := &record{Seq: ch.Seq, Deleted: w.Op == protocol.OpDelete, Version: v, Op: w.OpID}
 	if o := ob.byID[w.Object]; o != nil {
 		rec.Kind, rec.Area, rec.Fields = o.kind, o.area, maps.Clone(o.fields)
 	}
-	return v, rec, nil
+	return v, rec, ch, nil
 }
 
 // restore puts a stored object back, as at start-up.
 func (ob *objects) restore(id string, rec *record) {
 	ob.init()
+	ob.seq = max(ob.seq, rec.Seq)
 	ob.remember(rec.Op, opResult{version: rec.Version})
 	if rec.Deleted {
 		return
@@ -189,44 +286,52 @@ func (ob *objects) restore(id string, rec *record) {
 	ob.index(o)
 }
 
-// apply changes the objects for w and tells the views.
-func (ob *objects) apply(room string, w *protocol.Write, lim limits) (uint64, error) {
+// apply changes the objects for w and tells the views. It returns the
+// change it made, or nil for a move to the area the object is in.
+func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) (uint64, *change, error) {
 	ob.init()
 	if err := checkValues(w.Fields, lim.maxValue); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	o := ob.byID[w.Object]
+	ch := &change{At: now, ID: w.Object, Op: w.Op, OpID: w.OpID}
 	if w.Op == protocol.OpCreate {
 		if o != nil {
-			return 0, protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
+			return 0, nil, protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
 		}
 		if len(ob.byID) >= lim.maxObjects {
-			return 0, protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
+			return 0, nil, protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
 		}
 		o = &object{id: w.Object, kind: w.Kind, area: w.Area, fields: make(map[string]msgpack.RawMessage)}
 		if err := applyFields(o.fields, w.Fields, nil, lim.maxFields); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		ob.byID[o.id] = o
 		ob.index(o)
-		ob.changed(room, o, "", w)
-		return o.version, nil
+		ob.changed(room, o, "", w, ch)
+		return o.version, ch, nil
 	}
 	switch {
 	case o == nil:
-		return 0, protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
+		return 0, nil, protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
 	case w.Expect != 0 && w.Expect != o.version:
-		return 0, protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
+		return 0, nil, protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
 	}
 	old := o.area
+	ch.Existed, ch.Area = true, old
 	switch w.Op {
 	case protocol.OpUpdate:
 		if err := applyFields(o.fields, w.Fields, w.Delete, lim.maxFields); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
+		ch.Keys = make([]string, 0, len(w.Fields)+len(w.Delete))
+		for _, e := range w.Fields {
+			ch.Keys = append(ch.Keys, e.Key)
+		}
+		ch.Keys = append(ch.Keys, w.Delete...)
 	case protocol.OpMove:
 		if w.Area == o.area {
-			return o.version, nil
+			return o.version, nil, nil
 		}
 		delete(ob.byArea[o.area], o.id)
 		if len(ob.byArea[o.area]) == 0 {
@@ -241,8 +346,8 @@ func (ob *objects) apply(room string, w *protocol.Write, lim limits) (uint64, er
 			delete(ob.byArea, o.area)
 		}
 	}
-	ob.changed(room, o, old, w)
-	return o.version, nil
+	ob.changed(room, o, old, w, ch)
+	return o.version, ch, nil
 }
 
 func (ob *objects) index(o *object) {
@@ -259,10 +364,13 @@ func applyFields(fields map[string]msgpack.RawMessage, set []protocol.Entry, del
 	return m.apply(set, del, max)
 }
 
-// changed bumps o's version and queues the frame each affected view needs.
-// from is o's area before a move ("" otherwise).
-func (ob *objects) changed(room string, o *object, from string, w *protocol.Write) {
+// changed bumps o's version and the room's offset, fills in ch, and
+// queues the frame each affected view needs. from is o's area before the
+// write ("" for a create).
+func (ob *objects) changed(room string, o *object, from string, w *protocol.Write, ch *change) {
 	o.version++
+	ob.seq++
+	ch.Seq, ch.Version = ob.seq, o.version
 	deleted := w.Op == protocol.OpDelete
 	var targets []*view
 	for _, a := range []string{from, o.area} {
@@ -277,19 +385,16 @@ func (ob *objects) changed(room string, o *object, from string, w *protocol.Writ
 		if b, ok := frames[ev]; ok {
 			return b
 		}
-		m := &protocol.Object{Room: room, Event: ev, Object: o.id, Version: o.version}
+		m := &protocol.Object{Room: room, Event: ev, Object: o.id, Version: o.version, Offset: ob.seq}
 		switch ev {
 		case protocol.ObjectPut:
-			m = o.put(room)
+			m = o.put(room, ob.seq)
 		case protocol.ObjectUpdate:
 			m.Fields, m.Delete = w.Fields, w.Delete
 		case protocol.ObjectMove:
 			m.Area = o.area
 		}
-		b, err := protocol.Encode(m)
-		if err != nil {
-			panic("bug: object frame does not encode: " + err.Error())
-		}
+		b := encode(m)
 		frames[ev] = b
 		return b
 	}

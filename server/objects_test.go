@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/synkhq/synk/protocol"
@@ -130,4 +131,23 @@ func TestObjects_errors(t *testing.T) {
 	o.join("r", true)
 	o.send(&protocol.Write{ID: 5, Room: "r", Op: protocol.OpDelete, Object: "a"})
 	o.expectError(protocol.CodeReadOnly)
+}
+
+// TestObjects_snapshotBeyondSendQueue: a snapshot larger than the send
+// queue reaches the client whole; the queue bounds live changes only.
+func TestObjects_snapshotBeyondSendQueue(t *testing.T) {
+	t.Parallel()
+	s, hs := testServer(t, &Options{SendQueue: 8})
+	for i := range 100 {
+		mustWrite(t, s, create("r", fmt.Sprintf("o%03d", i), "A"))
+	}
+	p := dialPeer(t, hs, "")
+	p.join("r", true)
+	if got := p.sub("r", []string{"A"}, nil); len(got) != 100 {
+		t.Fatalf("snapshot of %d objects, want 100", len(got))
+	}
+	mustWrite(t, s, update("r", "o000", nil, entry("n", 1)))
+	if m := expect[*protocol.Object](p); m.Object != "o000" || m.Event != protocol.ObjectUpdate {
+		t.Fatalf("after the snapshot got %+v, want the update of o000", m)
+	}
 }

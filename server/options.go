@@ -44,6 +44,14 @@ type Options struct {
 	// OnlySameOrigin drops the default localhost allowance.
 	OnlySameOrigin bool
 
+	// History is the most changes per room kept for clients that resume
+	// after a disconnect; one further behind gets a fresh snapshot.
+	// Default 20000.
+	History int
+	// HistoryAge is how long a change is kept for resuming clients.
+	// Default 24h.
+	HistoryAge time.Duration
+
 	// DataDir is where objects are stored (bbolt file synk.db), fsync'd
 	// before each write is acknowledged. Empty keeps them in memory only.
 	// Presence is never stored.
@@ -82,6 +90,8 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.SendQueue, 1024)
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxAreas, 256)
+	defInt(&c.History, 20000)
+	def(&c.HistoryAge, 24*time.Hour)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -89,12 +99,12 @@ func (o *Options) withDefaults() (Options, error) {
 		c.OriginPatterns = append(append([]string(nil), c.OriginPatterns...), localOrigins...)
 	}
 	switch {
-	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0:
+	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0:
 		return c, fmt.Errorf("server: durations must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1 ||
-		c.MaxObjects < 1 || c.MaxAreas < 1:
+		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
 	}
 	return c, nil

@@ -20,6 +20,46 @@ type room struct {
 	members map[string]*member
 	subs    map[*conn]*member // receivers; a nil member marks an observer
 	objs    objects           // the room's objects and who sees which
+
+	pmu      sync.Mutex          // Protects inflight.
+	inflight map[uint64]struct{} // offsets of writes being stored
+}
+
+// newRoom returns an empty room whose change log starts at m.
+func newRoom(name string, m roomMeta) *room {
+	r := &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
+	r.objs.log = changeLog{epoch: m.Epoch, start: m.Start}
+	r.objs.seq, r.objs.compacted = m.Seq, m.Start
+	if r.objs.log.epoch == 0 {
+		r.objs.log.epoch = newEpoch()
+	}
+	return r
+}
+
+// storing marks the write at offset seq as being stored (done false) or
+// stored (done true).
+func (r *room) storing(seq uint64, done bool) {
+	r.pmu.Lock()
+	defer r.pmu.Unlock()
+	if done {
+		delete(r.inflight, seq)
+		return
+	}
+	if r.inflight == nil {
+		r.inflight = make(map[uint64]struct{})
+	}
+	r.inflight[seq] = struct{}{}
+}
+
+// compactable returns the highest offset below every write still being
+// stored, capped at limit.
+func (r *room) compactable(limit uint64) uint64 {
+	r.pmu.Lock()
+	defer r.pmu.Unlock()
+	for seq := range r.inflight {
+		limit = min(limit, seq-1)
+	}
+	return limit
 }
 
 // member is one participant and its presence map.
@@ -47,8 +87,10 @@ func (r *room) info() RoomInfo {
 	return ri
 }
 
+// empty reports whether the room can be freed: nobody in it, no objects,
+// and no change history a client could resume from.
 func (r *room) empty() bool {
-	return len(r.members) == 0 && len(r.subs) == 0 && len(r.objs.byID) == 0
+	return len(r.members) == 0 && len(r.subs) == 0 && len(r.objs.byID) == 0 && len(r.objs.log.entries) == 0
 }
 
 // snapshot returns every participant but except, sorted by client id, each

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synkhq/synk/protocol"
@@ -21,6 +22,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	store  *store          // nil: objects live in memory only
+	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -46,12 +48,15 @@ func New(opts *Options) (*Server, error) {
 		conns: make(map[*conn]struct{}),
 	}
 	if o.DataDir != "" {
-		st, err := openStore(o.DataDir)
+		st, clean, err := openStore(o.DataDir)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.restore(st); err != nil {
-			st.close()
+		if !clean {
+			s.log.Warn("the store was not closed cleanly: rooms start new epochs, clients resume from snapshots", "dir", o.DataDir)
+		}
+		if err := s.restore(st, clean); err != nil {
+			st.close(false)
 			return nil, err
 		}
 		s.store = st
@@ -139,28 +144,31 @@ func (s *Server) closeStore() error {
 	if s.store == nil {
 		return nil
 	}
-	return s.store.close()
+	return s.store.close(!s.failed.Load())
 }
 
-// restore loads the stored objects into their rooms.
-func (s *Server) restore(st *store) error {
-	seqs, err := st.load(func(name, id string, rec *record) {
-		r := s.rooms[name]
-		if r == nil && rec.Deleted {
-			return // nothing left in that room
+// restore loads the stored objects and change logs into their rooms.
+// Rooms with neither stay on disk only, until used again.
+func (s *Server) restore(st *store, clean bool) error {
+	rooms, err := st.load(clean)
+	if err != nil {
+		return err
+	}
+	for name, sr := range rooms {
+		r := newRoom(name, sr.meta)
+		for id, rec := range sr.objects {
+			r.objs.restore(id, rec)
 		}
-		if r == nil {
-			r = &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
+		for _, ch := range sr.log {
+			r.objs.remember(ch.OpID, opResult{version: ch.Version})
+		}
+		r.objs.log.entries = sr.log
+		r.objs.seq = sr.meta.Seq
+		if !r.empty() {
 			s.rooms[name] = r
 		}
-		r.objs.restore(id, rec)
-	})
-	for name, seq := range seqs {
-		if r := s.rooms[name]; r != nil {
-			r.objs.seq = seq
-		}
 	}
-	return err
+	return nil
 }
 
 // enter registers a handler goroutine, or reports false if the server is
@@ -176,13 +184,14 @@ func (s *Server) enter() bool {
 }
 
 // lockRoom returns the live room called name with its mutex held, creating
-// it if create is set, or nil.
+// it if create is set, or nil. A room created again continues the change
+// log position kept in the store, if any.
 func (s *Server) lockRoom(name string, create bool) *room {
 	for {
 		s.mu.Lock()
 		r := s.rooms[name]
 		if r == nil && create {
-			r = &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
+			r = newRoom(name, s.storedMeta(name))
 			s.rooms[name] = r
 		}
 		s.mu.Unlock()
@@ -195,6 +204,22 @@ func (s *Server) lockRoom(name string, create bool) *room {
 		}
 		r.mu.Unlock()
 	}
+}
+
+// storedMeta returns the stored position of a room, or a zero one.
+func (s *Server) storedMeta(name string) roomMeta {
+	if s.store == nil {
+		return roomMeta{}
+	}
+	m, ok, err := s.store.meta(name)
+	if err != nil {
+		s.log.Error("store read failed; the room starts a new epoch", "room", name, "err", err)
+	}
+	if !ok || err != nil {
+		return roomMeta{}
+	}
+	m.Start = m.Seq // its history was dropped with the room
+	return m
 }
 
 // unlockRoom releases r and frees it if nobody is left in it.
@@ -264,7 +289,9 @@ func (s *Server) leave(c *conn, name string, reason protocol.Code) error {
 	return nil
 }
 
-// subscribe changes the areas c watches in a joined room.
+// subscribe changes the areas c watches in a joined room, or resumes its
+// view, and queues the OK with the room's position after the frames it
+// caused, before any later change.
 func (s *Server) subscribe(c *conn, m *protocol.Sub) error {
 	r := s.lockRoom(m.Room, false)
 	if r == nil {
@@ -274,7 +301,19 @@ func (s *Server) subscribe(c *conn, m *protocol.Sub) error {
 	if _, ok := r.subs[c]; !ok {
 		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", m.Room)
 	}
-	return r.objs.subscribe(r.name, c, m.Remove, m.Add, s.opts.MaxAreas)
+	var resumed bool
+	var err error
+	if m.From != nil {
+		resumed, err = r.objs.resume(r.name, c, m.Add, m.Held, *m.From, s.opts.MaxAreas)
+	} else {
+		err = r.objs.subscribe(r.name, c, m.Remove, m.Add, s.opts.MaxAreas)
+	}
+	if err != nil {
+		return err
+	}
+	pos := r.objs.position()
+	c.sendMsg(&protocol.OK{ID: m.ID, Epoch: pos.Epoch, Offset: pos.Offset, Resumed: resumed})
+	return nil
 }
 
 // writeObject applies a participant's Write.
@@ -291,21 +330,35 @@ func (s *Server) writeObject(c *conn, w *protocol.Write) (uint64, error) {
 		s.unlockRoom(r)
 		return 0, protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
 	}
-	v, rec, err := r.objs.write(r.name, w, s.objectLimits())
+	return s.applyWrite(r, w)
+}
+
+// applyWrite applies w in r, whose lock the caller holds and which it
+// releases, then stores the change before returning.
+func (s *Server) applyWrite(r *room, w *protocol.Write) (uint64, error) {
+	v, rec, ch, err := r.objs.write(r.name, w, s.objectLimits(), time.Now().UnixMilli())
+	epoch := r.objs.log.epoch
+	if rec != nil && s.store != nil {
+		r.storing(ch.Seq, false)
+		defer r.storing(ch.Seq, true)
+	}
 	s.unlockRoom(r)
 	if err != nil {
 		return 0, err
 	}
-	return v, s.persist(r.name, w.Object, rec)
+	return v, s.persist(r.name, w.Object, epoch, rec, ch)
 }
 
-// persist stores rec before the write is acknowledged. Other subscribers
-// may see the change before it is on disk; the writer's OK waits for it.
-func (s *Server) persist(room, id string, rec *record) error {
+// persist stores rec and ch before the write is acknowledged. Other
+// subscribers may see the change before it is on disk; the writer's OK
+// waits for it. (A crash in between is why a store not closed cleanly
+// starts new epochs.)
+func (s *Server) persist(room, id string, epoch uint64, rec *record, ch *change) error {
 	if s.store == nil || rec == nil {
 		return nil
 	}
-	if err := s.store.put(room, id, rec); err != nil {
+	if err := s.store.put(room, id, epoch, rec, ch); err != nil {
+		s.failed.Store(true)
 		s.log.Error("store write failed", "room", room, "object", id, "err", err)
 		return protocol.Errorf(protocol.CodeInternal, "the write could not be stored")
 	}
@@ -313,7 +366,7 @@ func (s *Server) persist(room, id string, rec *record) error {
 }
 
 func (s *Server) objectLimits() limits {
-	return limits{maxObjects: s.opts.MaxObjects, maxFields: s.opts.MaxKeys, maxValue: s.opts.MaxValue}
+	return limits{maxObjects: s.opts.MaxObjects, maxFields: s.opts.MaxKeys, maxValue: s.opts.MaxValue, history: s.opts.History}
 }
 
 // set changes c's presence map in a room and tells the others.
@@ -389,13 +442,16 @@ func (s *Server) janitor() {
 		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
-			s.sweep(now.Add(-s.opts.Timeout))
+			s.sweep(now)
 		}
 	}
 }
 
-// sweep drops HTTP posters last seen before deadline.
-func (s *Server) sweep(deadline time.Time) {
+// sweep drops HTTP posters silent for the timeout, forgets changes older
+// than the history age, and compacts the store to match.
+func (s *Server) sweep(now time.Time) {
+	deadline := now.Add(-s.opts.Timeout)
+	oldest := now.Add(-s.opts.HistoryAge).UnixMilli()
 	s.mu.Lock()
 	names := slices.Collect(maps.Keys(s.rooms))
 	s.mu.Unlock()
@@ -409,6 +465,21 @@ func (s *Server) sweep(deadline time.Time) {
 				r.removeMember(m, protocol.CodeTimeout)
 			}
 		}
+		r.objs.log.trimBefore(oldest)
+		start, done := r.objs.log.start, r.objs.compacted
 		s.unlockRoom(r)
+		if s.store == nil {
+			continue
+		}
+		if upTo := r.compactable(start); upTo > done {
+			if err := s.store.compact(name, upTo); err != nil {
+				s.log.Error("store compaction failed", "room", name, "err", err)
+				continue
+			}
+			if r = s.lockRoom(name, false); r != nil {
+				r.objs.compacted = max(r.objs.compacted, upTo)
+				s.unlockRoom(r)
+			}
+		}
 	}
 }
