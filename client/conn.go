@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/synkhq/synk/protocol"
@@ -21,8 +20,6 @@ type Conn struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // supervisor and event dispatcher
 
-	resyncs atomic.Int32 // rooms resyncing objects after a rejoin
-
 	mu       sync.Mutex // Protects the following.
 	sess     *session   // the live session, nil while reconnecting
 	sessCh   chan struct{}
@@ -32,6 +29,11 @@ type Conn struct {
 	failure  error  // set when the Conn stops for good
 	opPrefix string // random, names this Conn's object writes
 	opSeq    uint64
+	writeSeq uint64                // numbers writes in the Store
+	loaded   map[string]*roomState // Store contents of rooms not joined yet
+	persist  map[string]*Room      // joined rooms whose state goes to the Store
+
+	storeMu sync.Mutex // Serializes Store.Apply calls.
 }
 
 // nextOpID returns a new op id for an object write: unique per Conn, so
@@ -54,7 +56,17 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		}
 	}
 	c := &Conn{url: url, opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room),
-		opPrefix: fmt.Sprintf("op%016x", rand.Uint64())} // math/rand/v2: crypto/rand costs 40 KB of wasm
+		opPrefix: fmt.Sprintf("op%016x", rand.Uint64()), // math/rand/v2: crypto/rand costs 40 KB of wasm
+		loaded:   make(map[string]*roomState), persist: make(map[string]*Room)}
+	if o.Store != nil {
+		kv, err := o.Store.Load(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("client: load the store: %w", err)
+		}
+		if c.loaded, c.writeSeq, err = parseState(kv); err != nil {
+			return nil, err
+		}
+	}
 	s, err := c.dialSession(ctx, 1)
 	if err != nil {
 		return nil, err
@@ -67,6 +79,10 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		c.events.run(c.ctx.Done())
 	}()
 	go c.supervise(s)
+	if o.Store != nil {
+		c.wg.Add(1)
+		go c.flushLoop()
+	}
 	return c, nil
 }
 
@@ -83,7 +99,9 @@ func (c *Conn) Events() <-chan Event { return c.events.out }
 
 // Close closes the connection, which leaves every room, stops the Conn's
 // goroutines and waits for them. Events not yet received are dropped.
-// Close is safe to call more than once.
+// With a [Store], the rooms' state is flushed to it first, unanswered
+// writes included, and Close returns the error of that flush. Close is
+// safe to call more than once.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.failure == nil {
@@ -97,7 +115,12 @@ func (c *Conn) Close() error {
 	}
 	c.cancel()
 	c.wg.Wait()
-	return nil
+	if c.opts.Store == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.flush(ctx)
 }
 
 func (c *Conn) setSession(s *session) {
@@ -130,17 +153,6 @@ func (c *Conn) waitSession(ctx context.Context) (*session, error) {
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// roomList returns the rooms of c.
-func (c *Conn) roomList() []*Room {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]*Room, 0, len(c.rooms))
-	for _, r := range c.rooms {
-		out = append(out, r)
-	}
-	return out
 }
 
 func (c *Conn) room(name string) *Room {

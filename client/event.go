@@ -26,6 +26,8 @@ const (
 	EventObjectMove   // Object moved to Area, both in view
 	EventObjectRemove // Object left the view (moved away or unsubscribed)
 	EventObjectDelete // Object was deleted
+	EventObjectsReset // the cache could not resume from its position (history gone): it was refreshed from a snapshot
+	EventWritten      // a queued write nobody waited for was answered: Object, Version, and Err if refused
 )
 
 // Event is one change seen by a [Conn].
@@ -35,7 +37,7 @@ type Event struct {
 	Client  string                        // the participant, for Join, Change and Leave
 	Set     map[string]msgpack.RawMessage // entries stored (Join, Change); decode with [Member.Get]
 	Deleted []string                      // keys removed (Change)
-	Err     error                         // why, for Leave, Disconnected, RoomClosed and Closed
+	Err     error                         // why, for Leave, Disconnected, RoomClosed and Closed; the refusal for Written
 	Object  string                        // the object, for object events
 	Area    string                        // the object's area (put, move)
 	Version uint64                        // the object's version after the change

@@ -20,11 +20,13 @@ func _() {
 	_ = x[EventObjectMove-10]
 	_ = x[EventObjectRemove-11]
 	_ = x[EventObjectDelete-12]
+	_ = x[EventObjectsReset-13]
+	_ = x[EventWritten-14]
 }
 
-const _EventKind_name = "JoinChangeLeaveDisconnectedReconnectedRoomClosedClosedObjectPutObjectUpdateObjectMoveObjectRemoveObjectDelete"
+const _EventKind_name = "JoinChangeLeaveDisconnectedReconnectedRoomClosedClosedObjectPutObjectUpdateObjectMoveObjectRemoveObjectDeleteObjectsResetWritten"
 
-var _EventKind_index = [...]uint8{0, 4, 10, 15, 27, 38, 48, 54, 63, 75, 85, 97, 109}
+var _EventKind_index = [...]uint8{0, 4, 10, 15, 27, 38, 48, 54, 63, 75, 85, 97, 109, 121, 128}
 
 func (i EventKind) String() string {
 	idx := int(i) - 1

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"sync/atomic"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -22,82 +21,158 @@ func (o Object) Get(field string, v any) error {
 	return Member{Client: o.ID, Values: o.Fields}.Get(field, v)
 }
 
-// WriteOptions refine an object write. A nil *WriteOptions means none.
-type WriteOptions struct {
-	// Expect makes the write compare-and-set: it applies only if the
-	// object is at this version, else fails with protocol.CodeStale.
-	Expect uint64
-	// Delete lists fields to remove (Update only).
-	Delete []string
-}
-
-// objectCache is a room's subscribed areas and cached objects. It is
-// guarded by the room's mutex.
+// objectCache is a room's subscribed areas and cached objects, and what
+// resuming after a disconnect needs: the position the cache is at and the
+// areas it holds as of that position. It is guarded by the room's mutex.
 type objectCache struct {
-	areas map[string]bool
+	areas map[string]bool // wanted: the sum of every Subscribe
 	byID  map[string]*Object
 
-	// During a resync after reconnect: ids put since the rejoin, and the
-	// request id of the Sub whose answer ends the resync.
-	resync   map[string]bool
-	resyncID uint32
+	// The cache holds the server's objects in confirmed as of pos, or
+	// newer: applying a change twice is harmless, since every frame
+	// carries absolute values.
+	pos       protocol.Position
+	confirmed map[string]bool
+	subs      map[uint32][]string // unanswered Subs on the room's session: the areas they touch
+
+	// Between a rejoin's Sub and its answer: the ids put since, and the
+	// Sub's request id.
+	resyncing bool
+	resynced  map[string]bool
+	resyncID  uint32
+
+	dirty     map[string]bool // objects whose stored copy is out of date
+	metaDirty bool            // pos, areas or confirmed changed since the last flush
 }
 
 func (oc *objectCache) init() {
 	if oc.byID == nil {
 		oc.areas = make(map[string]bool)
 		oc.byID = make(map[string]*Object)
+		oc.confirmed = make(map[string]bool)
+		oc.subs = make(map[uint32][]string)
+		oc.dirty = make(map[string]bool)
 	}
 }
 
-// resubscribe queues, on a fresh session, a Sub for every area, and starts
-// a resync. The caller holds the room's mutex.
-func (oc *objectCache) resubscribe(ctx context.Context, s *session, room string, events *eventQueue, resyncs *atomic.Int32) error {
+// held returns the areas whose objects the cache holds for sure as of pos:
+// confirmed by the server, untouched by a Sub still unanswered, and still
+// wanted.
+func (oc *objectCache) held() []string {
+	uncertain := make(map[string]bool)
+	for _, as := range oc.subs {
+		for _, a := range as {
+			uncertain[a] = true
+		}
+	}
+	var out []string
+	for _, a := range slices.Sorted(maps.Keys(oc.confirmed)) {
+		if oc.areas[a] && !uncertain[a] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// drop removes object id from the cache and queues its removal event.
+func (r *Room) drop(id string) {
+	o := r.objs.byID[id]
+	delete(r.objs.byID, id)
+	r.objs.dirty[id] = true
+	r.c.events.push(Event{Kind: EventObjectRemove, Room: r.name, Object: id, Version: o.Version})
+}
+
+// resubscribe queues, on a fresh session s, a Sub for every wanted area:
+// a resume from the cache's position if it has one, else a plain one. The
+// caller holds r.mu.
+func (r *Room) resubscribe(ctx context.Context, s *session) error {
+	oc := &r.objs
+	oc.init()
+	held := oc.held()
+	clear(oc.subs)
+	oc.metaDirty = true
 	if len(oc.areas) == 0 {
 		// Nothing to ask for: whatever is cached is out of view now.
-		for _, oid := range slices.Sorted(maps.Keys(oc.byID)) {
-			events.push(Event{Kind: EventObjectRemove, Room: room, Object: oid, Version: oc.byID[oid].Version})
-			delete(oc.byID, oid)
+		for _, id := range slices.Sorted(maps.Keys(oc.byID)) {
+			r.drop(id)
 		}
+		oc.pos, oc.confirmed, oc.resyncing = protocol.Position{}, make(map[string]bool), false
 		return nil
 	}
-	id, _ := s.request()
-	if err := s.send(ctx, &protocol.Sub{ID: id, Room: room, Add: slices.Sorted(maps.Keys(oc.areas))}); err != nil {
+	sub := &protocol.Sub{Room: r.name, Add: slices.Sorted(maps.Keys(oc.areas))}
+	touched := sub.Add
+	if oc.pos.Epoch != 0 {
+		keep := make(map[string]bool, len(held))
+		for _, a := range held {
+			keep[a] = true
+		}
+		for _, id := range slices.Sorted(maps.Keys(oc.byID)) {
+			if !keep[oc.byID[id].Area] {
+				r.drop(id)
+			}
+		}
+		pos := oc.pos
+		sub.From, sub.Held = &pos, held
+		oc.confirmed = keep
+		touched = slices.DeleteFunc(slices.Clone(sub.Add), func(a string) bool { return keep[a] })
+	} else {
+		oc.confirmed = make(map[string]bool)
+	}
+	id, _ := s.request(func(m protocol.Message) { r.subAnswered(s, sub, m) })
+	sub.ID = id
+	if err := s.send(ctx, sub); err != nil {
 		s.forget(id)
 		return err
 	}
-	if oc.resync == nil {
-		resyncs.Add(1)
-	}
-	oc.resync, oc.resyncID = make(map[string]bool), id
+	oc.subs[id] = touched
+	oc.resyncing, oc.resynced, oc.resyncID = true, make(map[string]bool), id
 	return nil
 }
 
-// endResync is called by the reader for every OK from s: the one that
-// answers the rejoin's Sub ends the resync, dropping every cached object
-// the fresh snapshot did not contain. Running in the reader, it happens
-// before any later frame is applied.
-func (r *Room) endResync(s *session, id uint32) {
+// subAnswered runs in the reader on the answer to a Sub sent on s, before
+// any later frame: the server's view of this client is now the Sub's.
+func (r *Room) subAnswered(s *session, sub *protocol.Sub, m protocol.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.objs.resync == nil || r.objs.resyncID != id || r.sess != s {
+	if r.sess != s || r.closed != nil {
 		return
 	}
-	for _, oid := range slices.Sorted(maps.Keys(r.objs.byID)) {
-		if !r.objs.resync[oid] {
-			o := r.objs.byID[oid]
-			delete(r.objs.byID, oid)
-			r.c.events.push(Event{Kind: EventObjectRemove, Room: r.name, Object: oid, Version: o.Version})
+	oc := &r.objs
+	delete(oc.subs, sub.ID)
+	ok, _ := m.(*protocol.OK)
+	if oc.resyncing && sub.ID == oc.resyncID {
+		oc.resyncing = false
+		if ok == nil || !ok.Resumed {
+			// A snapshot (or nothing, if refused): what it did not put
+			// again is gone.
+			for _, id := range slices.Sorted(maps.Keys(oc.byID)) {
+				if !oc.resynced[id] {
+					r.drop(id)
+				}
+			}
+			if sub.From != nil {
+				r.c.events.push(Event{Kind: EventObjectsReset, Room: r.name})
+			}
 		}
+		oc.resynced = nil
 	}
-	r.objs.resync = nil
-	r.c.resyncs.Add(-1)
+	if ok == nil {
+		return // refused: the view did not change
+	}
+	for _, a := range sub.Remove {
+		delete(oc.confirmed, a)
+	}
+	for _, a := range sub.Add {
+		oc.confirmed[a] = true
+	}
+	oc.pos = protocol.Position{Epoch: ok.Epoch, Offset: ok.Offset}
+	oc.metaDirty = true
 }
 
 // Subscribe changes the areas whose objects this client receives: first
 // remove, then add. It returns once the objects of the added areas are in
 // [Room.Objects] (their put events queued) and those of the removed areas
-// are gone. The set survives reconnects.
+// are gone. The set survives reconnects, and restarts with a [Store].
 func (r *Room) Subscribe(ctx context.Context, add, remove []string) error {
 	for _, a := range slices.Concat(add, remove) {
 		if err := protocol.CheckKey(a); err != nil {
@@ -120,11 +195,18 @@ func (r *Room) Subscribe(ctx context.Context, add, remove []string) error {
 	for _, a := range add {
 		r.objs.areas[a] = true
 	}
-	return r.commit(ctx, func(id uint32) protocol.Message {
-		return &protocol.Sub{ID: id, Room: r.name, Add: add, Remove: remove}
-	}, func() {
+	r.objs.metaDirty = true
+	var sub *protocol.Sub
+	return r.commit(ctx, func(s *session) (uint32, chan protocol.Message) {
+		sub = &protocol.Sub{Room: r.name, Add: add, Remove: remove}
+		id, ch := s.request(func(m protocol.Message) { r.subAnswered(s, sub, m) })
+		sub.ID = id
+		r.objs.subs[id] = slices.Concat(add, remove)
+		return id, ch
+	}, func() protocol.Message { return sub }, func() {
 		r.mu.Lock()
 		r.objs.areas = prev
+		r.objs.metaDirty = true
 		r.mu.Unlock()
 	})
 }
@@ -157,111 +239,6 @@ func cloneObject(o *Object) Object {
 	return c
 }
 
-// Create creates object id of kind in area with fields (encoded as
-// msgpack) and returns its version, 1.
-func (r *Room) Create(ctx context.Context, id, kind, area string, fields map[string]any) (uint64, error) {
-	es, err := r.c.encodeEntries(fields)
-	if err != nil {
-		return 0, err
-	}
-	return r.writeObject(ctx, &protocol.Write{Op: protocol.OpCreate, Object: id, Kind: kind, Area: area, Fields: es}, nil)
-}
-
-// Update stores fields of object id (last writer wins per field) and
-// removes opts.Delete. It returns the new version.
-func (r *Room) Update(ctx context.Context, id string, fields map[string]any, opts *WriteOptions) (uint64, error) {
-	es, err := r.c.encodeEntries(fields)
-	if err != nil {
-		return 0, err
-	}
-	w := &protocol.Write{Op: protocol.OpUpdate, Object: id, Fields: es}
-	if opts != nil {
-		w.Delete = opts.Delete
-	}
-	return r.writeObject(ctx, w, opts)
-}
-
-// Move moves object id to area and returns the new version.
-func (r *Room) Move(ctx context.Context, id, area string, opts *WriteOptions) (uint64, error) {
-	return r.writeObject(ctx, &protocol.Write{Op: protocol.OpMove, Object: id, Area: area}, opts)
-}
-
-// DeleteObject deletes object id.
-func (r *Room) DeleteObject(ctx context.Context, id string, opts *WriteOptions) error {
-	_, err := r.writeObject(ctx, &protocol.Write{Op: protocol.OpDelete, Object: id}, opts)
-	return err
-}
-
-// writeObject sends w on the room's session once it is joined, and waits
-// for the answer. While disconnected the write waits (bounded by ctx) and
-// goes out after the rejoin; one whose answer was lost with the connection
-// is sent again with the same op id, which the server applies at most once.
-func (r *Room) writeObject(ctx context.Context, w *protocol.Write, opts *WriteOptions) (uint64, error) {
-	w.Room = r.name
-	if opts != nil {
-		w.Expect = opts.Expect
-	}
-	w.ID = 1
-	w.OpID = r.c.nextOpID()
-	if b, err := protocol.Encode(w); err != nil {
-		return 0, err
-	} else if _, err := protocol.Decode(b); err != nil {
-		return 0, err
-	}
-	for {
-		r.mu.Lock()
-		s, closed := r.sess, r.closed
-		if closed == nil && r.observer {
-			closed = protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
-		}
-		if closed != nil || s == nil || !s.alive() {
-			r.mu.Unlock()
-			if closed != nil {
-				return 0, closed
-			}
-			if err := r.waitRejoined(ctx, s); err != nil {
-				return 0, err
-			}
-			continue
-		}
-		id, ch := s.request()
-		w.ID = id
-		err := s.send(ctx, w)
-		r.mu.Unlock()
-		if err == errSessionLost {
-			s.forget(id)
-			continue // not sent: try on the next session
-		}
-		if err != nil {
-			s.forget(id)
-			return 0, err
-		}
-		v, err := awaitVersion(ctx, s, id, ch)
-		if err == errSessionLost {
-			continue // resend, same op id
-		}
-		return v, err
-	}
-}
-
-func awaitVersion(ctx context.Context, s *session, id uint32, ch chan protocol.Message) (uint64, error) {
-	defer s.forget(id)
-	select {
-	case m := <-ch:
-		switch m := m.(type) {
-		case *protocol.Error:
-			return 0, m
-		case *protocol.OK:
-			return m.Version, nil
-		}
-		return 0, nil
-	case <-s.done:
-		return 0, errSessionLost
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
-
 // applyObject applies one Object frame from s and queues its event.
 func (r *Room) applyObject(s *session, m *protocol.Object) {
 	r.mu.Lock()
@@ -269,7 +246,12 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 	if r.joined != s || r.closed != nil {
 		return
 	}
-	r.objs.init()
+	oc := &r.objs
+	oc.init()
+	if !oc.resyncing && oc.pos.Epoch != 0 && m.Offset > oc.pos.Offset {
+		oc.pos.Offset = m.Offset
+		oc.metaDirty = true
+	}
 	ev := Event{Room: r.name, Object: m.Object, Area: m.Area, Version: m.Version, Deleted: m.Delete}
 	if len(m.Fields) > 0 {
 		ev.Set = make(map[string]msgpack.RawMessage, len(m.Fields))
@@ -277,11 +259,11 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 			ev.Set[e.Key] = e.Value
 		}
 	}
-	o := r.objs.byID[m.Object]
+	o := oc.byID[m.Object]
 	switch m.Event {
 	case protocol.ObjectPut:
-		if r.objs.resync != nil {
-			r.objs.resync[m.Object] = true
+		if oc.resynced != nil {
+			oc.resynced[m.Object] = true
 		}
 		if o != nil && o.Version == m.Version && o.Area == m.Area {
 			return // unchanged across a reconnect
@@ -290,7 +272,7 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 		if fields == nil {
 			fields = make(map[string]msgpack.RawMessage)
 		}
-		r.objs.byID[m.Object] = &Object{ID: m.Object, Kind: m.Kind, Area: m.Area, Version: m.Version, Fields: maps.Clone(fields)}
+		oc.byID[m.Object] = &Object{ID: m.Object, Kind: m.Kind, Area: m.Area, Version: m.Version, Fields: maps.Clone(fields)}
 		ev.Kind = EventObjectPut
 	case protocol.ObjectUpdate:
 		if o == nil {
@@ -312,11 +294,14 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 		if o == nil {
 			return
 		}
-		delete(r.objs.byID, m.Object)
+		delete(oc.byID, m.Object)
 		ev.Kind = EventObjectRemove
 		if m.Event == protocol.ObjectDelete {
 			ev.Kind = EventObjectDelete
 		}
+	default:
+		return
 	}
+	oc.dirty[m.Object] = true
 	r.c.events.push(ev)
 }

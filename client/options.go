@@ -12,6 +12,13 @@ type DialOptions struct {
 	// ReadLimit is the largest frame accepted from the server, in bytes.
 	// Default 16 MiB.
 	ReadLimit int64
+	// Store, if set, keeps each joined room's unanswered writes, cached
+	// objects and position across restarts of the program. Dial loads it;
+	// Join restores a room from it.
+	Store Store
+	// FlushInterval is how often changes to the cache reach the Store.
+	// Writes are stored at once. Default 200ms.
+	FlushInterval time.Duration
 }
 
 // JoinOptions configure [Conn.Join]. A nil *JoinOptions joins as a
@@ -37,6 +44,9 @@ func (o *DialOptions) withDefaults() DialOptions {
 	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 16 << 20
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 200 * time.Millisecond
 	}
 	return c
 }

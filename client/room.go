@@ -18,15 +18,18 @@ type Room struct {
 	name     string
 	observer bool
 
-	mu      sync.Mutex // Protects the following.
-	sess    *session   // the session this room's Join was last sent on
-	joined  *session   // the session whose Joined snapshot is applied
-	ever    bool       // joined at least once: rejoin on reconnect
-	members map[string]map[string]msgpack.RawMessage
-	own     map[string]msgpack.RawMessage
-	objs    objectCache
-	closed  error
-	changed chan struct{} // closed and replaced when joined or closed changes
+	mu       sync.Mutex // Protects the following.
+	sess     *session   // the session this room's Join was last sent on
+	joined   *session   // the session whose Joined snapshot is applied
+	ever     bool       // joined at least once: rejoin on reconnect
+	members  map[string]map[string]msgpack.RawMessage
+	own      map[string]msgpack.RawMessage
+	objs     objectCache
+	outbox   []*pendingWrite // object writes not yet answered, oldest first
+	answered []uint64        // store sequence numbers of writes answered since the last flush
+	closed   error
+	gone     chan struct{} // closed when closed is set
+	changed  chan struct{} // closed and replaced when joined or closed changes
 }
 
 // Member is one participant of a room and its entries as msgpack values.
@@ -49,6 +52,11 @@ func (m Member) Get(key string, v any) error {
 // snapshot: [Room.Members] is then complete, and a join event for each
 // member already there is queued on [Conn.Events]. A join interrupted by a
 // dropped connection is retried on the next one.
+//
+// With a [Store] that holds the room, the room starts from it: its
+// objects are in [Room.Objects] (their put events queued) and its areas
+// subscribed, resuming from the stored position, and its unanswered
+// writes are sent again; their answers arrive as [EventWritten].
 func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room, error) {
 	if err := protocol.CheckRoom(name); err != nil {
 		return nil, err
@@ -61,7 +69,7 @@ func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room,
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "an observer cannot publish entries")
 	}
 	r := &Room{c: c, name: name, observer: o.Observer, members: make(map[string]map[string]msgpack.RawMessage),
-		own: make(map[string]msgpack.RawMessage), changed: make(chan struct{})}
+		own: make(map[string]msgpack.RawMessage), changed: make(chan struct{}), gone: make(chan struct{})}
 	es, err := c.encodeEntries(o.Presence)
 	if err != nil {
 		return nil, err
@@ -79,7 +87,21 @@ func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room,
 		return nil, protocol.Errorf(protocol.CodeAlreadyJoined, "already in room %s", name)
 	}
 	c.rooms[name] = r
+	stored := c.loaded[name]
+	old := c.persist[name]
 	c.mu.Unlock()
+	if old != nil && stored == nil {
+		// Joined before on this Conn, then closed by the server: start
+		// from where it was.
+		old.mu.Lock()
+		stored = old.state()
+		old.mu.Unlock()
+	}
+	if stored != nil {
+		r.mu.Lock()
+		r.load(stored)
+		r.mu.Unlock()
+	}
 	for {
 		s, err := c.waitSession(ctx)
 		if err != nil {
@@ -92,6 +114,12 @@ func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room,
 		}
 		switch {
 		case err == nil:
+			if c.opts.Store != nil {
+				c.mu.Lock()
+				delete(c.loaded, name)
+				c.persist[name] = r
+				c.mu.Unlock()
+			}
 			return r, nil
 		case err == errSessionLost:
 			continue
@@ -145,7 +173,8 @@ func (r *Room) Delete(ctx context.Context, keys ...string) error {
 	return r.write(ctx, nil, keys)
 }
 
-// Leave leaves the room. The Room is unusable afterwards.
+// Leave leaves the room. The Room is unusable afterwards. Its writes not
+// yet answered are abandoned, and its state deleted from the [Store].
 func (r *Room) Leave(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed != nil {
@@ -156,10 +185,13 @@ func (r *Room) Leave(ctx context.Context) error {
 	r.mu.Unlock()
 	r.markClosed(ErrClosed)
 	r.c.removeRoom(r)
+	if err := r.c.forgetRoom(ctx, r); err != nil {
+		return err
+	}
 	if s == nil || !s.alive() {
 		return nil
 	}
-	id, ch := s.request()
+	id, ch := s.request(nil)
 	err := s.send(ctx, &protocol.Leave{ID: id, Room: r.name})
 	if err == nil {
 		err = s.await(ctx, id, ch)
@@ -197,28 +229,40 @@ func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) er
 		}
 		r.own[e.Key] = e.Value
 	}
-	return r.commit(ctx, func(id uint32) protocol.Message {
-		return &protocol.Set{ID: id, Room: r.name, Entries: set, Delete: del}
-	}, func() { r.restore(prev, set) })
+	var m *protocol.Set
+	return r.commit(ctx, func(s *session) (uint32, chan protocol.Message) {
+		id, ch := s.request(nil)
+		m = &protocol.Set{ID: id, Room: r.name, Entries: set, Delete: del}
+		return id, ch
+	}, func() protocol.Message { return m }, func() { r.restore(prev, set) })
 }
 
 // commit sends a change of this client's state that the caller has just
-// applied locally, with r.mu held; commit unlocks it. The frame is queued
-// under r.mu so that it follows the Join that r.sess carries. commit
-// returns when the server answers or, if the connection drops first, when
-// the room is rejoined on a new session, whose Join carried the state. A
-// refusal by the server runs undo and is returned.
-func (r *Room) commit(ctx context.Context, build func(id uint32) protocol.Message, undo func()) error {
+// applied locally, with r.mu held; commit unlocks it. req registers the
+// request on the room's session and frame returns the frame to send; both
+// run under r.mu, so that the frame follows the Join that r.sess carries.
+// commit returns when the server answers or, if the connection drops
+// first, when the room is rejoined on a new session, whose Join carried
+// the state. A refusal by the server, or a ctx that ends before the frame
+// is sent, runs undo.
+func (r *Room) commit(ctx context.Context, req func(*session) (uint32, chan protocol.Message),
+	frame func() protocol.Message, undo func()) error {
 	s := r.sess
 	var id uint32
 	var ch chan protocol.Message
 	sent := false
 	if s != nil && s.alive() {
-		id, ch = s.request()
-		sent = s.send(ctx, build(id)) == nil
-		if !sent {
+		id, ch = req(s)
+		err := s.send(ctx, frame())
+		if err != nil {
 			s.forget(id)
 		}
+		if err != nil && err != errSessionLost {
+			r.mu.Unlock()
+			undo()
+			return err
+		}
+		sent = err == nil
 	}
 	r.mu.Unlock()
 	if sent {
@@ -284,7 +328,7 @@ func (r *Room) sendJoin(ctx context.Context, s *session) (uint32, chan protocol.
 		return 0, nil, r.closed
 	}
 	r.sess = s
-	id, ch := s.request()
+	id, ch := s.request(nil)
 	j := &protocol.Join{ID: id, Room: r.name, Observer: r.observer}
 	for _, k := range slices.Sorted(maps.Keys(r.own)) {
 		j.Entries = append(j.Entries, protocol.Entry{Key: k, Value: r.own[k]})
@@ -293,7 +337,11 @@ func (r *Room) sendJoin(ctx context.Context, s *session) (uint32, chan protocol.
 		s.forget(id)
 		return 0, nil, err
 	}
-	if err := r.objs.resubscribe(ctx, s, r.name, r.c.events, &r.c.resyncs); err != nil {
+	if err := r.resubscribe(ctx, s); err != nil {
+		s.forget(id)
+		return 0, nil, err
+	}
+	if err := r.sendOutbox(ctx, s); err != nil {
 		s.forget(id)
 		return 0, nil, err
 	}
@@ -324,6 +372,7 @@ func (r *Room) markClosed(err error) {
 	defer r.mu.Unlock()
 	if r.closed == nil {
 		r.closed = err
+		close(r.gone)
 		r.signal()
 	}
 }
@@ -342,6 +391,7 @@ func (r *Room) closeBy(s *session, e *protocol.Error) {
 		return
 	}
 	r.closed = e
+	close(r.gone)
 	r.signal()
 	r.mu.Unlock()
 	r.c.removeRoom(r)

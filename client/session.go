@@ -24,11 +24,12 @@ type session struct {
 	done    <-chan struct{} // ctx.Done()
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex // Protects the following.
-	pending map[uint32]chan protocol.Message
-	nextID  uint32
-	endOnce sync.Once
-	err     error // why the session ended; written once before done is closed
+	mu       sync.Mutex // Protects the following.
+	pending  map[uint32]chan protocol.Message
+	handlers map[uint32]func(protocol.Message) // run by the reader on the answer
+	nextID   uint32
+	endOnce  sync.Once
+	err      error // why the session ended; written once before done is closed
 }
 
 // dialSession connects, says hello and starts the reader and writer.
@@ -67,7 +68,8 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{c: c, gen: gen, ws: ws, welcome: w, out: make(chan []byte, 64),
-		ctx: sctx, cancel: cancel, done: sctx.Done(), pending: make(map[uint32]chan protocol.Message)}
+		ctx: sctx, cancel: cancel, done: sctx.Done(), pending: make(map[uint32]chan protocol.Message),
+		handlers: make(map[uint32]func(protocol.Message))}
 	s.wg.Add(2)
 	go s.readLoop()
 	go s.writeLoop()
@@ -122,17 +124,32 @@ func (s *session) send(ctx context.Context, m protocol.Message) error {
 	}
 }
 
-// request registers a reply slot for a new request id.
-func (s *session) request() (uint32, chan protocol.Message) {
+// request registers a reply slot for a new request id, and fn, if not
+// nil, to run in the reader on the answer, before any later frame is
+// applied. fn must not block.
+func (s *session) request(fn func(protocol.Message)) (uint32, chan protocol.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextID++
 	ch := make(chan protocol.Message, 1)
 	s.pending[s.nextID] = ch
+	if fn != nil {
+		s.handlers[s.nextID] = fn
+	}
 	return s.nextID, ch
 }
 
+// forget drops a request that was not sent.
 func (s *session) forget(id uint32) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	delete(s.handlers, id)
+	s.mu.Unlock()
+}
+
+// unwait drops the reply slot of a request nobody waits for any more; its
+// handler still runs on the answer.
+func (s *session) unwait(id uint32) {
 	s.mu.Lock()
 	delete(s.pending, id)
 	s.mu.Unlock()
@@ -141,7 +158,7 @@ func (s *session) forget(id uint32) {
 // await waits for the reply to id: nil for OK or Joined, the *protocol.Error
 // for an error, errSessionLost if the connection dropped first.
 func (s *session) await(ctx context.Context, id uint32, ch chan protocol.Message) error {
-	defer s.forget(id)
+	defer s.unwait(id)
 	select {
 	case m := <-ch:
 		if e, ok := m.(*protocol.Error); ok {
@@ -157,9 +174,13 @@ func (s *session) await(ctx context.Context, id uint32, ch chan protocol.Message
 
 func (s *session) reply(id uint32, m protocol.Message) {
 	s.mu.Lock()
-	ch := s.pending[id]
+	ch, fn := s.pending[id], s.handlers[id]
 	delete(s.pending, id)
+	delete(s.handlers, id)
 	s.mu.Unlock()
+	if fn != nil {
+		fn(m)
+	}
 	if ch != nil {
 		ch <- m
 	}
@@ -241,11 +262,6 @@ func (s *session) handle(m protocol.Message) error {
 			r.applyObject(s, m)
 		}
 	case *protocol.OK:
-		if s.c.resyncs.Load() > 0 { // only then can this OK end a resync
-			for _, r := range s.c.roomList() {
-				r.endResync(s, m.ID)
-			}
-		}
 		s.reply(m.ID, m)
 	case *protocol.Ping:
 		b, _ := protocol.Encode(&protocol.Pong{Nonce: m.Nonce})

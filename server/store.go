@@ -86,6 +86,16 @@ func openStore(dir string) (*store, bool, error) {
 	return &store{db: db}, clean, nil
 }
 
+// decodeStored decodes a stored value into v after checking that it is one
+// well-formed msgpack value (as frames are: a damaged file must give an
+// error, not a huge allocation).
+func decodeStored(b []byte, v any) error {
+	if err := protocol.Check(b, protocol.MaxDepth); err != nil {
+		return err
+	}
+	return msgpack.Unmarshal(b, v)
+}
+
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // put stores rec for object id of room, unless a newer write is stored,
@@ -108,7 +118,7 @@ func (st *store) put(room, id string, epoch uint64, rec *record, ch *change) err
 		newer := false
 		if old := b.Get([]byte(id)); old != nil {
 			var prev record
-			newer = msgpack.Unmarshal(old, &prev) == nil && prev.Seq >= rec.Seq
+			newer = decodeStored(old, &prev) == nil && prev.Seq >= rec.Seq
 		}
 		if !newer {
 			if err := b.Put([]byte(id), val); err != nil {
@@ -147,7 +157,7 @@ func (st *store) meta(room string) (roomMeta, bool, error) {
 }
 
 func decodeMeta(v []byte, m *roomMeta) error {
-	if err := msgpack.Unmarshal(v, m); err != nil {
+	if err := decodeStored(v, m); err != nil {
 		return fmt.Errorf("room meta: %w", err)
 	}
 	if m.Epoch == 0 || m.Start > m.Seq {
@@ -185,10 +195,10 @@ func (st *store) compact(room string, upTo uint64) error {
 			end := seqKey(upTo)
 			for k, v := cur.First(); k != nil && bytes.Compare(k, end) <= 0; k, v = cur.First() {
 				var ch change
-				if err := msgpack.Unmarshal(v, &ch); err == nil && ch.Op == protocol.OpDelete && objs != nil {
+				if err := decodeStored(v, &ch); err == nil && ch.Op == protocol.OpDelete && objs != nil {
 					if rv := objs.Get([]byte(ch.ID)); rv != nil {
 						var rec record
-						if msgpack.Unmarshal(rv, &rec) == nil && rec.Deleted && rec.Seq <= upTo {
+						if decodeStored(rv, &rec) == nil && rec.Deleted && rec.Seq <= upTo {
 							if err := objs.Delete([]byte(ch.ID)); err != nil {
 								return err
 							}
@@ -238,7 +248,7 @@ func (st *store) load(clean bool) (map[string]*stored, error) {
 			r := get(name)
 			return tx.Bucket(bucketObjects).Bucket(name).ForEach(func(k, v []byte) error {
 				var rec record
-				if err := msgpack.Unmarshal(v, &rec); err != nil {
+				if err := decodeStored(v, &rec); err != nil {
 					return fmt.Errorf("object %s/%s: %w", name, k, err)
 				}
 				r.meta.Seq = max(r.meta.Seq, rec.Seq)
@@ -253,7 +263,7 @@ func (st *store) load(clean bool) (map[string]*stored, error) {
 			r := get(name)
 			return tx.Bucket(bucketLog).Bucket(name).ForEach(func(k, v []byte) error {
 				var ch change
-				if err := msgpack.Unmarshal(v, &ch); err != nil || len(k) != 8 || binary.BigEndian.Uint64(k) != ch.Seq {
+				if err := decodeStored(v, &ch); err != nil || len(k) != 8 || binary.BigEndian.Uint64(k) != ch.Seq {
 					return fmt.Errorf("change %s/%x: bad record (%v)", name, k, err)
 				}
 				if ch.Seq > r.meta.Start {

@@ -6,10 +6,12 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server"
 )
 
 func TestClient_objects(t *testing.T) {
@@ -79,15 +81,26 @@ var (
 // Each object is written by one owner, so the expected state is exact.
 //
 //	go test ./internal/e2e -run TestObjects_model -model.seed 7 -model.steps 5000
+//
+// The clients resume from their position after each reconnect; in the
+// short_history run the server keeps 5 changes, so most reconnects fall
+// back to a snapshot instead.
 func TestObjects_model(t *testing.T) {
 	t.Parallel()
+	t.Run("resume", func(t *testing.T) { t.Parallel(); runModel(t, 0) })
+	t.Run("short_history", func(t *testing.T) { t.Parallel(); runModel(t, 5) })
+}
+
+// runModel runs the model test against a server keeping history changes
+// per room (0: the default).
+func runModel(t *testing.T, history int) {
 	seed := *modelSeed
 	if seed == 0 {
 		seed = 20261123
 	}
 	t.Logf("seed %d, %d steps", seed, *modelSteps)
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	srv, hs, _ := start(t, nil)
+	srv, hs, _ := start(t, &server.Options{History: history})
 	areas := []string{"a0", "a1", "a2", "a3", "a4"}
 	type actor struct {
 		px    *proxy
@@ -101,13 +114,14 @@ func TestObjects_model(t *testing.T) {
 		n       int
 	}
 	model := map[string]*want{} // object → acknowledged state
+	var resets atomic.Int32     // resumes refused: none, with the default history
 	owner := map[string]int{}
 	actors := make([]*actor, 4)
 	for i := range actors {
 		px := newProxy(t, hs.Listener.Addr().String())
 		c := dial(t, "ws://"+px.addr()+"/ws", fmt.Sprintf("c%d", i))
 		actors[i] = &actor{px: px, conn: c, room: join(t, c, "m", nil), areas: map[string]bool{}}
-		go drainEvents(c)
+		go drainEvents(c, &resets)
 	}
 	ctx := ctxT(t)
 	nextID := 0
@@ -165,7 +179,11 @@ func TestObjects_model(t *testing.T) {
 			}
 			a.areas[area] = !a.areas[area]
 		default:
-			a.px.cut()
+			if rng.IntN(2) == 0 {
+				a.px.cut()
+			} else {
+				a.px.cutAfterNextSend() // a request gets through, its answer does not
+			}
 		}
 	}
 
@@ -193,6 +211,10 @@ func TestObjects_model(t *testing.T) {
 			t.Fatalf("client %d (areas %v) cache:\n%v\nserver in its areas:\n%v", i, a.areas, got, wantIDs)
 		}
 	}
+	if n := resets.Load(); n != 0 && history == 0 {
+		t.Errorf("%d reconnects fell back to a snapshot; the history covers them all", n)
+	}
+	t.Logf("%d reconnects fell back to a snapshot", resets.Load())
 	serverObjs := srv.Snapshot("m")
 	if len(serverObjs) != len(model) {
 		t.Fatalf("server has %d objects, acknowledged writes leave %d", len(serverObjs), len(model))
@@ -206,8 +228,12 @@ func TestObjects_model(t *testing.T) {
 	}
 }
 
-// drainEvents reads a Conn's events until it is closed.
-func drainEvents(c *client.Conn) {
-	for range c.Events() {
+// drainEvents reads a Conn's events until it is closed, counting the
+// resumes that fell back to a snapshot.
+func drainEvents(c *client.Conn, resets *atomic.Int32) {
+	for e := range c.Events() {
+		if e.Kind == client.EventObjectsReset {
+			resets.Add(1)
+		}
 	}
 }

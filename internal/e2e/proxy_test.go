@@ -3,6 +3,7 @@ package e2e
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -10,12 +11,14 @@ import (
 // test can cut (close every relayed connection) or black-hole (keep the
 // connections open but drop everything, like a dead network path).
 type proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
+	ln      net.Listener
+	target  string
+	wg      sync.WaitGroup
+	cutNext atomic.Bool // cut a link right after it relays bytes to the server
 
-	mu    sync.Mutex // Protects the following.
-	links map[*link]struct{}
+	mu     sync.Mutex // Protects the following.
+	links  map[*link]struct{}
+	refuse bool // close new connections at once: the server looks down
 }
 
 type link struct {
@@ -52,6 +55,13 @@ func (p *proxy) accept() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		refuse := p.refuse
+		p.mu.Unlock()
+		if refuse {
+			a.Close()
+			continue
+		}
 		b, err := net.Dial("tcp", p.target)
 		if err != nil {
 			a.Close()
@@ -62,14 +72,14 @@ func (p *proxy) accept() {
 		p.links[l] = struct{}{}
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(l, a, b)
-		go p.pipe(l, b, a)
+		go p.pipe(l, a, b, false)
+		go p.pipe(l, b, a, true)
 	}
 }
 
 // pipe copies src to dst until either closes; once the link is dead it
-// reads and drops.
-func (p *proxy) pipe(l *link, dst, src net.Conn) {
+// reads and drops. toServer marks the client-to-server direction.
+func (p *proxy) pipe(l *link, dst, src net.Conn, toServer bool) {
 	defer p.wg.Done()
 	defer func() {
 		dst.Close()
@@ -84,6 +94,9 @@ func (p *proxy) pipe(l *link, dst, src net.Conn) {
 		if n > 0 && !l.isDead() {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
+			}
+			if toServer && p.cutNext.CompareAndSwap(true, false) {
+				return // the server has the bytes; its answer is lost
 			}
 		}
 		if err != nil {
@@ -100,6 +113,25 @@ func (p *proxy) cut() {
 		l.a.Close()
 		l.b.Close()
 	}
+}
+
+// cutAfterNextSend cuts the next link to relay bytes from its client to
+// the server, right after it does: a request arrives, its answer is lost.
+func (p *proxy) cutAfterNextSend() { p.cutNext.Store(true) }
+
+// down cuts every relayed connection and refuses new ones until up.
+func (p *proxy) down() {
+	p.mu.Lock()
+	p.refuse = true
+	p.mu.Unlock()
+	p.cut()
+}
+
+// up lets connections through again.
+func (p *proxy) up() {
+	p.mu.Lock()
+	p.refuse = false
+	p.mu.Unlock()
 }
 
 // blackhole makes every current connection drop all traffic from now on

@@ -1,0 +1,400 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Store keeps, across restarts of a program, what its [Conn] must not
+// lose: for each room, the object writes not yet answered, the cached
+// objects, the position in the room's change log they are at, and the
+// areas subscribed. With a Store, a program that stops while offline
+// sends its writes when it next joins the room, and resumes from its
+// cache instead of downloading every object again.
+//
+// [OpenFile] returns a Store in a file; in the browser, synk.js keeps one
+// in IndexedDB. A Store serves one Conn at a time.
+type Store interface {
+	// Load returns every stored key and its value.
+	Load(ctx context.Context) (map[string][]byte, error)
+	// Apply stores the values of set and deletes the keys of del, all or
+	// nothing, durably, before it returns.
+	Apply(ctx context.Context, set map[string][]byte, del []string) error
+}
+
+// Keys of a Store. Room names cannot hold a NUL byte, nor can object ids
+// (they are keys: no control characters).
+const (
+	prefixRoom   = "m\x00" // + room → storedRoom
+	prefixObject = "o\x00" // + room + NUL + object id → storedObject
+	prefixWrite  = "w\x00" // + room + NUL + 16 hex digits of seq → Write frame
+)
+
+// storedRoom is a room's position and areas as stored.
+type storedRoom struct {
+	Epoch  uint64   `msgpack:"e"`
+	Offset uint64   `msgpack:"o"`
+	Held   []string `msgpack:"h,omitempty"` // areas the stored objects are exact for, as of the position
+	Areas  []string `msgpack:"a,omitempty"` // areas subscribed
+}
+
+// storedObject is a cached object as stored.
+type storedObject struct {
+	Kind    string                        `msgpack:"y"`
+	Area    string                        `msgpack:"a"`
+	Version uint64                        `msgpack:"v"`
+	Fields  map[string]msgpack.RawMessage `msgpack:"f,omitempty"`
+}
+
+// roomState is what a Store holds for one room.
+type roomState struct {
+	room     storedRoom
+	hasRoom  bool
+	objects  map[string]*Object
+	writes   []*pendingWrite
+	gone     []string // objects to delete from the Store
+	answered []uint64 // writes to delete from the Store
+}
+
+func objectKey(room, id string) string { return prefixObject + room + "\x00" + id }
+
+func writeKey(room string, seq uint64) string {
+	return fmt.Sprintf("%s%s\x00%016x", prefixWrite, room, seq)
+}
+
+// parseState decodes a Store's contents. It returns the highest write
+// sequence number, or an error naming the first key it cannot read.
+func parseState(kv map[string][]byte) (map[string]*roomState, uint64, error) {
+	rooms := make(map[string]*roomState)
+	get := func(name string) (*roomState, error) {
+		if err := protocol.CheckRoom(name); err != nil {
+			return nil, err
+		}
+		st := rooms[name]
+		if st == nil {
+			st = &roomState{objects: make(map[string]*Object)}
+			rooms[name] = st
+		}
+		return st, nil
+	}
+	var maxSeq uint64
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		v := kv[k]
+		err := func() error {
+			kind, rest, ok := strings.Cut(k, "\x00")
+			if !ok {
+				return errors.New("unknown key")
+			}
+			room, sub, _ := strings.Cut(rest, "\x00")
+			st, err := get(room)
+			if err != nil {
+				return err
+			}
+			switch kind + "\x00" {
+			case prefixRoom:
+				if err := protocol.Check(v, protocol.MaxDepth); err != nil {
+					return err
+				}
+				if err := msgpack.Unmarshal(v, &st.room); err != nil {
+					return err
+				}
+				if err := firstErr(checkKeys(st.room.Held), checkKeys(st.room.Areas)); err != nil {
+					return err
+				}
+				st.hasRoom = true
+			case prefixObject:
+				if err := protocol.CheckKey(sub); err != nil {
+					return err
+				}
+				if err := protocol.Check(v, protocol.MaxDepth); err != nil {
+					return err
+				}
+				var so storedObject
+				if err := msgpack.Unmarshal(v, &so); err != nil {
+					return err
+				}
+				if so.Fields == nil {
+					so.Fields = make(map[string]msgpack.RawMessage)
+				}
+				st.objects[sub] = &Object{ID: sub, Kind: so.Kind, Area: so.Area, Version: so.Version, Fields: so.Fields}
+			case prefixWrite:
+				seq, err := strconv.ParseUint(sub, 16, 64)
+				if err != nil || len(sub) != 16 {
+					return errors.New("bad sequence number")
+				}
+				m, err := protocol.Decode(v)
+				if err != nil {
+					return err
+				}
+				w, ok := m.(*protocol.Write)
+				if !ok || w.Room != room {
+					return errors.New("not a write of this room")
+				}
+				st.writes = append(st.writes, &pendingWrite{w: *w, seq: seq, done: make(chan struct{})})
+				maxSeq = max(maxSeq, seq)
+			default:
+				return errors.New("unknown key")
+			}
+			return nil
+		}()
+		if err != nil {
+			return nil, 0, fmt.Errorf("client: store: key %q: %w", k, err)
+		}
+	}
+	for _, st := range rooms {
+		slices.SortFunc(st.writes, func(a, b *pendingWrite) int { return compareUint(a.seq, b.seq) })
+	}
+	return rooms, maxSeq, nil
+}
+
+func compareUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func checkKeys(keys []string) error {
+	for _, k := range keys {
+		if err := protocol.CheckKey(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load gives r the state a Store held for it, and queues a put event for
+// every object it restores. Objects of areas it was not exact for are
+// dropped. The caller holds r.mu, before the room's first Join.
+func (r *Room) load(st *roomState) {
+	oc := &r.objs
+	oc.init()
+	for _, a := range st.room.Areas {
+		oc.areas[a] = true
+	}
+	if st.hasRoom && st.room.Epoch != 0 {
+		oc.pos = protocol.Position{Epoch: st.room.Epoch, Offset: st.room.Offset}
+		for _, a := range st.room.Held {
+			oc.confirmed[a] = true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(st.objects)) {
+		o := st.objects[id]
+		if !oc.confirmed[o.Area] {
+			oc.dirty[id] = true // delete it from the store
+			continue
+		}
+		oc.byID[id] = o
+		r.c.events.push(Event{Kind: EventObjectPut, Room: r.name, Object: id, Area: o.Area, Version: o.Version, Set: maps.Clone(o.Fields)})
+	}
+	for _, pw := range st.writes {
+		r.outbox = append(r.outbox, &pendingWrite{w: pw.w, seq: pw.seq, done: make(chan struct{})})
+	}
+	for _, id := range st.gone {
+		oc.dirty[id] = true
+	}
+	r.answered = append(r.answered, st.answered...)
+	oc.metaDirty = true
+}
+
+// state returns r's state as a Store would give it back, for a Room that
+// joins again after r was closed; objects r had yet to delete from the
+// Store come along, to be deleted by the new Room. The caller holds r.mu.
+func (r *Room) state() *roomState {
+	oc := &r.objs
+	oc.init()
+	st := &roomState{hasRoom: true, objects: make(map[string]*Object, len(oc.byID)),
+		room: storedRoom{Epoch: oc.pos.Epoch, Offset: oc.pos.Offset, Held: oc.held(), Areas: slices.Sorted(maps.Keys(oc.areas))}}
+	for id, o := range oc.byID {
+		c := cloneObject(o)
+		st.objects[id] = &c
+	}
+	for id := range oc.dirty {
+		if st.objects[id] == nil {
+			st.gone = append(st.gone, id)
+		}
+	}
+	st.writes = append(st.writes, r.outbox...)
+	st.answered = append(st.answered, r.answered...)
+	return st
+}
+
+// changes returns what the Store lacks of r, and forgets it was dirty.
+// The caller holds r.mu.
+func (r *Room) changes(set map[string][]byte, del *[]string) {
+	oc := &r.objs
+	oc.init()
+	if oc.metaDirty {
+		sr := storedRoom{Epoch: oc.pos.Epoch, Offset: oc.pos.Offset, Held: oc.held(), Areas: slices.Sorted(maps.Keys(oc.areas))}
+		b, err := msgpack.Marshal(&sr)
+		if err != nil {
+			panic("bug: stored room does not encode: " + err.Error())
+		}
+		set[prefixRoom+r.name] = b
+		oc.metaDirty = false
+	}
+	for id := range oc.dirty {
+		if o := oc.byID[id]; o != nil {
+			b, err := msgpack.Marshal(&storedObject{Kind: o.Kind, Area: o.Area, Version: o.Version, Fields: o.Fields})
+			if err != nil {
+				panic("bug: stored object does not encode: " + err.Error())
+			}
+			set[objectKey(r.name, id)] = b
+		} else {
+			*del = append(*del, objectKey(r.name, id))
+		}
+	}
+	clear(oc.dirty)
+	for _, seq := range r.answered {
+		*del = append(*del, writeKey(r.name, seq))
+	}
+	r.answered = r.answered[:0]
+}
+
+// redirty marks everything of r dirty again after a failed flush.
+func (r *Room) redirty() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.objs.init()
+	r.objs.metaDirty = true
+	for id := range r.objs.byID {
+		r.objs.dirty[id] = true
+	}
+}
+
+// allKeys returns every key the Store may hold for r. The caller holds
+// r.mu.
+func (r *Room) allKeys() []string {
+	keys := []string{prefixRoom + r.name}
+	for id := range r.objs.byID {
+		keys = append(keys, objectKey(r.name, id))
+	}
+	for id := range r.objs.dirty {
+		keys = append(keys, objectKey(r.name, id))
+	}
+	for _, pw := range r.outbox {
+		keys = append(keys, writeKey(r.name, pw.seq))
+	}
+	for _, seq := range r.answered {
+		keys = append(keys, writeKey(r.name, seq))
+	}
+	return keys
+}
+
+// nextWriteSeq numbers a new write of this Conn.
+func (c *Conn) nextWriteSeq() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writeSeq++
+	return c.writeSeq
+}
+
+// storeWrite stores a new write before it is queued.
+func (c *Conn) storeWrite(ctx context.Context, pw *pendingWrite) error {
+	if c.opts.Store == nil {
+		return nil
+	}
+	b, err := protocol.Encode(&pw.w)
+	if err != nil {
+		return err
+	}
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	if err := c.opts.Store.Apply(ctx, map[string][]byte{writeKey(pw.w.Room, pw.seq): b}, nil); err != nil {
+		return fmt.Errorf("client: store the write: %w", err)
+	}
+	return nil
+}
+
+// unstoreWrite deletes a stored write that was never queued.
+func (c *Conn) unstoreWrite(pw *pendingWrite) {
+	if c.opts.Store == nil {
+		return
+	}
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.opts.Store.Apply(ctx, nil, []string{writeKey(pw.w.Room, pw.seq)})
+}
+
+// flush writes what changed in the persisted rooms to the Store.
+func (c *Conn) flush(ctx context.Context) error {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	c.mu.Lock()
+	rooms := slices.Collect(maps.Values(c.persist))
+	c.mu.Unlock()
+	set := make(map[string][]byte)
+	var del []string
+	for _, r := range rooms {
+		r.mu.Lock()
+		r.changes(set, &del)
+		r.mu.Unlock()
+	}
+	if len(set) == 0 && len(del) == 0 {
+		return nil
+	}
+	if err := c.opts.Store.Apply(ctx, set, del); err != nil {
+		for _, r := range rooms {
+			r.redirty()
+		}
+		return fmt.Errorf("client: store: %w", err)
+	}
+	return nil
+}
+
+// flushLoop flushes every FlushInterval until the Conn closes.
+func (c *Conn) flushLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = c.flush(c.ctx) // retried at the next tick, reported by Close
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// forgetRoom deletes r's state from the Store: it was left on purpose.
+func (c *Conn) forgetRoom(ctx context.Context, r *Room) error {
+	if c.opts.Store == nil {
+		return nil
+	}
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	c.mu.Lock()
+	delete(c.persist, r.name)
+	c.mu.Unlock()
+	r.mu.Lock()
+	keys := r.allKeys()
+	r.mu.Unlock()
+	if err := c.opts.Store.Apply(ctx, nil, keys); err != nil {
+		return fmt.Errorf("client: store: %w", err)
+	}
+	return nil
+}
