@@ -3,10 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -121,4 +124,108 @@ func TestStore_crash(t *testing.T) {
 		last = max(last, n)
 	}
 	t.Logf("%d objects after restart; writes acknowledged up to n=%d", len(got), last)
+}
+
+// TestClient_crash kills a client process with SIGKILL after it queued a
+// write while offline, then starts a new client on the same store file:
+// the write reaches the server, once.
+func TestClient_crash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	t.Parallel()
+	srv, hs, _ := start(t, nil)
+	px := newProxy(t, hs.Listener.Addr().String())
+	url := "ws://" + px.addr() + "/ws"
+	path := filepath.Join(t.TempDir(), "client.db")
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestClient_crashChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "SYNK_CRASH_CHILD="+url+" "+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	lines := bufio.NewScanner(out)
+	await := func(want string) {
+		t.Helper()
+		for lines.Scan() {
+			if lines.Text() == want {
+				return
+			}
+		}
+		t.Fatalf("child ended before printing %q", want)
+	}
+	await("ready")
+	px.down()
+	await("queued")
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	px.up()
+
+	st, err := client.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := dialWith(t, url, client.DialOptions{Store: st})
+	r := join(t, c, "w", nil)
+	// The child may have died before its store learned that the create
+	// was answered: then the create goes again, and the server answers it
+	// as the first time (version 1, not Exists).
+	e := next(t, c, client.EventWritten)
+	if e.Version == 1 && e.Err == nil {
+		e = next(t, c, client.EventWritten)
+	}
+	if e.Object != "x" || e.Version != 2 || e.Err != nil {
+		t.Fatalf("written event = %+v, want x at version 2", e)
+	}
+	if got := srv.Snapshot("w"); len(got) != 1 || got[0].Version != 2 || string(got[0].Fields["by"]) != string(mp("child")) {
+		t.Fatalf("server holds %+v, want x at version 2 written by the child", got)
+	}
+	if p := r.Pending(); len(p) != 0 {
+		t.Fatalf("pending after the answer: %+v", p)
+	}
+}
+
+// TestClient_crashChild is the client process of TestClient_crash.
+func TestClient_crashChild(t *testing.T) {
+	arg := os.Getenv("SYNK_CRASH_CHILD")
+	if arg == "" {
+		t.Skip("run by TestClient_crash")
+	}
+	url, path, _ := strings.Cut(arg, " ")
+	st, err := client.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := client.Dial(ctx, url, &client.DialOptions{Store: st, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Join(ctx, "w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(ctx, "x", "k", "A", nil); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	for e := range c.Events() {
+		if e.Kind == client.EventDisconnected {
+			break
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, err := r.Update(short, "x", map[string]any{"by": "child"}, nil); !errors.Is(err, client.ErrPending) {
+		t.Fatalf("offline Update = %v, want ErrPending", err)
+	}
+	fmt.Println("queued")
+	select {} // killed here
 }
