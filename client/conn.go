@@ -33,7 +33,8 @@ type Conn struct {
 	loaded   map[string]*roomState // Store contents of rooms not joined yet
 	persist  map[string]*Room      // joined rooms whose state goes to the Store
 
-	storeMu sync.Mutex // Serializes Store.Apply calls.
+	storeMu  sync.Mutex    // Serializes Store.Apply calls.
+	flushNow chan struct{} // asks the flusher to flush at once
 }
 
 // nextOpID returns a new op id for an object write: unique per Conn, so
@@ -57,7 +58,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	c := &Conn{url: url, opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room),
 		opPrefix: fmt.Sprintf("op%016x", rand.Uint64()), // math/rand/v2: crypto/rand costs 40 KB of wasm
-		loaded:   make(map[string]*roomState), persist: make(map[string]*Room)}
+		loaded:   make(map[string]*roomState), persist: make(map[string]*Room), flushNow: make(chan struct{}, 1)}
 	if o.Store != nil {
 		kv, err := o.Store.Load(ctx)
 		if err != nil {
@@ -182,6 +183,10 @@ func (c *Conn) supervise(s *session) {
 		s.close(nil)
 		err := s.endErr()
 		c.setSession(nil)
+		select { // offline from now on, maybe for long: save the cache
+		case c.flushNow <- struct{}{}:
+		default:
+		}
 		c.events.push(Event{Kind: EventDisconnected, Err: err})
 		if terminal(err) {
 			c.fail(err)

@@ -365,7 +365,8 @@ func (c *Conn) flush(ctx context.Context) error {
 	return nil
 }
 
-// flushLoop flushes every FlushInterval until the Conn closes.
+// flushLoop flushes every FlushInterval, and when the connection drops,
+// until the Conn closes.
 func (c *Conn) flushLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.opts.FlushInterval)
@@ -373,10 +374,11 @@ func (c *Conn) flushLoop() {
 	for {
 		select {
 		case <-t.C:
-			_ = c.flush(c.ctx) // retried at the next tick, reported by Close
+		case <-c.flushNow:
 		case <-c.ctx.Done():
 			return
 		}
+		_ = c.flush(c.ctx) // retried at the next tick, reported by Close
 	}
 }
 

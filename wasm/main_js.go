@@ -18,10 +18,10 @@ import (
 const callTimeout = 30 * time.Second
 
 func main() {
-	b := &bridge{conns: make(map[int]*client.Conn), rooms: make(map[int]*client.Room)}
+	b := &bridge{conns: make(map[int]*client.Conn), rooms: make(map[int]*client.Room), stores: make(map[*client.Conn]*idbStore)}
 	api := jsObject.New()
 	api.Set("version", protocol.Version)
-	api.Set("dial", b.fn("dial(url, {client}, onEvent)", 3, b.dial))
+	api.Set("dial", b.fn("dial(url, {client, store}, onEvent)", 3, b.dial))
 	api.Set("join", b.fn("join(conn, room, {observer, presence})", 3, b.join))
 	api.Set("set", b.fn("set(room, entries)", 2, b.set))
 	api.Set("del", b.fn("del(room, keys)", 2, b.del))
@@ -29,6 +29,7 @@ func main() {
 	api.Set("leave", b.fn("leave(room)", 1, b.leave))
 	api.Set("subscribe", b.fn("subscribe(room, add, remove)", 3, b.subscribe))
 	api.Set("objects", b.fn("objects(room)", 1, b.objects))
+	api.Set("pending", b.fn("pending(room)", 1, b.pending))
 	api.Set("write", b.fn("write(room, op, id, {type, area, fields, delete, expect})", 4, b.write))
 	api.Set("close", b.fn("close(conn)", 1, b.close))
 	js.Global().Set("__synk", api)
@@ -44,6 +45,7 @@ type bridge struct {
 	nextID int
 	conns  map[int]*client.Conn
 	rooms  map[int]*client.Room
+	stores map[*client.Conn]*idbStore
 }
 
 // fn wraps a bridge function: it checks the argument count, and turns a
@@ -97,13 +99,35 @@ func (b *bridge) room(id js.Value) (*client.Room, error) {
 func (b *bridge) dial(args []js.Value) js.Value {
 	url, opts, onEvent := args[0].String(), args[1], args[2]
 	var o client.DialOptions
-	if opts.Type() == js.TypeObject && opts.Get("client").Type() == js.TypeString {
-		o.Client = opts.Get("client").String()
+	var storeName string
+	if opts.Type() == js.TypeObject {
+		if v := opts.Get("client"); v.Type() == js.TypeString {
+			o.Client = v.String()
+		}
+		if v := opts.Get("store"); v.Type() == js.TypeString && v.String() != "" {
+			storeName = "synk:" + v.String()
+		}
 	}
 	return promise(func(ctx context.Context) (any, error) {
+		var st *idbStore
+		if storeName != "" {
+			var err error
+			if st, err = openIDB(ctx, storeName); err != nil {
+				return nil, err
+			}
+			o.Store = st
+		}
 		c, err := client.Dial(ctx, url, &o)
 		if err != nil {
+			if st != nil {
+				st.close()
+			}
 			return nil, err
+		}
+		if st != nil {
+			b.mu.Lock()
+			b.stores[c] = st
+			b.mu.Unlock()
 		}
 		go forward(c, onEvent) // ends when Close closes the events
 		res := jsObject.New()
@@ -199,8 +223,16 @@ func (b *bridge) close(args []js.Value) js.Value {
 	}
 	b.mu.Lock()
 	delete(b.conns, args[0].Int())
+	st := b.stores[c]
+	delete(b.stores, c)
 	b.mu.Unlock()
-	return promise(func(context.Context) (any, error) { return nil, c.Close() })
+	return promise(func(context.Context) (any, error) {
+		err := c.Close()
+		if st != nil {
+			st.close()
+		}
+		return nil, err
+	})
 }
 
 func (b *bridge) subscribe(args []js.Value) js.Value {
@@ -222,6 +254,26 @@ func (b *bridge) objects(args []js.Value) js.Value {
 	out := jsArray.New(len(objs))
 	for i, o := range objs {
 		out.SetIndex(i, objectJS(o.ID, o.Kind, o.Area, o.Version, o.Fields))
+	}
+	return out
+}
+
+// pending returns the room's writes not yet answered (no Promise).
+func (b *bridge) pending(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return js.Null()
+	}
+	ps := r.Pending()
+	out := jsArray.New(len(ps))
+	for i, p := range ps {
+		o := jsObject.New()
+		o.Set("op", strings.TrimPrefix(strings.ToLower(p.Op.String()), "op"))
+		o.Set("object", p.Object)
+		if p.Area != "" {
+			o.Set("area", p.Area)
+		}
+		out.SetIndex(i, o)
 	}
 	return out
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"syscall/js"
 
+	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -46,13 +48,17 @@ func rejected(err error) js.Value { return jsPromise.Call("reject", jsError(err)
 func resolved() js.Value { return jsPromise.Call("resolve") }
 
 // jsError makes a JS Error carrying the protocol code as .code (0 if none)
-// and its name as .codeName.
+// and its name as .codeName; .pending is true for a write that stays
+// queued (client.ErrPending).
 func jsError(err error) js.Value {
 	e := jsErrorCtor.New(err.Error())
 	code := protocol.ErrorCode(err)
 	e.Set("code", int(code))
 	if code != 0 {
 		e.Set("codeName", code.String())
+	}
+	if errors.Is(err, client.ErrPending) {
+		e.Set("pending", true)
 	}
 	return e
 }

@@ -20,9 +20,12 @@ export interface SynkError extends Error {
   code: number;
   /** e.g. "ReadOnly". */
   codeName?: string;
+  /** A write not answered within 30 s: it stays queued (and stored, with a
+   *  store) and its answer arrives as a "written" event. */
+  pending?: boolean;
 }
 
-export type RoomEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed" | "object";
+export type RoomEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed" | "object" | "reset";
 export type ConnEventKind = "disconnected" | "reconnected" | "closed";
 
 export interface SynkEvent {
@@ -52,6 +55,24 @@ export interface ObjectEvent {
   deleted: string[];
 }
 
+/** A queued write no promise waited for was answered (kind "written"). */
+export interface WrittenEvent {
+  kind: "written";
+  room: string;
+  object: string;
+  /** The object's version after the write; 0 if refused. */
+  version: number;
+  /** Why the server refused it, if it did. */
+  error?: SynkError;
+}
+
+/** A write in the outbox, not yet answered. */
+export interface PendingWrite {
+  op: "create" | "update" | "move" | "delete";
+  object: string;
+  area?: string;
+}
+
 /** An object in the client's cache. */
 export interface SynkObject {
   id: string;
@@ -73,6 +94,9 @@ export interface JoinOptions {
   presence?: Values;
   /** Client id; default: the server picks one. */
   client?: string;
+  /** Keep the room's objects, position and unanswered writes in the
+   *  IndexedDB store of this name, across reloads and closed tabs. */
+  store?: string;
 }
 
 export class Room {
@@ -95,11 +119,14 @@ export class Room {
     update(id: string, fields: Values, opts?: { delete?: string[]; expect?: number }): Promise<number>;
     move(id: string, area: string, opts?: { expect?: number }): Promise<number>;
     delete(id: string, opts?: { expect?: number }): Promise<number>;
+    /** Writes not yet answered, oldest first. */
+    pending(): PendingWrite[];
   };
   /** Every participant, sorted by client id. */
   members(): Member[];
   /** Returns an unsubscribe function. */
   on(kind: "object", fn: (e: ObjectEvent) => void): () => void;
+  on(kind: "written", fn: (e: WrittenEvent) => void): () => void;
   on(kind: RoomEventKind, fn: (e: SynkEvent) => void): () => void;
   /** Leaves; closes the connection if it was its last room. */
   close(): Promise<void>;
@@ -117,6 +144,6 @@ export class Conn {
 export function load(): Promise<unknown>;
 /** ws(s)://<server synk.js came from>/ws */
 export function defaultURL(): string;
-export function connect(url?: string, opts?: { client?: string }): Promise<Conn>;
+export function connect(url?: string, opts?: { client?: string; store?: string }): Promise<Conn>;
 export function join(name: string, opts?: JoinOptions): Promise<Room>;
 export function join(url: string, name: string, opts?: JoinOptions): Promise<Room>;

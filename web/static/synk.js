@@ -124,6 +124,8 @@ export class Room {
       move: (oid, area, opts = {}) => api.write(id, "move", oid, { area, expect: opts.expect }),
       /** Deletes an object; opts: {expect}. */
       delete: (oid, opts = {}) => api.write(id, "delete", oid, { expect: opts.expect }),
+      /** Writes not yet answered, oldest first: [{op, object, area?}]. */
+      pending: () => api.pending(id) || [],
     };
   }
 
@@ -132,8 +134,11 @@ export class Room {
 
   /**
    * Subscribes to "join", "change", "leave", "disconnected", "reconnected",
-   * "closed" (the server closed the room for this client) and "object"
-   * (e.op: put, update, move, remove, delete). Returns an unsubscribe
+   * "closed" (the server closed the room for this client), "object"
+   * (e.op: put, update, move, remove, delete), "reset" (the object cache
+   * could not resume after a reconnect and was refreshed from a snapshot)
+   * and "written" (a queued write no promise waited for was answered:
+   * e.object, e.version, e.error if refused). Returns an unsubscribe
    * function.
    */
   on(kind, fn) { return on(this._handlers, kind, fn); }
@@ -148,15 +153,22 @@ export class Room {
   _emit(ev) { emit(this._handlers, ev.kind, ev); }
 }
 
-/** Connects to url (default: the server synk.js came from). Connections are shared per url and client id. */
+/**
+ * Connects to url (default: the server synk.js came from). opts: {client,
+ * store}. With store, a name, the connection keeps each joined room's
+ * objects, position and unanswered writes in IndexedDB: a write made
+ * offline survives a closed tab and goes out when a page joins the room
+ * again with the same store. Connections are shared per url, client id
+ * and store.
+ */
 export async function connect(url = defaultURL(), opts = {}) {
-  const key = url + "|" + (opts.client || "");
+  const key = url + "|" + (opts.client || "") + "|" + (opts.store || "");
   if (!conns.has(key)) {
     const p = (async () => {
       const api = await load();
       let conn;
       const queued = [];
-      const res = await api.dial(url, { client: opts.client || "" }, (e) => {
+      const res = await api.dial(url, { client: opts.client || "", store: opts.store || "" }, (e) => {
         // Called from Go: run handlers in a later microtask, never on Go's stack.
         queueMicrotask(() => (conn ? conn._event(e) : queued.push(e)));
       });
@@ -172,12 +184,12 @@ export async function connect(url = defaultURL(), opts = {}) {
 
 /**
  * Joins a room: join(name, opts) on the default server, or
- * join(url, name, opts). opts: { observer, presence, client }.
+ * join(url, name, opts). opts: { observer, presence, client, store }.
  */
 export async function join(...args) {
   const [url, name, opts = {}] =
     typeof args[1] === "string" ? args : [defaultURL(), args[0], args[1] || {}];
-  const conn = await connect(url, { client: opts.client });
+  const conn = await connect(url, { client: opts.client, store: opts.store });
   return conn.join(name, opts);
 }
 
@@ -194,6 +206,10 @@ function emit(handlers, kind, ev) {
 }
 
 function toEvent(e) {
+  if (e.kind === "objectsreset") return { kind: "reset", room: e.room };
+  if (e.kind === "written") {
+    return { kind: "written", room: e.room, object: e.object, version: e.version, error: e.error || undefined };
+  }
   if (e.kind.startsWith("object")) {
     return {
       kind: "object", op: e.kind.slice(6), room: e.room, object: e.object, area: e.area || undefined,

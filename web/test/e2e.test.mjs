@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, launchBrowser, openWorld } from "./harness.mjs";
+import { startSynk, launchBrowser, openWorld, startRelay } from "./harness.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
 let synk, browser;
@@ -159,4 +159,76 @@ test("an object moved across areas leaves the other page's view", async () => {
   assert.equal(stale, "Stale");
   await mover.close();
   await watcher.close();
+});
+
+test("a write made offline survives a closed tab and goes out from the next page", async () => {
+  const relay = await startRelay(new URL(synk.url).host);
+  const wsURL = `ws://127.0.0.1:${relay.port}/ws`;
+  const open = async (name) => {
+    const page = await browser.context.newPage();
+    page.on("pageerror", (e) => console.error(`[${name}] page error:`, e.message));
+    await page.goto(synk.url + "/observer");
+    await page.evaluate(async ({ wsURL, name }) => {
+      const synk = await import("/synk.js");
+      window.events = [];
+      window.room = await synk.join(wsURL, "offline", { client: name, store: "e2e-offline" });
+      for (const kind of ["object", "written", "reset", "disconnected"]) {
+        window.room.on(kind, (e) => window.events.push(`${kind} ${e.op ?? ""} ${e.object ?? ""} ${e.version ?? ""}`.replace(/ +/g, " ").trim()));
+      }
+    }, { wsURL, name });
+    return page;
+  };
+  try {
+    const first = await open("tab");
+    await first.evaluate(async () => {
+      await window.room.objects.subscribe(["hall"]);
+      await window.room.objects.create("box", "crate", "hall", { n: 0 });
+      await window.room.objects.create("lamp", "item", "hall", { on: false });
+    });
+    // The cache reaches IndexedDB within the flush interval; once the lamp
+    // is there, so are the position and areas it goes with (one
+    // transaction).
+    await first.evaluate(async () => {
+      const stored = () => new Promise((resolve) => {
+        const req = indexedDB.open("synk:e2e-offline");
+        req.onsuccess = () => {
+          const get = req.result.transaction("kv").objectStore("kv").getKey("o\0offline\0lamp");
+          get.onsuccess = () => { req.result.close(); resolve(get.result !== undefined); };
+        };
+      });
+      while (!(await stored())) await new Promise((r) => setTimeout(r, 50)); // poll the store, as waitForFunction polls
+    });
+    relay.down();
+    await first.waitForFunction(() => window.events.includes("disconnected"));
+    // Offline: the write waits in the outbox, which is in IndexedDB once
+    // pending() lists it.
+    await first.evaluate(() => { window.room.objects.update("box", { n: 1 }).catch(() => {}); });
+    await first.waitForFunction(() => window.room.objects.pending().length === 1);
+    assert.deepEqual(await first.evaluate(() => window.room.objects.pending()), [{ op: "update", object: "box" }]);
+    await first.close();
+
+    relay.up();
+    const second = await open("tab");
+    await second.waitForFunction(() => window.events.some((e) => e.startsWith("written box")));
+    const state = await second.evaluate(() => ({
+      box: window.room.objects.get("box"),
+      lamp: window.room.objects.get("lamp"),
+      pending: window.room.objects.pending(),
+      events: window.events,
+    }));
+    assert.equal(state.box.fields.n, 1);
+    assert.equal(state.box.version, 2);
+    assert.equal(state.lamp.fields.on, false);
+    assert.deepEqual(state.pending, []);
+    // The cache and its areas came from IndexedDB and resumed: no reset,
+    // no puts (a snapshot would have put box at version 2), and the update
+    // of box is the only change the server sent. (The creates may be
+    // answered again if the tab closed before the store learned of their
+    // answers.)
+    assert.deepEqual(state.events.filter((e) => !e.startsWith("written lamp 1") && !e.startsWith("written box 1")),
+      ["object update box 2", "written box 2"]);
+    await second.close();
+  } finally {
+    await relay.close();
+  }
 });

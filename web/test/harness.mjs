@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createServer as createNetServer, connect } from "node:net";
 import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -54,4 +55,32 @@ export async function openWorld(context, url, room, name) {
   await page.goto(`${url}/?room=${room}&name=${name}`);
   await page.waitForFunction(() => window.synkWorld?.ready === true, null, { timeout: 15000 });
   return page;
+}
+
+/**
+ * A TCP relay on 127.0.0.1 to target ("host:port") that a test can take
+ * down (cut every link, refuse new ones) and bring up again: the server
+ * looks unreachable to the pages behind it. Resolves to {port, down, up, close}.
+ */
+export function startRelay(target) {
+  const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+  const links = new Set();
+  let refuse = false;
+  const server = createNetServer((a) => {
+    if (refuse) { a.destroy(); return; }
+    const b = connect(port, host);
+    const link = [a, b];
+    links.add(link);
+    const end = () => { a.destroy(); b.destroy(); links.delete(link); };
+    a.on("error", end).on("close", end);
+    b.on("error", end).on("close", end);
+    a.pipe(b);
+    b.pipe(a);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({
+    port: server.address().port,
+    down: () => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } },
+    up: () => { refuse = false; },
+    close: () => new Promise((done) => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } server.close(done); }),
+  })));
 }
