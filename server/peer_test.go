@@ -13,7 +13,7 @@ import (
 )
 
 // testServer starts a Server behind httptest and stops both at cleanup.
-func testServer(t *testing.T, opts *Options) (*Server, *httptest.Server) {
+func testServer(t testing.TB, opts *Options) (*Server, *httptest.Server) {
 	t.Helper()
 	s, err := New(opts)
 	if err != nil {
@@ -34,7 +34,7 @@ func testServer(t *testing.T, opts *Options) (*Server, *httptest.Server) {
 // peer is a raw protocol client over a real websocket, for driving the
 // server frame by frame (including misbehaving on purpose).
 type peer struct {
-	t       *testing.T
+	t       testing.TB
 	ws      *websocket.Conn
 	welcome *protocol.Welcome
 	nextID  uint32
@@ -42,7 +42,7 @@ type peer struct {
 
 func wsURL(hs *httptest.Server) string { return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws" }
 
-func dialRaw(t *testing.T, hs *httptest.Server) *websocket.Conn {
+func dialRaw(t testing.TB, hs *httptest.Server) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -56,7 +56,7 @@ func dialRaw(t *testing.T, hs *httptest.Server) *websocket.Conn {
 }
 
 // dialPeer connects and completes the hello exchange as client.
-func dialPeer(t *testing.T, hs *httptest.Server, client string) *peer {
+func dialPeer(t testing.TB, hs *httptest.Server, client string) *peer {
 	t.Helper()
 	p := &peer{t: t, ws: dialRaw(t, hs)}
 	p.send(&protocol.Hello{Version: protocol.Version, Client: client})

@@ -52,7 +52,7 @@ func brief(objs []*protocol.Object) []string {
 }
 
 // mustWrite applies w as server code and returns the new version.
-func mustWrite(t *testing.T, s *Server, w *protocol.Write) uint64 {
+func mustWrite(t testing.TB, s *Server, w *protocol.Write) uint64 {
 	t.Helper()
 	v, err := s.Write(w)
 	if err != nil {
