@@ -25,6 +25,31 @@
 // session that ends with a terminal code (see [protocol.Code]) is not
 // retried: [EventClosed] carries the error.
 //
+// # Objects, resume and offline writes
+//
+// [Room.Subscribe] chooses the areas whose objects the room's cache holds
+// ([Room.Objects]); object events report every change to it. The cache
+// tracks the room's position (see [protocol.Position]); after a reconnect
+// the client resumes from it and hears only of the objects that changed
+// meanwhile, or, if the server no longer has those changes, takes a fresh
+// snapshot and sends [EventObjectsReset].
+//
+// [Room.Create], [Room.Update], [Room.Move] and [Room.DeleteObject] go
+// through the room's outbox ([Room.Pending]): sent at once when connected,
+// else on the next reconnect, and again after every reconnect until
+// answered, with an op id the server applies once. A call returns the
+// answer; if its context ends first it returns an error wrapping
+// [ErrPending] and the answer arrives later as an [EventWritten]. The
+// cache shows the server's state only: a write appears in it when the
+// server applies it.
+//
+// With [DialOptions.Store] (a [FileStore], or synk.js's IndexedDB store in
+// a browser), the outbox is stored before a write is sent, and the cache,
+// its position and the areas at most FlushInterval later and when the
+// connection drops: a program that stops, even killed, starts the room
+// from them at its next [Conn.Join]. A write answered just before a crash
+// may be sent again; the server answers it as the first time.
+//
 // # Concurrency
 //
 // All methods may be called from any goroutine. The Conn owns its

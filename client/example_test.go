@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,4 +60,49 @@ func ExampleDial() {
 	// pos [1 0 2]
 	// ada 1 keys
 	// joe 1 keys
+}
+
+// A program keeps its room in a file: the next run starts from the cached
+// objects and resumes from their position, and a write it queued while
+// offline goes out then.
+func ExampleOpenFile() {
+	s, _ := server.New(nil)
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer s.Shutdown(context.Background())
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	dir, _ := os.MkdirTemp("", "synk-example")
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	run := func(work func(*client.Room)) {
+		st, err := client.OpenFile(filepath.Join(dir, "state.db"))
+		if err != nil {
+			panic(err)
+		}
+		defer st.Close()
+		c, err := client.Dial(ctx, url, &client.DialOptions{Store: st})
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close() // flushes the cache to the file
+		room, err := c.Join(ctx, "world", nil)
+		if err != nil {
+			panic(err)
+		}
+		work(room)
+	}
+	run(func(room *client.Room) {
+		room.Subscribe(ctx, []string{"hall"}, nil)
+		room.Create(ctx, "lamp", "item", "hall", map[string]any{"on": false})
+	})
+	run(func(room *client.Room) {
+		for _, o := range room.Objects() { // from the file, before any change arrives
+			var on bool
+			o.Get("on", &on)
+			fmt.Println(o.ID, o.Area, on)
+		}
+	})
+	// Output: lamp hall false
 }

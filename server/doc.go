@@ -1,6 +1,7 @@
 // Package server is the Synk server: rooms whose participants each publish a
-// key/value presence map and see everyone else's, read-only observers, and
-// the HTTP API of the earlier supersynk project.
+// key/value presence map and see everyone else's, read-only observers,
+// objects in areas with a change log clients resume from, and the HTTP API
+// of the earlier supersynk project.
 //
 // A [Server] is an [http.Handler]. Mount it, then stop it with
 // [Server.Shutdown]:
@@ -23,5 +24,19 @@
 // A client that sends nothing (not even a Pong) within [Options.Timeout] is
 // dropped, and so is an HTTP poster that has not posted within it. The
 // room's other members get a leave event with the reason. A room with no
-// participants and no observers is freed.
+// participants, observers, objects or change history is freed.
+//
+// # Objects, change log and store
+//
+// Every object write gets the room's next offset and is kept in its change
+// log, bounded by [Options.History] and [Options.HistoryAge]; a client
+// that reconnects with its position gets the net change of each object
+// that changed in its areas since (see protocol.Sub). With
+// [Options.DataDir], objects and the log are kept in a bbolt file, and a
+// write is fsync'd before its OK (writes that arrive together share one
+// commit). Other subscribers may see a write before it is on disk; a
+// server that was not shut down cleanly therefore starts every room in a
+// new epoch, and resuming clients take a fresh snapshot once. Forgotten
+// changes are compacted out of the file, with the tombstones of the
+// objects they deleted.
 package server

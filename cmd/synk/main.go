@@ -70,6 +70,8 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.MaxValue, "max-value", 16<<10, "largest value in bytes")
 	fs.IntVar(&o.MaxRooms, "max-rooms", 16, "most rooms per connection")
 	fs.IntVar(&o.SendQueue, "send-queue", 1024, "frames queued per client before it is cut as too slow")
+	fs.IntVar(&o.History, "history", 20000, "changes per room kept for clients that resume after a disconnect")
+	fs.DurationVar(&o.HistoryAge, "history-age", 24*time.Hour, "how long a change is kept for resuming clients")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra browser Origin host patterns, e.g. app.example.com,*.example.org")
 	fs.BoolVar(&o.OnlySameOrigin, "same-origin-only", false, "refuse localhost origins unless listed in -origins")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
