@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -151,19 +152,9 @@ func parseState(kv map[string][]byte) (map[string]*roomState, uint64, error) {
 		}
 	}
 	for _, st := range rooms {
-		slices.SortFunc(st.writes, func(a, b *pendingWrite) int { return compareUint(a.seq, b.seq) })
+		slices.SortFunc(st.writes, func(a, b *pendingWrite) int { return cmp.Compare(a.seq, b.seq) })
 	}
 	return rooms, maxSeq, nil
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func checkKeys(keys []string) error {

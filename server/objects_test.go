@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/synkhq/synk/protocol"
@@ -137,12 +136,7 @@ func TestObjects_errors(t *testing.T) {
 // queue reaches the client whole; the queue bounds live changes only.
 func TestObjects_snapshotBeyondSendQueue(t *testing.T) {
 	t.Parallel()
-	s, hs := testServer(t, &Options{SendQueue: 8})
-	for i := range 100 {
-		mustWrite(t, s, create("r", fmt.Sprintf("o%03d", i), "A"))
-	}
-	p := dialPeer(t, hs, "")
-	p.join("r", true)
+	s, _, p := withObjects(t, &Options{SendQueue: 8}, 100)
 	if got := p.sub("r", []string{"A"}, nil); len(got) != 100 {
 		t.Fatalf("snapshot of %d objects, want 100", len(got))
 	}

@@ -35,6 +35,19 @@ func (p *peer) subAt(m *protocol.Sub) ([]*protocol.Object, *protocol.OK) {
 	}
 }
 
+// withObjects starts a server whose room "r" holds n objects in area A,
+// and an observer of the room that has not subscribed yet.
+func withObjects(t *testing.T, opts *Options, n int) (*Server, *httptest.Server, *peer) {
+	t.Helper()
+	s, hs := testServer(t, opts)
+	for i := range n {
+		mustWrite(t, s, create("r", fmt.Sprintf("o%03d", i), "A"))
+	}
+	p := dialPeer(t, hs, "")
+	p.join("r", true)
+	return s, hs, p
+}
+
 // brief renders object frames as "event id area v<version> fields -deleted".
 func brief(objs []*protocol.Object) []string {
 	var out []string
@@ -150,12 +163,7 @@ func TestResume_netChanges(t *testing.T) {
 
 func TestResume_fallsBackToSnapshot(t *testing.T) {
 	t.Parallel()
-	s, hs := testServer(t, &Options{History: 3})
-	for i := range 3 {
-		mustWrite(t, s, create("r", fmt.Sprint("o", i), "A"))
-	}
-	p := dialPeer(t, hs, "p")
-	p.join("r", true)
+	s, hs, p := withObjects(t, &Options{History: 3}, 3)
 	_, ok := p.subAt(&protocol.Sub{Room: "r", Add: []string{"A"}})
 	at := protocol.Position{Epoch: ok.Epoch, Offset: ok.Offset}
 
@@ -174,7 +182,7 @@ func TestResume_fallsBackToSnapshot(t *testing.T) {
 	n := 0
 	for _, tt := range tests {
 		for range tt.writes {
-			mustWrite(t, s, update("r", "o0", nil, entry("n", n)))
+			mustWrite(t, s, update("r", "o000", nil, entry("n", n)))
 			n++
 		}
 		q := dialPeer(t, hs, "")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -88,18 +89,8 @@ func (s *Server) Rooms() []RoomInfo {
 		}
 		r.mu.Unlock()
 	}
-	slices.SortFunc(out, func(a, b RoomInfo) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b RoomInfo) int { return cmp.Compare(a.Name, b.Name) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Shutdown stops accepting clients, tells every websocket client the server

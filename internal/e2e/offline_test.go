@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,6 +69,21 @@ func fields(kv ...any) []protocol.Entry {
 	return out
 }
 
+// awayReader joins room "w" as an observer of area A through a proxy, then
+// takes the proxy down and waits until the client knows it is offline.
+func awayReader(t *testing.T, hs *httptest.Server) (*proxy, *client.Conn, *client.Room) {
+	t.Helper()
+	px := newProxy(t, hs.Listener.Addr().String())
+	c := dial(t, "ws://"+px.addr()+"/ws", "reader")
+	r := join(t, c, "w", &client.JoinOptions{Observer: true})
+	if err := r.Subscribe(ctxT(t), []string{"A"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	px.down()
+	next(t, c, client.EventDisconnected)
+	return px, c, r
+}
+
 // TestResume_onlyWhatChanged: a client that was away hears of exactly the
 // objects that changed in its areas meanwhile, not of the others.
 func TestResume_onlyWhatChanged(t *testing.T) {
@@ -77,14 +93,7 @@ func TestResume_onlyWhatChanged(t *testing.T) {
 		serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: fmt.Sprintf("o%02d", i), Kind: "k", Area: "A", Fields: fields("n", 0)})
 	}
 	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "marker", Kind: "k", Area: "M"})
-	px := newProxy(t, hs.Listener.Addr().String())
-	c := dial(t, "ws://"+px.addr()+"/ws", "reader")
-	r := join(t, c, "w", &client.JoinOptions{Observer: true})
-	if err := r.Subscribe(ctxT(t), []string{"A"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	px.down()
-	next(t, c, client.EventDisconnected)
+	px, c, r := awayReader(t, hs)
 	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "o01", Fields: fields("n", 1)})
 	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "o01", Fields: fields("n", 2)})
 	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpMove, Object: "o02", Area: "Z"})
@@ -116,14 +125,7 @@ func TestResume_historyGone(t *testing.T) {
 	for _, id := range []string{"a", "b", "c"} {
 		serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: id, Kind: "k", Area: "A"})
 	}
-	px := newProxy(t, hs.Listener.Addr().String())
-	c := dial(t, "ws://"+px.addr()+"/ws", "reader")
-	r := join(t, c, "w", &client.JoinOptions{Observer: true})
-	if err := r.Subscribe(ctxT(t), []string{"A"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	px.down()
-	next(t, c, client.EventDisconnected)
+	px, c, r := awayReader(t, hs)
 	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpDelete, Object: "a"})
 	for i := range 5 {
 		serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "b", Fields: fields("n", i)})
