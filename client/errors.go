@@ -15,4 +15,8 @@ var (
 
 	// errSessionLost tells a waiting request that its connection dropped.
 	errSessionLost = errors.New("client: connection lost")
+
+	// errMeetLost ends a Meet whose connection dropped: the server
+	// withdrew it.
+	errMeetLost = errors.New("client: connection lost while meeting; the request was withdrawn")
 )

@@ -263,6 +263,8 @@ func (s *session) handle(m protocol.Message) error {
 		}
 	case *protocol.OK:
 		s.reply(m.ID, m)
+	case *protocol.Met:
+		s.reply(m.ID, m)
 	case *protocol.Ping:
 		b, _ := protocol.Encode(&protocol.Pong{Nonce: m.Nonce})
 		select {

@@ -36,7 +36,9 @@ const (
 	CodeNotFound      Code = 209 // the object does not exist
 	CodeExists        Code = 210 // an object with that id already exists
 	CodeStale         Code = 211 // the object's version is not the one the write expected
-	CodeTooMany       Code = 212 // a room or subscription limit on objects or areas
+	CodeTooMany       Code = 212 // a limit on objects, areas or pending meets
+	CodeCanceled      Code = 213 // the request was canceled by the client
+	CodeExpired       Code = 214 // the request's timeout passed before it was answered
 
 	CodeShutdown     Code = 300 // the server is shutting down
 	CodeTimeout      Code = 301 // nothing was heard from the peer within the timeout

@@ -25,6 +25,8 @@ func _() {
 	_ = x[CodeExists-210]
 	_ = x[CodeStale-211]
 	_ = x[CodeTooMany-212]
+	_ = x[CodeCanceled-213]
+	_ = x[CodeExpired-214]
 	_ = x[CodeShutdown-300]
 	_ = x[CodeTimeout-301]
 	_ = x[CodeSlowConsumer-302]
@@ -34,14 +36,14 @@ func _() {
 
 const (
 	_Code_name_0 = "BadFrameBadVersionFrameTooLargeHelloFirst"
-	_Code_name_1 = "BadRequestBadNameNotJoinedAlreadyJoinedReadOnlyTooManyKeysValueTooLargeTooManyRoomsConflictNotFoundExistsStaleTooMany"
+	_Code_name_1 = "BadRequestBadNameNotJoinedAlreadyJoinedReadOnlyTooManyKeysValueTooLargeTooManyRoomsConflictNotFoundExistsStaleTooManyCanceledExpired"
 	_Code_name_2 = "ShutdownTimeoutSlowConsumerInternal"
 	_Code_name_3 = "Replaced"
 )
 
 var (
 	_Code_index_0 = [...]uint8{0, 8, 18, 31, 41}
-	_Code_index_1 = [...]uint8{0, 10, 17, 26, 39, 47, 58, 71, 83, 91, 99, 105, 110, 117}
+	_Code_index_1 = [...]uint8{0, 10, 17, 26, 39, 47, 58, 71, 83, 91, 99, 105, 110, 117, 125, 132}
 	_Code_index_2 = [...]uint8{0, 8, 15, 27, 35}
 )
 
@@ -50,7 +52,7 @@ func (i Code) String() string {
 	case 100 <= i && i <= 103:
 		i -= 100
 		return _Code_name_0[_Code_index_0[i]:_Code_index_0[i+1]]
-	case 200 <= i && i <= 212:
+	case 200 <= i && i <= 214:
 		i -= 200
 		return _Code_name_1[_Code_index_1[i]:_Code_index_1[i+1]]
 	case 300 <= i && i <= 303:

@@ -13,6 +13,7 @@ var encPool = sync.Pool{New: func() any {
 	e := &encoder{}
 	e.enc = msgpack.NewEncoder(&e.buf)
 	e.enc.UseCompactInts(true)
+	e.enc.SetSortMapKeys(true) // the same frame is always the same bytes
 	return e
 }}
 

@@ -38,6 +38,13 @@ func TestDecode_errors(t *testing.T) {
 		{"write_create_no_area", mustEncode(&Write{ID: 1, Room: "a", Op: OpCreate, Object: "o", Kind: "t"}), nil, CodeBadName},
 		{"write_no_object", mustEncode(&Write{ID: 1, Room: "a", Op: OpDelete}), nil, CodeBadName},
 		{"write_empty_update", mustEncode(&Write{ID: 1, Room: "a", Op: OpUpdate, Object: "o"}), nil, CodeBadRequest},
+		{"meet_no_event", mustEncode(&Meet{ID: 1, Actor: "a", Mates: 1}), nil, CodeBadRequest},
+		{"meet_no_actor", mustEncode(&Meet{ID: 1, Event: "e", Mates: 1}), nil, CodeBadRequest},
+		{"meet_bad_actor", mustEncode(&Meet{ID: 1, Event: "e", Actor: "a b", Mates: 1}), nil, CodeBadRequest},
+		{"meet_actor_edge", mustEncode(&Meet{ID: 1, Event: "e", Actor: "-a", Mates: 1}), nil, CodeBadRequest},
+		{"meet_bad_room", mustEncode(&Meet{ID: 1, Room: "a/b", Event: "e", Actor: "a", Mates: 1}), nil, CodeBadName},
+		{"meet_no_id", mustEncode(&Meet{Event: "e", Actor: "a", Mates: 1}), nil, CodeBadRequest},
+		{"cancel_no_id", mustEncode(&Cancel{}), nil, CodeBadRequest},
 		{"presence_bad_event", mustEncode(&Presence{Room: "a", Client: "b", Event: 9}), nil, CodeBadRequest},
 	}
 	for _, tt := range tests {

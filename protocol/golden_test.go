@@ -63,6 +63,12 @@ var golden = []struct {
 	{"object_update", &Object{Room: "lobby", Event: ObjectUpdate, Object: "ball", Version: 2, Fields: []Entry{{Key: "x", Value: mp(4)}}, Delete: []string{"y"}, Offset: 42}},
 	{"object_move", &Object{Room: "lobby", Event: ObjectMove, Object: "ball", Area: "0:1", Version: 3, Offset: 43}},
 	{"object_remove", &Object{Room: "lobby", Event: ObjectRemove, Object: "ball", Version: 3, Offset: 43}},
+	{"meet", &Meet{ID: 10, Event: "joinGame", Actor: "gameMaker", Payload: "gameid=123", Mates: 2}},
+	{"meet_room", &Meet{ID: 11, Room: "lobby", Event: "duel", Actor: "ada", Mates: 1, Labels: map[string]string{"actor": "ada", "level": "3"},
+		Selector: "actor != ada, level in (2,3,4)", TimeoutMS: 30000}},
+	{"cancel", &Cancel{ID: 11}},
+	{"met", &Met{ID: 10, Payloads: map[string]string{"gameMaker": "gameid=123", "player1": "p1", "player2": "p2"}}},
+	{"error_expired", &Error{ID: 11, Code: CodeExpired, Message: "no match within 30s", Room: "lobby"}},
 	{"object_delete", &Object{Room: "lobby", Event: ObjectDelete, Object: "ball", Version: 4, Offset: 44}},
 }
 

@@ -24,6 +24,9 @@ const (
 	TypeSub      MessageType = 12 // client → server: change the areas of objects to receive
 	TypeWrite    MessageType = 13 // client → server: create, update, move or delete an object
 	TypeObject   MessageType = 14 // server → client: an object entered, changed, moved or left the view
+	TypeMeet     MessageType = 15 // client → server: wait to meet others on an event
+	TypeCancel   MessageType = 16 // client → server: withdraw a pending Meet
+	TypeMet      MessageType = 17 // server → client: answer to Meet, the group's payloads
 )
 
 // Message is one frame. Each frame type is a struct in this package.
@@ -63,6 +66,12 @@ func newMessage(t MessageType) Message {
 		return new(Write)
 	case TypeObject:
 		return new(Object)
+	case TypeMeet:
+		return new(Meet)
+	case TypeCancel:
+		return new(Cancel)
+	case TypeMet:
+		return new(Met)
 	}
 	return nil
 }

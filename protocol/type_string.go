@@ -22,11 +22,14 @@ func _() {
 	_ = x[TypeSub-12]
 	_ = x[TypeWrite-13]
 	_ = x[TypeObject-14]
+	_ = x[TypeMeet-15]
+	_ = x[TypeCancel-16]
+	_ = x[TypeMet-17]
 }
 
-const _MessageType_name = "HelloWelcomeJoinJoinedLeaveSetOKPresencePingPongErrorSubWriteObject"
+const _MessageType_name = "HelloWelcomeJoinJoinedLeaveSetOKPresencePingPongErrorSubWriteObjectMeetCancelMet"
 
-var _MessageType_index = [...]uint8{0, 5, 12, 16, 22, 27, 30, 32, 40, 44, 48, 53, 56, 61, 67}
+var _MessageType_index = [...]uint8{0, 5, 12, 16, 22, 27, 30, 32, 40, 44, 48, 53, 56, 61, 67, 71, 77, 80}
 
 func (i MessageType) String() string {
 	idx := int(i) - 1

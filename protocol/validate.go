@@ -34,6 +34,11 @@ func validate(m Message) error {
 	case *Write:
 		id = m.ID
 		err = firstErr(needID(m.ID), CheckRoom(m.Room), CheckKey(m.Object), checkWrite(m))
+	case *Meet:
+		id = m.ID
+		err = firstErr(needID(m.ID), checkMeet(m))
+	case *Cancel:
+		err = needID(m.ID)
 	case *Object:
 		if m.Event < ObjectPut || m.Event > ObjectDelete {
 			err = Errorf(CodeBadRequest, "unknown object event %d", m.Event)
@@ -63,6 +68,8 @@ func roomOf(m Message) string {
 	case *Sub:
 		return m.Room
 	case *Write:
+		return m.Room
+	case *Meet:
 		return m.Room
 	}
 	return ""
@@ -154,4 +161,42 @@ func checkWrite(w *Write) error {
 		return nil
 	}
 	return Errorf(CodeBadRequest, "unknown object op %d", w.Op)
+}
+
+// MaxActorLen is the longest actor name of a [Meet].
+const MaxActorLen = 63
+
+// checkMeet checks a Meet's names. Selectors and label syntax are the
+// server's to check.
+func checkMeet(m *Meet) error {
+	if m.Room != "" {
+		if err := CheckRoom(m.Room); err != nil {
+			return err
+		}
+	}
+	if err := CheckKey(m.Event); err != nil {
+		return Errorf(CodeBadRequest, "event: %s", err.(*Error).Message)
+	}
+	return CheckActor(m.Actor)
+}
+
+// CheckActor returns a [CodeBadRequest] error unless actor is a valid
+// actor name: a Kubernetes label value that is not empty (1 to 63 bytes of
+// A-Z a-z 0-9 - _ ., starting and ending with a letter or digit), since it
+// is the default label and selector value.
+func CheckActor(actor string) error {
+	if actor == "" || len(actor) > MaxActorLen {
+		return Errorf(CodeBadRequest, "actor must be 1 to %d bytes, got %d", MaxActorLen, len(actor))
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	for i := 0; i < len(actor); i++ {
+		c := actor[i]
+		if !alnum(c) && c != '-' && c != '_' && c != '.' {
+			return Errorf(CodeBadRequest, "actor %q: byte %d (%q) is not one of A-Z a-z 0-9 - _ .", actor, i, c)
+		}
+	}
+	if !alnum(actor[0]) || !alnum(actor[len(actor)-1]) {
+		return Errorf(CodeBadRequest, "actor %q must start and end with a letter or digit", actor)
+	}
+	return nil
 }

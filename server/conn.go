@@ -31,6 +31,9 @@ type conn struct {
 	// the truth; an entry here may be stale after a CodeReplaced.
 	rooms map[string]bool
 
+	mmu   sync.Mutex              // Protects meets.
+	meets map[uint32]*pendingMeet // pending meet requests by request id
+
 	stopOnce sync.Once
 	quit     chan struct{} // closed by stop
 	quitCode protocol.Code // written once, before quit is closed
@@ -121,7 +124,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &conn{s: s, ws: ws, client: client, wake: make(chan struct{}, 1),
-		rooms: make(map[string]bool), quit: make(chan struct{})}
+		rooms: make(map[string]bool), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 
 	s.mu.Lock()
@@ -139,6 +142,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}()
 	c.readLoop(ctx)
 	c.stop(0, "")
+	c.dropMeets()
 	<-writerDone
 
 	reason := c.quitCode
@@ -268,6 +272,11 @@ func (c *conn) handle(b []byte) bool {
 		if v, err = c.s.writeObject(c, m); err == nil {
 			c.sendMsg(&protocol.OK{ID: m.ID, Version: v})
 		}
+	case *protocol.Meet:
+		id = m.ID
+		err = c.meet(m) // answered later, with a Met or an Error
+	case *protocol.Cancel:
+		c.endMeet(m.ID, protocol.Errorf(protocol.CodeCanceled, "canceled by the client"))
 	case *protocol.Ping:
 		c.sendMsg(&protocol.Pong{Nonce: m.Nonce})
 	case *protocol.Pong:

@@ -44,6 +44,18 @@ type Options struct {
 	// OnlySameOrigin drops the default localhost allowance.
 	OnlySameOrigin bool
 
+	// MaxMates is the most mates one meet request may ask for. Default 16.
+	MaxMates int
+	// MaxMeets is the most meet requests one connection may have pending.
+	// Default 16.
+	MaxMeets int
+	// MaxPendingMeets is the most meet requests pending on the server, from
+	// websocket and HTTP clients together. Default 100000.
+	MaxPendingMeets int
+	// MeetTimeout is the longest a meet request waits for its mates; a
+	// request may ask for less. Default 10m.
+	MeetTimeout time.Duration
+
 	// History is the most changes per room kept for clients that resume
 	// after a disconnect; one further behind gets a fresh snapshot.
 	// Default 20000.
@@ -91,6 +103,10 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxAreas, 256)
 	defInt(&c.History, 20000)
+	defInt(&c.MaxMates, 16)
+	defInt(&c.MaxMeets, 16)
+	defInt(&c.MaxPendingMeets, 100000)
+	def(&c.MeetTimeout, 10*time.Minute)
 	def(&c.HistoryAge, 24*time.Hour)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -99,12 +115,12 @@ func (o *Options) withDefaults() (Options, error) {
 		c.OriginPatterns = append(append([]string(nil), c.OriginPatterns...), localOrigins...)
 	}
 	switch {
-	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0:
+	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0 || c.MeetTimeout < 0:
 		return c, fmt.Errorf("server: durations must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1 ||
-		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1:
+		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
 	}
 	return c, nil

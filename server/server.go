@@ -22,7 +22,8 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	mux    *http.ServeMux
-	store  *store          // nil: objects live in memory only
+	store  *store // nil: objects live in memory only
+	meets  *meetBoard
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
@@ -47,6 +48,7 @@ func New(opts *Options) (*Server, error) {
 		mux:   http.NewServeMux(),
 		rooms: make(map[string]*room),
 		conns: make(map[*conn]struct{}),
+		meets: newMeetBoard(o.MaxMates, o.MaxPendingMeets),
 	}
 	if o.DataDir != "" {
 		st, clean, err := openStore(o.DataDir)
@@ -67,6 +69,9 @@ func New(opts *Options) (*Server, error) {
 	s.mux.HandleFunc("GET /synk", s.serveRooms)
 	s.mux.HandleFunc("GET /synk/{room}", s.serveGet)
 	s.mux.HandleFunc("POST /synk/{room}", s.servePost)
+	s.mux.HandleFunc("GET /event", s.serveEvent)
+	s.mux.HandleFunc("POST /event", s.serveEvent)
+	s.mux.HandleFunc("GET /stats", s.serveStats)
 	s.wg.Add(1)
 	go s.janitor()
 	return s, nil

@@ -70,6 +70,9 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.MaxValue, "max-value", 16<<10, "largest value in bytes")
 	fs.IntVar(&o.MaxRooms, "max-rooms", 16, "most rooms per connection")
 	fs.IntVar(&o.SendQueue, "send-queue", 1024, "frames queued per client before it is cut as too slow")
+	fs.IntVar(&o.MaxMates, "max-mates", 16, "most mates one meet request may ask for")
+	fs.IntVar(&o.MaxMeets, "max-meets", 16, "most pending meet requests per connection")
+	fs.DurationVar(&o.MeetTimeout, "meet-timeout", 10*time.Minute, "longest a meet request waits for its mates")
 	fs.IntVar(&o.History, "history", 20000, "changes per room kept for clients that resume after a disconnect")
 	fs.DurationVar(&o.HistoryAge, "history-age", 24*time.Hour, "how long a change is kept for resuming clients")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra browser Origin host patterns, e.g. app.example.com,*.example.org")
@@ -120,6 +123,8 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 	mux.Handle("/ws", s)
 	mux.Handle("/synk", s)
 	mux.Handle("/synk/", s)
+	mux.Handle("/event", s)
+	mux.Handle("/stats", s)
 	mux.Handle("/", web.Handler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

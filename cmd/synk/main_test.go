@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,6 +44,16 @@ func TestServe_startsAndStops(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /synk = %d", resp.StatusCode)
+	}
+	// The netsync API is mounted: mates=0 answers at once.
+	resp, err = http.Get("http://" + addr + "/event?event=e&actor=a&payload=p&mates=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"a": "p"`) {
+		t.Fatalf("GET /event = %d %s", resp.StatusCode, b)
 	}
 	cancel()
 	if err := <-done; err != nil {

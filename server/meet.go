@@ -1,0 +1,279 @@
+package server
+
+import (
+	"maps"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// meetParams is one rendezvous request, as the seed project netsync took
+// it over HTTP (protocol.Meet carries the same over the websocket).
+type meetParams struct {
+	Event    string            `json:"event" yaml:"event"`
+	Actor    string            `json:"actor" yaml:"actor"`
+	Payload  string            `json:"payload" yaml:"payload"`
+	Labels   map[string]string `json:"labels" yaml:"labels"`
+	Selector string            `json:"selector" yaml:"selector"`
+	Mates    int               `json:"mates" yaml:"mates"`
+}
+
+// meetReq is one pending request on the board.
+type meetReq struct {
+	seq     uint64 // arrival order: lower waited longer
+	rid     string // its name in /stats
+	scope   string // room, or "" for the server-wide scope
+	params  meetParams
+	sel     labels.Selector
+	set     labels.Set
+	created time.Time
+	onMatch func(payloads map[string]string) // called once, under the board's lock; must not block
+	gone    bool                             // matched or withdrawn
+}
+
+type meetKey struct{ scope, event string }
+
+// meetBoard holds the pending requests and forms groups. Everything runs
+// under its lock, in the goroutine that adds or withdraws a request: a
+// group can only form when a request arrives, and it includes that
+// request.
+type meetBoard struct {
+	maxMates, maxPending, budget int
+
+	queued chan<- *meetReq // test-only: told of every request left pending
+	left   chan<- *meetReq // test-only: told of every request withdrawn
+
+	mu      sync.Mutex // Protects the following.
+	queues  map[meetKey][]*meetReq
+	seq     uint64
+	pending int
+}
+
+// searchBudget bounds the pairs one arrival may test while looking for a
+// group: finding a group in which every pair matches is a clique problem.
+// A request whose search runs out waits for the next arrival.
+const searchBudget = 20000
+
+func newMeetBoard(maxMates, maxPending int) *meetBoard {
+	return &meetBoard{maxMates: maxMates, maxPending: maxPending, budget: searchBudget, queues: make(map[meetKey][]*meetReq)}
+}
+
+// prepare validates p, fills in the seed's defaults (labels actor=<actor>,
+// selector "actor != <actor>") and parses it into a request.
+func (b *meetBoard) prepare(scope string, p meetParams) (*meetReq, error) {
+	if err := protocol.CheckKey(p.Event); err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "event must be 1 to %d bytes of UTF-8 without control characters", protocol.MaxNameLen)
+	}
+	if err := protocol.CheckActor(p.Actor); err != nil {
+		return nil, err
+	}
+	if p.Mates < 0 || p.Mates > b.maxMates {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "mates must be 0 to %d, got %d", b.maxMates, p.Mates)
+	}
+	if len(p.Labels) == 0 {
+		p.Labels = map[string]string{"actor": p.Actor}
+	}
+	if p.Selector == "" {
+		p.Selector = "actor != " + p.Actor
+	}
+	set := labels.Set(maps.Clone(p.Labels))
+	if _, err := labels.ValidatedSelectorFromSet(set); err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "labels: %v", err)
+	}
+	sel, err := labels.Parse(p.Selector)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "selector %q: %v", p.Selector, err)
+	}
+	return &meetReq{rid: ridString(), scope: scope, params: p, sel: sel, set: set, created: time.Now()}, nil
+}
+
+// ridString returns 8 random letters, as netsync named requests in /stats.
+func ridString() string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = letters[rand.IntN(len(letters))]
+	}
+	return string(b)
+}
+
+// add forms the oldest group that r completes, if any, calling every
+// member's onMatch before it returns; else it leaves r pending, unless the
+// board is full.
+func (b *meetBoard) add(r *meetReq) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seq++
+	r.seq = b.seq
+	key := meetKey{r.scope, r.params.Event}
+	if group := b.match(r, b.queues[key]); group != nil {
+		payloads := make(map[string]string, len(group))
+		for _, m := range group {
+			payloads[m.params.Actor] = m.params.Payload
+		}
+		for _, m := range group {
+			if m != r {
+				m.gone = true
+				b.pending--
+			}
+		}
+		r.gone = true
+		b.compact(key)
+		for _, m := range group {
+			m.onMatch(payloads)
+		}
+		return nil
+	}
+	if b.pending >= b.maxPending {
+		return protocol.Errorf(protocol.CodeTooMany, "the server holds the limit of %d pending meets", b.maxPending)
+	}
+	b.queues[key] = append(b.queues[key], r)
+	b.pending++
+	if b.queued != nil {
+		b.queued <- r
+	}
+	return nil
+}
+
+// withdraw takes r off the board. It reports false if r was matched (or
+// withdrawn) already.
+func (b *meetBoard) withdraw(r *meetReq) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.gone {
+		return false
+	}
+	r.gone = true
+	b.pending--
+	b.compact(meetKey{r.scope, r.params.Event})
+	if b.left != nil {
+		b.left <- r
+	}
+	return true
+}
+
+// compact drops gone requests from a queue once they are half of it.
+func (b *meetBoard) compact(key meetKey) {
+	q := b.queues[key]
+	gone := 0
+	for _, r := range q {
+		if r.gone {
+			gone++
+		}
+	}
+	switch {
+	case gone == len(q):
+		delete(b.queues, key)
+	case gone*2 >= len(q):
+		live := make([]*meetReq, 0, len(q)-gone)
+		for _, r := range q {
+			if !r.gone {
+				live = append(live, r)
+			}
+		}
+		b.queues[key] = live
+	}
+}
+
+// compatible reports whether a and b may be in one group: distinct actors
+// (payloads are keyed by actor), and each one's selector matches the
+// other's labels.
+func compatible(a, b *meetReq) bool {
+	return a.params.Actor != b.params.Actor && a.sel.Matches(b.set) && b.sel.Matches(a.set)
+}
+
+// match returns the group r completes with the pending requests q, r
+// included, or nil. Among the possible groups it returns the one whose
+// members waited longest (the first in arrival order, member by member).
+// A group has as many members as its largest mates plus one.
+func (b *meetBoard) match(r *meetReq, q []*meetReq) []*meetReq {
+	if r.params.Mates == 0 {
+		return []*meetReq{r}
+	}
+	var cands []*meetReq
+	for _, c := range q {
+		if !c.gone && compatible(r, c) {
+			cands = append(cands, c)
+		}
+	}
+	budget := b.budget
+	return search([]*meetReq{r}, r.params.Mates+1, cands, 0, &budget)
+}
+
+// search extends group, whose members all match pairwise, to target
+// members with cands[from:], oldest first, or returns nil.
+func search(group []*meetReq, target int, cands []*meetReq, from int, budget *int) []*meetReq {
+	if len(group) == target {
+		return group
+	}
+	for i := from; i < len(cands) && len(group)+len(cands)-i >= target; i++ {
+		c := cands[i]
+		need := max(target, c.params.Mates+1)
+		if need > target && len(group)+len(cands)-i < need {
+			continue // c wants more mates than are left
+		}
+		ok := true
+		for _, m := range group[1:] { // group[0] was checked when cands was built
+			if *budget--; *budget < 0 {
+				return nil
+			}
+			if !compatible(m, c) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if g := search(append(group, c), need, cands, i+1, budget); g != nil {
+			return g
+		}
+		if *budget < 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// meetStat is one pending request in /stats, in netsync's shape.
+type meetStat struct {
+	Params    meetParams `json:"params"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// stats returns the pending requests of scope: event → actor → rid.
+func (b *meetBoard) stats(scope string) map[string]map[string]map[string]meetStat {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]map[string]map[string]meetStat)
+	for key, q := range b.queues {
+		if key.scope != scope {
+			continue
+		}
+		for _, r := range q {
+			if r.gone {
+				continue
+			}
+			byActor := out[key.event]
+			if byActor == nil {
+				byActor = make(map[string]map[string]meetStat)
+				out[key.event] = byActor
+			}
+			if byActor[r.params.Actor] == nil {
+				byActor[r.params.Actor] = make(map[string]meetStat)
+			}
+			byActor[r.params.Actor][r.rid] = meetStat{Params: r.params, CreatedAt: r.created}
+		}
+	}
+	return out
+}
+
+// count returns the number of pending requests.
+func (b *meetBoard) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pending
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+)
+
+// pendingMeet is a websocket client's meet request on the board.
+type pendingMeet struct {
+	req   *meetReq
+	timer *time.Timer // expires the request
+}
+
+// meet puts a client's Meet on the board. Its answer, a Met or an Error
+// with its request id, is queued when the group forms, when it expires,
+// or when the client cancels it; a connection that ends withdraws its
+// requests.
+func (c *conn) meet(m *protocol.Meet) error {
+	if m.Room != "" {
+		if err := c.s.canMeet(c, m.Room); err != nil {
+			return err
+		}
+	}
+	c.mmu.Lock()
+	n, dup := len(c.meets), c.meets[m.ID] != nil
+	c.mmu.Unlock()
+	switch {
+	case dup:
+		return protocol.Errorf(protocol.CodeBadRequest, "request id %d is already a pending meet", m.ID)
+	case n >= c.s.opts.MaxMeets:
+		return protocol.Errorf(protocol.CodeTooMany, "the limit is %d pending meets per connection", c.s.opts.MaxMeets)
+	}
+	req, err := c.s.meets.prepare(m.Room, meetParams{Event: m.Event, Actor: m.Actor, Payload: m.Payload,
+		Labels: m.Labels, Selector: m.Selector, Mates: int(m.Mates)})
+	if err != nil {
+		return err
+	}
+	timeout := c.s.opts.MeetTimeout
+	if d := time.Duration(m.TimeoutMS) * time.Millisecond; d > 0 && d < timeout {
+		timeout = d
+	}
+	id := m.ID
+	pm := &pendingMeet{req: req}
+	req.onMatch = func(payloads map[string]string) {
+		c.dropMeet(id)
+		c.sendMsg(&protocol.Met{ID: id, Payloads: payloads})
+	}
+	c.mmu.Lock()
+	c.meets[id] = pm
+	c.mmu.Unlock()
+	if err := c.s.meets.add(req); err != nil {
+		c.dropMeet(id)
+		return err
+	}
+	c.mmu.Lock()
+	if c.meets[id] == pm { // still pending: not matched at once
+		pm.timer = time.AfterFunc(timeout, func() {
+			c.endMeet(id, protocol.Errorf(protocol.CodeExpired, "no match within %v", timeout))
+		})
+	}
+	c.mmu.Unlock()
+	return nil
+}
+
+// endMeet withdraws meet id, if still pending, and answers it with e.
+func (c *conn) endMeet(id uint32, e *protocol.Error) {
+	c.mmu.Lock()
+	pm := c.meets[id]
+	c.mmu.Unlock()
+	if pm == nil || !c.s.meets.withdraw(pm.req) {
+		return // answered already, or matched: its Met is queued
+	}
+	c.dropMeet(id)
+	e.ID = id
+	c.sendMsg(e)
+}
+
+// dropMeet forgets meet id and stops its timer.
+func (c *conn) dropMeet(id uint32) {
+	c.mmu.Lock()
+	defer c.mmu.Unlock()
+	if pm := c.meets[id]; pm != nil {
+		if pm.timer != nil {
+			pm.timer.Stop()
+		}
+		delete(c.meets, id)
+	}
+}
+
+// dropMeets withdraws every pending meet of the connection, which ended.
+func (c *conn) dropMeets() {
+	c.mmu.Lock()
+	meets := c.meets
+	c.meets = make(map[uint32]*pendingMeet)
+	c.mmu.Unlock()
+	for _, pm := range meets {
+		if pm.timer != nil {
+			pm.timer.Stop()
+		}
+		c.s.meets.withdraw(pm.req)
+	}
+}
+
+// canMeet checks that c may meet in room: joined, as a participant.
+func (s *Server) canMeet(c *conn, name string) error {
+	r := s.lockRoom(name, false)
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", name)
+	}
+	defer s.unlockRoom(r)
+	switch m, ok := r.subs[c]; {
+	case !ok:
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %s", name)
+	case m == nil:
+		return protocol.Errorf(protocol.CodeReadOnly, "observers cannot meet")
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// The HTTP API of netsync: a request waits until its mates arrive.
+//
+//	GET  /event?event=e&actor=a1&payload=p1[&mates=1&labels=k=v,...&selector=...]
+//	POST /event?input=json|yaml   {event: e, actor: a1, payload: p1, mates: 1, labels: {...}, selector: ...}
+//	          → 200 {"payloads": {"a1": "p1", "a2": "p2"}}
+//	GET  /stats   the pending requests: event → actor → id → {params, created_at}
+//
+// Both take an optional room=name (the requests of a room meet only each
+// other, and websocket clients joined to it) and /event an optional
+// timeout=30s (bounded by Options.MeetTimeout).
+
+// eventQuery lists the query parameters of /event in url input.
+var eventQuery = map[string]bool{"event": true, "actor": true, "payload": true, "mates": true, "labels": true,
+	"selector": true, "input": true, "room": true, "timeout": true}
+
+func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShutdown, "server shutting down"))
+		return
+	}
+	defer s.wg.Done()
+	scope, p, timeout, err := s.parseEvent(w, r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	req, err := s.meets.prepare(scope, p)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	met := make(chan map[string]string, 1)
+	req.onMatch = func(payloads map[string]string) { met <- payloads }
+	if err := s.meets.add(req); err != nil {
+		writeError(w, http.StatusTooManyRequests, err)
+		return
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var cause *protocol.Error
+	status := http.StatusRequestTimeout
+	select {
+	case payloads := <-met:
+		writeIndented(w, map[string]any{"payloads": payloads})
+		return
+	case <-t.C:
+		cause = protocol.Errorf(protocol.CodeExpired, "no match within %v", timeout)
+	case <-r.Context().Done():
+		cause = protocol.Errorf(protocol.CodeCanceled, "the request was canceled")
+	case <-s.ctx.Done():
+		cause, status = protocol.Errorf(protocol.CodeShutdown, "server shutting down"), http.StatusServiceUnavailable
+	}
+	if !s.meets.withdraw(req) {
+		writeIndented(w, map[string]any{"payloads": <-met}) // matched meanwhile
+		return
+	}
+	writeError(w, status, cause)
+}
+
+// parseEvent reads a request from the query (input "" or "url") or from a
+// JSON or YAML body (input "json", "yaml"). Unknown fields are errors.
+func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, meetParams, time.Duration, error) {
+	q := r.URL.Query()
+	p := meetParams{Mates: 1}
+	scope := q.Get("room")
+	if scope != "" {
+		if err := protocol.CheckRoom(scope); err != nil {
+			return "", p, 0, err
+		}
+	}
+	timeout := s.opts.MeetTimeout
+	if v := q.Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return "", p, 0, protocol.Errorf(protocol.CodeBadRequest, "timeout %q is not a positive duration such as 30s", v)
+		}
+		timeout = min(d, timeout)
+	}
+	bad := func(format string, args ...any) (string, meetParams, time.Duration, error) {
+		return "", p, 0, protocol.Errorf(protocol.CodeBadRequest, format, args...)
+	}
+	switch input := q.Get("input"); input {
+	case "", "url":
+		for k := range q {
+			if !eventQuery[k] {
+				return bad("unknown parameter %q", k)
+			}
+		}
+		p.Event, p.Actor, p.Payload, p.Selector = q.Get("event"), q.Get("actor"), q.Get("payload"), q.Get("selector")
+		if v := q.Get("mates"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return bad("mates %q is not an integer", v)
+			}
+			p.Mates = n
+		}
+		if v := q.Get("labels"); v != "" {
+			m, err := labels.ConvertSelectorToLabelsMap(v)
+			if err != nil {
+				return bad("labels %q: %v", v, err)
+			}
+			p.Labels = m
+		}
+	case "json", "yaml":
+		for k := range q {
+			if k != "input" && k != "room" && k != "timeout" {
+				return bad("unknown parameter %q (the request is in the body)", k)
+			}
+		}
+		body, err := readBody(w, r, s.opts.MaxFrame)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if input == "json" {
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			err = dec.Decode(&p)
+		} else {
+			dec := yaml.NewDecoder(bytes.NewReader(body))
+			dec.KnownFields(true)
+			err = dec.Decode(&p)
+		}
+		if err != nil {
+			return bad("%s body: %v", input, err)
+		}
+	default:
+		return bad("input must be url, json or yaml, not %q", input)
+	}
+	return scope, p, timeout, nil
+}
+
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
+	scope := r.URL.Query().Get("room")
+	if scope != "" {
+		if err := protocol.CheckRoom(scope); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+	}
+	writeIndented(w, s.meets.stats(scope))
+}
+
+// writeIndented writes v as indented JSON, as netsync did.
+func writeIndented(w http.ResponseWriter, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, protocol.Errorf(protocol.CodeInternal, "response does not encode"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(append(b, '\n'))
+}
