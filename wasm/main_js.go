@@ -30,6 +30,7 @@ func main() {
 	api.Set("subscribe", b.fn("subscribe(room, add, remove)", 3, b.subscribe))
 	api.Set("objects", b.fn("objects(room)", 1, b.objects))
 	api.Set("pending", b.fn("pending(room)", 1, b.pending))
+	api.Set("meet", b.fn("meet(conn|room, id, {event, actor, payload, mates, labels, selector, timeout, signal})", 3, b.meet))
 	api.Set("write", b.fn("write(room, op, id, {type, area, fields, delete, expect})", 4, b.write))
 	api.Set("close", b.fn("close(conn)", 1, b.close))
 	js.Global().Set("__synk", api)
@@ -256,6 +257,77 @@ func (b *bridge) objects(args []js.Value) js.Value {
 		out.SetIndex(i, objectJS(o.ID, o.Kind, o.Area, o.Version, o.Fields))
 	}
 	return out
+}
+
+// meet waits to meet others: on a connection (server-wide) when kind is
+// "conn", in a room when it is "room". It resolves to the payloads by
+// actor. It has no client-side timeout: opts.timeout (ms) bounds the wait
+// on the server, and an AbortSignal in opts.signal withdraws the request.
+func (b *bridge) meet(args []js.Value) js.Value {
+	kind, id, o := args[0].String(), args[1], args[2]
+	if o.Type() != js.TypeObject {
+		return rejected(errors.New("synk: meet needs {event, actor, ...}"))
+	}
+	str := func(k string) string {
+		if v := o.Get(k); v.Type() == js.TypeString {
+			return v.String()
+		}
+		return ""
+	}
+	p := &client.MeetParams{Event: str("event"), Actor: str("actor"), Payload: str("payload"), Selector: str("selector")}
+	if v := o.Get("mates"); v.Type() == js.TypeNumber {
+		p.Mates = v.Int()
+	}
+	if v := o.Get("timeout"); v.Type() == js.TypeNumber {
+		p.Timeout = time.Duration(v.Float()) * time.Millisecond
+	}
+	if v := o.Get("labels"); v.Type() == js.TypeObject {
+		p.Labels = make(map[string]string)
+		keys := jsObject.Call("keys", v)
+		for i := range keys.Length() {
+			k := keys.Index(i).String()
+			p.Labels[k] = v.Get(k).String()
+		}
+	}
+	var meet func(context.Context, *client.MeetParams) (map[string]string, error)
+	switch kind {
+	case "conn":
+		c, err := b.conn(id)
+		if err != nil {
+			return rejected(err)
+		}
+		meet = c.Meet
+	default:
+		r, err := b.room(id)
+		if err != nil {
+			return rejected(err)
+		}
+		meet = r.Meet
+	}
+	signal := o.Get("signal")
+	return promiseWithin(0, func(ctx context.Context) (any, error) {
+		if signal.Type() == js.TypeObject {
+			ctx2, cancel := context.WithCancel(ctx)
+			defer cancel()
+			onAbort := js.FuncOf(func(js.Value, []js.Value) any { cancel(); return nil })
+			defer onAbort.Release()
+			signal.Call("addEventListener", "abort", onAbort)
+			defer signal.Call("removeEventListener", "abort", onAbort)
+			if signal.Get("aborted").Truthy() {
+				cancel()
+			}
+			ctx = ctx2
+		}
+		payloads, err := meet(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out := jsObject.New()
+		for k, v := range payloads {
+			out.Set(k, v)
+		}
+		return out, nil
+	})
 }
 
 // pending returns the room's writes not yet answered (no Promise).

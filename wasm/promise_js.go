@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"syscall/js"
+	"time"
 
 	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/protocol"
@@ -17,12 +18,21 @@ var (
 // promise runs f in a goroutine and returns a Promise of its result. f's
 // context ends after callTimeout.
 func promise(f func(ctx context.Context) (any, error)) js.Value {
+	return promiseWithin(callTimeout, f)
+}
+
+// promiseWithin is promise with f's context ending after timeout, or
+// never for 0.
+func promiseWithin(timeout time.Duration, f func(ctx context.Context) (any, error)) js.Value {
 	var executor js.Func
 	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve, reject := args[0], args[1]
 		go func() {
 			defer executor.Release()
-			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			ctx, cancel := context.WithCancel(context.Background())
+			if timeout > 0 {
+				ctx, cancel = context.WithTimeout(context.Background(), timeout)
+			}
 			defer cancel()
 			v, err := func() (v any, err error) {
 				defer func() {

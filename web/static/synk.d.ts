@@ -82,6 +82,26 @@ export interface SynkObject {
   fields: Values;
 }
 
+/** A rendezvous request (netsync): see Conn.meet. */
+export interface MeetOptions {
+  /** Only requests with the same event meet. */
+  event: string;
+  /** This request's name: 1–63 of A-Z a-z 0-9 - _ . */
+  actor: string;
+  /** Given to every member. */
+  payload?: string;
+  /** How many others to meet; default 1. A group has its largest mates + 1 members. */
+  mates?: number;
+  /** Default {actor: actor}. */
+  labels?: { [key: string]: string };
+  /** Kubernetes label selector over the others' labels; default "actor != <actor>". */
+  selector?: string;
+  /** Milliseconds to wait on the server (default: its limit); then rejects with codeName "Expired". */
+  timeout?: number;
+  /** Aborting withdraws the request; the promise rejects. */
+  signal?: AbortSignal;
+}
+
 export interface Member {
   client: string;
   values: Values;
@@ -124,6 +144,8 @@ export class Room {
   };
   /** Every participant, sorted by client id. */
   members(): Member[];
+  /** Conn.meet scoped to this room. Observers cannot meet. */
+  meet(opts: MeetOptions): Promise<{ [actor: string]: string }>;
   /** Returns an unsubscribe function. */
   on(kind: "object", fn: (e: ObjectEvent) => void): () => void;
   on(kind: "written", fn: (e: WrittenEvent) => void): () => void;
@@ -136,6 +158,8 @@ export class Conn {
   readonly client: string;
   readonly closed: boolean;
   join(name: string, opts?: JoinOptions): Promise<Room>;
+  /** Waits until others meet this request server-wide; resolves to every payload by actor. */
+  meet(opts: MeetOptions): Promise<{ [actor: string]: string }>;
   on(kind: ConnEventKind, fn: (e: SynkEvent) => void): () => void;
   close(): Promise<void>;
 }

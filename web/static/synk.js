@@ -68,6 +68,14 @@ export class Conn {
     return room;
   }
 
+  /**
+   * Waits until others meet this request server-wide (shared with the HTTP
+   * /event endpoint); resolves to every member's payload by actor.
+   * opts: {event, actor, payload, mates (default 1), labels, selector
+   * (Kubernetes syntax), timeout (ms, on the server), signal (AbortSignal)}.
+   */
+  meet(opts) { return this._api.meet("conn", this._id, opts); }
+
   /** Subscribes to connection events: "disconnected", "reconnected", "closed". */
   on(kind, fn) { return on(this._handlers, kind, fn); }
 
@@ -131,6 +139,9 @@ export class Room {
 
   /** Every participant and its values, this client included unless observing. */
   members() { return this.conn._api.members(this._id) || []; }
+
+  /** Conn.meet, scoped to this room: only requests made in it meet. */
+  meet(opts) { return this.conn._api.meet("room", this._id, opts); }
 
   /**
    * Subscribes to "join", "change", "leave", "disconnected", "reconnected",

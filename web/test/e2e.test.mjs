@@ -232,3 +232,45 @@ test("a write made offline survives a closed tab and goes out from the next page
     await relay.close();
   }
 });
+
+test("pages meet each other and an HTTP client; an aborted meet is withdrawn", async () => {
+  const open = async (name) => {
+    const page = await browser.context.newPage();
+    await page.goto(synk.url + "/observer");
+    await page.evaluate(async (name) => {
+      window.synk = await import("/synk.js");
+      window.room = await window.synk.join("meetings", { client: name });
+    }, name);
+    return page;
+  };
+  const ann = await open("ann");
+  const bob = await open("bob");
+  // In the room: a game maker waits for two players; Ann and Bob are both.
+  const maker = fetch(`${synk.url}/event?input=yaml&room=meetings`, {
+    method: "POST", body: '{event: joinGame, payload: "gameid=7", actor: gameMaker, mates: 2}',
+  }).then((r) => r.json());
+  const [a, b] = await Promise.all([
+    ann.evaluate(() => window.room.meet({ event: "joinGame", actor: "ann", payload: "p1", mates: 2 })),
+    bob.evaluate(() => window.room.meet({ event: "joinGame", actor: "bob", payload: "p2", mates: 2 })),
+  ]);
+  const want = { gameMaker: "gameid=7", ann: "p1", bob: "p2" };
+  assert.deepEqual(a, want);
+  assert.deepEqual(b, want);
+  assert.deepEqual((await maker).payloads, want);
+
+  // Server-wide, with a selector; an aborted request rejects and leaves.
+  const aborted = await ann.evaluate(async () => {
+    const ctl = new AbortController();
+    const p = window.synk.connect(undefined, { client: "ann" }).then((c) => c.meet({ event: "solo", actor: "ann", signal: ctl.signal }));
+    setTimeout(() => ctl.abort(), 50);
+    return p.then(() => "met", (e) => e.message);
+  });
+  assert.match(aborted, /canceled/);
+  const stats = await (await fetch(`${synk.url}/stats`)).json();
+  assert.deepEqual(stats, {});
+  const expired = await bob.evaluate(() =>
+    window.room.meet({ event: "nobody", actor: "bob", timeout: 30 }).then(() => "met", (e) => e.codeName));
+  assert.equal(expired, "Expired");
+  await ann.close();
+  await bob.close();
+});
