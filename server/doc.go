@@ -1,7 +1,8 @@
 // Package server is the Synk server: rooms whose participants each publish a
 // key/value presence map and see everyone else's, read-only observers,
-// objects in areas with a change log clients resume from, and the HTTP API
-// of the earlier supersynk project.
+// objects in areas with a change log clients resume from, rendezvous
+// ("meet": a request waits for mates whose labels its selector matches),
+// and the HTTP APIs of the earlier supersynk and netsync projects.
 //
 // A [Server] is an [http.Handler]. Mount it, then stop it with
 // [Server.Shutdown]:
@@ -10,6 +11,8 @@
 //	POST /synk/{room}   store the poster's entries, answer with the others'
 //	GET  /synk/{room}   every participant's entries
 //	GET  /synk          the rooms and their sizes
+//	GET  /event         wait for mates, netsync's API (POST with ?input=json|yaml)
+//	GET  /stats         the meet requests waiting
 //
 // # Concurrency
 //
