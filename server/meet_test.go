@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -478,4 +479,49 @@ func memberSeqs(g []*meetReq) []uint64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// FuzzParseEvent checks that reading an /event request (query, JSON or
+// YAML body) and preparing it (labels, selector) never panics, and that
+// what is accepted is a request the board can take.
+func FuzzParseEvent(f *testing.F) {
+	f.Add("event=e&payload=p1&actor=actor1", "")
+	f.Add("input=yaml", `{event: joinGame, payload: "gameid=123", actor: gameMaker, mates: 2}`)
+	f.Add("input=json", `{"event":"e","actor":"a","labels":{"role":"x"},"selector":"role in (x,y), !banned"}`)
+	f.Add("event=e&actor=a&labels=a=b,c=d&selector=a%3Db&mates=3&room=r&timeout=1s", "")
+	f.Add("input=yaml", "event: [1, {a: *x}]\nactor: &x b")
+	s, err := New(&Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	f.Fuzz(func(t *testing.T, query, body string) {
+		method := "GET"
+		if body != "" {
+			method = "POST"
+		}
+		r, err := http.NewRequest(method, "http://x/event", strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		r.URL.RawQuery = query
+		scope, p, timeout, err := s.parseEvent(httptest.NewRecorder(), r)
+		if err != nil {
+			if protocol.ErrorCode(err) == 0 {
+				t.Fatalf("error without a code: %v", err)
+			}
+			return
+		}
+		if timeout <= 0 {
+			t.Fatalf("timeout %v", timeout)
+		}
+		req, err := s.meets.prepare(scope, p)
+		if err != nil {
+			if protocol.ErrorCode(err) == 0 {
+				t.Fatalf("error without a code: %v", err)
+			}
+			return
+		}
+		req.sel.Matches(req.set)
+	})
 }
