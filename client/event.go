@@ -51,6 +51,7 @@ type eventQueue struct {
 
 	mu     sync.Mutex // Protects the following.
 	items  []Event
+	busy   bool // run holds an event it is handing over
 	closed bool
 }
 
@@ -60,9 +61,21 @@ func newEventQueue() *eventQueue {
 
 func (q *eventQueue) push(e Event) {
 	q.mu.Lock()
-	if !q.closed {
-		q.items = append(q.items, e)
+	if q.closed {
+		q.mu.Unlock()
+		return
 	}
+	if len(q.items) == 0 && !q.busy {
+		// Nothing is ahead of e: if the user waits on out, hand e over
+		// at once, without a trip through run.
+		select {
+		case q.out <- e:
+			q.mu.Unlock()
+			return
+		default:
+		}
+	}
+	q.items = append(q.items, e)
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
@@ -81,6 +94,7 @@ func (q *eventQueue) run(done <-chan struct{}) {
 			e = q.items[0]
 			q.items[0] = Event{}
 			q.items = q.items[1:]
+			q.busy = true
 		}
 		q.mu.Unlock()
 		if !ok {
@@ -94,6 +108,9 @@ func (q *eventQueue) run(done <-chan struct{}) {
 		}
 		select {
 		case q.out <- e:
+			q.mu.Lock()
+			q.busy = false
+			q.mu.Unlock()
 		case <-done:
 			q.drop()
 			return

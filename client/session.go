@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synkhq/synk/protocol"
@@ -42,7 +43,7 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 		ws.closeNow()
 		return nil, err
 	}
-	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client})
+	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client, Batch: true})
 	if err != nil {
 		return fail(err)
 	}
@@ -186,12 +187,28 @@ func (s *session) reply(id uint32, m protocol.Message) {
 	}
 }
 
+// writeLoop sends what is queued on out; when the server reads batches,
+// the frames queued together go as one message.
 func (s *session) writeLoop() {
 	defer s.wg.Done()
+	var buf []byte
 	for {
 		select {
 		case b := <-s.out:
-			if err := s.ws.write(s.ctx, b); err != nil {
+			if s.welcome.Batch {
+				buf = append(buf[:0], b...)
+			more:
+				for len(buf) < maxBatch {
+					select {
+					case b := <-s.out:
+						buf = append(buf, b...)
+					default:
+						break more
+					}
+				}
+				b = buf
+			}
+			if err := s.ws.write(context.Background(), b); err != nil { // end closes the transport
 				s.end(closeError(err))
 				return
 			}
@@ -200,6 +217,9 @@ func (s *session) writeLoop() {
 		}
 	}
 }
+
+// maxBatch bounds the bytes the writer joins into one message.
+const maxBatch = 64 << 10
 
 // readLoop reads until the connection ends. The server pings every
 // Welcome.PingMS, so a read that waits two pings longer than
@@ -213,16 +233,24 @@ func (s *session) readLoop() {
 		timeout = 30 * time.Second
 	}
 	var serverErr error
+	// A watchdog, reset by every message, ends a silent connection: a
+	// context with a deadline per read would cost a timer per frame.
+	var timedOut atomic.Bool
+	watchdog := time.AfterFunc(timeout, func() {
+		timedOut.Store(true)
+		s.ws.closeNow()
+	})
+	defer watchdog.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(s.ctx, timeout)
-		b, err := s.ws.read(ctx)
-		timedOut := ctx.Err() == context.DeadlineExceeded
-		cancel()
+		// No context: end closes the transport, which ends the read, and a
+		// cancelable context costs a callback registration per frame.
+		b, err := s.ws.read(context.Background())
+		watchdog.Reset(timeout)
 		if err != nil {
 			switch {
 			case serverErr != nil:
 				err = serverErr
-			case timedOut:
+			case timedOut.Load():
 				err = protocol.Errorf(protocol.CodeTimeout, "no frame from the server within %v", timeout)
 			default:
 				err = closeError(err)
@@ -230,16 +258,24 @@ func (s *session) readLoop() {
 			s.end(err)
 			return
 		}
-		m, err := protocol.Decode(b)
-		if errors.Is(err, protocol.ErrUnknownType) {
-			continue
-		}
-		if err != nil {
-			s.end(fmt.Errorf("client: bad frame from server: %w", err))
-			return
-		}
-		if e := s.handle(m); e != nil {
-			serverErr = e
+		for len(b) > 0 { // a message may carry several frames
+			frame, rest, err := protocol.Next(b)
+			if err != nil {
+				s.end(fmt.Errorf("client: bad frame from server: %w", err))
+				return
+			}
+			b = rest
+			m, err := protocol.Decode(frame)
+			if errors.Is(err, protocol.ErrUnknownType) {
+				continue
+			}
+			if err != nil {
+				s.end(fmt.Errorf("client: bad frame from server: %w", err))
+				return
+			}
+			if e := s.handle(m); e != nil {
+				serverErr = e
+			}
 		}
 	}
 }

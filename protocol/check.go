@@ -24,6 +24,17 @@ func Check(b []byte, maxDepth int) error {
 	return nil
 }
 
+// Next splits off the first frame of a websocket message that carries
+// one or more frames back to back (see [Hello].Batch). It checks the frame
+// as [Check] does and returns it and the bytes after it.
+func Next(msg []byte) (frame, rest []byte, err error) {
+	n, err := skip(msg, 0, MaxDepth)
+	if err != nil {
+		return nil, nil, err
+	}
+	return msg[:n:n], msg[n:], nil
+}
+
 // skip returns the offset just past the msgpack value that starts at off.
 func skip(b []byte, off, depth int) (int, error) {
 	if depth <= 0 {

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"strings"
@@ -74,5 +75,29 @@ func TestCheck(t *testing.T) {
 				t.Fatalf("Check error %v does not wrap ErrMalformed", err)
 			}
 		})
+	}
+}
+
+func TestNext(t *testing.T) {
+	t.Parallel()
+	a, b := mustEncode(&Ping{Nonce: 1}), mustEncode(&Pong{Nonce: 2})
+	msg := append(append([]byte(nil), a...), b...)
+	first, rest, err := Next(msg)
+	if err != nil || !bytes.Equal(first, a) || !bytes.Equal(rest, b) {
+		t.Fatalf("Next = % x, % x, %v", first, rest, err)
+	}
+	second, rest, err := Next(rest)
+	if err != nil || !bytes.Equal(second, b) || len(rest) != 0 {
+		t.Fatalf("second Next = % x, % x, %v", second, rest, err)
+	}
+	if _, _, err := Next(append(a, 0x81)); err != nil {
+		t.Fatalf("a frame followed by the start of another: %v (the first is whole)", err)
+	}
+	if _, _, err := Next([]byte{0x81, 0xa1}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("truncated frame: %v", err)
+	}
+	// The frame's capacity ends with it: appending to it cannot overwrite the next.
+	if f, _, _ := Next(msg); cap(f) != len(a) {
+		t.Fatalf("cap = %d, want %d", cap(f), len(a))
 	}
 }

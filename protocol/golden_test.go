@@ -33,8 +33,9 @@ var golden = []struct {
 }{
 	{"hello", &Hello{Version: 1, Client: "ada"}},
 	{"hello_anonymous", &Hello{Version: 1}},
+	{"hello_batch", &Hello{Version: 1, Client: "ada", Batch: true}},
 	{"welcome", &Welcome{Version: 1, Client: "ada", PingMS: 3000, TimeoutMS: 10000,
-		Limits: Limits{MaxFrame: 65536, MaxKeys: 64, MaxValue: 16384, MaxRooms: 16}}},
+		Limits: Limits{MaxFrame: 65536, MaxKeys: 64, MaxValue: 16384, MaxRooms: 16}, Batch: true}},
 	{"join", &Join{ID: 1, Room: "lobby", Entries: []Entry{{Key: "name", Value: mp("ada")}}}},
 	{"join_observer", &Join{ID: 2, Room: "lobby", Observer: true}},
 	{"joined", &Joined{ID: 1, Room: "lobby", Members: []Member{

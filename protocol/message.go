@@ -13,9 +13,13 @@ const Version = 1
 //
 //	"v": protocol version (uint)
 //	"c": client id to use in rooms; empty asks the server to choose one
+//	"b": the client reads websocket messages that carry several frames
+//	     back to back (see [Next]); the server then sends what it has
+//	     queued for the client in as few messages as it can
 type Hello struct {
 	Version uint16 `msgpack:"v"`
 	Client  string `msgpack:"c,omitempty"`
+	Batch   bool   `msgpack:"b,omitempty"`
 }
 
 // Welcome answers a [Hello] and tells the client its id and the server's
@@ -26,12 +30,15 @@ type Hello struct {
 //	"p": interval in milliseconds at which the server pings
 //	"o": timeout in milliseconds after which a silent peer is dropped
 //	"l": the server's [Limits]
+//	"b": the server reads websocket messages that carry several frames
+//	     back to back (see [Next])
 type Welcome struct {
 	Version   uint16 `msgpack:"v"`
 	Client    string `msgpack:"c"`
 	PingMS    uint32 `msgpack:"p"`
 	TimeoutMS uint32 `msgpack:"o"`
 	Limits    Limits `msgpack:"l"`
+	Batch     bool   `msgpack:"b,omitempty"`
 }
 
 // Limits are the server's limits, sent in a [Welcome] so that a client can

@@ -20,8 +20,10 @@ type conn struct {
 	s      *Server
 	ws     *websocket.Conn
 	client string
+	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
 
+	buf   []byte        // the writer's: frames packed into one message
 	qmu   sync.Mutex    // Protects queue and bulk.
 	queue [][]byte      // frames for the writer, oldest first
 	bulk  int           // frames of queue queued by sendBulk
@@ -33,6 +35,8 @@ type conn struct {
 
 	mmu   sync.Mutex              // Protects meets.
 	meets map[uint32]*pendingMeet // pending meet requests by request id
+
+	watchdog *time.Timer // closes the websocket when a write takes too long
 
 	stopOnce sync.Once
 	quit     chan struct{} // closed by stop
@@ -118,14 +122,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	client, err := s.handshake(ctx, ws)
+	hello, err := s.handshake(ctx, ws)
 	if err != nil {
 		s.log.Debug("websocket handshake", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := &conn{s: s, ws: ws, client: client, wake: make(chan struct{}, 1),
+	client := hello.Client
+	c := &conn{s: s, ws: ws, client: client, batch: hello.Batch, wake: make(chan struct{}, 1),
 		rooms: make(map[string]bool), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
+	c.watchdog = time.AfterFunc(time.Hour, func() {
+		c.stop(0, "")
+		ws.CloseNow() // a write blocked beyond WriteTimeout
+	})
+	c.watchdog.Stop()
+	defer c.watchdog.Stop()
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -137,10 +148,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		defer cancel() // unblocks the reader
-		c.writeLoop(ctx)
+		defer ws.CloseNow() // unblocks the reader
+		c.writeLoop()
 	}()
-	c.readLoop(ctx)
+	c.readLoop()
 	c.stop(0, "")
 	c.dropMeets()
 	<-writerDone
@@ -156,19 +167,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // handshake reads the Hello and answers with the Welcome.
-func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (string, error) {
+func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.Hello, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)() // Shutdown ends handshakes at once
-	fail := func(e *protocol.Error) (string, error) {
+	fail := func(e *protocol.Error) (*protocol.Hello, error) {
 		b, _ := protocol.Encode(e)
 		_ = ws.Write(ctx, websocket.MessageBinary, b)
 		_ = ws.Close(websocket.StatusCode(e.Code.CloseStatus()), e.Message)
-		return "", e
+		return nil, e
 	}
 	typ, b, err := ws.Read(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if typ != websocket.MessageBinary {
 		return fail(protocol.Errorf(protocol.CodeBadFrame, "frames are binary messages"))
@@ -184,21 +195,20 @@ func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (string, err
 	if h.Version != protocol.Version {
 		return fail(protocol.Errorf(protocol.CodeBadVersion, "version %d is not supported; this server speaks %d", h.Version, protocol.Version))
 	}
-	client := h.Client
-	if client == "" {
+	if h.Client == "" {
 		var id [6]byte
 		_, _ = rand.Read(id[:])
-		client = "u-" + hex.EncodeToString(id[:])
+		h.Client = "u-" + hex.EncodeToString(id[:])
 	}
 	o := s.opts
-	b, err = protocol.Encode(&protocol.Welcome{Version: protocol.Version, Client: client,
+	b, err = protocol.Encode(&protocol.Welcome{Version: protocol.Version, Client: h.Client, Batch: true,
 		PingMS: uint32(o.PingInterval / time.Millisecond), TimeoutMS: uint32(o.Timeout / time.Millisecond),
 		Limits: protocol.Limits{MaxFrame: uint32(o.MaxFrame), MaxKeys: uint32(o.MaxKeys),
 			MaxValue: uint32(o.MaxValue), MaxRooms: uint32(o.MaxRooms)}})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return client, ws.Write(ctx, websocket.MessageBinary, b)
+	return h, ws.Write(ctx, websocket.MessageBinary, b)
 }
 
 // asProtocolError turns a Decode error into the error frame that answers it.
@@ -210,9 +220,12 @@ func asProtocolError(err error) *protocol.Error {
 	return protocol.Errorf(protocol.CodeBadFrame, "%v", err)
 }
 
-func (c *conn) readLoop(ctx context.Context) {
+// readLoop reads until the connection fails or the writer closes it.
+// Reads take no context: a per-read timeout costs a timer per frame, and
+// the writer's ping check (Timeout) and CloseNow end a silent peer.
+func (c *conn) readLoop() {
 	for {
-		typ, b, err := c.ws.Read(ctx)
+		typ, b, err := c.ws.Read(context.Background())
 		if err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				c.stop(protocol.CodeFrameTooLarge, "frame too large")
@@ -224,8 +237,15 @@ func (c *conn) readLoop(ctx context.Context) {
 			c.stop(protocol.CodeBadFrame, "frames are binary messages")
 			return
 		}
-		if !c.handle(b) {
-			return
+		for len(b) > 0 { // a message may carry several frames
+			frame, rest, err := protocol.Next(b)
+			if err != nil {
+				frame, rest = b, nil // Decode reports what is wrong
+			}
+			if !c.handle(frame) {
+				return
+			}
+			b = rest
 		}
 	}
 }
@@ -324,28 +344,48 @@ func (c *conn) pruneRooms() {
 	}
 }
 
-func (c *conn) writeLoop(ctx context.Context) {
+func (c *conn) writeLoop() {
 	t := time.NewTicker(c.s.opts.PingInterval)
 	defer t.Stop()
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
 	var nonce uint32
 	var batch, spare [][]byte
+	var last time.Time // end of the last write
 	for {
 		select {
 		case <-c.wake:
+			if d := c.s.opts.Coalesce - time.Since(last); c.batch && d > 0 {
+				// Busy: frames came within Coalesce of the last write. Let
+				// more gather, so that one write carries them all.
+				hold.Reset(d)
+				select {
+				case <-hold.C:
+				case <-c.quit:
+					hold.Stop()
+				}
+			}
 			batch, spare = c.take(spare), batch
-			for i, b := range batch {
+			for len(batch) > 0 {
 				select {
 				case <-c.quit:
-					c.finish(ctx, batch[i:])
+					c.finish(batch)
 					return
 				default:
 				}
-				if err := c.write(ctx, b); err != nil {
+				n := 1
+				msg := batch[0]
+				if c.batch && len(batch) > 1 {
+					msg, n = c.pack(batch)
+				}
+				if err := c.write(msg); err != nil {
 					c.stop(0, "")
 					return
 				}
-				batch[i] = nil
+				clear(batch[:n])
+				batch = batch[n:]
 			}
+			last = time.Now()
 		case now := <-t.C:
 			if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
 				c.stop(protocol.CodeTimeout, "no frame within the timeout")
@@ -353,40 +393,64 @@ func (c *conn) writeLoop(ctx context.Context) {
 			}
 			nonce++
 			b, _ := protocol.Encode(&protocol.Ping{Nonce: nonce})
-			if err := c.write(ctx, b); err != nil {
+			if err := c.write(b); err != nil {
 				c.stop(0, "")
 				return
 			}
 		case <-c.quit:
-			c.finish(ctx, nil)
+			c.finish(nil)
 			return
 		}
 	}
 }
 
-func (c *conn) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.s.opts.WriteTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageBinary, b)
+// maxBatch bounds the bytes of frames packed into one message.
+const maxBatch = 64 << 10
+
+// pack joins the first frames of batch into one message of at most
+// maxBatch bytes (or one frame, if larger) and says how many it took.
+func (c *conn) pack(batch [][]byte) ([]byte, int) {
+	size, n := 0, 0
+	for n < len(batch) && (n == 0 || size+len(batch[n]) <= maxBatch) {
+		size += len(batch[n])
+		n++
+	}
+	if n == 1 {
+		return batch[0], 1
+	}
+	c.buf = c.buf[:0]
+	for _, f := range batch[:n] {
+		c.buf = append(c.buf, f...)
+	}
+	return c.buf, n
+}
+
+// write writes one message. A write blocked beyond WriteTimeout closes
+// the connection (a watchdog timer, cheaper per frame than a context).
+func (c *conn) write(b []byte) error {
+	c.watchdog.Reset(c.s.opts.WriteTimeout)
+	err := c.ws.Write(context.Background(), websocket.MessageBinary, b)
+	c.watchdog.Stop()
+	return err
 }
 
 // finish closes the websocket after stop. A peer that is gone, silent or
 // too slow is cut at once; otherwise the frames not yet written (rest,
 // then the queue) are flushed, then an Error frame with the code, then the
 // close handshake.
-func (c *conn) finish(ctx context.Context, rest [][]byte) {
+func (c *conn) finish(rest [][]byte) {
 	switch code := c.quitCode; code {
 	case 0, protocol.CodeTimeout, protocol.CodeSlowConsumer:
 		c.ws.CloseNow()
 	default:
 		for _, b := range append(rest, c.take(nil)...) {
-			if c.write(ctx, b) != nil {
+			if c.write(b) != nil {
 				c.ws.CloseNow()
 				return
 			}
 		}
 		b, _ := protocol.Encode(&protocol.Error{Code: code, Message: c.quitMsg})
-		if c.write(ctx, b) == nil {
+		if c.write(b) == nil {
 			_ = c.ws.Close(websocket.StatusCode(code.CloseStatus()), c.quitMsg)
 		}
 		c.ws.CloseNow()

@@ -286,3 +286,32 @@ func mustEncode(t *testing.T, m protocol.Message) []byte {
 	}
 	return b
 }
+
+// TestConn_batches: a client may send several frames in one message, and
+// a client that reads batches gets the frames queued together packed into
+// one message, at most maxBatch bytes.
+func TestConn_batches(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	p := dialPeer(t, hs, "ada")
+	join, _ := protocol.Encode(&protocol.Join{ID: 1, Room: "r"})
+	set, _ := protocol.Encode(&protocol.Set{ID: 2, Room: "r", Entries: []protocol.Entry{entry("x", 1)}})
+	p.sendRaw(append(join, set...))
+	expect[*protocol.Joined](p)
+	if ok := expect[*protocol.OK](p); ok.ID != 2 {
+		t.Fatalf("OK for %d, want the Set's", ok.ID)
+	}
+
+	c := &conn{batch: true}
+	small := make([]byte, 100)
+	big := make([]byte, maxBatch)
+	if msg, n := c.pack([][]byte{small, small, small}); n != 3 || len(msg) != 300 {
+		t.Fatalf("pack of 3 small frames = %d bytes, %d frames", len(msg), n)
+	}
+	if msg, n := c.pack([][]byte{big, small}); n != 1 || len(msg) != maxBatch {
+		t.Fatalf("pack of a large frame = %d bytes, %d frames; want it alone", len(msg), n)
+	}
+	if _, n := c.pack([][]byte{small, big}); n != 1 {
+		t.Fatalf("pack took %d frames past maxBatch", n)
+	}
+}

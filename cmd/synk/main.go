@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // serveConfig is what the serve flags set.
 type serveConfig struct {
 	addr     string
+	pprof    string
 	opts     server.Options
 	origins  string
 	logLevel slog.Level
@@ -78,6 +79,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra browser Origin host patterns, e.g. app.example.com,*.example.org")
 	fs.BoolVar(&o.OnlySameOrigin, "same-origin-only", false, "refuse localhost origins unless listed in -origins")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off when empty)")
 
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -118,6 +120,15 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 	if err != nil {
 		_ = s.Shutdown(ctx)
 		return err
+	}
+	if c.pprof != "" {
+		stopProfiling, err := servePprof(c.pprof, log)
+		if err != nil {
+			_ = s.Shutdown(ctx)
+			ln.Close()
+			return err
+		}
+		defer stopProfiling()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s)
