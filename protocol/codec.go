@@ -67,12 +67,14 @@ func Decode(b []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := newMessage(t)
-	if m == nil {
-		return nil, fmt.Errorf("%w %d", ErrUnknownType, t)
-	}
-	if err := msgpack.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("%w: %v: %v", ErrMalformed, t, err)
+	m, ok := decodeFast(t, b)
+	if !ok {
+		if m = newMessage(t); m == nil {
+			return nil, fmt.Errorf("%w %d", ErrUnknownType, t)
+		}
+		if err := msgpack.Unmarshal(b, m); err != nil {
+			return nil, fmt.Errorf("%w: %v: %v", ErrMalformed, t, err)
+		}
 	}
 	if err := validate(m); err != nil {
 		return nil, err

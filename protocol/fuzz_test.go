@@ -2,7 +2,10 @@ package protocol
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // FuzzDecode checks that Decode never panics, and that whatever it accepts
@@ -14,6 +17,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0x81, 0xa1, 0x6f, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, in []byte) {
+		checkFast(t, in)
 		m, err := Decode(in)
 		if err != nil {
 			return
@@ -50,4 +54,60 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Check accepts both % x and its prefix", in)
 		}
 	})
+}
+
+// checkFast checks that the hand-written decoder, where it takes a frame,
+// decodes it as the msgpack library does.
+func checkFast(t *testing.T, in []byte) {
+	if Check(in, MaxDepth) != nil {
+		return
+	}
+	typ, err := frameType(in)
+	if err != nil {
+		return
+	}
+	fast, ok := decodeFast(typ, in)
+	if !ok {
+		return
+	}
+	slow := newMessage(typ)
+	if err := msgpack.Unmarshal(in, slow); err != nil {
+		t.Fatalf("% x: the fast decoder took what the library refuses: %v", in, err)
+	}
+	if !reflect.DeepEqual(normalize(fast), normalize(slow)) {
+		t.Fatalf("% x:\nfast    %#v\nlibrary %#v", in, fast, slow)
+	}
+}
+
+// normalize makes empty lists nil: the library leaves a list nil or
+// empty by circumstance, and nothing reads the difference. Values stay as
+// they are.
+func normalize(m Message) Message {
+	entries := func(es []Entry) []Entry {
+		if len(es) == 0 {
+			return nil
+		}
+		return es
+	}
+	strs := func(s []string) []string {
+		if len(s) == 0 {
+			return nil
+		}
+		return s
+	}
+	switch m := m.(type) {
+	case *Set:
+		c := *m
+		c.Entries, c.Delete = entries(c.Entries), strs(c.Delete)
+		return &c
+	case *Presence:
+		c := *m
+		c.Entries, c.Delete = entries(c.Entries), strs(c.Delete)
+		return &c
+	case *Object:
+		c := *m
+		c.Fields, c.Delete = entries(c.Fields), strs(c.Delete)
+		return &c
+	}
+	return m
 }
