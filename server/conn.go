@@ -14,20 +14,30 @@ import (
 	"github.com/synkhq/synk/protocol"
 )
 
-// conn is one websocket client. The handler goroutine reads; writeLoop
-// writes everything, from the bounded queue.
+// conn is one websocket client. The handler goroutine reads; a writer
+// goroutine runs while there is something to write (see writer.go).
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
 	client string
 	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
+	nonce  uint32       // of the last Ping; the janitor's
 
-	buf   []byte        // the writer's: frames packed into one message
-	qmu   sync.Mutex    // Protects queue and bulk.
-	queue [][]byte      // frames for the writer, oldest first
-	bulk  int           // frames of queue queued by sendBulk
-	wake  chan struct{} // signalled when a frame is queued
+	qmu     sync.Mutex     // Protects the following.
+	queue   [][]byte       // frames for the writer, oldest first
+	bulk    int            // frames of queue queued by sendBulk
+	writing bool           // a writer runs, or the connection is finished
+	waiting bool           // the writer waits on wake for a frame
+	wake    chan struct{}  // wakes the waiting writer
+	qclosed bool           // stop was called: no writer starts but the last
+	writers sync.WaitGroup // the writer, if one runs
+
+	// The writer's own, used by one writer at a time.
+	buf       []byte      // frames packed into one message
+	spare     [][]byte    // the queue's next array
+	lastWrite time.Time   // end of the last write
+	watchdog  *time.Timer // closes the websocket when a write takes too long
 
 	// rooms is touched only by the reader goroutine. A room's subs map is
 	// the truth; an entry here may be stale after a CodeReplaced.
@@ -36,74 +46,10 @@ type conn struct {
 	mmu   sync.Mutex              // Protects meets.
 	meets map[uint32]*pendingMeet // pending meet requests by request id
 
-	watchdog *time.Timer // closes the websocket when a write takes too long
-
 	stopOnce sync.Once
 	quit     chan struct{} // closed by stop
 	quitCode protocol.Code // written once, before quit is closed
 	quitMsg  string
-}
-
-// stop ends the connection with code (0: the peer went away). The writer
-// sends the code to the client where that makes sense, then closes.
-func (c *conn) stop(code protocol.Code, msg string) {
-	c.stopOnce.Do(func() {
-		c.quitCode, c.quitMsg = code, msg
-		close(c.quit)
-	})
-}
-
-// send queues a frame without blocking. A connection with more than
-// SendQueue frames of live changes waiting is stopped as too slow.
-func (c *conn) send(b []byte) { c.enqueue(b, false) }
-
-// sendBulk queues a frame of a snapshot or resume. Such frames are bounded
-// by the room's objects, not by SendQueue: a client subscribing to a large
-// area is not cut for it, only for falling behind the live changes after.
-func (c *conn) sendBulk(b []byte) { c.enqueue(b, true) }
-
-func (c *conn) enqueue(b []byte, bulk bool) {
-	select {
-	case <-c.quit:
-		return // the writer is finishing or gone
-	default:
-	}
-	c.qmu.Lock()
-	if !bulk && len(c.queue)-c.bulk >= c.s.opts.SendQueue {
-		c.qmu.Unlock()
-		c.stop(protocol.CodeSlowConsumer, "send queue full")
-		return
-	}
-	c.queue = append(c.queue, b)
-	if bulk {
-		c.bulk++
-	}
-	c.qmu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take hands the writer every queued frame, and the queue buf to fill next.
-func (c *conn) take(buf [][]byte) [][]byte {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	out := c.queue
-	c.queue, c.bulk = buf[:0], 0
-	return out
-}
-
-func (c *conn) sendMsg(m protocol.Message) { c.send(encode(m)) }
-
-func (c *conn) sendBulkMsg(m protocol.Message) { c.sendBulk(encode(m)) }
-
-func encode(m protocol.Message) []byte {
-	b, err := protocol.Encode(m)
-	if err != nil {
-		panic("bug: server frame does not encode: " + err.Error())
-	}
-	return b
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -111,32 +57,34 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShutdown, "server shutting down"))
 		return
 	}
-	defer s.wg.Done()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
 	if err != nil {
+		s.wg.Done()
 		s.log.Debug("websocket accept", "remote", r.RemoteAddr, "err", err)
 		return
 	}
+	// The connection goes on in a goroutine of its own, and the handler
+	// returns: net/http's goroutine, its deep stack and its 8 KiB of
+	// buffers for the hijacked connection are then freed.
+	go func() {
+		defer s.wg.Done()
+		s.run(ws, r.RemoteAddr)
+	}()
+}
+
+// run serves one websocket until it ends.
+func (s *Server) run(ws *websocket.Conn, remote string) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
-
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	hello, err := s.handshake(ctx, ws)
+	hello, err := s.handshake(s.ctx, ws)
 	if err != nil {
-		s.log.Debug("websocket handshake", "remote", r.RemoteAddr, "err", err)
+		s.log.Debug("websocket handshake", "remote", remote, "err", err)
 		return
 	}
 	client := hello.Client
 	c := &conn{s: s, ws: ws, client: client, batch: hello.Batch, wake: make(chan struct{}, 1),
 		rooms: make(map[string]bool), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
-	c.watchdog = time.AfterFunc(time.Hour, func() {
-		c.stop(0, "")
-		ws.CloseNow() // a write blocked beyond WriteTimeout
-	})
-	c.watchdog.Stop()
-	defer c.watchdog.Stop()
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -145,16 +93,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		defer ws.CloseNow() // unblocks the reader
-		c.writeLoop()
-	}()
-	c.readLoop()
+	c.readLoop() // until the peer goes, or the writer closes the websocket
 	c.stop(0, "")
 	c.dropMeets()
-	<-writerDone
+	c.writers.Wait()
+	if c.watchdog != nil {
+		c.watchdog.Stop()
+	}
 
 	reason := c.quitCode
 	for name := range c.rooms {
@@ -168,9 +113,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // handshake reads the Hello and answers with the Welcome.
 func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.Hello, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout) // ctx ends with Shutdown
 	defer cancel()
-	defer context.AfterFunc(s.ctx, cancel)() // Shutdown ends handshakes at once
 	fail := func(e *protocol.Error) (*protocol.Hello, error) {
 		b, _ := protocol.Encode(e)
 		_ = ws.Write(ctx, websocket.MessageBinary, b)
@@ -344,115 +288,3 @@ func (c *conn) pruneRooms() {
 	}
 }
 
-func (c *conn) writeLoop() {
-	t := time.NewTicker(c.s.opts.PingInterval)
-	defer t.Stop()
-	hold := time.NewTimer(time.Hour)
-	hold.Stop()
-	var nonce uint32
-	var batch, spare [][]byte
-	var last time.Time // end of the last write
-	for {
-		select {
-		case <-c.wake:
-			if d := c.s.opts.Coalesce - time.Since(last); c.batch && d > 0 {
-				// Busy: frames came within Coalesce of the last write. Let
-				// more gather, so that one write carries them all.
-				hold.Reset(d)
-				select {
-				case <-hold.C:
-				case <-c.quit:
-					hold.Stop()
-				}
-			}
-			batch, spare = c.take(spare), batch
-			for len(batch) > 0 {
-				select {
-				case <-c.quit:
-					c.finish(batch)
-					return
-				default:
-				}
-				n := 1
-				msg := batch[0]
-				if c.batch && len(batch) > 1 {
-					msg, n = c.pack(batch)
-				}
-				if err := c.write(msg); err != nil {
-					c.stop(0, "")
-					return
-				}
-				clear(batch[:n])
-				batch = batch[n:]
-			}
-			last = time.Now()
-		case now := <-t.C:
-			if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
-				c.stop(protocol.CodeTimeout, "no frame within the timeout")
-				continue
-			}
-			nonce++
-			b, _ := protocol.Encode(&protocol.Ping{Nonce: nonce})
-			if err := c.write(b); err != nil {
-				c.stop(0, "")
-				return
-			}
-		case <-c.quit:
-			c.finish(nil)
-			return
-		}
-	}
-}
-
-// maxBatch bounds the bytes of frames packed into one message.
-const maxBatch = 64 << 10
-
-// pack joins the first frames of batch into one message of at most
-// maxBatch bytes (or one frame, if larger) and says how many it took.
-func (c *conn) pack(batch [][]byte) ([]byte, int) {
-	size, n := 0, 0
-	for n < len(batch) && (n == 0 || size+len(batch[n]) <= maxBatch) {
-		size += len(batch[n])
-		n++
-	}
-	if n == 1 {
-		return batch[0], 1
-	}
-	c.buf = c.buf[:0]
-	for _, f := range batch[:n] {
-		c.buf = append(c.buf, f...)
-	}
-	return c.buf, n
-}
-
-// write writes one message. A write blocked beyond WriteTimeout closes
-// the connection (a watchdog timer, cheaper per frame than a context).
-func (c *conn) write(b []byte) error {
-	c.watchdog.Reset(c.s.opts.WriteTimeout)
-	err := c.ws.Write(context.Background(), websocket.MessageBinary, b)
-	c.watchdog.Stop()
-	return err
-}
-
-// finish closes the websocket after stop. A peer that is gone, silent or
-// too slow is cut at once; otherwise the frames not yet written (rest,
-// then the queue) are flushed, then an Error frame with the code, then the
-// close handshake.
-func (c *conn) finish(rest [][]byte) {
-	switch code := c.quitCode; code {
-	case 0, protocol.CodeTimeout, protocol.CodeSlowConsumer:
-		c.ws.CloseNow()
-	default:
-		for _, b := range append(rest, c.take(nil)...) {
-			if c.write(b) != nil {
-				c.ws.CloseNow()
-				return
-			}
-		}
-		b, _ := protocol.Encode(&protocol.Error{Code: code, Message: c.quitMsg})
-		if c.write(b) == nil {
-			_ = c.ws.Close(websocket.StatusCode(code.CloseStatus()), c.quitMsg)
-		}
-		c.ws.CloseNow()
-	}
-}

@@ -438,8 +438,19 @@ func (s *Server) janitor() {
 		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
+			s.pingAll(now)
 			s.sweep(now)
 		}
+	}
+}
+
+// pingAll pings every websocket client, and stops the silent ones.
+func (s *Server) pingAll(now time.Time) {
+	s.mu.Lock()
+	conns := slices.Collect(maps.Keys(s.conns))
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.ping(now)
 	}
 }
 

@@ -15,7 +15,7 @@ func centrifugeSystem(bin string) *system {
 	return &system{
 		name: "centrifuge",
 		args: func(w *workload) []string {
-			return []string{"-addr", "127.0.0.1:0", "-history", strconv.Itoa(w.history), "-presence=" + strconv.FormatBool(w.presence)}
+			return []string{"-addr", "127.0.0.1:0", "-history", strconv.Itoa(w.history), "-presence=" + strconv.FormatBool(w.presence), "-debug", "127.0.0.1:0"}
 		},
 		dial: func(ctx context.Context, srv *server, room, id string, h handler) (peer, error) {
 			c := centrifuge.NewProtobufClient("ws://"+srv.addr+"/connection/websocket", centrifuge.Config{

@@ -13,7 +13,7 @@ import (
 func hubSystem(bin string) *system {
 	return &system{
 		name: "hub",
-		args: func(w *workload) []string { return []string{"-addr", "127.0.0.1:0"} },
+		args: func(w *workload) []string { return []string{"-addr", "127.0.0.1:0", "-debug", "127.0.0.1:0"} },
 		dial: func(ctx context.Context, srv *server, room, id string, h handler) (peer, error) {
 			ws, _, err := websocket.Dial(ctx, "ws://"+srv.addr+"/ws?room="+url.QueryEscape(room), nil)
 			if err != nil {

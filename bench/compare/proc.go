@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +16,10 @@ import (
 
 // server is one server process under test, on loopback.
 type server struct {
-	cmd  *exec.Cmd
-	addr string // host:port
-	exit chan error
+	cmd   *exec.Cmd
+	addr  string      // host:port
+	debug chan string // the address of /debug/freemem, once printed
+	exit  chan error
 }
 
 // buildAll builds the three servers into dir and returns their paths by
@@ -39,8 +41,12 @@ func buildAll(ctx context.Context, dir string) (map[string]string, error) {
 	return out, nil
 }
 
-// listening matches the line each server prints once it listens.
-var listening = regexp.MustCompile(`(?:listening on |msg="synk serving" addr=http://)(\S+)`)
+// listening matches the line each server prints once it listens, and
+// debugging the one that gives the address of /debug/freemem.
+var (
+	listening = regexp.MustCompile(`(?:listening on |msg="synk serving" addr=http://)(\S+)`)
+	debugging = regexp.MustCompile(`(?:debug on |msg="pprof serving" addr=http://)([^/\s]+)`)
+)
 
 // startServer runs bin with args and waits until it listens. GOMAXPROCS is
 // left to the server, which shares the machine with the load generator.
@@ -54,7 +60,7 @@ func startServer(ctx context.Context, bin string, args ...string) (*server, erro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, exit: make(chan error, 1)}
+	s := &server{cmd: cmd, exit: make(chan error, 1), debug: make(chan string, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -62,6 +68,12 @@ func startServer(ctx context.Context, bin string, args ...string) (*server, erro
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case addr <- m[1]:
+				default:
+				}
+			}
+			if m := debugging.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case s.debug <- m[1]:
 				default:
 				}
 			}
@@ -143,4 +155,26 @@ func (s *server) sample() (usage, error) {
 		}
 	}
 	return u, nil
+}
+
+// freeMemory makes the server collect its garbage and return free memory
+// to the system, so that its RSS is what it holds.
+func (s *server) freeMemory(ctx context.Context) error {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	var addr string
+	select {
+	case addr = <-s.debug:
+		s.debug <- addr
+	case <-t.C:
+		return fmt.Errorf("the server gave no debug address")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	resp, err := http.Get("http://" + addr + "/debug/freemem")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
 }

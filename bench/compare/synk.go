@@ -19,7 +19,8 @@ func synkSystem(bin string) *system {
 	return &system{
 		name: "synk",
 		args: func(w *workload) []string {
-			return append([]string{"serve", "-addr", "127.0.0.1:0", "-data", "", "-log-level", "info"}, strings.Fields(synkExtra)...)
+			return append([]string{"serve", "-addr", "127.0.0.1:0", "-data", "", "-log-level", "info", "-pprof", "127.0.0.1:0"},
+				strings.Fields(synkExtra)...)
 		},
 		dial: func(ctx context.Context, srv *server, room, id string, h handler) (peer, error) {
 			c, err := client.Dial(ctx, "ws://"+srv.addr+"/ws", &client.DialOptions{Client: id,

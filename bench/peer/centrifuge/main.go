@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	debugAddr := flag.String("debug", "", "serve /debug/freemem (runs debug.FreeOSMemory) on this address")
 	history := flag.Int("history", 0, "publications kept per channel for recovery (0: none)")
 	presence := flag.Bool("presence", false, "join/leave events and presence for every subscription")
 	flag.Parse()
@@ -71,6 +73,9 @@ func main() {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	fmt.Println("listening on", ln.Addr())
+	if *debugAddr != "" {
+		serveDebug(*debugAddr)
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -81,4 +86,21 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "centrifuge:", err)
 	os.Exit(1)
+}
+
+// serveDebug serves /debug/freemem on addr, for the benchmarks to measure
+// memory after a collection, and prints "debug on ADDR".
+func serveDebug(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/freemem", func(w http.ResponseWriter, r *http.Request) {
+		debug.FreeOSMemory()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	fmt.Println("debug on", ln.Addr())
 }

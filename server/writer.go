@@ -1,0 +1,234 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/synkhq/synk/protocol"
+)
+
+// Writing. Frames go into a connection's queue without blocking; a writer
+// goroutine runs while the queue has frames and ends when it is empty, so
+// an idle connection costs no goroutine stack but its reader's. The
+// janitor pings every connection (see Server.ping).
+
+// stop ends the connection with code (0: the peer went away). A writer
+// then sends the code to the client where that makes sense, and closes.
+func (c *conn) stop(code protocol.Code, msg string) {
+	c.stopOnce.Do(func() {
+		c.quitCode, c.quitMsg = code, msg
+		close(c.quit)
+		c.qmu.Lock()
+		c.qclosed = true
+		c.startWriter()
+		c.qmu.Unlock()
+	})
+}
+
+// startWriter starts a writer unless one runs, or wakes it if it waits.
+// The caller holds c.qmu.
+func (c *conn) startWriter() {
+	if c.writing {
+		if c.waiting {
+			c.waiting = false
+			c.wake <- struct{}{} // the writer waits for exactly this
+		}
+		return
+	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.write()
+}
+
+// linger is how long a writer with nothing to write waits for more before
+// it ends: a busy connection keeps its writer, an idle one has none.
+const linger = 500 * time.Millisecond
+
+// send queues a frame without blocking. A connection with more than
+// SendQueue frames of live changes waiting is stopped as too slow.
+func (c *conn) send(b []byte) { c.enqueue(b, false) }
+
+// sendBulk queues a frame of a snapshot or resume. Such frames are bounded
+// by the room's objects, not by SendQueue: a client subscribing to a large
+// area is not cut for it, only for falling behind the live changes after.
+func (c *conn) sendBulk(b []byte) { c.enqueue(b, true) }
+
+func (c *conn) enqueue(b []byte, bulk bool) {
+	c.qmu.Lock()
+	if c.qclosed {
+		c.qmu.Unlock()
+		return // the writer is finishing or gone
+	}
+	if !bulk && len(c.queue)-c.bulk >= c.s.opts.SendQueue {
+		c.qmu.Unlock()
+		c.stop(protocol.CodeSlowConsumer, "send queue full")
+		return
+	}
+	c.queue = append(c.queue, b)
+	if bulk {
+		c.bulk++
+	}
+	c.startWriter()
+	c.qmu.Unlock()
+}
+
+func (c *conn) sendMsg(m protocol.Message) { c.send(encode(m)) }
+
+func (c *conn) sendBulkMsg(m protocol.Message) { c.sendBulk(encode(m)) }
+
+func encode(m protocol.Message) []byte {
+	b, err := protocol.Encode(m)
+	if err != nil {
+		panic("bug: server frame does not encode: " + err.Error())
+	}
+	return b
+}
+
+// take hands the writer every queued frame. When the queue is empty it
+// waits up to linger for a frame; if none comes it reports false, and the
+// writer must end (c.writing is false then).
+func (c *conn) take(idle *time.Timer) ([][]byte, bool) {
+	c.qmu.Lock()
+	if len(c.queue) == 0 && !c.qclosed {
+		c.waiting = true
+		c.qmu.Unlock()
+		idle.Reset(linger)
+		select {
+		case <-c.wake:
+			idle.Stop()
+		case <-idle.C:
+		}
+		c.qmu.Lock()
+		if c.waiting { // not woken: nothing came
+			c.waiting, c.writing = false, false
+			c.qmu.Unlock()
+			return nil, false
+		}
+	}
+	defer c.qmu.Unlock()
+	out := c.queue
+	c.queue, c.bulk, c.spare = c.spare[:0], 0, nil
+	return out, true
+}
+
+// write is the writer: it writes what is queued until the queue is empty,
+// or finishes the connection once it is stopped.
+func (c *conn) write() {
+	defer c.writers.Done()
+	idle := time.NewTimer(linger)
+	idle.Stop()
+	for {
+		if d := c.s.opts.Coalesce - time.Since(c.lastWrite); c.batch && d > 0 {
+			// Busy: frames came within Coalesce of the last write. Let
+			// more gather, so that one write carries them all.
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-c.quit:
+				t.Stop()
+			}
+		}
+		batch, ok := c.take(idle)
+		if !ok {
+			return
+		}
+		select {
+		case <-c.quit:
+			c.finish(batch)
+			return
+		default:
+		}
+		for rest := batch; len(rest) > 0; {
+			msg, n := rest[0], 1
+			if c.batch && len(rest) > 1 {
+				msg, n = c.pack(rest)
+			}
+			if err := c.writeMsg(msg); err != nil {
+				c.stop(0, "")
+				c.ws.CloseNow()
+				c.finish(nil)
+				return
+			}
+			rest = rest[n:]
+		}
+		c.lastWrite = time.Now()
+		clear(batch)
+		c.spare = batch
+	}
+}
+
+// maxBatch bounds the bytes of frames packed into one message.
+const maxBatch = 64 << 10
+
+// pack joins the first frames of batch into one message of at most
+// maxBatch bytes (or one frame, if larger) and says how many it took.
+func (c *conn) pack(batch [][]byte) ([]byte, int) {
+	size, n := 0, 0
+	for n < len(batch) && (n == 0 || size+len(batch[n]) <= maxBatch) {
+		size += len(batch[n])
+		n++
+	}
+	if n == 1 {
+		return batch[0], 1
+	}
+	c.buf = c.buf[:0]
+	for _, f := range batch[:n] {
+		c.buf = append(c.buf, f...)
+	}
+	return c.buf, n
+}
+
+// writeMsg writes one message. A write blocked beyond WriteTimeout closes
+// the connection (a watchdog timer: cheaper per frame than a context).
+func (c *conn) writeMsg(b []byte) error {
+	if c.watchdog == nil {
+		c.watchdog = time.AfterFunc(c.s.opts.WriteTimeout, func() {
+			c.stop(0, "")
+			c.ws.CloseNow()
+		})
+	} else {
+		c.watchdog.Reset(c.s.opts.WriteTimeout)
+	}
+	err := c.ws.Write(context.Background(), websocket.MessageBinary, b)
+	c.watchdog.Stop()
+	return err
+}
+
+// finish closes the websocket after stop. A peer that is gone, silent or
+// too slow is cut at once; otherwise the frames not yet written (rest,
+// then the queue) are flushed, then an Error frame with the code, then the
+// close handshake.
+func (c *conn) finish(rest [][]byte) {
+	switch code := c.quitCode; code {
+	case 0, protocol.CodeTimeout, protocol.CodeSlowConsumer:
+		c.ws.CloseNow()
+	default:
+		c.qmu.Lock()
+		rest = append(rest, c.queue...)
+		c.queue = nil
+		c.qmu.Unlock()
+		for _, b := range rest {
+			if c.writeMsg(b) != nil {
+				c.ws.CloseNow()
+				return
+			}
+		}
+		b, _ := protocol.Encode(&protocol.Error{Code: code, Message: c.quitMsg})
+		if c.writeMsg(b) == nil {
+			_ = c.ws.Close(websocket.StatusCode(code.CloseStatus()), c.quitMsg)
+		}
+		c.ws.CloseNow()
+	}
+}
+
+// ping pings c, or stops it if nothing was heard from it within the
+// timeout. The janitor calls it every PingInterval.
+func (c *conn) ping(now time.Time) {
+	if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
+		c.stop(protocol.CodeTimeout, "no frame within the timeout")
+		return
+	}
+	c.nonce++
+	c.sendMsg(&protocol.Ping{Nonce: c.nonce})
+}
