@@ -287,4 +287,3 @@ func (c *conn) pruneRooms() {
 		c.s.unlockRoom(r)
 	}
 }
-
