@@ -5,7 +5,7 @@ WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME    ?= 10s
 ADDR        ?= 127.0.0.1:8080
 
-.PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz bench check
+.PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz bench check compare
 all: fmt lint test
 
 ## run: build the browser client, then start `synk serve` on $(ADDR) with defaults
@@ -82,6 +82,10 @@ generate:
 ## check: everything builds for the browser too
 check:
 	GOOS=js GOARCH=wasm $(GO) build ./protocol/... ./client/...
+
+## compare: Synk beside centrifuge and a bare hub (docs/BENCHMARKS.md); ~25 minutes
+compare:
+	$(GO) run ./bench/compare -runs 3 -out docs/bench
 
 ## bench: codec and fan-out benchmarks (see README for the figures)
 bench:

@@ -23,6 +23,7 @@ type conn struct {
 	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
 	nonce  uint32       // of the last Ping; the janitor's
+	slot   uint8        // when the janitor pings it (see pingSlots)
 
 	qmu     sync.Mutex     // Protects the following.
 	queue   [][]byte       // frames for the writer, oldest first
@@ -88,6 +89,8 @@ func (s *Server) run(ws *websocket.Conn, remote string) {
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	c.slot = s.nextSlot
+	s.nextSlot = (s.nextSlot + 1) % pingSlots
 	if s.closing {
 		c.stop(protocol.CodeShutdown, "server shutting down")
 	}

@@ -29,10 +29,11 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex // Protects the following.
-	rooms   map[string]*room
-	conns   map[*conn]struct{}
-	closing bool
+	mu       sync.Mutex // Protects the following.
+	rooms    map[string]*room
+	conns    map[*conn]struct{}
+	closing  bool
+	nextSlot uint8 // ping slot of the next connection
 }
 
 // New returns a running server. Its janitor goroutine, which drops silent
@@ -428,26 +429,39 @@ func (s *Server) members(name string) []protocol.Member {
 	return r.snapshot("")
 }
 
-// janitor drops HTTP posters that have been silent for the timeout.
+// pingSlots spreads the pings over the ping interval: each tick of
+// PingInterval/pingSlots pings one slot's connections, so that 10,000
+// clients are not all pinged, and all answer, in the same millisecond.
+const pingSlots = 16
+
+// janitor pings the websocket clients and stops the silent ones, and
+// every PingInterval sweeps the rooms (see sweep).
 func (s *Server) janitor() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.opts.PingInterval)
+	t := time.NewTicker(s.opts.PingInterval / pingSlots)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
-			s.pingAll(now)
-			s.sweep(now)
+			s.pingSlot(now, uint8(tick%pingSlots))
+			if tick%pingSlots == 0 {
+				s.sweep(now)
+			}
 		}
 	}
 }
 
-// pingAll pings every websocket client, and stops the silent ones.
-func (s *Server) pingAll(now time.Time) {
+// pingSlot pings the websocket clients of one slot.
+func (s *Server) pingSlot(now time.Time, slot uint8) {
 	s.mu.Lock()
-	conns := slices.Collect(maps.Keys(s.conns))
+	var conns []*conn
+	for c := range s.conns {
+		if c.slot == slot {
+			conns = append(conns, c)
+		}
+	}
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.ping(now)

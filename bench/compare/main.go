@@ -8,6 +8,7 @@
 //	go run ./bench/compare                       # every workload, 3 runs, medians
 //	go run ./bench/compare -workloads fanout -runs 5
 //	go run ./bench/compare -out docs/bench       # also write tables and charts there
+//	go run ./bench/compare -workloads none -out docs/bench   # redraw them from results.json
 //
 // Each load is bounded: a fixed number of messages or a fixed duration.
 package main
@@ -32,7 +33,7 @@ func main() {
 	flag.IntVar(&sc.rate, "rate", 20, "fan-out steady run: messages per second")
 	flag.IntVar(&sc.rooms, "rooms", 1000, "small rooms: rooms")
 	flag.IntVar(&sc.members, "members", 10, "small rooms: members per room")
-	flag.Float64Var(&sc.roomRate, "room-rate", 0.5, "small rooms: messages per second per member")
+	flag.Float64Var(&sc.roomRate, "room-rate", 0.1, "small rooms: messages per second per member")
 	flag.IntVar(&sc.idle, "idle", 10000, "idle: connections")
 	flag.IntVar(&sc.watchers, "watchers", 200, "churn: participants that stay")
 	flag.IntVar(&sc.churners, "churners", 32, "churn: clients joining and leaving in a loop")

@@ -156,11 +156,13 @@ func machine() string {
 }
 
 // write saves results.md (the tables), results.json (every run) and one
-// PNG chart per workload in dir.
+// PNG chart per workload in dir. Workloads of an earlier report in dir
+// that this run did not repeat are kept.
 func (rep *report) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	rep.merge(filepath.Join(dir, "results.json"))
 	var md strings.Builder
 	fmt.Fprintf(&md, "<!-- written by go run ./bench/compare; do not edit -->\n\nMachine: %s. %s, %d runs per load and system, medians.\n",
 		machine(), rep.started.UTC().Format("2006-01-02"), rep.runs)
@@ -188,7 +190,7 @@ func (rep *report) chart(w *workload, path string) error {
 	p := plot.New()
 	p.Title.Text = w.title
 	p.Y.Label.Text = "relative to the largest (see the table)"
-	p.Y.Max = 1.05
+	p.Y.Max = 1.3 // room for the legend above the bars
 	var names []string
 	for _, m := range w.metrics {
 		arrow := ""
@@ -238,4 +240,31 @@ var chartColors = []color.Color{
 	color.RGBA{R: 0x2a, G: 0x9d, B: 0x8f, A: 0xff}, // synk
 	color.RGBA{R: 0xe7, G: 0x6f, B: 0x51, A: 0xff}, // centrifuge
 	color.RGBA{R: 0x8d, G: 0x99, B: 0xae, A: 0xff}, // hub
+}
+
+// merge adds the workloads of the report saved in path that rep lacks.
+func (rep *report) merge(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var old struct {
+		Results map[string]map[string][]result `json:"results"`
+	}
+	if json.Unmarshal(b, &old) != nil {
+		return
+	}
+	for _, w := range allWorkloads() {
+		if rep.results[w.name] != nil || old.Results[w.name] == nil {
+			continue
+		}
+		rep.results[w.name] = old.Results[w.name]
+	}
+	var order []*workload
+	for _, w := range allWorkloads() {
+		if rep.results[w.name] != nil {
+			order = append(order, w)
+		}
+	}
+	rep.order = order
 }

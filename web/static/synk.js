@@ -53,18 +53,34 @@ export class Conn {
     /** The client id the server gave this connection. */
     this.client = client;
     this._rooms = new Map();
+    this._joining = new Map(); // room name → events that came before its join resolved
     this._handlers = new Map();
     this.closed = false;
   }
 
-  /** Joins a room. Resolves once its snapshot is in: room.members() is complete. */
+  /**
+   * Joins a room. Resolves once its snapshot is in: room.members() is
+   * complete. Events of the room that came meanwhile (a stored cache's
+   * objects, a resume's changes, answers to stored writes) are held and
+   * delivered in a later task, so that handlers registered right after the
+   * await get them.
+   */
   async join(name, opts = {}) {
-    const id = await this._api.join(this._id, name, {
-      observer: !!opts.observer,
-      presence: opts.presence || undefined,
-    });
+    const early = [];
+    this._joining.set(name, early);
+    let id;
+    try {
+      id = await this._api.join(this._id, name, {
+        observer: !!opts.observer,
+        presence: opts.presence || undefined,
+      });
+    } finally {
+      this._joining.delete(name);
+    }
     const room = new Room(this, id, name, !!opts.observer);
+    room._held = early;
     this._rooms.set(name, room);
+    setTimeout(() => room._release(), 0);
     return room;
   }
 
@@ -90,7 +106,9 @@ export class Conn {
   _event(e) {
     const ev = toEvent(e);
     if (e.room) {
-      this._rooms.get(e.room)?._emit(ev);
+      const room = this._rooms.get(e.room);
+      if (room) room._emit(ev);
+      else this._joining.get(e.room)?.push(ev);
       if (e.kind === "roomclosed") this._rooms.delete(e.room);
       return;
     }
@@ -161,7 +179,16 @@ export class Room {
     if (this.conn._rooms.size === 0) await this.conn.close();
   }
 
-  _emit(ev) { emit(this._handlers, ev.kind, ev); }
+  _emit(ev) {
+    if (this._held) this._held.push(ev);
+    else emit(this._handlers, ev.kind, ev);
+  }
+
+  _release() {
+    const held = this._held || [];
+    this._held = null;
+    for (const ev of held) emit(this._handlers, ev.kind, ev);
+  }
 }
 
 /**

@@ -220,13 +220,13 @@ test("a write made offline survives a closed tab and goes out from the next page
     assert.equal(state.box.version, 2);
     assert.equal(state.lamp.fields.on, false);
     assert.deepEqual(state.pending, []);
-    // The cache and its areas came from IndexedDB and resumed: no reset,
-    // no puts (a snapshot would have put box at version 2), and the update
-    // of box is the only change the server sent. (The creates may be
-    // answered again if the tab closed before the store learned of their
-    // answers.)
+    // The cache and its areas came from IndexedDB (puts at the stored
+    // versions, delivered once the join resolved) and resumed: no reset,
+    // and the update of box is the only change the server sent (a snapshot
+    // would have put box again at version 2). (The creates may be answered
+    // again if the tab closed before the store learned of their answers.)
     assert.deepEqual(state.events.filter((e) => !e.startsWith("written lamp 1") && !e.startsWith("written box 1")),
-      ["object update box 2", "written box 2"]);
+      ["object put box 1", "object put lamp 1", "object update box 2", "written box 2"]);
     await second.close();
   } finally {
     await relay.close();
