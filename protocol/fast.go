@@ -195,83 +195,94 @@ func (r *fastReader) strings() []string {
 	return out
 }
 
+// fields reads a map's n entries, handing each key to field, which reads
+// the value and reports true, or reports false for a key it does not know
+// (the value is then skipped, as is "t").
+func (r *fastReader) fields(n int, field func(k byte) bool) {
+	for ; n > 0 && r.ok; n-- {
+		if k := r.key(); k == 't' || !field(k) {
+			r.skip()
+		}
+	}
+}
+
 // decodeFast decodes a Set, Presence or Object frame by hand. It reports
 // false for any other type, or an encoding it leaves to the library.
 func decodeFast(t MessageType, b []byte) (Message, bool) {
 	r := &fastReader{b: b, ok: true}
 	n := r.mapLen()
+	var m Message
 	switch t {
 	case TypeSet:
-		m := new(Set)
-		for ; n > 0 && r.ok; n-- {
-			switch r.key() {
-			case 't':
-				r.skip()
+		s := new(Set)
+		m = s
+		r.fields(n, func(k byte) bool {
+			switch k {
 			case 'i':
-				m.ID = uint32(r.uint(math.MaxUint32))
+				s.ID = uint32(r.uint(math.MaxUint32))
 			case 'r':
-				m.Room = r.str()
+				s.Room = r.str()
 			case 'd':
-				m.Entries = r.entries()
+				s.Entries = r.entries()
 			case 'x':
-				m.Delete = r.strings()
+				s.Delete = r.strings()
 			default:
-				r.skip()
+				return false
 			}
-		}
-		return m, r.ok
+			return true
+		})
 	case TypePresence:
-		m := new(Presence)
-		for ; n > 0 && r.ok; n-- {
-			switch r.key() {
-			case 't':
-				r.skip()
+		p := new(Presence)
+		m = p
+		r.fields(n, func(k byte) bool {
+			switch k {
 			case 'r':
-				m.Room = r.str()
+				p.Room = r.str()
 			case 'e':
-				m.Event = PresenceEvent(r.uint(math.MaxUint8))
+				p.Event = PresenceEvent(r.uint(math.MaxUint8))
 			case 'c':
-				m.Client = r.str()
+				p.Client = r.str()
 			case 'd':
-				m.Entries = r.entries()
+				p.Entries = r.entries()
 			case 'x':
-				m.Delete = r.strings()
+				p.Delete = r.strings()
 			case 'w':
-				m.Reason = Code(r.uint(math.MaxUint16))
+				p.Reason = Code(r.uint(math.MaxUint16))
 			default:
-				r.skip()
+				return false
 			}
-		}
-		return m, r.ok
+			return true
+		})
 	case TypeObject:
-		m := new(Object)
-		for ; n > 0 && r.ok; n-- {
-			switch r.key() {
-			case 't':
-				r.skip()
+		o := new(Object)
+		m = o
+		r.fields(n, func(k byte) bool {
+			switch k {
 			case 'r':
-				m.Room = r.str()
+				o.Room = r.str()
 			case 'e':
-				m.Event = ObjectEvent(r.uint(math.MaxUint8))
+				o.Event = ObjectEvent(r.uint(math.MaxUint8))
 			case 'o':
-				m.Object = r.str()
+				o.Object = r.str()
 			case 'y':
-				m.Kind = r.str()
+				o.Kind = r.str()
 			case 'a':
-				m.Area = r.str()
+				o.Area = r.str()
 			case 'v':
-				m.Version = r.uint(math.MaxUint64)
+				o.Version = r.uint(math.MaxUint64)
 			case 'f':
-				m.Fields = r.entries()
+				o.Fields = r.entries()
 			case 'x':
-				m.Delete = r.strings()
+				o.Delete = r.strings()
 			case 's':
-				m.Offset = r.uint(math.MaxUint64)
+				o.Offset = r.uint(math.MaxUint64)
 			default:
-				r.skip()
+				return false
 			}
-		}
-		return m, r.ok
+			return true
+		})
+	default:
+		return nil, false
 	}
-	return nil, false
+	return m, r.ok
 }

@@ -19,11 +19,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/centrifugal/centrifuge"
+	"github.com/synkhq/synk/bench/peer/freemem"
 )
 
 func main() {
@@ -74,7 +74,10 @@ func main() {
 	go srv.Serve(ln)
 	fmt.Println("listening on", ln.Addr())
 	if *debugAddr != "" {
-		serveDebug(*debugAddr)
+		if err := freemem.Serve(*debugAddr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -86,21 +89,4 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "centrifuge:", err)
 	os.Exit(1)
-}
-
-// serveDebug serves /debug/freemem on addr, for the benchmarks to measure
-// memory after a collection, and prints "debug on ADDR".
-func serveDebug(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/freemem", func(w http.ResponseWriter, r *http.Request) {
-		debug.FreeOSMemory()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
-	fmt.Println("debug on", ln.Addr())
 }

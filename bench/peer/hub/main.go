@@ -18,12 +18,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/synkhq/synk/bench/peer/freemem"
 )
 
 type hub struct {
@@ -124,27 +124,13 @@ func main() {
 	go srv.Serve(ln)
 	fmt.Println("listening on", ln.Addr())
 	if *debugAddr != "" {
-		serveDebug(*debugAddr)
+		if err := freemem.Serve(*debugAddr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
-}
-
-// serveDebug serves /debug/freemem on addr, for the benchmarks to measure
-// memory after a collection, and prints "debug on ADDR".
-func serveDebug(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/freemem", func(w http.ResponseWriter, r *http.Request) {
-		debug.FreeOSMemory()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
-	fmt.Println("debug on", ln.Addr())
 }
