@@ -432,7 +432,7 @@ func (s *Server) members(name string) []protocol.Member {
 // pingSlots spreads the pings over the ping interval: each tick of
 // PingInterval/pingSlots pings one slot's connections, so that 10,000
 // clients are not all pinged, and all answer, in the same millisecond.
-const pingSlots = 16
+const pingSlots = 64
 
 // janitor pings the websocket clients and stops the silent ones, and
 // every PingInterval sweeps the rooms (see sweep).

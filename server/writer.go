@@ -32,7 +32,10 @@ func (c *conn) startWriter() {
 	if c.writing {
 		if c.waiting {
 			c.waiting = false
-			c.wake <- struct{}{} // the writer waits for exactly this
+			select {
+			case c.wake <- struct{}{}:
+			default: // a token from an earlier race is there: it wakes the writer as well
+			}
 		}
 		return
 	}
