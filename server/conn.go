@@ -14,7 +14,7 @@ import (
 	"github.com/synkhq/synk/protocol"
 )
 
-// conn is one websocket client. The handler goroutine reads; a writer
+// conn is one websocket client. Its own goroutine reads (see run); a writer
 // goroutine runs while there is something to write (see writer.go).
 type conn struct {
 	s      *Server

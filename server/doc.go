@@ -16,16 +16,19 @@
 //
 // # Concurrency
 //
-// Each websocket connection has one reader goroutine (the HTTP handler's)
-// and one writer goroutine that owns a bounded send queue. A room never
-// waits for a client: frames are queued without blocking, and a client whose
-// queue is full is disconnected with [protocol.CodeSlowConsumer]. The
+// Each websocket connection has one reader goroutine, started by the HTTP
+// handler, which returns after the upgrade, and a writer goroutine that
+// runs only while the connection's bounded send queue has frames (it
+// lingers briefly, then ends). A room never waits for a client: frames are
+// queued without blocking, and a client whose queue of live changes is
+// full is disconnected with [protocol.CodeSlowConsumer]. The
 // snapshot a joining client receives and the changes that follow it go
 // through that one queue in the order the room made them, so no change is
 // lost or repeated between them.
 //
-// A client that sends nothing (not even a Pong) within [Options.Timeout] is
-// dropped, and so is an HTTP poster that has not posted within it. The
+// One janitor goroutine pings every client once per
+// [Options.PingInterval] (spread over the interval). A client that sends
+// nothing (not even a Pong) within [Options.Timeout] is dropped, and so is an HTTP poster that has not posted within it. The
 // room's other members get a leave event with the reason. A room with no
 // participants, observers, objects or change history is freed.
 //

@@ -48,6 +48,7 @@ type meetBoard struct {
 
 	mu      sync.Mutex // Protects the following.
 	queues  map[meetKey][]*meetReq
+	gone    map[meetKey]int // requests of each queue matched or withdrawn
 	seq     uint64
 	pending int
 }
@@ -58,7 +59,8 @@ type meetBoard struct {
 const searchBudget = 20000
 
 func newMeetBoard(maxMates, maxPending int) *meetBoard {
-	return &meetBoard{maxMates: maxMates, maxPending: maxPending, budget: searchBudget, queues: make(map[meetKey][]*meetReq)}
+	return &meetBoard{maxMates: maxMates, maxPending: maxPending, budget: searchBudget,
+		queues: make(map[meetKey][]*meetReq), gone: make(map[meetKey]int)}
 }
 
 // prepare validates p, fills in the seed's defaults (labels actor=<actor>,
@@ -118,6 +120,7 @@ func (b *meetBoard) add(r *meetReq) error {
 			if m != r {
 				m.gone = true
 				b.pending--
+				b.gone[key]++
 			}
 		}
 		r.gone = true
@@ -148,7 +151,9 @@ func (b *meetBoard) withdraw(r *meetReq) bool {
 	}
 	r.gone = true
 	b.pending--
-	b.compact(meetKey{r.scope, r.params.Event})
+	key := meetKey{r.scope, r.params.Event}
+	b.gone[key]++
+	b.compact(key)
 	if b.left != nil {
 		b.left <- r
 	}
@@ -157,17 +162,13 @@ func (b *meetBoard) withdraw(r *meetReq) bool {
 
 // compact drops gone requests from a queue once they are half of it.
 func (b *meetBoard) compact(key meetKey) {
-	q := b.queues[key]
-	gone := 0
-	for _, r := range q {
-		if r.gone {
-			gone++
-		}
-	}
+	q, gone := b.queues[key], b.gone[key]
 	switch {
 	case gone == len(q):
 		delete(b.queues, key)
+		delete(b.gone, key)
 	case gone*2 >= len(q):
+		b.gone[key] = 0
 		live := make([]*meetReq, 0, len(q)-gone)
 		for _, r := range q {
 			if !r.gone {

@@ -35,7 +35,9 @@ func (s *Server) Snapshot(room string) []ObjectState {
 
 // Write applies w on behalf of server code, as if a participant had sent
 // it (its ID is ignored); creating an object creates its room if needed.
-// It returns the object's new version.
+// It returns the object's new version, after storing the write when the
+// server has a DataDir. Once Shutdown has begun it fails with
+// protocol.CodeShutdown, so that every write it acknowledged is stored.
 func (s *Server) Write(w *protocol.Write) (uint64, error) {
 	c := *w
 	c.ID = 1 // validation wants a request id
