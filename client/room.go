@@ -21,6 +21,7 @@ type Room struct {
 	mu       sync.Mutex // Protects the following.
 	sess     *session   // the session this room's Join was last sent on
 	joined   *session   // the session whose Joined snapshot is applied
+	handle   uint32     // the room's handle on joined, 0 if none
 	ever     bool       // joined at least once: rejoin on reconnect
 	members  map[string]map[string]msgpack.RawMessage
 	own      map[string]msgpack.RawMessage
@@ -232,7 +233,12 @@ func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) er
 	var m *protocol.Set
 	return r.commit(ctx, func(s *session) (uint32, chan protocol.Message) {
 		id, ch := s.request(nil)
-		m = &protocol.Set{ID: id, Room: r.name, Entries: set, Delete: del}
+		m = &protocol.Set{ID: id, Entries: set, Delete: del}
+		if r.joined == s && r.handle != 0 {
+			m.Handle = r.handle
+		} else {
+			m.Room = r.name
+		}
 		return id, ch
 	}, func() protocol.Message { return m }, func() { r.restore(prev, set) })
 }
@@ -400,7 +406,8 @@ func (r *Room) closeBy(s *session, e *protocol.Error) {
 
 // applySnapshot replaces the view with a Joined snapshot from s and queues
 // the events that turn the old view into the new one.
-func (r *Room) applySnapshot(s *session, members []protocol.Member) {
+func (r *Room) applySnapshot(s *session, j *protocol.Joined) {
+	members := j.Members
 	self := s.welcome.Client
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -437,6 +444,7 @@ func (r *Room) applySnapshot(s *session, members []protocol.Member) {
 	}
 	r.members = next
 	r.joined = s
+	r.handle = j.Handle
 	r.ever = true
 	r.signal()
 }

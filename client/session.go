@@ -286,7 +286,7 @@ func (s *session) handle(m protocol.Message) error {
 	switch m := m.(type) {
 	case *protocol.Joined:
 		if r := s.c.room(m.Room); r != nil {
-			r.applySnapshot(s, m.Members)
+			r.applySnapshot(s, m)
 		}
 		s.reply(m.ID, m)
 	case *protocol.Presence:

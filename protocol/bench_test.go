@@ -44,16 +44,24 @@ func BenchmarkDecode(b *testing.B) {
 // (supersynk) JSON request that carries the same numbers as text.
 func BenchmarkPose(b *testing.B) {
 	pose := []float32{0.25, 1.6, -3.5, 0, 0.7071, 0, 0.7071}
-	b.Run("msgpack", func(b *testing.B) {
-		m := &Set{Room: "lobby", Entries: []Entry{{Key: "pose", Value: mp(pose)}}}
-		var n int
-		b.ReportAllocs()
-		for b.Loop() {
-			out, _ := Encode(m)
-			n = len(out)
-		}
-		b.ReportMetric(float64(n), "wire-bytes")
-	})
+	for _, bc := range []struct {
+		name string
+		m    *Set
+	}{
+		{"by_name", &Set{Room: "lobby", Entries: []Entry{{Key: "pose", Value: mp(pose)}}}},
+		{"handle", &Set{Handle: 1, Entries: []Entry{{Key: "pose", Value: mp(pose)}}}},
+		{"handle_packed", &Set{Handle: 1, Entries: []Entry{{Key: "pose", Value: mp(packF32(pose...))}}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var n int
+			b.ReportAllocs()
+			for b.Loop() {
+				out, _ := Encode(bc.m)
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "wire-bytes")
+		})
+	}
 	b.Run("seed_json", func(b *testing.B) {
 		f := make([]string, len(pose))
 		for i, x := range pose {

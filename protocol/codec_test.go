@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"strings"
@@ -28,6 +29,8 @@ func TestDecode_errors(t *testing.T) {
 		{"set_empty", mustEncode(&Set{ID: 9, Room: "a"}), nil, CodeBadRequest},
 		{"set_bad_key", mustEncode(&Set{Room: "a", Delete: []string{"a\x00"}}), nil, CodeBadName},
 		{"set_no_value", mustEncode(&Set{Room: "a", Entries: []Entry{{Key: "k"}}}), nil, CodeBadRequest},
+		{"set_room_and_handle", mustEncode(&Set{Room: "a", Handle: 1, Delete: []string{"k"}}), nil, CodeBadRequest},
+		{"set_no_room", mustEncode(&Set{Delete: []string{"k"}}), nil, CodeBadName},
 		{"hello_bad_client", mustEncode(&Hello{Version: 1, Client: strings.Repeat("a", 65)}), nil, CodeBadName},
 		{"sub_empty", mustEncode(&Sub{ID: 1, Room: "a"}), nil, CodeBadRequest},
 		{"sub_held_without_from", mustEncode(&Sub{ID: 1, Room: "a", Add: []string{"x"}, Held: []string{"x"}}), nil, CodeBadRequest},
@@ -61,6 +64,30 @@ func TestDecode_errors(t *testing.T) {
 				t.Fatalf("ErrorCode = %v, want %v (%v)", got, tt.code, err)
 			}
 		})
+	}
+}
+
+// TestDecode_setEntryArray: a Set whose entries are an array of {"k","v"}
+// maps, as clients sent them before handles, decodes as the map form does,
+// by the hand-written decoder and by the library (a float64 array value
+// sends it there).
+func TestDecode_setEntryArray(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		// {"t":6,"i":4,"r":"lobby","d":[{"k":"x","v":1.5}],"x":["name"]}
+		"85a17406a16904a172a56c6f626279a1649182a16ba178a176cb3ff8000000000000a17891a46e616d65",
+		// the same with "i" as a uint16: the library decodes it
+		"85a17406a169cd0004a172a56c6f626279a1649182a16ba178a176cb3ff8000000000000a17891a46e616d65",
+	} {
+		b, _ := hex.DecodeString(in)
+		m, err := Decode(b)
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", in, err)
+		}
+		want := &Set{ID: 4, Room: "lobby", Entries: EntryMap{{Key: "x", Value: mp(1.5)}}, Delete: []string{"name"}}
+		if !reflect.DeepEqual(m, want) {
+			t.Fatalf("Decode(%s) = %#v, want %#v", in, m, want)
+		}
 	}
 }
 

@@ -38,9 +38,9 @@ func ExampleDecode() {
 
 func ExampleEntry() {
 	v, _ := msgpack.Marshal([]float32{0, 1.6, 0})
-	b, _ := protocol.Encode(&protocol.Set{Room: "lobby", Entries: []protocol.Entry{{Key: "pos", Value: v}}})
+	b, _ := protocol.Encode(&protocol.Set{Handle: 1, Entries: []protocol.Entry{{Key: "pos", Value: v}}})
 	fmt.Println(len(b), "bytes")
-	// Output: 40 bytes
+	// Output: 30 bytes
 }
 
 func ExampleErrorCode() {

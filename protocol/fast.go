@@ -183,6 +183,24 @@ func (r *fastReader) entries() []Entry {
 	return out
 }
 
+// entryMap reads an [EntryMap]: a map from key to value, or entries.
+func (r *fastReader) entryMap() EntryMap {
+	if r.off < len(r.b) && r.b[r.off]&0xf0 != 0x80 && r.b[r.off] != 0xde {
+		return r.entries()
+	}
+	n := r.mapLen()
+	out := make(EntryMap, 0, n)
+	for ; n > 0 && r.ok; n-- {
+		var e Entry
+		e.Key = r.str()
+		if e.Value = r.raw(); len(e.Value) == 1 && e.Value[0] == 0xc0 {
+			e.Value = nil
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 func (r *fastReader) strings() []string {
 	n, ok := r.arrayLen()
 	if !ok || !r.ok {
@@ -213,8 +231,10 @@ func decodeFast(t MessageType, b []byte) (Message, bool) {
 				m.ID = uint32(r.uint(math.MaxUint32))
 			case 'r':
 				m.Room = r.str()
+			case 'h':
+				m.Handle = uint32(r.uint(math.MaxUint32))
 			case 'd':
-				m.Entries = r.entries()
+				m.Entries = r.entryMap()
 			case 'x':
 				m.Delete = r.strings()
 			default:

@@ -2,9 +2,11 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -25,6 +27,16 @@ func mp(v any) msgpack.RawMessage {
 	return b
 }
 
+// packF32 packs floats as little-endian float32 bytes, as a JS
+// Float32Array's bytes are.
+func packF32(f ...float32) []byte {
+	b := make([]byte, 0, 4*len(f))
+	for _, x := range f {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
 // golden lists one example of every frame type. Its wire bytes live in
 // testdata/NAME.hex, shared with the JavaScript tests and docs/PROTOCOL.md.
 var golden = []struct {
@@ -41,10 +53,11 @@ var golden = []struct {
 	{"joined", &Joined{ID: 1, Room: "lobby", Members: []Member{
 		{Client: "ada", Entries: []Entry{{Key: "name", Value: mp("ada")}}},
 		{Client: "joe", Entries: []Entry{{Key: "head", Value: mp([]byte{1, 2})}}},
-	}}},
+	}, Handle: 1}},
 	{"leave", &Leave{ID: 3, Room: "lobby"}},
 	{"set", &Set{ID: 4, Room: "lobby", Entries: []Entry{{Key: "x", Value: mp(1.5)}}, Delete: []string{"name"}}},
-	{"set_pose", &Set{Room: "lobby", Entries: []Entry{{Key: "pose", Value: mp([]float32{0, 1.6, 0, 0, 0, 0, 1})}}}},
+	{"set_pose", &Set{Handle: 1, Entries: []Entry{{Key: "pose", Value: mp([]float32{0, 1.6, 0, 0, 0, 0, 1})}}}},
+	{"set_pose_packed", &Set{Handle: 1, Entries: []Entry{{Key: "pose", Value: mp(packF32(0, 1.6, 0, 0, 0, 0, 1))}}}},
 	{"ok", &OK{ID: 4}},
 	{"presence_join", &Presence{Room: "lobby", Event: EventJoin, Client: "joe", Entries: []Entry{{Key: "name", Value: mp("joe")}}}},
 	{"presence_change", &Presence{Room: "lobby", Event: EventChange, Client: "joe", Entries: []Entry{{Key: "x", Value: mp(2)}}, Delete: []string{"name"}}},

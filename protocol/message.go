@@ -96,10 +96,13 @@ type Join struct {
 //	"i": request id of the Join
 //	"r": room name
 //	"m": the participants, the joining client included, sorted by client id
+//	"h": the room's handle on this connection: a small number that a [Set]
+//	     may carry instead of the room's name, until the room is left
 type Joined struct {
 	ID      uint32   `msgpack:"i"`
 	Room    string   `msgpack:"r"`
 	Members []Member `msgpack:"m,omitempty"`
+	Handle  uint32   `msgpack:"h,omitempty"`
 }
 
 // Leave asks to leave a room. The server answers with [OK].
@@ -113,16 +116,22 @@ type Leave struct {
 
 // Set changes the sender's presence map in a room: it stores Entries and
 // removes the keys in Delete. A request id of 0 asks for no [OK]; errors are
-// sent either way.
+// sent either way. The room is named by "r" or by the handle its [Joined]
+// gave ("h"), exactly one of them: the handle keeps the most frequent frame
+// small.
 //
 //	"i": request id, 0 for none
 //	"r": room name
-//	"d": entries to store
+//	"h": room handle
+//	"d": entries to store, a map from key to value (an array of
+//	     {"k","v"} maps, as protocol 1 clients before handles sent, is
+//	     accepted too)
 //	"x": keys to remove
 type Set struct {
 	ID      uint32   `msgpack:"i,omitempty"`
-	Room    string   `msgpack:"r"`
-	Entries []Entry  `msgpack:"d,omitempty"`
+	Room    string   `msgpack:"r,omitempty"`
+	Handle  uint32   `msgpack:"h,omitempty"`
+	Entries EntryMap `msgpack:"d,omitempty"`
 	Delete  []string `msgpack:"x,omitempty"`
 }
 

@@ -21,7 +21,7 @@ func validate(m Message) error {
 		err = firstErr(needID(m.ID), CheckRoom(m.Room))
 	case *Set:
 		id = m.ID
-		err = firstErr(CheckRoom(m.Room), checkEntries(m.Entries), checkKeys(m.Delete))
+		err = firstErr(checkSetRoom(m), checkEntries(m.Entries), checkKeys(m.Delete))
 		if err == nil && len(m.Entries) == 0 && len(m.Delete) == 0 {
 			err = Errorf(CodeBadRequest, "set has no entries and no deletions")
 		}
@@ -73,6 +73,17 @@ func roomOf(m Message) string {
 		return m.Room
 	}
 	return ""
+}
+
+// checkSetRoom checks that s names its room one way: by name or handle.
+func checkSetRoom(s *Set) error {
+	switch {
+	case s.Handle != 0 && s.Room != "":
+		return Errorf(CodeBadRequest, "set names its room twice: give \"r\" or \"h\"")
+	case s.Handle != 0:
+		return nil
+	}
+	return CheckRoom(s.Room)
 }
 
 func needID(id uint32) error {

@@ -40,9 +40,13 @@ type conn struct {
 	lastWrite time.Time   // end of the last write
 	watchdog  *time.Timer // closes the websocket when a write takes too long
 
-	// rooms is touched only by the reader goroutine. A room's subs map is
-	// the truth; an entry here may be stale after a CodeReplaced.
-	rooms map[string]bool
+	// rooms and handles are touched only by the reader goroutine. A room's
+	// subs map is the truth; an entry here may be stale after a
+	// CodeReplaced. A handle names a joined room in a Set; handles are
+	// never reused on a connection, so a stale one cannot hit another room.
+	rooms      map[string]uint32 // joined rooms: their handles
+	handles    map[uint32]string // joined rooms by handle
+	lastHandle uint32
 
 	mmu   sync.Mutex              // Protects meets.
 	meets map[uint32]*pendingMeet // pending meet requests by request id
@@ -84,7 +88,7 @@ func (s *Server) run(ws *websocket.Conn, remote string) {
 	}
 	client := hello.Client
 	c := &conn{s: s, ws: ws, client: client, batch: hello.Batch, wake: make(chan struct{}, 1),
-		rooms: make(map[string]bool), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
+		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 
 	s.mu.Lock()
@@ -220,12 +224,18 @@ func (c *conn) handle(b []byte) bool {
 	case *protocol.Leave:
 		id = m.ID
 		err = c.s.leave(c, m.Room, 0)
-		delete(c.rooms, m.Room)
+		c.forget(m.Room)
 		if err == nil {
 			c.sendMsg(&protocol.OK{ID: m.ID})
 		}
 	case *protocol.Set:
 		id = m.ID
+		if m.Handle != 0 {
+			if m.Room = c.handles[m.Handle]; m.Room == "" {
+				err = protocol.Errorf(protocol.CodeNotJoined, "no joined room has handle %d", m.Handle)
+				break
+			}
+		}
 		err = c.s.set(c, m)
 		if err == nil && m.ID != 0 {
 			c.sendMsg(&protocol.OK{ID: m.ID})
@@ -260,7 +270,7 @@ func (c *conn) handle(b []byte) bool {
 }
 
 func (c *conn) join(j *protocol.Join) error {
-	if !c.rooms[j.Room] && len(c.rooms) >= c.s.opts.MaxRooms {
+	if _, ok := c.rooms[j.Room]; !ok && len(c.rooms) >= c.s.opts.MaxRooms {
 		c.pruneRooms()
 		if len(c.rooms) >= c.s.opts.MaxRooms {
 			return protocol.Errorf(protocol.CodeTooManyRooms, "the limit is %d rooms per connection", c.s.opts.MaxRooms)
@@ -269,11 +279,23 @@ func (c *conn) join(j *protocol.Join) error {
 	if err := checkValues(j.Entries, c.s.opts.MaxValue); err != nil {
 		return err
 	}
-	if err := c.s.join(c, j); err != nil {
+	h := c.lastHandle + 1
+	if err := c.s.join(c, j, h); err != nil {
 		return err
 	}
-	c.rooms[j.Room] = true
+	c.forget(j.Room) // a stale entry after a replace
+	c.lastHandle = h
+	c.rooms[j.Room] = h
+	c.handles[h] = j.Room
 	return nil
+}
+
+// forget drops a room this connection left or was replaced in.
+func (c *conn) forget(name string) {
+	if h, ok := c.rooms[name]; ok {
+		delete(c.handles, h)
+		delete(c.rooms, name)
+	}
 }
 
 // pruneRooms forgets rooms that this connection was replaced in.
@@ -281,11 +303,11 @@ func (c *conn) pruneRooms() {
 	for name := range c.rooms {
 		r := c.s.lockRoom(name, false)
 		if r == nil {
-			delete(c.rooms, name)
+			c.forget(name)
 			continue
 		}
 		if _, ok := r.subs[c]; !ok {
-			delete(c.rooms, name)
+			c.forget(name)
 		}
 		c.s.unlockRoom(r)
 	}

@@ -50,6 +50,43 @@ func TestServer_twoClientsSeeEachOther(t *testing.T) {
 	}
 }
 
+// TestServer_roomHandles: a Set names its room by the handle its Joined
+// gave; a handle of a room left, or never given, is NotJoined, and a room
+// joined again gets a new handle.
+func TestServer_roomHandles(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	ada := dialPeer(t, hs, "ada")
+	ada.join("lobby", false)
+	joe := dialPeer(t, hs, "joe")
+	hLobby := joe.join("lobby", false).Handle
+	hHall := joe.join("hall", false).Handle
+	if hLobby == 0 || hHall == 0 || hLobby == hHall {
+		t.Fatalf("handles lobby %d, hall %d: want two different non-zero handles", hLobby, hHall)
+	}
+	expect[*protocol.Presence](ada) // joe's join
+
+	joe.send(&protocol.Set{ID: 7, Handle: hLobby, Entries: []protocol.Entry{entry("x", 3)}})
+	expect[*protocol.OK](joe)
+	if p := expect[*protocol.Presence](ada); p.Room != "lobby" || p.Client != "joe" || valueOf(t, p.Entries[0].Value) != int8(3) {
+		t.Fatalf("ada got %+v, want joe's x=3 in lobby", p)
+	}
+
+	joe.send(&protocol.Set{ID: 8, Handle: 99, Delete: []string{"x"}})
+	if e := joe.expectError(protocol.CodeNotJoined); e.ID != 8 {
+		t.Fatalf("error %+v, want it for request 8", e)
+	}
+
+	joe.send(&protocol.Leave{ID: 9, Room: "lobby"})
+	expect[*protocol.OK](joe)
+	expect[*protocol.Presence](ada) // joe's leave
+	joe.send(&protocol.Set{ID: 10, Handle: hLobby, Delete: []string{"x"}})
+	joe.expectError(protocol.CodeNotJoined)
+	if h := joe.join("lobby", false).Handle; h == hLobby || h == hHall || h == 0 {
+		t.Fatalf("lobby joined again got handle %d, want a new one (had %d, %d)", h, hLobby, hHall)
+	}
+}
+
 func TestServer_observer(t *testing.T) {
 	t.Parallel()
 	_, hs := testServer(t, nil)

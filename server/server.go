@@ -237,8 +237,9 @@ func (s *Server) unlockRoom(r *room) {
 }
 
 // join adds c to the room as a participant with entries, or as an
-// observer, and queues the Joined snapshot for it.
-func (s *Server) join(c *conn, j *protocol.Join) error {
+// observer, and queues the Joined snapshot for it, giving the room handle
+// h on c.
+func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
 	r := s.lockRoom(j.Room, true)
 	defer s.unlockRoom(r)
 	if _, ok := r.subs[c]; ok {
@@ -246,7 +247,7 @@ func (s *Server) join(c *conn, j *protocol.Join) error {
 	}
 	if j.Observer {
 		r.subs[c] = nil
-		c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot("")})
+		c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
 		return nil
 	}
 	m := &member{client: c.client, entries: make(map[string]msgpack.RawMessage), conn: c}
@@ -263,7 +264,7 @@ func (s *Server) join(c *conn, j *protocol.Join) error {
 	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: c.client, Entries: j.Entries}, nil)
 	r.members[c.client] = m
 	r.subs[c] = m
-	c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot("")})
+	c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
 	return nil
 }
 

@@ -16,7 +16,10 @@
 //
 // JS values map to msgpack as: null/undefined → nil, boolean → bool,
 // number → int64 if it is a safe integer else float64, string → string,
-// Uint8Array → bin, Array → array, plain object → map with string keys.
+// Uint8Array → bin, other typed arrays and DataView → bin of their bytes
+// (seven floats as a Float32Array travel in 28 bytes; the receiver gets a
+// Uint8Array u and reads new Float32Array(u.buffer)), Array → array, plain
+// object → map with string keys.
 // Back from msgpack: integers and floats → number (integers beyond 2^53
 // lose precision), bin → Uint8Array, maps → objects (non-string keys are
 // turned into strings), timestamps → Date.

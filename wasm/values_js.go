@@ -12,6 +12,7 @@ var (
 	jsArray      = js.Global().Get("Array")
 	jsObject     = js.Global().Get("Object")
 	jsDate       = js.Global().Get("Date")
+	jsBuffer     = js.Global().Get("ArrayBuffer")
 )
 
 // maxDepth bounds the nesting of a JS value converted to Go, which also
@@ -41,6 +42,10 @@ func fromJS(v js.Value, depth int) (any, error) {
 		case v.InstanceOf(jsUint8Array):
 			b := make([]byte, v.Length())
 			js.CopyBytesToGo(b, v)
+			return b, nil
+		case jsBuffer.Call("isView", v).Bool(): // Float32Array…: its bytes
+			b := make([]byte, v.Get("byteLength").Int())
+			js.CopyBytesToGo(b, jsUint8Array.New(v.Get("buffer"), v.Get("byteOffset"), len(b)))
 			return b, nil
 		case v.InstanceOf(jsDate):
 			return time.UnixMilli(int64(v.Call("getTime").Float())), nil

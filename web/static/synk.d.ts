@@ -1,12 +1,18 @@
 // Type definitions for synk.js, the Synk browser client.
 
-/** A value that travels as msgpack. */
+/**
+ * A value that travels as msgpack. Numbers that are not integers travel as
+ * float64 (9 bytes); a Float32Array (any typed array or DataView) travels
+ * as the bytes it views, 4 per float, and arrives as a Uint8Array `u`:
+ * read it back with `new Float32Array(u.buffer)`.
+ */
 export type Value =
   | null
   | boolean
   | number
   | string
   | Uint8Array
+  | ArrayBufferView
   | Date
   | Value[]
   | { [key: string]: Value };

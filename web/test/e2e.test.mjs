@@ -133,6 +133,28 @@ test("handlers may call back into the client without deadlock", async () => {
   await b.close();
 });
 
+test("a Float32Array pose travels as its 28 bytes and reads back", async () => {
+  const open = async (name) => {
+    const page = await browser.context.newPage();
+    await page.goto(synk.url + "/observer");
+    await page.evaluate(async (name) => {
+      const synk = await import("/synk.js");
+      window.room = await synk.join("pose", { client: name });
+    }, name);
+    return page;
+  };
+  const a = await open("a");
+  const b = await open("b");
+  const got = b.evaluate(() => new Promise((resolve) => window.room.on("change", (e) => {
+    const u = e.values.pose;
+    resolve({ bin: u instanceof Uint8Array, len: u.length, pose: [...new Float32Array(u.buffer)] });
+  })));
+  await a.evaluate(() => window.room.presence.set({ pose: new Float32Array([0.25, 1.5, -3.5, 0, 0.5, 0, 1]) }));
+  assert.deepEqual(await got, { bin: true, len: 28, pose: [0.25, 1.5, -3.5, 0, 0.5, 0, 1] });
+  await a.close();
+  await b.close();
+});
+
 test("an object moved across areas leaves the other page's view", async () => {
   const open = async (name) => {
     const page = await browser.context.newPage();
