@@ -6,6 +6,10 @@ import "time"
 type DialOptions struct {
 	// Client is the client id in rooms; empty lets the server choose one.
 	Client string
+	// Token is the token (a JSON Web Token) a server with auth requires;
+	// its subject is then the client id. When it expires the server ends
+	// the session with protocol.CodeUnauthorized: dial again with a new one.
+	Token string
 	// MinBackoff and MaxBackoff bound the wait between reconnect attempts.
 	// Defaults 100ms and 5s.
 	MinBackoff, MaxBackoff time.Duration

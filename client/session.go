@@ -43,7 +43,7 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 		ws.closeNow()
 		return nil, err
 	}
-	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client, Batch: true})
+	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client, Batch: true, Token: c.opts.Token})
 	if err != nil {
 		return fail(err)
 	}

@@ -39,13 +39,16 @@ const (
 	CodeTooMany       Code = 212 // a limit on objects, areas or pending meets
 	CodeCanceled      Code = 213 // the request was canceled by the client
 	CodeExpired       Code = 214 // the request's timeout passed before it was answered
+	CodeForbidden     Code = 215 // the token does not allow this action in this room
 
 	CodeShutdown     Code = 300 // the server is shutting down
 	CodeTimeout      Code = 301 // nothing was heard from the peer within the timeout
 	CodeSlowConsumer Code = 302 // the client read too slowly and its queue overflowed
 	CodeInternal     Code = 303 // the server failed; try again later
+	CodeRateLimited  Code = 304 // the client sent frames faster than its rate limit allows
 
-	CodeReplaced Code = 400 // another connection joined the room with the same client id
+	CodeReplaced     Code = 400 // another connection joined the room with the same client id
+	CodeUnauthorized Code = 401 // no token, or a token that is invalid or expired
 )
 
 // Retry reports whether a client should reconnect after a session ended

@@ -27,24 +27,28 @@ func _() {
 	_ = x[CodeTooMany-212]
 	_ = x[CodeCanceled-213]
 	_ = x[CodeExpired-214]
+	_ = x[CodeForbidden-215]
 	_ = x[CodeShutdown-300]
 	_ = x[CodeTimeout-301]
 	_ = x[CodeSlowConsumer-302]
 	_ = x[CodeInternal-303]
+	_ = x[CodeRateLimited-304]
 	_ = x[CodeReplaced-400]
+	_ = x[CodeUnauthorized-401]
 }
 
 const (
 	_Code_name_0 = "BadFrameBadVersionFrameTooLargeHelloFirst"
-	_Code_name_1 = "BadRequestBadNameNotJoinedAlreadyJoinedReadOnlyTooManyKeysValueTooLargeTooManyRoomsConflictNotFoundExistsStaleTooManyCanceledExpired"
-	_Code_name_2 = "ShutdownTimeoutSlowConsumerInternal"
-	_Code_name_3 = "Replaced"
+	_Code_name_1 = "BadRequestBadNameNotJoinedAlreadyJoinedReadOnlyTooManyKeysValueTooLargeTooManyRoomsConflictNotFoundExistsStaleTooManyCanceledExpiredForbidden"
+	_Code_name_2 = "ShutdownTimeoutSlowConsumerInternalRateLimited"
+	_Code_name_3 = "ReplacedUnauthorized"
 )
 
 var (
 	_Code_index_0 = [...]uint8{0, 8, 18, 31, 41}
-	_Code_index_1 = [...]uint8{0, 10, 17, 26, 39, 47, 58, 71, 83, 91, 99, 105, 110, 117, 125, 132}
-	_Code_index_2 = [...]uint8{0, 8, 15, 27, 35}
+	_Code_index_1 = [...]uint8{0, 10, 17, 26, 39, 47, 58, 71, 83, 91, 99, 105, 110, 117, 125, 132, 141}
+	_Code_index_2 = [...]uint8{0, 8, 15, 27, 35, 46}
+	_Code_index_3 = [...]uint8{0, 8, 20}
 )
 
 func (i Code) String() string {
@@ -52,14 +56,15 @@ func (i Code) String() string {
 	case 100 <= i && i <= 103:
 		i -= 100
 		return _Code_name_0[_Code_index_0[i]:_Code_index_0[i+1]]
-	case 200 <= i && i <= 214:
+	case 200 <= i && i <= 215:
 		i -= 200
 		return _Code_name_1[_Code_index_1[i]:_Code_index_1[i+1]]
-	case 300 <= i && i <= 303:
+	case 300 <= i && i <= 304:
 		i -= 300
 		return _Code_name_2[_Code_index_2[i]:_Code_index_2[i+1]]
-	case i == 400:
-		return _Code_name_3
+	case 400 <= i && i <= 401:
+		i -= 400
+		return _Code_name_3[_Code_index_3[i]:_Code_index_3[i+1]]
 	default:
 		return "Code(" + strconv.FormatInt(int64(i), 10) + ")"
 	}

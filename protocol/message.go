@@ -16,10 +16,13 @@ const Version = 1
 //	"b": the client reads websocket messages that carry several frames
 //	     back to back (see [Next]); the server then sends what it has
 //	     queued for the client in as few messages as it can
+//	"a": a token (a JSON Web Token) when the server requires one; its
+//	     subject is then the client id
 type Hello struct {
 	Version uint16 `msgpack:"v"`
 	Client  string `msgpack:"c,omitempty"`
 	Batch   bool   `msgpack:"b,omitempty"`
+	Token   string `msgpack:"a,omitempty"`
 }
 
 // Welcome answers a [Hello] and tells the client its id and the server's

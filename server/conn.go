@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/synkhq/synk/protocol"
+	"golang.org/x/time/rate"
 )
 
 // conn is one websocket client. Its own goroutine reads (see run); a writer
@@ -48,6 +51,10 @@ type conn struct {
 	handles    map[uint32]string // joined rooms by handle
 	lastHandle uint32
 
+	grant   *Grant        // what the client's token allows; nil: auth is off
+	expiry  *time.Timer   // ends the session when the token expires
+	limiter *rate.Limiter // frames per second; nil: no limit
+
 	mmu   sync.Mutex              // Protects meets.
 	meets map[uint32]*pendingMeet // pending meet requests by request id
 
@@ -62,8 +69,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShutdown, "server shutting down"))
 		return
 	}
+	ip := remoteIP(r.RemoteAddr)
+	if !s.takeIP(ip) {
+		s.wg.Done()
+		writeError(w, http.StatusTooManyRequests, protocol.Errorf(protocol.CodeTooMany,
+			"the limit is %d connections per address", s.opts.MaxConnsPerIP))
+		return
+	}
 	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
 	if err != nil {
+		s.releaseIP(ip)
 		s.wg.Done()
 		s.log.Debug("websocket accept", "remote", r.RemoteAddr, "err", err)
 		return
@@ -73,23 +88,68 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// buffers for the hijacked connection are then freed.
 	go func() {
 		defer s.wg.Done()
+		defer s.releaseIP(ip)
 		s.run(ws, r.RemoteAddr)
 	}()
+}
+
+// remoteIP returns the address of a request's peer without its port.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// takeIP counts a connection from ip, unless ip is at its limit.
+func (s *Server) takeIP(ip string) bool {
+	if s.opts.MaxConnsPerIP < 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ipConns[ip] >= s.opts.MaxConnsPerIP {
+		return false
+	}
+	s.ipConns[ip]++
+	return true
+}
+
+// releaseIP uncounts a connection from ip.
+func (s *Server) releaseIP(ip string) {
+	if s.opts.MaxConnsPerIP < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ipConns[ip]--; s.ipConns[ip] <= 0 {
+		delete(s.ipConns, ip)
+	}
 }
 
 // run serves one websocket until it ends.
 func (s *Server) run(ws *websocket.Conn, remote string) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
-	hello, err := s.handshake(s.ctx, ws)
+	hello, grant, err := s.handshake(s.ctx, ws)
 	if err != nil {
 		s.log.Debug("websocket handshake", "remote", remote, "err", err)
 		return
 	}
 	client := hello.Client
-	c := &conn{s: s, ws: ws, client: client, batch: hello.Batch, wake: make(chan struct{}, 1),
+	c := &conn{s: s, ws: ws, client: client, batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
 		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
+	if s.opts.Rate > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(s.opts.Rate), s.opts.Burst)
+	}
+	if grant != nil {
+		// A session lasts no longer than its token.
+		c.expiry = time.AfterFunc(time.Until(grant.Expires), func() {
+			c.stop(protocol.CodeUnauthorized, "the token expired")
+		})
+		defer c.expiry.Stop()
+	}
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -119,18 +179,18 @@ func (s *Server) run(ws *websocket.Conn, remote string) {
 }
 
 // handshake reads the Hello and answers with the Welcome.
-func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.Hello, error) {
+func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.Hello, *Grant, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout) // ctx ends with Shutdown
 	defer cancel()
-	fail := func(e *protocol.Error) (*protocol.Hello, error) {
+	fail := func(e *protocol.Error) (*protocol.Hello, *Grant, error) {
 		b, _ := protocol.Encode(e)
 		_ = ws.Write(ctx, websocket.MessageBinary, b)
 		_ = ws.Close(websocket.StatusCode(e.Code.CloseStatus()), e.Message)
-		return nil, e
+		return nil, nil, e
 	}
 	typ, b, err := ws.Read(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if typ != websocket.MessageBinary {
 		return fail(protocol.Errorf(protocol.CodeBadFrame, "frames are binary messages"))
@@ -146,6 +206,16 @@ func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.H
 	if h.Version != protocol.Version {
 		return fail(protocol.Errorf(protocol.CodeBadVersion, "version %d is not supported; this server speaks %d", h.Version, protocol.Version))
 	}
+	var grant *Grant
+	if s.opts.Auth != nil {
+		if grant, err = s.opts.Auth.Verify(h.Token); err != nil {
+			return fail(asProtocolError(err))
+		}
+		if h.Client != "" && h.Client != grant.User {
+			return fail(protocol.Errorf(protocol.CodeUnauthorized, "the token is for client %q, not %q", grant.User, h.Client))
+		}
+		h.Client = grant.User
+	}
 	if h.Client == "" {
 		var id [6]byte
 		_, _ = rand.Read(id[:])
@@ -157,9 +227,9 @@ func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.H
 		Limits: protocol.Limits{MaxFrame: uint32(o.MaxFrame), MaxKeys: uint32(o.MaxKeys),
 			MaxValue: uint32(o.MaxValue), MaxRooms: uint32(o.MaxRooms)}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return h, ws.Write(ctx, websocket.MessageBinary, b)
+	return h, grant, ws.Write(ctx, websocket.MessageBinary, b)
 }
 
 // asProtocolError turns a Decode error into the error frame that answers it.
@@ -184,11 +254,16 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.seen.Store(time.Now().UnixNano())
+		c.s.met.bytesIn.Add(float64(len(b)))
 		if typ != websocket.MessageBinary {
 			c.stop(protocol.CodeBadFrame, "frames are binary messages")
 			return
 		}
 		for len(b) > 0 { // a message may carry several frames
+			if c.limiter != nil && !c.limiter.Allow() {
+				c.stop(protocol.CodeRateLimited, fmt.Sprintf("more than %g frames per second (bursts of %d)", c.s.opts.Rate, c.s.opts.Burst))
+				return
+			}
 			frame, rest, err := protocol.Next(b)
 			if err != nil {
 				frame, rest = b, nil // Decode reports what is wrong
@@ -206,16 +281,20 @@ func (c *conn) handle(b []byte) bool {
 	m, err := protocol.Decode(b)
 	switch {
 	case errors.Is(err, protocol.ErrUnknownType):
+		c.s.met.received(0)
 		return true // from a newer client: skip
 	case err != nil:
+		c.s.met.received(0)
 		e := asProtocolError(err)
 		if e.Code == protocol.CodeBadFrame {
 			c.stop(e.Code, e.Message)
 			return false
 		}
+		c.s.met.failed(e.Code)
 		c.sendMsg(e)
 		return true
 	}
+	c.s.met.received(m.Type())
 	var id uint32
 	switch m := m.(type) {
 	case *protocol.Join:
@@ -242,10 +321,15 @@ func (c *conn) handle(b []byte) bool {
 		}
 	case *protocol.Sub:
 		id = m.ID
-		err = c.s.subscribe(c, m) // queues its OK itself
+		if err = c.grant.check(m.Room, CapRead); err == nil {
+			err = c.s.subscribe(c, m) // queues its OK itself
+		}
 	case *protocol.Write:
 		id = m.ID
 		var v uint64
+		if err = c.grant.check(m.Room, CapWrite); err != nil {
+			break
+		}
 		if v, err = c.s.writeObject(c, m); err == nil {
 			c.sendMsg(&protocol.OK{ID: m.ID, Version: v})
 		}
@@ -264,12 +348,20 @@ func (c *conn) handle(b []byte) bool {
 	if err != nil {
 		e := asProtocolError(err)
 		e.ID = id
+		c.s.met.failed(e.Code)
 		c.sendMsg(e)
 	}
 	return true
 }
 
 func (c *conn) join(j *protocol.Join) error {
+	need := CapPresence
+	if j.Observer {
+		need = CapObserve
+	}
+	if err := c.grant.check(j.Room, need); err != nil {
+		return err
+	}
 	if _, ok := c.rooms[j.Room]; !ok && len(c.rooms) >= c.s.opts.MaxRooms {
 		c.pruneRooms()
 		if len(c.rooms) >= c.s.opts.MaxRooms {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -53,6 +54,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	if !s.httpAllow(w, r, name, CapPresence, client) {
+		return
+	}
 	others, err := s.post(name, client, entries)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -67,11 +71,21 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	if !s.httpAllow(w, r, name, CapObserve, "") {
+		return
+	}
 	writeJSON(w, http.StatusOK, toJSON(s.members(name)))
 }
 
+// serveRooms lists the rooms the request's token may observe.
 func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Rooms())
+	g, ok := s.httpGrant(w, r)
+	if !ok {
+		return
+	}
+	rooms := s.Rooms()
+	rooms = slices.DeleteFunc(rooms, func(ri RoomInfo) bool { return !g.Allows(ri.Name, CapObserve) })
+	writeJSON(w, http.StatusOK, rooms)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
@@ -231,6 +245,10 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		status = http.StatusConflict
 	case protocol.CodeShutdown:
 		status = http.StatusServiceUnavailable
+	case protocol.CodeUnauthorized:
+		status = http.StatusUnauthorized
+	case protocol.CodeForbidden:
+		status = http.StatusForbidden
 	}
 	writeJSON(w, status, map[string]httpError{"error": {Code: e.Code, Name: e.Code.String(), Message: e.Message}})
 }

@@ -17,6 +17,12 @@ type pendingMeet struct {
 // or when the client cancels it; a connection that ends withdraws its
 // requests.
 func (c *conn) meet(m *protocol.Meet) error {
+	if err := c.grant.check(m.Room, CapMeet); err != nil {
+		return err
+	}
+	if c.grant != nil && m.Actor != c.grant.User {
+		return protocol.Errorf(protocol.CodeForbidden, "the token is for actor %q, not %q", c.grant.User, m.Actor)
+	}
 	if m.Room != "" {
 		if err := c.s.canMeet(c, m.Room); err != nil {
 			return err

@@ -25,7 +25,7 @@ import (
 
 // eventQuery lists the query parameters of /event in url input.
 var eventQuery = map[string]bool{"event": true, "actor": true, "payload": true, "mates": true, "labels": true,
-	"selector": true, "input": true, "room": true, "timeout": true}
+	"selector": true, "input": true, "room": true, "timeout": true, "token": true}
 
 func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	if !s.enter() {
@@ -36,6 +36,9 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	scope, p, timeout, err := s.parseEvent(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if !s.httpAllow(w, r, scope, CapMeet, p.Actor) {
 		return
 	}
 	req, err := s.meets.prepare(scope, p)
@@ -117,7 +120,7 @@ func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, mee
 		}
 	case "json", "yaml":
 		for k := range q {
-			if k != "input" && k != "room" && k != "timeout" {
+			if k != "input" && k != "room" && k != "timeout" && k != "token" {
 				return bad("unknown parameter %q (the request is in the body)", k)
 			}
 		}
@@ -150,6 +153,9 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
+	}
+	if !s.httpAllow(w, r, scope, CapMeet, "") {
+		return
 	}
 	writeIndented(w, s.meets.stats(scope))
 }

@@ -41,6 +41,24 @@ type Options struct {
 	// SendQueue is the number of frames queued for one client before it is
 	// disconnected as too slow. Default 1024.
 	SendQueue int
+	// Rate is the most frames per second one websocket connection may
+	// send, on average; Burst is how many it may send at once (a token
+	// bucket). A client over it is disconnected with CodeRateLimited (it
+	// reconnects with backoff and rejoins with its state). Defaults 200
+	// and 1000; a negative Rate turns the limit off.
+	Rate  float64
+	Burst int
+	// MaxConnsPerIP is the most websocket connections open at once from
+	// one IP address; more are refused with HTTP 429. Behind a reverse
+	// proxy every client has the proxy's address: raise it or turn it off
+	// (negative). Default 1000.
+	MaxConnsPerIP int
+
+	// Auth verifies the tokens clients present (see [NewAuth]): in the
+	// Hello for websocket clients, as the "token" query parameter or an
+	// "Authorization: Bearer" header for HTTP. Nil runs the server open, for
+	// development: anyone may do anything, and New logs a warning.
+	Auth *Auth
 
 	// OriginPatterns lists the browser Origins, as host patterns such as
 	// "example.com" or "*.example.com:8443", that may open a websocket.
@@ -107,6 +125,11 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxValue, 16<<10)
 	defInt(&c.MaxRooms, 16)
 	defInt(&c.SendQueue, 1024)
+	if c.Rate == 0 {
+		c.Rate = 200
+	}
+	defInt(&c.Burst, 1000)
+	defInt(&c.MaxConnsPerIP, 1000)
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxAreas, 256)
 	defInt(&c.History, 20000)
@@ -127,7 +150,8 @@ func (o *Options) withDefaults() (Options, error) {
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1 ||
-		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1:
+		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 ||
+		c.Burst < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
 	}
 	return c, nil

@@ -24,6 +24,7 @@ type Server struct {
 	mux    *http.ServeMux
 	store  *store // nil: objects live in memory only
 	meets  *meetBoard
+	met    *metrics
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
@@ -32,6 +33,7 @@ type Server struct {
 	mu       sync.Mutex // Protects the following.
 	rooms    map[string]*room
 	conns    map[*conn]struct{}
+	ipConns  map[string]int // open websocket connections per peer address
 	closing  bool
 	nextSlot uint8 // ping slot of the next connection
 }
@@ -44,12 +46,13 @@ func New(opts *Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:  o,
-		log:   o.Logger,
-		mux:   http.NewServeMux(),
-		rooms: make(map[string]*room),
-		conns: make(map[*conn]struct{}),
-		meets: newMeetBoard(o.MaxMates, o.MaxPendingMeets),
+		opts:    o,
+		log:     o.Logger,
+		mux:     http.NewServeMux(),
+		rooms:   make(map[string]*room),
+		conns:   make(map[*conn]struct{}),
+		ipConns: make(map[string]int),
+		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets),
 	}
 	if o.DataDir != "" {
 		st, clean, err := openStore(o.DataDir)
@@ -65,6 +68,10 @@ func New(opts *Options) (*Server, error) {
 		}
 		s.store = st
 	}
+	s.met = newMetrics(s)
+	if o.Auth == nil {
+		s.log.Warn("no auth key: the server runs open, anyone may join, write and meet in any room (development mode)")
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /synk", s.serveRooms)
@@ -73,6 +80,7 @@ func New(opts *Options) (*Server, error) {
 	s.mux.HandleFunc("GET /event", s.serveEvent)
 	s.mux.HandleFunc("POST /event", s.serveEvent)
 	s.mux.HandleFunc("GET /stats", s.serveStats)
+	s.mux.Handle("GET /metrics", s.met.handler())
 	s.wg.Add(1)
 	go s.janitor()
 	return s, nil
@@ -355,7 +363,10 @@ func (s *Server) persist(room, id string, epoch uint64, rec *record, ch *change)
 	if s.store == nil || rec == nil {
 		return nil
 	}
-	if err := s.store.put(room, id, epoch, rec, ch); err != nil {
+	start := time.Now()
+	err := s.store.put(room, id, epoch, rec, ch)
+	s.met.store.Observe(time.Since(start).Seconds())
+	if err != nil {
 		s.failed.Store(true)
 		s.log.Error("store write failed", "room", room, "object", id, "err", err)
 		return protocol.Errorf(protocol.CodeInternal, "the write could not be stored")

@@ -17,6 +17,9 @@ import (
 // then sends the code to the client where that makes sense, and closes.
 func (c *conn) stop(code protocol.Code, msg string) {
 	c.stopOnce.Do(func() {
+		if code != 0 {
+			c.s.met.failed(code)
+		}
 		c.quitCode, c.quitMsg = code, msg
 		close(c.quit)
 		c.qmu.Lock()
@@ -65,6 +68,7 @@ func (c *conn) enqueue(b []byte, bulk bool) {
 	}
 	if !bulk && len(c.queue)-c.bulk >= c.s.opts.SendQueue {
 		c.qmu.Unlock()
+		c.s.met.cuts.Inc()
 		c.stop(protocol.CodeSlowConsumer, "send queue full")
 		return
 	}
@@ -153,6 +157,8 @@ func (c *conn) write() {
 				c.finish(nil)
 				return
 			}
+			c.s.met.framesOut.Add(float64(n))
+			c.s.met.bytesOut.Add(float64(len(msg)))
 			rest = rest[n:]
 		}
 		c.lastWrite = time.Now()

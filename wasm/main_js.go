@@ -105,6 +105,9 @@ func (b *bridge) dial(args []js.Value) js.Value {
 		if v := opts.Get("client"); v.Type() == js.TypeString {
 			o.Client = v.String()
 		}
+		if v := opts.Get("token"); v.Type() == js.TypeString {
+			o.Token = v.String()
+		}
 		if v := opts.Get("store"); v.Type() == js.TypeString && v.String() != "" {
 			storeName = "synk:" + v.String()
 		}

@@ -2,6 +2,7 @@
 // demo pages from web/.
 //
 //	synk serve [flags]
+//	synk token -key FILE -sub USER -room PATTERN=CAPS …
 //
 // Every flag can also be set by an environment variable: -max-keys by
 // SYNK_MAX_KEYS, and so on. A flag given on the command line wins.
@@ -29,15 +30,18 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "synk:", err)
 		os.Exit(2)
 	}
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return token(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: synk serve [flags]  (synk serve -h lists them)")
+		return errors.New("usage: synk serve [flags] | synk token [flags]  (-h lists them)")
 	}
 	cfg, err := parseServe(args[1:], os.LookupEnv, stderr)
 	if err != nil {
@@ -50,6 +54,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 type serveConfig struct {
 	addr     string
 	pprof    string
+	authKey  string
 	opts     server.Options
 	origins  string
 	logLevel slog.Level
@@ -71,6 +76,10 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.MaxValue, "max-value", 16<<10, "largest value in bytes")
 	fs.IntVar(&o.MaxRooms, "max-rooms", 16, "most rooms per connection")
 	fs.IntVar(&o.SendQueue, "send-queue", 1024, "frames queued per client before it is cut as too slow")
+	fs.Float64Var(&o.Rate, "rate", 200, "frames per second one connection may send on average (negative: no limit)")
+	fs.IntVar(&o.Burst, "burst", 1000, "frames one connection may send at once")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 1000, "websocket connections open at once per IP address (negative: no limit)")
+	fs.StringVar(&c.authKey, "auth-key", "", "verify client tokens with this key file: an HMAC secret, or a PEM RSA or Ed25519 public key\n(empty: no auth, development mode)")
 	fs.IntVar(&o.MaxMates, "max-mates", 16, "most mates one meet request may ask for")
 	fs.IntVar(&o.MaxMeets, "max-meets", 16, "most pending meet requests per connection")
 	fs.DurationVar(&o.MeetTimeout, "meet-timeout", 10*time.Minute, "longest a meet request waits for its mates")
@@ -112,6 +121,15 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	c.opts.Logger = log
+	if c.authKey != "" {
+		key, err := loadKey(c.authKey, false)
+		if err != nil {
+			return err
+		}
+		if c.opts.Auth, err = server.NewAuth(key); err != nil {
+			return err
+		}
+	}
 	s, err := server.New(&c.opts)
 	if err != nil {
 		return err
@@ -136,6 +154,7 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 	mux.Handle("/synk/", s)
 	mux.Handle("/event", s)
 	mux.Handle("/stats", s)
+	mux.Handle("/metrics", s)
 	mux.Handle("/", web.Handler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

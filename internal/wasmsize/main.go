@@ -17,7 +17,8 @@ import (
 )
 
 func main() {
-	top := flag.Int("top", 20, "packages to list")
+	top := flag.Int("top", 20, "packages (or functions) to list")
+	flag.StringVar(&funcsOf, "funcs", "", "list the largest functions of packages with this prefix instead")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: wasmsize [-top N] file.wasm")
@@ -55,6 +56,9 @@ func (r *reader) bytes(n uint64) ([]byte, error) {
 	r.off += int(n)
 	return s, nil
 }
+
+// funcsOf, when set, lists functions of matching packages, not packages.
+var funcsOf string
 
 func report(b []byte, top int) error {
 	if !bytes.HasPrefix(b, []byte("\x00asm")) || len(b) < 8 {
@@ -137,7 +141,15 @@ func report(b []byte, top int) error {
 	per := map[string]int{}
 	total := 0
 	for i, size := range bodies {
-		per[pkgOf(names[imports+uint64(i)])] += size
+		name := names[imports+uint64(i)]
+		key := pkgOf(name)
+		if funcsOf != "" {
+			if !strings.HasPrefix(key, funcsOf) {
+				continue
+			}
+			key = name
+		}
+		per[key] += size
 		total += size
 	}
 	type row struct {

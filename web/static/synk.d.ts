@@ -123,6 +123,9 @@ export interface JoinOptions {
   /** Keep the room's objects, position and unanswered writes in the
    *  IndexedDB store of this name, across reloads and closed tabs. */
   store?: string;
+  /** The token (a JSON Web Token) a server with auth requires; its
+   *  subject is then the client id. */
+  token?: string;
 }
 
 export class Room {
@@ -174,6 +177,6 @@ export class Conn {
 export function load(): Promise<unknown>;
 /** ws(s)://<server synk.js came from>/ws */
 export function defaultURL(): string;
-export function connect(url?: string, opts?: { client?: string; store?: string }): Promise<Conn>;
+export function connect(url?: string, opts?: { client?: string; store?: string; token?: string }): Promise<Conn>;
 export function join(name: string, opts?: JoinOptions): Promise<Room>;
 export function join(url: string, name: string, opts?: JoinOptions): Promise<Room>;

@@ -193,20 +193,20 @@ export class Room {
 
 /**
  * Connects to url (default: the server synk.js came from). opts: {client,
- * store}. With store, a name, the connection keeps each joined room's
+ * store, token}. token: the token a server with auth requires. With store, a name, the connection keeps each joined room's
  * objects, position and unanswered writes in IndexedDB: a write made
  * offline survives a closed tab and goes out when a page joins the room
  * again with the same store. Connections are shared per url, client id
  * and store.
  */
 export async function connect(url = defaultURL(), opts = {}) {
-  const key = url + "|" + (opts.client || "") + "|" + (opts.store || "");
+  const key = url + "|" + (opts.client || "") + "|" + (opts.store || "") + "|" + (opts.token || "");
   if (!conns.has(key)) {
     const p = (async () => {
       const api = await load();
       let conn;
       const queued = [];
-      const res = await api.dial(url, { client: opts.client || "", store: opts.store || "" }, (e) => {
+      const res = await api.dial(url, { client: opts.client || "", store: opts.store || "", token: opts.token || "" }, (e) => {
         // Called from Go: run handlers in a later microtask, never on Go's stack.
         queueMicrotask(() => (conn ? conn._event(e) : queued.push(e)));
       });
@@ -222,12 +222,12 @@ export async function connect(url = defaultURL(), opts = {}) {
 
 /**
  * Joins a room: join(name, opts) on the default server, or
- * join(url, name, opts). opts: { observer, presence, client, store }.
+ * join(url, name, opts). opts: { observer, presence, client, store, token }.
  */
 export async function join(...args) {
   const [url, name, opts = {}] =
     typeof args[1] === "string" ? args : [defaultURL(), args[0], args[1] || {}];
-  const conn = await connect(url, { client: opts.client, store: opts.store });
+  const conn = await connect(url, { client: opts.client, store: opts.store, token: opts.token });
   return conn.join(name, opts);
 }
 
