@@ -46,6 +46,7 @@ var golden = []struct {
 	{"hello", &Hello{Version: 1, Client: "ada"}},
 	{"hello_anonymous", &Hello{Version: 1}},
 	{"hello_batch", &Hello{Version: 1, Client: "ada", Batch: true}},
+	{"hello_token", &Hello{Version: 1, Batch: true, Token: "h.p.s"}},
 	{"welcome", &Welcome{Version: 1, Client: "ada", PingMS: 3000, TimeoutMS: 10000,
 		Limits: Limits{MaxFrame: 65536, MaxKeys: 64, MaxValue: 16384, MaxRooms: 16}, Batch: true}},
 	{"join", &Join{ID: 1, Room: "lobby", Entries: []Entry{{Key: "name", Value: mp("ada")}}}},

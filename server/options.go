@@ -51,7 +51,7 @@ type Options struct {
 	// MaxConnsPerIP is the most websocket connections open at once from
 	// one IP address; more are refused with HTTP 429. Behind a reverse
 	// proxy every client has the proxy's address: raise it or turn it off
-	// (negative). Default 1000.
+	// (negative). Default 4096 (many users may share an address behind NAT).
 	MaxConnsPerIP int
 
 	// Auth verifies the tokens clients present (see [NewAuth]): in the
@@ -129,7 +129,7 @@ func (o *Options) withDefaults() (Options, error) {
 		c.Rate = 200
 	}
 	defInt(&c.Burst, 1000)
-	defInt(&c.MaxConnsPerIP, 1000)
+	defInt(&c.MaxConnsPerIP, 4096)
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxAreas, 256)
 	defInt(&c.History, 20000)

@@ -19,8 +19,11 @@ func synkSystem(bin string) *system {
 	return &system{
 		name: "synk",
 		args: func(w *workload) []string {
-			return append([]string{"serve", "-addr", "127.0.0.1:0", "-data", "", "-log-level", "info", "-pprof", "127.0.0.1:0"},
-				strings.Fields(synkExtra)...)
+			// Every load client is on 127.0.0.1 and the publishers send as
+			// fast as the load asks: the per-address and per-connection
+			// limits, which centrifuge and the hub do not have, are off.
+			return append([]string{"serve", "-addr", "127.0.0.1:0", "-data", "", "-log-level", "info", "-pprof", "127.0.0.1:0",
+				"-max-conns-per-ip", "-1", "-rate", "-1"}, strings.Fields(synkExtra)...)
 		},
 		dial: func(ctx context.Context, srv *server, room, id string, h handler) (peer, error) {
 			c, err := client.Dial(ctx, "ws://"+srv.addr+"/ws", &client.DialOptions{Client: id,

@@ -78,7 +78,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.SendQueue, "send-queue", 1024, "frames queued per client before it is cut as too slow")
 	fs.Float64Var(&o.Rate, "rate", 200, "frames per second one connection may send on average (negative: no limit)")
 	fs.IntVar(&o.Burst, "burst", 1000, "frames one connection may send at once")
-	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 1000, "websocket connections open at once per IP address (negative: no limit)")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 4096, "websocket connections open at once per IP address (negative: no limit)")
 	fs.StringVar(&c.authKey, "auth-key", "", "verify client tokens with this key file: an HMAC secret, or a PEM RSA or Ed25519 public key\n(empty: no auth, development mode)")
 	fs.IntVar(&o.MaxMates, "max-mates", 16, "most mates one meet request may ask for")
 	fs.IntVar(&o.MaxMeets, "max-meets", 16, "most pending meet requests per connection")

@@ -3,10 +3,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, launchBrowser, openWorld, startRelay } from "./harness.mjs";
+import { startSynk, launchBrowser, openWorld, startRelay, synkBin } from "./harness.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
 let synk, browser;
@@ -131,6 +133,31 @@ test("handlers may call back into the client without deadlock", async () => {
   assert.equal(echoed, 20);
   await a.close();
   await b.close();
+});
+
+test("a server with auth takes a page's token and refuses a page without one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "synk-auth-"));
+  const secret = join(dir, "secret");
+  writeFileSync(secret, "a development secret of 32 bytes");
+  const token = execFileSync(synkBin, ["token", "-key", secret, "-sub", "ann", "-room", "lobby=presence"], { encoding: "utf8" }).trim();
+  const authed = await startSynk("-auth-key", secret);
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(authed.url + "/observer");
+    const got = await page.evaluate(async (token) => {
+      const synk = await import("/synk.js");
+      const out = {};
+      try { await synk.join("lobby", {}); out.none = "joined"; } catch (e) { out.none = e.codeName; }
+      const room = await synk.join("lobby", { token });
+      out.client = room.conn.client;
+      try { await synk.join("attic", { token }); out.attic = "joined"; } catch (e) { out.attic = e.codeName; }
+      return out;
+    }, token);
+    assert.deepEqual(got, { none: "Unauthorized", client: "ann", attic: "Forbidden" });
+    await page.close();
+  } finally {
+    await authed.stop();
+  }
 });
 
 test("a Float32Array pose travels as its 28 bytes and reads back", async () => {
