@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -15,6 +16,12 @@ import (
 // testServer starts a Server behind httptest and stops both at cleanup.
 func testServer(t testing.TB, opts *Options) (*Server, *httptest.Server) {
 	t.Helper()
+	if opts == nil {
+		opts = &Options{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler) // not the open-server warning of every test
+	}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,6 +20,12 @@ func TestMain(m *testing.M) {
 // start runs a real server on loopback and returns its websocket URL.
 func start(t testing.TB, opts *server.Options) (*server.Server, *httptest.Server, string) {
 	t.Helper()
+	if opts == nil {
+		opts = &server.Options{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	s, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
