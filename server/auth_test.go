@@ -289,3 +289,28 @@ func TestAuth_http(t *testing.T) {
 		t.Errorf("joe's room list = %s, want [] (lobby is not his to observe)", out)
 	}
 }
+
+// FuzzVerify: any string given as a token is refused with Unauthorized or
+// accepted with a valid user; never a panic.
+func FuzzVerify(f *testing.F) {
+	a := must(NewAuth(hmacKey))
+	f.Add(mint(f, hmacKey, claims("ada", time.Hour, map[string][]Capability{"lobby": {CapPresence}})))
+	f.Add(rawToken(`{"alg":"none","typ":"JWT"}`, `{"sub":"ada","exp":99999999999}`, nil))
+	f.Add(rawToken(`{"alg":"HS256"}`, `{"sub":"ada","exp":99999999999,"rooms":{"*":["read"]}}`, hmacKey))
+	f.Add(rawToken(`{"alg":"HS256"}`, `{"sub":"ada","exp":"soon","rooms":[1]}`, hmacKey))
+	f.Add("x.y.z")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		g, err := a.Verify(token)
+		if err != nil {
+			if protocol.ErrorCode(err) != protocol.CodeUnauthorized {
+				t.Fatalf("Verify error %v, want Unauthorized", err)
+			}
+			return
+		}
+		if protocol.CheckClient(g.User) != nil {
+			t.Fatalf("accepted user %q", g.User)
+		}
+		g.Allows("lobby", CapRead)
+	})
+}
