@@ -95,6 +95,10 @@ check:
 compare:
 	$(GO) run ./bench/compare -runs 3 -out docs/bench
 
+## soak: 200 clients for 2 minutes; lost writes, goroutines and heap (bench/soak)
+soak:
+	$(GO) run ./bench/soak -conns 200 -duration 2m
+
 ## bench: codec and fan-out benchmarks (see README for the figures)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol

@@ -53,10 +53,11 @@ type opResult struct {
 	err     error
 }
 
-// maxOps bounds the op ids a room remembers for exactly-once writes.
-const maxOps = 10000
-
-func (ob *objects) remember(op string, res opResult) {
+// remember keeps the answer to op, forgetting the oldest op id beyond
+// limit: a room remembers as many op ids as it keeps changes (History), so
+// a write resent by a client that is not further behind than the history
+// applies once.
+func (ob *objects) remember(op string, res opResult, limit int) {
 	if op == "" {
 		return
 	}
@@ -65,7 +66,7 @@ func (ob *objects) remember(op string, res opResult) {
 	}
 	if _, ok := ob.done[op]; !ok {
 		ob.order = append(ob.order, op)
-		if len(ob.order) > maxOps {
+		if len(ob.order) > limit {
 			delete(ob.done, ob.order[0])
 			ob.order = ob.order[1:]
 		}
@@ -258,7 +259,7 @@ func (ob *objects) write(room string, w *protocol.Write, lim limits, now int64) 
 		return res.version, nil, nil, res.err
 	}
 	v, ch, err := ob.apply(room, w, lim, now)
-	ob.remember(w.OpID, opResult{version: v, err: err})
+	ob.remember(w.OpID, opResult{version: v, err: err}, lim.history)
 	if err != nil || ch == nil {
 		return v, nil, nil, err
 	}
@@ -270,11 +271,12 @@ func (ob *objects) write(room string, w *protocol.Write, lim limits, now int64) 
 	return v, rec, ch, nil
 }
 
-// restore puts a stored object back, as at start-up.
-func (ob *objects) restore(id string, rec *record) {
+// restore puts a stored object back, as at start-up, remembering op ids
+// up to limit.
+func (ob *objects) restore(id string, rec *record, limit int) {
 	ob.init()
 	ob.seq = max(ob.seq, rec.Seq)
-	ob.remember(rec.Op, opResult{version: rec.Version})
+	ob.remember(rec.Op, opResult{version: rec.Version}, limit)
 	if rec.Deleted {
 		return
 	}

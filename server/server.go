@@ -162,10 +162,10 @@ func (s *Server) restore(st *store, clean bool) error {
 	for name, sr := range rooms {
 		r := newRoom(name, sr.meta)
 		for id, rec := range sr.objects {
-			r.objs.restore(id, rec)
+			r.objs.restore(id, rec, s.opts.History)
 		}
 		for _, ch := range sr.log {
-			r.objs.remember(ch.OpID, opResult{version: ch.Version})
+			r.objs.remember(ch.OpID, opResult{version: ch.Version}, s.opts.History)
 		}
 		r.objs.log.entries = sr.log
 		r.objs.seq = sr.meta.Seq
