@@ -3,9 +3,9 @@ package server
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/synkhq/synk/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m, 8<<20)
 }

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/internal/leakcheck"
 	"github.com/synkhq/synk/server"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m, 8<<20)
 }
 
 // start runs a real server on loopback and returns its websocket URL.
