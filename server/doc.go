@@ -13,6 +13,16 @@
 //	GET  /synk          the rooms and their sizes
 //	GET  /event         wait for mates, netsync's API (POST with ?input=json|yaml)
 //	GET  /stats         the meet requests waiting
+//	GET  /metrics       Prometheus metrics
+//
+// # Auth and limits
+//
+// With [Options.Auth] every client presents a JSON Web Token (see
+// [NewAuth], [Claims]): its subject is the client id, its "rooms" claim
+// grants [Capability] values per room pattern, and a session ends when it
+// expires. Without it the server runs open, for development. A connection
+// is also bounded in frames per second ([Options.Rate], a token bucket),
+// rooms, and connections per address ([Options.MaxConnsPerIP]).
 //
 // # Concurrency
 //
