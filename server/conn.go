@@ -261,6 +261,7 @@ func (c *conn) readLoop() {
 		}
 		for len(b) > 0 { // a message may carry several frames
 			if c.limiter != nil && !c.limiter.Allow() {
+				c.s.log.Info("client over its rate limit: disconnected", "client", c.client)
 				c.stop(protocol.CodeRateLimited, fmt.Sprintf("more than %g frames per second (bursts of %d)", c.s.opts.Rate, c.s.opts.Burst))
 				return
 			}
