@@ -66,7 +66,7 @@ fuzz:
 fuzz-brief:
 	FUZZTIME= bash .ci/fuzz.sh $(FUZZ_TARGETS)
 
-lint: fmt-check vet .cache/staticcheck
+lint: fmt-check vet check .cache/staticcheck
 	.cache/staticcheck ./...
 	GOOS=js GOARCH=wasm .cache/staticcheck ./protocol/... ./client/...
 
@@ -87,9 +87,9 @@ fmt-check:
 generate:
 	$(GO) generate ./...
 
-## check: everything builds for the browser too
+## check: the client builds for the browser, and the server for the edge
 check:
-	GOOS=js GOARCH=wasm $(GO) build ./protocol/... ./client/...
+	GOOS=js GOARCH=wasm $(GO) build ./protocol/... ./client/... ./server/...
 
 ## compare: Synk beside centrifuge and a bare hub (docs/BENCHMARKS.md); ~25 minutes
 compare:

@@ -253,7 +253,7 @@ func TestResume_acrossRestart(t *testing.T) {
 	}
 	// A crash: the file is closed without the clean mark.
 	p.ws.CloseNow()
-	s.store.db.Close()
+	s.store.(*store).db.Close()
 	s.Shutdown(context.Background())
 
 	s, p = open()
@@ -290,7 +290,7 @@ func TestHistory_compaction(t *testing.T) {
 		s.unlockRoom(r)
 		t.Fatal("room with no objects and no history was not freed")
 	}
-	logs, records := storeCounts(t, s.store, "r")
+	logs, records := storeCounts(t, s.store.(*store), "r")
 	if logs != 0 || records != 0 {
 		t.Fatalf("after compaction the store holds %d changes and %d records of r, want none", logs, records)
 	}

@@ -22,7 +22,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	mux    *http.ServeMux
-	store  *store // nil: objects live in memory only
+	store  backend // nil: objects live in memory only
 	meets  *meetBoard
 	met    *metrics
 	failed atomic.Bool     // a store write failed: memory and disk may differ
@@ -154,7 +154,7 @@ func (s *Server) closeStore() error {
 
 // restore loads the stored objects and change logs into their rooms.
 // Rooms with neither stay on disk only, until used again.
-func (s *Server) restore(st *store, clean bool) error {
+func (s *Server) restore(st backend, clean bool) error {
 	rooms, err := st.load(clean)
 	if err != nil {
 		return err

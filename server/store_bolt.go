@@ -1,0 +1,290 @@
+//go:build !js
+
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+	bolt "go.etcd.io/bbolt"
+)
+
+// store is the backend of a server with a data directory: the rooms'
+// objects and change logs in a bbolt file. A write
+// is fsync'd before the client's OK is sent; bbolt's Batch joins the
+// writes that arrive together into one transaction and one fsync (group
+// commit). Presence is never stored.
+//
+// Layout: bucket "objects" holds a bucket per room, object id → [record];
+// bucket "log" a bucket per room, big-endian offset → [change]; bucket
+// "rooms", room → [roomMeta]; bucket "server", key "open" while a server
+// has the file open. A server that finds "open" set at start did not stop
+// cleanly: frames it sent may never have reached the disk, so every room
+// starts a new epoch and clients resume from a fresh snapshot.
+type store struct{ db *bolt.DB }
+
+var (
+	bucketObjects = []byte("objects")
+	bucketLog     = []byte("log")
+	bucketRooms   = []byte("rooms")
+	bucketServer  = []byte("server")
+	keyOpen       = []byte("open")
+)
+
+// openStore opens (creating) the store in dir and marks it open. It
+// reports whether the last server to use it stopped cleanly.
+func openStore(dir string) (*store, bool, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, false, fmt.Errorf("server: data directory: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, "synk.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, false, fmt.Errorf("server: open store in %s: %w", dir, err)
+	}
+	// Batch waits this long for more writes to join a commit; bbolt's 10 ms
+	// default would cap a lone writer at ~90 writes/s.
+	db.MaxBatchDelay = time.Millisecond
+	clean := true
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketObjects, bucketLog, bucketRooms, bucketServer} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		srv := tx.Bucket(bucketServer)
+		clean = srv.Get(keyOpen) == nil
+		return srv.Put(keyOpen, []byte{1})
+	})
+	if err != nil {
+		db.Close()
+		return nil, false, fmt.Errorf("server: init store: %w", err)
+	}
+	return &store{db: db}, clean, nil
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// put stores rec for object id of room, unless a newer write is stored,
+// and the change that made it. epoch is the room's, stored with its first
+// write.
+func (st *store) put(room, id string, epoch uint64, rec *record, ch *change) error {
+	val, err := msgpack.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	logVal, err := msgpack.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	return st.db.Batch(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketObjects).CreateBucketIfNotExists([]byte(room))
+		if err != nil {
+			return err
+		}
+		newer := false
+		if old := b.Get([]byte(id)); old != nil {
+			var prev record
+			newer = decodeStored(old, &prev) == nil && prev.Seq >= rec.Seq
+		}
+		if !newer {
+			if err := b.Put([]byte(id), val); err != nil {
+				return err
+			}
+		}
+		lb, err := tx.Bucket(bucketLog).CreateBucketIfNotExists([]byte(room))
+		if err != nil {
+			return err
+		}
+		if err := lb.Put(seqKey(ch.Seq), logVal); err != nil {
+			return err
+		}
+		return updateMeta(tx, room, func(m *roomMeta) {
+			if m.Epoch == 0 {
+				m.Epoch = epoch
+			}
+			m.Seq = max(m.Seq, rec.Seq)
+		})
+	})
+}
+
+// meta returns the stored position of room, if any.
+func (st *store) meta(room string) (roomMeta, bool, error) {
+	var m roomMeta
+	var ok bool
+	err := st.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketRooms).Get([]byte(room))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return decodeMeta(v, &m)
+	})
+	return m, ok, err
+}
+
+func updateMeta(tx *bolt.Tx, room string, fn func(*roomMeta)) error {
+	b := tx.Bucket(bucketRooms)
+	var m roomMeta
+	if v := b.Get([]byte(room)); v != nil {
+		if err := decodeMeta(v, &m); err != nil {
+			return err
+		}
+	}
+	fn(&m)
+	if m.Epoch == 0 {
+		return errors.New("room meta: no epoch")
+	}
+	v, err := msgpack.Marshal(&m)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(room), v)
+}
+
+// compact forgets room's changes up to and including upTo, with the
+// tombstones of objects those changes deleted.
+func (st *store) compact(room string, upTo uint64) error {
+	return st.db.Update(func(tx *bolt.Tx) error {
+		objs := tx.Bucket(bucketObjects).Bucket([]byte(room))
+		if lb := tx.Bucket(bucketLog).Bucket([]byte(room)); lb != nil {
+			cur := lb.Cursor()
+			end := seqKey(upTo)
+			for k, v := cur.First(); k != nil && bytes.Compare(k, end) <= 0; k, v = cur.First() {
+				var ch change
+				if err := decodeStored(v, &ch); err == nil && ch.Op == protocol.OpDelete && objs != nil {
+					if rv := objs.Get([]byte(ch.ID)); rv != nil {
+						var rec record
+						if decodeStored(rv, &rec) == nil && rec.Deleted && rec.Seq <= upTo {
+							if err := objs.Delete([]byte(ch.ID)); err != nil {
+								return err
+							}
+						}
+					}
+				}
+				if err := cur.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return updateMeta(tx, room, func(m *roomMeta) { m.Start = max(m.Start, min(upTo, m.Seq)) })
+	})
+}
+
+// load reads every room. After an unclean stop (clean false) each room
+// gets a new epoch and an empty log, both stored before load returns.
+func (st *store) load(clean bool) (map[string]*stored, error) {
+	rooms := make(map[string]*stored)
+	get := func(name []byte) *stored {
+		r := rooms[string(name)]
+		if r == nil {
+			r = &stored{objects: make(map[string]*record)}
+			rooms[string(name)] = r
+		}
+		return r
+	}
+	err := st.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketRooms).ForEach(func(name, v []byte) error {
+			r := get(name)
+			if err := decodeMeta(v, &r.meta); err != nil {
+				return fmt.Errorf("room %s: %w", name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketObjects).ForEachBucket(func(name []byte) error {
+			r := get(name)
+			return tx.Bucket(bucketObjects).Bucket(name).ForEach(func(k, v []byte) error {
+				var rec record
+				if err := decodeStored(v, &rec); err != nil {
+					return fmt.Errorf("object %s/%s: %w", name, k, err)
+				}
+				r.meta.Seq = max(r.meta.Seq, rec.Seq)
+				r.objects[string(k)] = &rec
+				return nil
+			})
+		})
+		if err != nil || !clean {
+			return err
+		}
+		return tx.Bucket(bucketLog).ForEachBucket(func(name []byte) error {
+			r := get(name)
+			return tx.Bucket(bucketLog).Bucket(name).ForEach(func(k, v []byte) error {
+				var ch change
+				if err := decodeStored(v, &ch); err != nil || len(k) != 8 || binary.BigEndian.Uint64(k) != ch.Seq {
+					return fmt.Errorf("change %s/%x: bad record (%v)", name, k, err)
+				}
+				if ch.Seq > r.meta.Start {
+					r.log = append(r.log, ch)
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: load store: %w", err)
+	}
+	for _, r := range rooms {
+		r.meta.Seq = max(r.meta.Seq, r.meta.Start)
+		if n := len(r.log); n > 0 {
+			r.meta.Seq = max(r.meta.Seq, r.log[n-1].Seq)
+		}
+		// The log must run without a gap up to the offset; keep the
+		// part that does.
+		next := r.meta.Seq
+		for i := len(r.log) - 1; i >= 0; i-- {
+			if r.log[i].Seq != next {
+				r.log = r.log[i+1:]
+				break
+			}
+			next--
+		}
+		if len(r.log) == 0 || !clean {
+			r.log = nil
+			r.meta.Start = r.meta.Seq
+		} else {
+			r.meta.Start = r.log[0].Seq - 1
+		}
+		if !clean || r.meta.Epoch == 0 {
+			r.meta.Epoch = newEpoch()
+		}
+	}
+	return rooms, st.db.Update(func(tx *bolt.Tx) error {
+		if !clean {
+			if err := tx.DeleteBucket(bucketLog); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(bucketLog); err != nil {
+				return err
+			}
+		}
+		for name, r := range rooms {
+			v, err := msgpack.Marshal(&r.meta)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketRooms).Put([]byte(name), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// close marks a clean stop, unless clean is false (a write failed, so
+// memory and disk may differ), and closes the file.
+func (st *store) close(clean bool) error {
+	var err error
+	if clean {
+		err = st.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketServer).Delete(keyOpen) })
+	}
+	return errors.Join(err, st.db.Close())
+}
