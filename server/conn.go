@@ -21,7 +21,7 @@ import (
 // goroutine runs while there is something to write (see writer.go).
 type conn struct {
 	s      *Server
-	ws     *websocket.Conn
+	ws     Socket
 	client string
 	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
@@ -128,7 +128,7 @@ func (s *Server) releaseIP(ip string) {
 }
 
 // run serves one websocket until it ends.
-func (s *Server) run(ws *websocket.Conn, remote string) {
+func (s *Server) run(ws Socket, remote string) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
 	hello, grant, err := s.handshake(s.ctx, ws)
@@ -179,7 +179,7 @@ func (s *Server) run(ws *websocket.Conn, remote string) {
 }
 
 // handshake reads the Hello and answers with the Welcome.
-func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*protocol.Hello, *Grant, error) {
+func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Grant, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout) // ctx ends with Shutdown
 	defer cancel()
 	fail := func(e *protocol.Error) (*protocol.Hello, *Grant, error) {

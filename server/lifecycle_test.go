@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -313,5 +315,26 @@ func TestConn_batches(t *testing.T) {
 	}
 	if _, n := c.pack([][]byte{small, big}); n != 1 {
 		t.Fatalf("pack took %d frames past maxBatch", n)
+	}
+}
+
+// TestServeSocket: a websocket accepted by another handler is served
+// like one of /ws.
+func TestServeSocket(t *testing.T) {
+	t.Parallel()
+	s, _ := testServer(t, nil)
+	own := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		if err := s.ServeSocket(ws, r.RemoteAddr); err != nil {
+			t.Errorf("ServeSocket: %v", err)
+		}
+	}))
+	defer own.Close()
+	p := dialPeer(t, own, "ada")
+	if j := p.join("lobby", false); j.Members[0].Client != "ada" {
+		t.Fatalf("Joined %+v", j)
 	}
 }
