@@ -65,3 +65,35 @@ func decodeMeta(v []byte, m *roomMeta) error {
 	}
 	return nil
 }
+
+// settleLoaded makes the rooms read from a backend ready to serve: each
+// room's offset covers its objects and log, its log runs without a gap up
+// to that offset, and after an unclean stop (clean false) it starts a new
+// epoch with no log. The backend then stores the metas back.
+func settleLoaded(rooms map[string]*stored, clean bool) {
+	for _, r := range rooms {
+		r.meta.Seq = max(r.meta.Seq, r.meta.Start)
+		if n := len(r.log); n > 0 {
+			r.meta.Seq = max(r.meta.Seq, r.log[n-1].Seq)
+		}
+		// The log must run without a gap up to the offset; keep the
+		// part that does.
+		next := r.meta.Seq
+		for i := len(r.log) - 1; i >= 0; i-- {
+			if r.log[i].Seq != next {
+				r.log = r.log[i+1:]
+				break
+			}
+			next--
+		}
+		if len(r.log) == 0 || !clean {
+			r.log = nil
+			r.meta.Start = r.meta.Seq
+		} else {
+			r.meta.Start = r.log[0].Seq - 1
+		}
+		if !clean || r.meta.Epoch == 0 {
+			r.meta.Epoch = newEpoch()
+		}
+	}
+}

@@ -232,31 +232,7 @@ func (st *store) load(clean bool) (map[string]*stored, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: load store: %w", err)
 	}
-	for _, r := range rooms {
-		r.meta.Seq = max(r.meta.Seq, r.meta.Start)
-		if n := len(r.log); n > 0 {
-			r.meta.Seq = max(r.meta.Seq, r.log[n-1].Seq)
-		}
-		// The log must run without a gap up to the offset; keep the
-		// part that does.
-		next := r.meta.Seq
-		for i := len(r.log) - 1; i >= 0; i-- {
-			if r.log[i].Seq != next {
-				r.log = r.log[i+1:]
-				break
-			}
-			next--
-		}
-		if len(r.log) == 0 || !clean {
-			r.log = nil
-			r.meta.Start = r.meta.Seq
-		} else {
-			r.meta.Start = r.log[0].Seq - 1
-		}
-		if !clean || r.meta.Epoch == 0 {
-			r.meta.Epoch = newEpoch()
-		}
-	}
+	settleLoaded(rooms, clean)
 	return rooms, st.db.Update(func(tx *bolt.Tx) error {
 		if !clean {
 			if err := tx.DeleteBucket(bucketLog); err != nil {
