@@ -356,6 +356,9 @@ func (c *conn) handle(b []byte) bool {
 }
 
 func (c *conn) join(j *protocol.Join) error {
+	if err := c.s.serves(j.Room); err != nil {
+		return err
+	}
 	need := CapPresence
 	if j.Observer {
 		need = CapObserve

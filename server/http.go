@@ -54,6 +54,10 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	if err := s.serves(name); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return
+	}
 	if !s.httpAllow(w, r, name, CapPresence, client) {
 		return
 	}
@@ -69,6 +73,10 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("room")
 	if err := protocol.CheckRoom(name); err != nil {
 		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := s.serves(name); err != nil {
+		writeError(w, http.StatusForbidden, err)
 		return
 	}
 	if !s.httpAllow(w, r, name, CapObserve, "") {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -336,5 +337,32 @@ func TestServeSocket(t *testing.T) {
 	p := dialPeer(t, own, "ada")
 	if j := p.join("lobby", false); j.Members[0].Client != "ada" {
 		t.Fatalf("Joined %+v", j)
+	}
+}
+
+// TestServer_oneRoom: a server holding one room (an edge room's Durable
+// Object) refuses every other room, over websocket and HTTP.
+func TestServer_oneRoom(t *testing.T) {
+	t.Parallel()
+	s, err := newServer(&Options{Logger: slog.New(slog.DiscardHandler)}, nil, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer s.Shutdown(context.Background())
+	p := dialPeer(t, hs, "ada")
+	p.join("lobby", false)
+	p.send(&protocol.Join{ID: 9, Room: "attic"})
+	if e := p.expectError(protocol.CodeForbidden); !strings.Contains(e.Message, "lobby") {
+		t.Fatalf("error %+v, want it to name the room served", e)
+	}
+	p.send(&protocol.Meet{ID: 10, Room: "attic", Event: "e", Actor: "ada", Mates: 1})
+	p.expectError(protocol.CodeForbidden)
+	if code, _ := do(t, hs, "POST", "/synk/attic", `{"c":"joe"}`); code != 403 {
+		t.Fatalf("POST /synk/attic = %d, want 403", code)
+	}
+	if code, _ := do(t, hs, "GET", "/synk/lobby", ""); code != 200 {
+		t.Fatalf("GET /synk/lobby = %d, want 200", code)
 	}
 }

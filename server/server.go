@@ -25,6 +25,7 @@ type Server struct {
 	store  backend // nil: objects live in memory only
 	meets  *meetBoard
 	met    *metrics
+	only   string // the one room served, or "" for any
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
@@ -41,11 +42,27 @@ type Server struct {
 // New returns a running server. Its janitor goroutine, which drops silent
 // HTTP posters, runs until [Server.Shutdown].
 func New(opts *Options) (*Server, error) {
+	return newServer(opts, nil, "")
+}
+
+// serves returns a Forbidden error unless s serves room.
+func (s *Server) serves(room string) error {
+	if s.only == "" || room == s.only {
+		return nil
+	}
+	return protocol.Errorf(protocol.CodeForbidden, "this server holds room %q only: connect to room %q's own address", s.only, room)
+}
+
+// newServer returns a running server storing through st, or, when st is
+// nil, in opts.DataDir if set. A non-empty only is the one room it
+// serves (an edge room's Durable Object).
+func newServer(opts *Options, st backend, only string) (*Server, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
+		only:    only,
 		opts:    o,
 		log:     o.Logger,
 		mux:     http.NewServeMux(),
@@ -54,14 +71,17 @@ func New(opts *Options) (*Server, error) {
 		ipConns: make(map[string]int),
 		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets),
 	}
-	if o.DataDir != "" {
-		st, clean, err := openStore(o.DataDir)
+	clean := true
+	if st == nil && o.DataDir != "" {
+		bolt, ok, err := openStore(o.DataDir)
 		if err != nil {
 			return nil, err
 		}
-		if !clean {
+		if st, clean = bolt, ok; !clean {
 			s.log.Warn("the store was not closed cleanly: rooms start new epochs, clients resume from snapshots", "dir", o.DataDir)
 		}
+	}
+	if st != nil {
 		if err := s.restore(st, clean); err != nil {
 			st.close(false)
 			return nil, err
