@@ -25,7 +25,7 @@ type Server struct {
 	store  backend // nil: objects live in memory only
 	meets  *meetBoard
 	met    *metrics
-	only   string // the one room served, or "" for any
+	only   string          // the one room served, or "" for any
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc

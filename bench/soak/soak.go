@@ -25,7 +25,7 @@ type config struct {
 
 // tally is what the clients did.
 type tally struct {
-	ops, writes, reconnects, refused atomic.Int64
+	ops, writes, reconnects atomic.Int64
 }
 
 // acked is the last acknowledged write of each object: its field "n".
