@@ -8,7 +8,7 @@ WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME    ?= 1m
 ADDR        ?= 127.0.0.1:8080
 
-.PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz fuzz-brief bench check compare soak
+.PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
 all: fmt lint test
 
 ## run: build the browser client, then start `synk serve` on $(ADDR) with defaults
@@ -31,8 +31,21 @@ wasm:
 	$(GO) run ./internal/precompress -report -max-br $(WASM_BUDGET) $(STATIC)/synk.wasm
 	$(GO) run ./internal/precompress $(STATIC)/wasm_exec.js $(STATIC)/synk.js
 
+## edge: the edge worker (wasm/edge) with its JS glue and workerd config, in .cache/edge
+EDGE := .cache/edge
+edge:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(EDGE)/synk.wasm ./wasm/edge
+	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(EDGE)/gen
+	cp $(EDGE)/gen/wasm_exec.js wasm/edge/entry.mjs wasm/edge/workerd.capnp $(EDGE)/
+	$(GO) run ./internal/precompress -report $(EDGE)/synk.wasm
+
+## test-edge: the edge worker under a local workerd: HTTP, Go clients, a restart
+test-edge: deps edge
+	SYNK_EDGE_DIR=$(CURDIR)/$(EDGE) WORKERD=$(CURDIR)/web/test/node_modules/.bin/workerd \
+		$(GO) test -count=1 -run TestEdge -v ./wasm/edge
+
 ## test: lint, race-enabled tests, js/wasm tests under node, browser tests, short fuzz runs
-test: lint wasm test-go test-wasm test-browser fuzz-brief
+test: lint wasm test-go test-wasm test-browser test-edge fuzz-brief
 
 ## wasm-size: code per Go package in the browser bundle, largest first
 wasm-size:

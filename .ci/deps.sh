@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs beyond Go, idempotently and quietly:
 # Node.js (GOOS=js tests, browser tests), Debian's Chromium, and
-# playwright-core from npm into web/test/node_modules (pinned by its lock).
+# playwright-core and workerd (the edge tests) from npm into
+# web/test/node_modules (pinned by its lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -17,7 +18,7 @@ fi
 lock=web/test/package-lock.json
 stamp=web/test/node_modules/.synk-lock
 if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
-  echo "installing playwright-core from npm"
+  echo "installing playwright-core and workerd from npm"
   (cd web/test && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1)
   cp "$lock" "$stamp"
 fi

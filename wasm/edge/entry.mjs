@@ -1,0 +1,86 @@
+// The Synk edge worker's JS entry: the glue between Cloudflare's Durable
+// Objects and the Go room server (main_js.go). One Durable Object per
+// room; each hosts one Go instance for its whole life.
+import "./wasm_exec.js"; // syumai/workers' wasm_exec: a "context" global per Go instance
+import mod from "./synk.wasm";
+
+// roomOf returns the room a request is for: /ws/{room} or /synk/{room}.
+function roomOf(url) {
+  const m = new URL(url).pathname.match(/^\/(ws|synk)\/([A-Za-z0-9._~-]{1,64})$/);
+  return m && m[2];
+}
+
+export default {
+  async fetch(req, env) {
+    const room = roomOf(req.url);
+    if (!room) {
+      return Response.json({ error: { code: 209, name: "NotFound", message: "use /ws/{room} or /synk/{room}" } }, { status: 404 });
+    }
+    return env.ROOMS.get(env.ROOMS.idFromName(room)).fetch(req);
+  },
+};
+
+export class Room {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+    this.sockets = new Map(); // websocket → id in Go
+    // A Durable Object woken up (after eviction, or a restart) knows its
+    // room from its storage and starts Go before any event.
+    this.ready = ctx.blockConcurrencyWhile(async () => {
+      const room = await ctx.storage.get("synk-room");
+      if (room) await this.start(room);
+    });
+  }
+
+  // start runs the Go program in a new instance with its own context.
+  async start(room) {
+    const go = new Go();
+    let ready;
+    const started = new Promise((resolve) => (ready = resolve));
+    this.binding = { room };
+    const instance = new WebAssembly.Instance(mod, { ...go.importObject, workers: { ready: () => ready() } });
+    go.run(instance, { env: this.env, ctx: this.ctx, binding: this.binding });
+    await started;
+    if (this.binding.error) throw new Error("synk: " + this.binding.error);
+  }
+
+  async fetch(req) {
+    await this.ready;
+    if (!this.binding) {
+      const room = roomOf(req.url);
+      await this.ctx.storage.put("synk-room", room);
+      await this.start(room);
+    }
+    if (req.headers.get("Upgrade") === "websocket") {
+      const pair = new WebSocketPair();
+      const [client, server] = Object.values(pair);
+      this.ctx.acceptWebSocket(server);
+      const id = this.binding.open(server, req.headers.get("CF-Connecting-IP") || "edge");
+      if (id) this.sockets.set(server, id);
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    return this.binding.handleRequest(req);
+  }
+
+  // Websockets accepted before this Go instance started (the Durable
+  // Object was evicted while they stayed open) have no session here: they
+  // are closed with Shutdown (4300), and clients reconnect and resume.
+  webSocketMessage(ws, msg) {
+    const id = this.sockets.get(ws);
+    if (id === undefined) return ws.close(4300, "the room restarted: reconnect");
+    this.binding.message(id, msg);
+  }
+
+  webSocketClose(ws, code, reason) {
+    const id = this.sockets.get(ws);
+    this.sockets.delete(ws);
+    if (id !== undefined) this.binding.closed(id, code, reason);
+    // Complete the close handshake, or the client waits for it.
+    try { ws.close(code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000, "bye"); } catch {}
+  }
+
+  webSocketError(ws) {
+    this.webSocketClose(ws, 1006, "websocket error");
+  }
+}
