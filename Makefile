@@ -36,7 +36,7 @@ EDGE := .cache/edge
 edge:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(EDGE)/synk.wasm ./wasm/edge
 	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(EDGE)/gen
-	cp $(EDGE)/gen/wasm_exec.js wasm/edge/entry.mjs wasm/edge/workerd.capnp $(EDGE)/
+	cp $(EDGE)/gen/wasm_exec.js wasm/edge/entry.mjs wasm/edge/workerd.capnp wasm/edge/wrangler.toml $(EDGE)/
 	$(GO) run ./internal/precompress -report $(EDGE)/synk.wasm
 
 ## test-edge: the edge worker under a local workerd: HTTP, Go clients, a restart

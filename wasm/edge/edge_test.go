@@ -148,13 +148,19 @@ func TestEdge(t *testing.T) {
 		return c
 	}
 
+	var joe *client.Conn
 	t.Run("two clients", func(t *testing.T) {
-		ada, joe := dial("ada"), dial("joe")
+		var ada *client.Conn
+		ada, joe = dial("ada"), dial("joe")
 		ra, err := ada.Join(ctxT(t), "lobby", &client.JoinOptions{Presence: map[string]any{"name": "Ada"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := joe.Join(ctxT(t), "lobby", &client.JoinOptions{Presence: map[string]any{"name": "Joe"}}); err != nil {
+		rj, err := joe.Join(ctxT(t), "lobby", &client.JoinOptions{Presence: map[string]any{"name": "Joe"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rj.Subscribe(ctxT(t), []string{"a"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if e := nextEvent(t, ada, client.EventJoin); e.Client != "joe" {
@@ -173,6 +179,9 @@ func TestEdge(t *testing.T) {
 		if _, err := ra.Create(ctxT(t), "crate", "item", "a", map[string]any{"x": 3}); err != nil {
 			t.Fatal(err)
 		}
+		if e := nextEvent(t, joe, client.EventObjectPut); e.Object != "crate" {
+			t.Fatalf("joe saw %+v, want the crate", e)
+		}
 	})
 
 	// A restart of workerd: the room's Durable Object starts again from
@@ -181,7 +190,7 @@ func TestEdge(t *testing.T) {
 	w.start()
 	t.Run("restart", func(t *testing.T) {
 		c := dial("eve")
-		r, err := c.Join(ctxT(t), "lobby", &client.JoinOptions{Observer: true})
+		r, err := c.Join(ctxT(t), "lobby", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,6 +201,30 @@ func TestEdge(t *testing.T) {
 		var x int
 		if !ok || o.Get("x", &x) != nil || x != 3 {
 			t.Fatalf("after a restart the room holds %+v (%v), want crate with x=3", o, ok)
+		}
+		if _, err := r.Update(ctxT(t), "crate", map[string]any{"x": 4}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// joe's connection died with the first workerd; its client comes back
+	// and resumes from its position: it gets the update alone, without a
+	// snapshot.
+	t.Run("resume", func(t *testing.T) {
+		timeout := time.NewTimer(20 * time.Second)
+		defer timeout.Stop()
+		for {
+			select {
+			case e := <-joe.Events():
+				switch {
+				case e.Kind == client.EventObjectsReset || e.Kind == client.EventObjectPut:
+					t.Fatalf("joe got %v: a snapshot, not a resume", e.Kind)
+				case e.Kind == client.EventObjectUpdate && e.Object == "crate":
+					return
+				}
+			case <-timeout.C:
+				t.Fatal("joe did not get the crate's update within 20s")
+			}
 		}
 	})
 }
