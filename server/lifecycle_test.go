@@ -366,3 +366,23 @@ func TestServer_oneRoom(t *testing.T) {
 		t.Fatalf("GET /synk/lobby = %d, want 200", code)
 	}
 }
+
+func TestCheckOrigin(t *testing.T) {
+	t.Parallel()
+	s, _ := testServer(t, &Options{OriginPatterns: []string{"*.example.com"}})
+	for _, c := range []struct {
+		origin, host string
+		ok           bool
+	}{
+		{"", "synk.dev", true},
+		{"https://synk.dev", "synk.dev", true},
+		{"https://app.example.com", "synk.dev", true},
+		{"http://localhost:3000", "synk.dev", true},
+		{"https://evil.test", "synk.dev", false},
+		{"::", "synk.dev", false},
+	} {
+		if err := s.CheckOrigin(c.origin, c.host); (err == nil) != c.ok {
+			t.Errorf("CheckOrigin(%q, %q) = %v, want ok %v", c.origin, c.host, err, c.ok)
+		}
+	}
+}

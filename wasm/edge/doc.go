@@ -12,9 +12,10 @@
 // binding with:
 //
 //	handleRequest(request) → Promise<Response>   HTTP (syumai/workers)
-//	open(ws, remote)                             a websocket the Durable Object accepted
-//	message(ws, data)                            webSocketMessage
-//	closed(ws, code, reason)                     webSocketClose / webSocketError
+//	checkOrigin(origin, host) → reason or ""     before accepting a websocket
+//	open(ws, remote) → id                        a websocket the Durable Object accepted
+//	message(id, data)                            webSocketMessage
+//	closed(id, code, reason)                     webSocketClose / webSocketError
 //
 // See docs/EDGE.md.
 package main

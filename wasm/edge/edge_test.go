@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/synkhq/synk/client"
 )
 
@@ -135,6 +136,12 @@ func TestEdge(t *testing.T) {
 		}
 		if code, _ := httpDo(t, "GET", w.url("/nowhere"), ""); code != 404 {
 			t.Fatalf("GET /nowhere = %d, want 404", code)
+		}
+		// A page of another site may not open a websocket.
+		_, resp, err := websocket.Dial(ctxT(t), "ws://"+w.addr+"/ws/seed",
+			&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.test"}}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("websocket from https://evil.test: %v, want 403", err)
 		}
 	})
 

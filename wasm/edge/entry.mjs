@@ -53,6 +53,8 @@ export class Room {
       await this.start(room);
     }
     if (req.headers.get("Upgrade") === "websocket") {
+      const refused = this.binding.checkOrigin(req.headers.get("Origin") || "", new URL(req.url).host);
+      if (refused) return Response.json({ error: { code: 215, name: "Forbidden", message: refused } }, { status: 403 });
       const pair = new WebSocketPair();
       const [client, server] = Object.values(pair);
       this.ctx.acceptWebSocket(server);

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"syscall/js"
 
@@ -19,7 +20,15 @@ func main() {
 	binding := rt.Get("binding")
 	room := binding.Get("room").String()
 	opts := &server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	if key := rt.Get("env").Get("SYNK_AUTH_KEY"); key.Type() == js.TypeString && key.String() != "" {
+	env := rt.Get("env")
+	if v := env.Get("SYNK_ORIGINS"); v.Type() == js.TypeString {
+		for _, p := range strings.Split(v.String(), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				opts.OriginPatterns = append(opts.OriginPatterns, p)
+			}
+		}
+	}
+	if key := env.Get("SYNK_AUTH_KEY"); key.Type() == js.TypeString && key.String() != "" {
 		auth, err := server.NewAuth([]byte(key.String()))
 		if err != nil {
 			fail(binding, err)
@@ -33,6 +42,7 @@ func main() {
 		return
 	}
 	b := &bridge{s: s, sockets: make(map[int]*socket)}
+	binding.Set("checkOrigin", js.FuncOf(b.checkOrigin))
 	binding.Set("open", js.FuncOf(b.open))
 	binding.Set("message", js.FuncOf(b.message))
 	binding.Set("closed", js.FuncOf(b.closed))
@@ -55,6 +65,15 @@ type bridge struct {
 	mu      sync.Mutex // Protects the following.
 	next    int
 	sockets map[int]*socket
+}
+
+// checkOrigin(origin, host) returns why a browser on origin may not open a
+// websocket here, or "".
+func (b *bridge) checkOrigin(_ js.Value, args []js.Value) any {
+	if err := b.s.CheckOrigin(args[0].String(), args[1].String()); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // open(ws, remote) serves a websocket the Durable Object accepted and
