@@ -53,7 +53,7 @@ wasm-size:
 	$(GO) run ./internal/wasmsize .cache/named.wasm
 
 ## test-browser: the demo pages and synk.js in headless Chromium (playwright-core)
-test-browser: deps build
+test-browser: deps build edge
 	cd web/test && node --test --test-concurrency=1 e2e.test.mjs
 
 ## bench-browser: page load to joined room, and 1,000 sequential presence round trips

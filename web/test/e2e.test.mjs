@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, launchBrowser, openWorld, startRelay, synkBin } from "./harness.mjs";
+import { startSynk, startWorkerd, launchBrowser, openWorld, startRelay, synkBin } from "./harness.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
 let synk, browser;
@@ -157,6 +157,36 @@ test("a server with auth takes a page's token and refuses a page without one", a
     await page.close();
   } finally {
     await authed.stop();
+  }
+});
+
+test("two pages see each other through a room at the edge (workerd)", async () => {
+  const edge = await startWorkerd();
+  try {
+    const ws = edge.url.replace("http", "ws") + "/ws/edge-room";
+    const open = async (name) => {
+      const page = await browser.context.newPage();
+      await page.goto(synk.url + "/observer");
+      await page.evaluate(async ({ ws, name }) => {
+        const synk = await import("/synk.js");
+        window.room = await synk.join(ws, "edge-room", { client: name, presence: { name } });
+      }, { ws, name });
+      return page;
+    };
+    const a = await open("ann");
+    const b = await open("bob");
+    const seen = a.evaluate(() => new Promise((resolve) => {
+      const check = () => { const bob = window.room.members().find((m) => m.client === "bob"); if (bob?.values.x === 5) resolve(bob.values); };
+      window.room.on("join", check);
+      window.room.on("change", check);
+      check();
+    }));
+    await b.evaluate(() => window.room.presence.set({ x: 5 }));
+    assert.deepEqual(await seen, { name: "bob", x: 5 });
+    await a.close();
+    await b.close();
+  } finally {
+    await edge.stop();
   }
 });
 

@@ -11,6 +11,39 @@ import { chromium } from "playwright-core";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const synkBin = process.env.SYNK_BIN || join(root, "bin", "synk");
 
+/**
+ * Starts the edge worker (make edge, in .cache/edge) under workerd on
+ * 127.0.0.1:0; workerd reports the port on its control descriptor.
+ * Resolves to {url (http://…), stop}.
+ */
+export function startWorkerd() {
+  const edge = process.env.SYNK_EDGE_DIR || join(root, ".cache", "edge");
+  const bin = process.env.WORKERD || join(root, "web", "test", "node_modules", ".bin", "workerd");
+  const storage = mkdtempSync(join(tmpdir(), "synk-edge-"));
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, ["serve", join(edge, "workerd.capnp"), "--directory-path", "storage=" + storage,
+      "--socket-addr", "http=127.0.0.1:0", "--control-fd", "3"], { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+    let log = "", ctl = "";
+    const timer = setTimeout(() => { proc.kill("SIGKILL"); reject(new Error("workerd did not start:\n" + log)); }, 20000);
+    proc.stderr.setEncoding("utf8");
+    proc.stderr.on("data", (c) => (log += c));
+    proc.stdio[3].setEncoding("utf8");
+    proc.stdio[3].on("data", (chunk) => {
+      ctl += chunk;
+      const m = ctl.match(/"event":"listen","socket":"http","port":(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: "http://127.0.0.1:" + m[1],
+          // workerd may keep its port after SIGTERM: kill it.
+          stop: () => new Promise((done) => { proc.once("exit", () => { rmSync(storage, { recursive: true, force: true }); done(); }); proc.kill("SIGKILL"); }),
+        });
+      }
+    });
+    proc.once("exit", (code) => { clearTimeout(timer); reject(new Error(`workerd exited ${code}:\n${log}`)); });
+  });
+}
+
 /** Starts `synk serve` on 127.0.0.1:0 with extra flags; resolves to {url, stop}. */
 export function startSynk(...flags) {
   return new Promise((resolve, reject) => {
