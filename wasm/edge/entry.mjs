@@ -25,12 +25,9 @@ export class Room {
     this.ctx = ctx;
     this.env = env;
     this.sockets = new Map(); // websocket → id in Go
-    // A Durable Object woken up (after eviction, or a restart) knows its
-    // room from its storage and starts Go before any event.
-    this.ready = ctx.blockConcurrencyWhile(async () => {
-      const room = await ctx.storage.get("synk-room");
-      if (room) await this.start(room);
-    });
+    // The object's name is its room's (idFromName): Go starts at once,
+    // before any event reaches the object.
+    this.ready = ctx.blockConcurrencyWhile(() => this.start(ctx.id.name));
   }
 
   // start runs the Go program in a new instance with its own context.
@@ -47,11 +44,6 @@ export class Room {
 
   async fetch(req) {
     await this.ready;
-    if (!this.binding) {
-      const room = roomOf(req.url);
-      await this.ctx.storage.put("synk-room", room);
-      await this.start(room);
-    }
     if (req.headers.get("Upgrade") === "websocket") {
       const refused = this.binding.checkOrigin(req.headers.get("Origin") || "", new URL(req.url).host);
       if (refused) return Response.json({ error: { code: 215, name: "Forbidden", message: refused } }, { status: 403 });
