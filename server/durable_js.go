@@ -86,11 +86,7 @@ func blob(v js.Value) []byte {
 }
 
 func (d *durable) put(room, id string, epoch uint64, rec *record, ch *change) error {
-	val, err := msgpack.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	logVal, err := msgpack.Marshal(ch)
+	val, logVal, err := encodeWrite(rec, ch)
 	if err != nil {
 		return err
 	}
@@ -98,12 +94,11 @@ func (d *durable) put(room, id string, epoch uint64, rec *record, ch *change) er
 	if err != nil {
 		return err
 	}
-	newer := false
+	var old []byte
 	if len(rows) > 0 {
-		var prev record
-		newer = decodeStored(blob(rows[0].Get("rec")), &prev) == nil && prev.Seq >= rec.Seq
+		old = blob(rows[0].Get("rec"))
 	}
-	if !newer {
+	if !supersedes(old, rec) {
 		if _, err := d.exec("INSERT OR REPLACE INTO synk_objects (room, id, rec) VALUES (?, ?, ?)", room, id, val); err != nil {
 			return err
 		}

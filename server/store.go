@@ -66,6 +66,22 @@ func decodeMeta(v []byte, m *roomMeta) error {
 	return nil
 }
 
+// encodeWrite returns the stored forms of an object write and its change.
+func encodeWrite(rec *record, ch *change) (val, logVal []byte, err error) {
+	if val, err = msgpack.Marshal(rec); err != nil {
+		return nil, nil, err
+	}
+	logVal, err = msgpack.Marshal(ch)
+	return val, logVal, err
+}
+
+// supersedes reports whether old, a stored record (nil if none), is at
+// least as new as rec: a late write must not overwrite it.
+func supersedes(old []byte, rec *record) bool {
+	var prev record
+	return old != nil && decodeStored(old, &prev) == nil && prev.Seq >= rec.Seq
+}
+
 // settleLoaded makes the rooms read from a backend ready to serve: each
 // room's offset covers its objects and log, its log runs without a gap up
 // to that offset, and after an unclean stop (clean false) it starts a new

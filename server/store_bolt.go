@@ -75,11 +75,7 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // and the change that made it. epoch is the room's, stored with its first
 // write.
 func (st *store) put(room, id string, epoch uint64, rec *record, ch *change) error {
-	val, err := msgpack.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	logVal, err := msgpack.Marshal(ch)
+	val, logVal, err := encodeWrite(rec, ch)
 	if err != nil {
 		return err
 	}
@@ -88,12 +84,7 @@ func (st *store) put(room, id string, epoch uint64, rec *record, ch *change) err
 		if err != nil {
 			return err
 		}
-		newer := false
-		if old := b.Get([]byte(id)); old != nil {
-			var prev record
-			newer = decodeStored(old, &prev) == nil && prev.Seq >= rec.Seq
-		}
-		if !newer {
+		if !supersedes(b.Get([]byte(id)), rec) {
 			if err := b.Put([]byte(id), val); err != nil {
 				return err
 			}
