@@ -22,6 +22,21 @@ after(async () => {
   await synk?.stop();
 });
 
+/**
+ * Opens a page of the synk server and joins room as client name, on the
+ * page's own server or on url (a websocket URL); the room is window.room.
+ */
+async function joinPage(room, name, { url = "", presence } = {}) {
+  const page = await browser.context.newPage();
+  await page.goto(synk.url + "/observer");
+  await page.evaluate(async ({ url, room, name, presence }) => {
+    const synk = await import("/synk.js");
+    const opts = { client: name, ...(presence ? { presence } : {}) };
+    window.room = await (url ? synk.join(url, room, opts) : synk.join(room, opts));
+  }, { url, room, name, presence });
+  return page;
+}
+
 const otherNames = (page) => page.evaluate(() => [...window.synkWorld.others.values()].map((o) => o.name).sort());
 
 test("two pages see each other, moves and leaves", async () => {
@@ -107,17 +122,8 @@ test("a page on another origin embeds the client only when allowed", async () =>
 });
 
 test("handlers may call back into the client without deadlock", async () => {
-  const open = async (name) => {
-    const page = await browser.context.newPage();
-    await page.goto(synk.url + "/observer");
-    await page.evaluate(async (name) => {
-      const synk = await import("/synk.js");
-      window.room = await synk.join("echo", { client: name });
-    }, name);
-    return page;
-  };
-  const a = await open("a");
-  const b = await open("b");
+  const a = await joinPage("echo", "a");
+  const b = await joinPage("echo", "b");
   // b answers every change of a from inside its handler: members() and set().
   await b.evaluate(() => window.room.on("change", (e) => {
     const seen = window.room.members().find((m) => m.client === "a").values.n;
@@ -164,17 +170,8 @@ test("two pages see each other through a room at the edge (workerd)", async () =
   const edge = await startWorkerd();
   try {
     const ws = edge.url.replace("http", "ws") + "/ws/edge-room";
-    const open = async (name) => {
-      const page = await browser.context.newPage();
-      await page.goto(synk.url + "/observer");
-      await page.evaluate(async ({ ws, name }) => {
-        const synk = await import("/synk.js");
-        window.room = await synk.join(ws, "edge-room", { client: name, presence: { name } });
-      }, { ws, name });
-      return page;
-    };
-    const a = await open("ann");
-    const b = await open("bob");
+    const a = await joinPage("edge-room", "ann", { url: ws, presence: { name: "ann" } });
+    const b = await joinPage("edge-room", "bob", { url: ws, presence: { name: "bob" } });
     const seen = a.evaluate(() => new Promise((resolve) => {
       const check = () => { const bob = window.room.members().find((m) => m.client === "bob"); if (bob?.values.x === 5) resolve(bob.values); };
       window.room.on("join", check);
@@ -191,17 +188,8 @@ test("two pages see each other through a room at the edge (workerd)", async () =
 });
 
 test("a Float32Array pose travels as its 28 bytes and reads back", async () => {
-  const open = async (name) => {
-    const page = await browser.context.newPage();
-    await page.goto(synk.url + "/observer");
-    await page.evaluate(async (name) => {
-      const synk = await import("/synk.js");
-      window.room = await synk.join("pose", { client: name });
-    }, name);
-    return page;
-  };
-  const a = await open("a");
-  const b = await open("b");
+  const a = await joinPage("pose", "a");
+  const b = await joinPage("pose", "b");
   const got = b.evaluate(() => new Promise((resolve) => window.room.on("change", (e) => {
     const u = e.values.pose;
     resolve({ bin: u instanceof Uint8Array, len: u.length, pose: [...new Float32Array(u.buffer)] });
