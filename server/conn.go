@@ -322,12 +322,18 @@ func (c *conn) handle(b []byte) bool {
 		}
 	case *protocol.Sub:
 		id = m.ID
+		if err = c.s.unclustered("objects"); err != nil {
+			break
+		}
 		if err = c.grant.check(m.Room, CapRead); err == nil {
 			err = c.s.subscribe(c, m) // queues its OK itself
 		}
 	case *protocol.Write:
 		id = m.ID
 		var v uint64
+		if err = c.s.unclustered("objects"); err != nil {
+			break
+		}
 		if err = c.grant.check(m.Room, CapWrite); err != nil {
 			break
 		}

@@ -17,6 +17,9 @@ type pendingMeet struct {
 // or when the client cancels it; a connection that ends withdraws its
 // requests.
 func (c *conn) meet(m *protocol.Meet) error {
+	if err := c.s.unclustered("meets"); err != nil {
+		return err
+	}
 	if err := c.s.serves(m.Room); err != nil {
 		return err
 	}

@@ -33,6 +33,10 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
+	if err := s.unclustered("meets"); err != nil {
+		writeError(w, http.StatusNotImplemented, err)
+		return
+	}
 	scope, p, timeout, err := s.parseEvent(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)

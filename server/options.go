@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+
+	"github.com/nats-io/nats.go"
 	"log/slog"
 	"time"
 )
@@ -92,6 +94,11 @@ type Options struct {
 	// before each write is acknowledged. Empty keeps them in memory only.
 	// Presence is never stored.
 	DataDir string
+
+	// NATS, when set, makes the server a node of a cluster: nodes sharing
+	// a NATS share their rooms' presence (see docs/CLUSTER.md). The
+	// connection is the caller's to close, after Shutdown. Nil runs alone.
+	NATS *nats.Conn
 
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger

@@ -20,6 +20,10 @@ type room struct {
 	members map[string]*member
 	subs    map[*conn]*member // receivers; a nil member marks an observer
 	objs    objects           // the room's objects and who sees which
+	bus     bus               // the cluster's, or nil
+	remote  int               // members of other nodes, in members
+	// remoteSeq is, per other node, the number of its last event applied.
+	remoteSeq map[string]uint64
 
 	pmu      sync.Mutex          // Protects inflight.
 	inflight map[uint64]struct{} // offsets of writes being stored
@@ -27,7 +31,7 @@ type room struct {
 
 // newRoom returns an empty room whose change log starts at m.
 func newRoom(name string, m roomMeta) *room {
-	r := &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member)}
+	r := &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member), remoteSeq: make(map[string]uint64)}
 	r.objs.log = changeLog{epoch: m.Epoch, start: m.Start}
 	r.objs.seq, r.objs.compacted = m.Seq, m.Start
 	if r.objs.log.epoch == 0 {
@@ -66,8 +70,9 @@ func (r *room) compactable(limit uint64) uint64 {
 type member struct {
 	client  string
 	entries map[string]msgpack.RawMessage
-	conn    *conn     // nil for an HTTP poster
+	conn    *conn     // nil for an HTTP poster or a member of another node
 	seen    time.Time // last HTTP post
+	node    string    // the cluster node it is connected to; "" for this one
 }
 
 // RoomInfo describes a room, as listed by [Server.Rooms].
@@ -90,7 +95,7 @@ func (r *room) info() RoomInfo {
 // empty reports whether the room can be freed: nobody in it, no objects,
 // and no change history a client could resume from.
 func (r *room) empty() bool {
-	return len(r.members) == 0 && len(r.subs) == 0 && len(r.objs.byID) == 0 && len(r.objs.log.entries) == 0
+	return len(r.members) == r.remote && len(r.subs) == 0 && len(r.objs.byID) == 0 && len(r.objs.log.entries) == 0
 }
 
 // snapshot returns every participant but except, sorted by client id, each
@@ -140,7 +145,33 @@ func (r *room) removeMember(m *member, reason protocol.Code) {
 	if m.conn != nil {
 		delete(r.subs, m.conn)
 	}
-	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventLeave, Client: m.client, Reason: reason}, nil)
+	p := &protocol.Presence{Room: r.name, Event: protocol.EventLeave, Client: m.client, Reason: reason}
+	if m.node != "" {
+		r.remote--
+		r.broadcast(p, nil)
+		return
+	}
+	r.announce(p, nil)
+}
+
+// announce queues p, a local member's event, for every receiver but
+// except, and tells the other nodes of the cluster. The caller holds r.mu.
+func (r *room) announce(p *protocol.Presence, except *conn) {
+	r.broadcast(p, except)
+	if r.bus != nil {
+		r.bus.announce(r, p)
+	}
+}
+
+// localMembers returns the participants connected to this node.
+func (r *room) localMembers() []protocol.Member {
+	out := make([]protocol.Member, 0, len(r.members)-r.remote)
+	for _, id := range slices.Sorted(maps.Keys(r.members)) {
+		if m := r.members[id]; m.node == "" {
+			out = append(out, protocol.Member{Client: id, Entries: sortedEntries(m.entries)})
+		}
+	}
+	return out
 }
 
 // apply removes del from m's map, then stores set, if the result keeps

@@ -26,6 +26,7 @@ type Server struct {
 	meets  *meetBoard
 	met    *metrics
 	only   string          // the one room served, or "" for any
+	bus    bus             // the cluster's presence bus, or nil
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
@@ -43,6 +44,16 @@ type Server struct {
 // HTTP posters, runs until [Server.Shutdown].
 func New(opts *Options) (*Server, error) {
 	return newServer(opts, nil, "")
+}
+
+// unclustered returns an Unsupported error when s is a cluster node: what
+// is not shared across nodes yet (objects, meets) would silently differ
+// from node to node.
+func (s *Server) unclustered(what string) error {
+	if s.bus == nil {
+		return nil
+	}
+	return protocol.Errorf(protocol.CodeUnsupported, "%s are not shared across cluster nodes yet: run one node for them (docs/CLUSTER.md)", what)
 }
 
 // serves returns a Forbidden error unless s serves room.
@@ -87,6 +98,14 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 			return nil, err
 		}
 		s.store = st
+	}
+	if o.NATS != nil {
+		if s.bus, err = newBus(s, o.NATS); err != nil {
+			if st != nil {
+				st.close(true)
+			}
+			return nil, err
+		}
 	}
 	s.met = newMetrics(s)
 	if o.Auth == nil {
@@ -165,11 +184,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(ctx.Err(), s.closeStore())
 }
 
+// closeStore leaves the cluster, if any, and closes the store.
 func (s *Server) closeStore() error {
-	if s.store == nil {
-		return nil
+	var err error
+	if s.bus != nil {
+		err = s.bus.close()
 	}
-	return s.store.close(!s.failed.Load())
+	if s.store == nil {
+		return err
+	}
+	return errors.Join(err, s.store.close(!s.failed.Load()))
 }
 
 // restore loads the stored objects and change logs into their rooms.
@@ -218,6 +242,9 @@ func (s *Server) lockRoom(name string, create bool) *room {
 		if r == nil && create {
 			r = newRoom(name, s.storedMeta(name))
 			s.rooms[name] = r
+			if r.bus = s.bus; r.bus != nil {
+				r.bus.watch(name)
+			}
 		}
 		s.mu.Unlock()
 		if r == nil {
@@ -259,6 +286,9 @@ func (s *Server) unlockRoom(r *room) {
 	if !r.dead && r.empty() {
 		r.dead = true
 		delete(s.rooms, r.name)
+		if r.bus != nil {
+			r.bus.unwatch(r.name)
+		}
 	}
 	r.mu.Unlock()
 	s.mu.Unlock()
@@ -289,7 +319,7 @@ func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
 				Message: "another connection joined as " + c.client})
 		}
 	}
-	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: c.client, Entries: j.Entries}, nil)
+	r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: c.client, Entries: j.Entries}, nil)
 	r.members[c.client] = m
 	r.subs[c] = m
 	c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
@@ -418,7 +448,7 @@ func (s *Server) set(c *conn, m *protocol.Set) error {
 	if err := mem.apply(m.Entries, m.Delete, s.opts.MaxKeys); err != nil {
 		return err
 	}
-	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client,
+	r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client,
 		Entries: m.Entries, Delete: m.Delete}, c)
 	return nil
 }
@@ -438,14 +468,14 @@ func (s *Server) post(name, client string, entries []protocol.Entry) ([]protocol
 			return nil, err
 		}
 		r.members[client] = m
-		r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
-	case m.conn != nil:
+		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
+	case m.conn != nil || m.node != "":
 		return nil, protocol.Errorf(protocol.CodeConflict, "client %s is connected by websocket", client)
 	case len(entries) > 0:
 		if err := m.apply(entries, nil, s.opts.MaxKeys); err != nil {
 			return nil, err
 		}
-		r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: entries}, nil)
+		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: entries}, nil)
 	}
 	m.seen = time.Now()
 	return r.snapshot(client), nil
@@ -480,6 +510,9 @@ func (s *Server) janitor() {
 			s.pingSlot(now, uint8(tick%pingSlots))
 			if tick%pingSlots == 0 {
 				s.sweep(now)
+				if s.bus != nil {
+					s.bus.tick(now.Add(-s.opts.Timeout))
+				}
 			}
 		}
 	}
@@ -514,7 +547,7 @@ func (s *Server) sweep(now time.Time) {
 			continue
 		}
 		for _, m := range r.members {
-			if m.conn == nil && m.seen.Before(deadline) {
+			if m.conn == nil && m.node == "" && m.seen.Before(deadline) {
 				r.removeMember(m, protocol.CodeTimeout)
 			}
 		}

@@ -1,0 +1,23 @@
+package server
+
+import (
+	"time"
+
+	"github.com/synkhq/synk/protocol"
+)
+
+// bus shares a room's presence with the other nodes of a cluster
+// (cluster.go, over NATS). A server running alone has none.
+type bus interface {
+	// announce tells the other nodes of a local member's event in r; the
+	// caller holds r.mu.
+	announce(r *room, p *protocol.Presence)
+	// watch follows a room now in memory here; the caller holds s.mu.
+	watch(name string)
+	// unwatch stops following a room freed here.
+	unwatch(name string)
+	// tick sends a heartbeat and drops nodes not heard from since deadline.
+	tick(deadline time.Time)
+	// close leaves the cluster.
+	close() error
+}

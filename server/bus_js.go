@@ -1,0 +1,15 @@
+//go:build js
+
+package server
+
+import (
+	"errors"
+
+	"github.com/nats-io/nats.go"
+)
+
+// newBus: at the edge, a room is one Durable Object; there is no cluster
+// to join.
+func newBus(*Server, *nats.Conn) (bus, error) {
+	return nil, errors.New("server: Options.NATS is not supported under js/wasm")
+}

@@ -1,0 +1,341 @@
+//go:build !js
+
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Clustering. Nodes that share a NATS (Options.NATS) share their rooms'
+// presence on plain NATS subjects, never stored:
+//
+//	synk.p.<room>   a node's presence events in room: join, change, leave
+//	synk.s.<room>   a request for the members each node holds in room
+//	synk.r.<node>   the replies to a node's requests
+//	synk.hb         every node's heartbeat, each PingInterval
+//	synk.bye        a node shutting down
+//
+// A node watches a room while it is in memory there (a local participant,
+// observer or object). Each node numbers its events; an event at or below
+// the number a snapshot reply carried is old and skipped, so the members
+// a node learns from a reply and the events after it join without a gap
+// or a step back. A node silent for Timeout is presumed dead: its members
+// leave every room with Timeout.
+type cluster struct {
+	s    *Server
+	nc   *nats.Conn
+	node string
+	seq  atomic.Uint64 // this node's last event number
+
+	mu      sync.Mutex // Protects the following.
+	watches map[string]*nats.Subscription
+	seen    map[string]time.Time // other nodes by id: last heard from
+	subs    []*nats.Subscription // hb, bye, replies
+}
+
+// clusterEvent is one node's presence event in a room, or its reply to a
+// snapshot request (Members set, Kind 0).
+type clusterEvent struct {
+	Node    string                 `msgpack:"n"`
+	Seq     uint64                 `msgpack:"q"`
+	Room    string                 `msgpack:"r,omitempty"`
+	Kind    protocol.PresenceEvent `msgpack:"k,omitempty"`
+	Client  string                 `msgpack:"c,omitempty"`
+	Entries []protocol.Entry       `msgpack:"d,omitempty"`
+	Delete  []string               `msgpack:"x,omitempty"`
+	Reason  protocol.Code          `msgpack:"w,omitempty"`
+	Members []protocol.Member      `msgpack:"m,omitempty"`
+}
+
+// newBus returns the presence bus of a server in a cluster.
+func newBus(s *Server, nc *nats.Conn) (bus, error) { return newCluster(s, nc) }
+
+func newCluster(s *Server, nc *nats.Conn) (*cluster, error) {
+	var id [6]byte
+	rand.Read(id[:])
+	cl := &cluster{s: s, nc: nc, node: hex.EncodeToString(id[:]),
+		watches: make(map[string]*nats.Subscription), seen: make(map[string]time.Time)}
+	for subj, h := range map[string]nats.MsgHandler{
+		"synk.hb":           cl.onHeartbeat,
+		"synk.bye":          cl.onBye,
+		"synk.r." + cl.node: cl.onReply,
+	} {
+		sub, err := nc.Subscribe(subj, h)
+		if err != nil {
+			cl.close()
+			return nil, fmt.Errorf("server: cluster: %w", err)
+		}
+		cl.subs = append(cl.subs, sub)
+	}
+	return cl, nil
+}
+
+func (cl *cluster) publish(subj, reply string, ev *clusterEvent) {
+	b, err := msgpack.Marshal(ev)
+	if err == nil {
+		err = cl.nc.PublishMsg(&nats.Msg{Subject: subj, Reply: reply, Data: b})
+	}
+	if err != nil {
+		cl.s.log.Warn("cluster publish failed", "subject", subj, "err", err)
+	}
+}
+
+// announce publishes a local member's presence event in r. The caller
+// holds r.mu, so a room's events leave in the order the room made them.
+func (cl *cluster) announce(r *room, p *protocol.Presence) {
+	cl.publish("synk.p."+r.name, "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Kind: p.Event,
+		Client: p.Client, Entries: p.Entries, Delete: p.Delete, Reason: p.Reason})
+}
+
+// watch starts following room and asks the other nodes for its members.
+// The caller holds s.mu.
+func (cl *cluster) watch(name string) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.watches[name] != nil {
+		return
+	}
+	sub, err := cl.nc.Subscribe("synk.p."+name, cl.onPresence)
+	if err != nil {
+		cl.s.log.Warn("cluster subscribe failed", "room", name, "err", err)
+		return
+	}
+	sub.SetPendingLimits(-1, -1) // a room never drops events: the room lock is brief
+	cl.watches[name] = sub
+	if sub, err := cl.nc.Subscribe("synk.s."+name, cl.onRequest); err == nil {
+		cl.watches["\x00"+name] = sub
+	}
+	cl.publish("synk.s."+name, "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
+}
+
+// unwatch stops following a room freed here.
+func (cl *cluster) unwatch(name string) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	for _, key := range []string{name, "\x00" + name} {
+		if sub := cl.watches[key]; sub != nil {
+			sub.Unsubscribe()
+			delete(cl.watches, key)
+		}
+	}
+}
+
+// onRequest answers another node's request with this node's members of
+// the room and its event number.
+func (cl *cluster) onRequest(msg *nats.Msg) {
+	var req clusterEvent
+	if msgpack.Unmarshal(msg.Data, &req) != nil || req.Node == cl.node || msg.Reply == "" {
+		return
+	}
+	r := cl.s.lockRoom(req.Room, false)
+	if r == nil {
+		return
+	}
+	reply := &clusterEvent{Node: cl.node, Seq: cl.seq.Load(), Room: r.name, Members: r.localMembers()}
+	cl.s.unlockRoom(r)
+	cl.publish(msg.Reply, "", reply)
+}
+
+// onReply applies another node's members of a room.
+func (cl *cluster) onReply(msg *nats.Msg) {
+	var ev clusterEvent
+	if msgpack.Unmarshal(msg.Data, &ev) != nil || ev.Node == cl.node {
+		return
+	}
+	cl.heard(ev.Node)
+	r := cl.s.lockRoom(ev.Room, false)
+	if r == nil {
+		return
+	}
+	defer cl.s.unlockRoom(r)
+	if ev.Seq < r.remoteSeq[ev.Node] {
+		return // events newer than the reply were applied already
+	}
+	r.remoteSeq[ev.Node] = ev.Seq
+	had := make(map[string]bool)
+	for _, m := range ev.Members {
+		had[m.Client] = true
+		cl.applyJoin(r, ev.Node, m.Client, m.Entries)
+	}
+	for _, m := range slices.Collect(maps.Values(r.members)) {
+		if m.node == ev.Node && !had[m.client] {
+			r.removeMember(m, protocol.CodeTimeout)
+		}
+	}
+}
+
+// onPresence applies another node's event.
+func (cl *cluster) onPresence(msg *nats.Msg) {
+	var ev clusterEvent
+	if msgpack.Unmarshal(msg.Data, &ev) != nil || ev.Node == cl.node {
+		return
+	}
+	cl.heard(ev.Node)
+	room := msg.Subject[len("synk.p."):]
+	r := cl.s.lockRoom(room, false)
+	if r == nil {
+		return
+	}
+	defer cl.s.unlockRoom(r)
+	if ev.Seq <= r.remoteSeq[ev.Node] {
+		return
+	}
+	r.remoteSeq[ev.Node] = ev.Seq
+	m := r.members[ev.Client]
+	switch ev.Kind {
+	case protocol.EventJoin:
+		cl.applyJoin(r, ev.Node, ev.Client, ev.Entries)
+	case protocol.EventChange:
+		if m != nil && m.node == ev.Node {
+			m.apply(ev.Entries, ev.Delete, math.MaxInt) // its node kept it within the limit
+			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: ev.Client,
+				Entries: ev.Entries, Delete: ev.Delete}, nil)
+		}
+	case protocol.EventLeave:
+		if m != nil && m.node == ev.Node {
+			r.removeMember(m, ev.Reason)
+		}
+	}
+}
+
+// applyJoin adds or refreshes a member of another node. A local member
+// with the same client id is replaced, as a second connection is on one
+// node.
+func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.Entry) {
+	m := r.members[client]
+	if m != nil && m.node == node {
+		set, del := diffEntries(m.entries, entries)
+		if len(set) > 0 || len(del) > 0 {
+			m.entries = entryMap(entries)
+			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
+		}
+		return
+	}
+	if m != nil {
+		r.removeMember(m, protocol.CodeReplaced)
+		if m.conn != nil {
+			m.conn.sendMsg(&protocol.Error{Code: protocol.CodeReplaced, Room: r.name,
+				Message: "another connection joined as " + client})
+		}
+	}
+	r.members[client] = &member{client: client, entries: entryMap(entries), node: node}
+	r.remote++
+	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
+}
+
+func (cl *cluster) heard(node string) {
+	cl.mu.Lock()
+	cl.seen[node] = time.Now()
+	cl.mu.Unlock()
+}
+
+func (cl *cluster) onHeartbeat(msg *nats.Msg) {
+	if node := string(msg.Data); node != cl.node {
+		cl.heard(node)
+	}
+}
+
+func (cl *cluster) onBye(msg *nats.Msg) {
+	if node := string(msg.Data); node != cl.node {
+		cl.drop(node, protocol.CodeShutdown)
+	}
+}
+
+// tick sends this node's heartbeat and drops the nodes silent since
+// deadline. The janitor calls it every PingInterval.
+func (cl *cluster) tick(deadline time.Time) {
+	if err := cl.nc.Publish("synk.hb", []byte(cl.node)); err != nil {
+		cl.s.log.Warn("cluster heartbeat failed", "err", err)
+	}
+	cl.mu.Lock()
+	var dead []string
+	for node, at := range cl.seen {
+		if at.Before(deadline) {
+			dead = append(dead, node)
+		}
+	}
+	cl.mu.Unlock()
+	for _, node := range dead {
+		cl.s.log.Warn("cluster node silent: its members leave", "node", node)
+		cl.drop(node, protocol.CodeTimeout)
+	}
+}
+
+// drop removes every member of node from every room, with reason.
+func (cl *cluster) drop(node string, reason protocol.Code) {
+	cl.mu.Lock()
+	delete(cl.seen, node)
+	cl.mu.Unlock()
+	cl.s.mu.Lock()
+	names := slices.Collect(maps.Keys(cl.s.rooms))
+	cl.s.mu.Unlock()
+	for _, name := range names {
+		r := cl.s.lockRoom(name, false)
+		if r == nil {
+			continue
+		}
+		for _, m := range slices.Collect(maps.Values(r.members)) {
+			if m.node == node {
+				r.removeMember(m, reason)
+			}
+		}
+		delete(r.remoteSeq, node)
+		cl.s.unlockRoom(r)
+	}
+}
+
+// close tells the other nodes this one is leaving and stops following
+// NATS. The connection is the caller's.
+func (cl *cluster) close() error {
+	if cl.nc.IsClosed() {
+		return nil // nobody to tell
+	}
+	cl.mu.Lock()
+	subs := append(slices.Collect(maps.Values(cl.watches)), cl.subs...)
+	cl.watches, cl.subs = map[string]*nats.Subscription{}, nil
+	cl.mu.Unlock()
+	var errs []error
+	for _, sub := range subs {
+		errs = append(errs, sub.Unsubscribe())
+	}
+	errs = append(errs, cl.nc.Publish("synk.bye", []byte(cl.node)), cl.nc.Flush())
+	return errors.Join(errs...)
+}
+
+func entryMap(entries []protocol.Entry) map[string]msgpack.RawMessage {
+	m := make(map[string]msgpack.RawMessage, len(entries))
+	for _, e := range entries {
+		m[e.Key] = e.Value
+	}
+	return m
+}
+
+// diffEntries returns what turns old into the entries next.
+func diffEntries(old map[string]msgpack.RawMessage, next []protocol.Entry) (set []protocol.Entry, del []string) {
+	keep := make(map[string]bool, len(next))
+	for _, e := range next {
+		keep[e.Key] = true
+		if v, ok := old[e.Key]; !ok || string(v) != string(e.Value) {
+			set = append(set, e)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(old)) {
+		if !keep[k] {
+			del = append(del, k)
+		}
+	}
+	return set, del
+}

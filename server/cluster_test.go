@@ -1,0 +1,167 @@
+package server
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/synkhq/synk/protocol"
+)
+
+// startNATS runs an in-process NATS server on a free loopback port.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
+}
+
+// node runs a Server joined to the NATS at url, with short timeouts.
+func node(t *testing.T, url string) (*Server, *httptest.Server, *nats.Conn) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close) // after the server's Shutdown: cleanups run last first
+	s, hs := testServer(t, &Options{NATS: nc, Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond})
+	return s, hs, nc
+}
+
+// awaitPresence returns the next Presence frame of client with event, or
+// the member from a snapshot's late arrival; it skips other frames.
+func awaitPresence(t *testing.T, p *peer, client string, ev protocol.PresenceEvent) *protocol.Presence {
+	t.Helper()
+	for {
+		m := expect[*protocol.Presence](p)
+		if m.Client == client && m.Event == ev {
+			return m
+		}
+	}
+}
+
+// TestCluster_presence: clients on two nodes see each other join, change
+// and leave; a node that shuts down takes its members with it (Shutdown),
+// and one that goes silent loses them after the timeout (Timeout).
+func TestCluster_presence(t *testing.T) {
+	t.Parallel()
+	url := startNATS(t)
+	_, hsA, _ := node(t, url)
+	sB, hsB, _ := node(t, url)
+
+	ada := dialPeer(t, hsA, "ada")
+	ada.join("lobby", false, entry("name", "Ada"))
+	joe := dialPeer(t, hsB, "joe")
+	j := joe.join("lobby", false, entry("name", "Joe"))
+	if len(j.Members) == 1 { // node B had not heard of ada yet: she comes as a join
+		p := awaitPresence(t, joe, "ada", protocol.EventJoin)
+		if valueOf(t, p.Entries[0].Value) != "Ada" {
+			t.Fatalf("joe got %+v, want ada's name", p)
+		}
+	}
+	if p := awaitPresence(t, ada, "joe", protocol.EventJoin); valueOf(t, p.Entries[0].Value) != "Joe" {
+		t.Fatalf("ada got %+v, want joe's join with his name", p)
+	}
+
+	joe.send(&protocol.Set{Room: "lobby", Entries: []protocol.Entry{entry("x", 3)}})
+	if p := awaitPresence(t, ada, "joe", protocol.EventChange); valueOf(t, p.Entries[0].Value) != int8(3) {
+		t.Fatalf("ada got %+v, want x=3", p)
+	}
+	// Both nodes show both members over HTTP.
+	for _, hs := range []*httptest.Server{hsA, hsB} {
+		if _, out := do(t, hs, "GET", "/synk/lobby", ""); out != `[{"c":"ada","d":[{"k":"name","v":"Ada"}]},{"c":"joe","d":[{"k":"name","v":"Joe"},{"k":"x","v":3}]}]` {
+			t.Fatalf("GET /synk/lobby on %s = %s", hs.URL, out)
+		}
+	}
+
+	ada.send(&protocol.Leave{ID: 5, Room: "lobby"})
+	expect[*protocol.OK](ada)
+	if p := awaitPresence(t, joe, "ada", protocol.EventLeave); p.Reason != 0 {
+		t.Fatalf("joe got %+v, want ada's leave on purpose", p)
+	}
+
+	// A third node whose NATS connection dies: its member times out.
+	_, hsC, ncC := node(t, url)
+	eve := dialPeer(t, hsC, "eve")
+	eve.join("lobby", false)
+	awaitPresence(t, joe, "eve", protocol.EventJoin)
+	ncC.Close()
+	if p := awaitPresence(t, joe, "eve", protocol.EventLeave); p.Reason != protocol.CodeTimeout {
+		t.Fatalf("joe got %+v, want eve's leave with Timeout", p)
+	}
+
+	// Node B shuts down: ann, in the room on A, sees joe go. (ada was not
+	// read meanwhile, and A dropped her for not answering its pings.)
+	ann := dialPeer(t, hsA, "ann")
+	if j := ann.join("lobby", false); len(j.Members) == 1 { // A freed the room when ada left
+		awaitPresence(t, ann, "joe", protocol.EventJoin)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- sB.Shutdown(t.Context()) }()
+	for { // joe reads to the end, so that B's close handshake completes
+		if _, err := joe.recv(); err != nil {
+			break
+		}
+	}
+	if p := awaitPresence(t, ann, "joe", protocol.EventLeave); p.Reason != protocol.CodeShutdown {
+		t.Fatalf("ann got %+v, want joe's leave with Shutdown", p)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCluster_unsupported: objects and meets, not shared across nodes
+// yet, are refused with Unsupported rather than kept apart per node.
+func TestCluster_unsupported(t *testing.T) {
+	t.Parallel()
+	_, hs, _ := node(t, startNATS(t))
+	p := dialPeer(t, hs, "ada")
+	p.join("lobby", false)
+	for _, m := range []protocol.Message{
+		&protocol.Sub{ID: 7, Room: "lobby", Add: []string{"a"}},
+		&protocol.Write{ID: 8, Room: "lobby", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a"},
+		&protocol.Meet{ID: 9, Event: "e", Actor: "ada", Mates: 1},
+	} {
+		p.send(m)
+		p.expectError(protocol.CodeUnsupported)
+	}
+	if code, _ := do(t, hs, "GET", "/event?event=e&actor=a", ""); code != 501 {
+		t.Fatalf("GET /event on a cluster node = %d, want 501", code)
+	}
+}
+
+// TestCluster_replace: the same client id joining on another node replaces
+// the first connection, as on one node.
+func TestCluster_replace(t *testing.T) {
+	t.Parallel()
+	url := startNATS(t)
+	_, hsA, _ := node(t, url)
+	_, hsB, _ := node(t, url)
+	first := dialPeer(t, hsA, "ada")
+	first.join("lobby", false)
+	second := dialPeer(t, hsB, "ada")
+	second.join("lobby", false)
+	for {
+		m, err := first.recv()
+		if err != nil {
+			t.Fatalf("the first connection got no Replaced: %v", err)
+		}
+		if e, ok := m.(*protocol.Error); ok {
+			if e.Code != protocol.CodeReplaced {
+				t.Fatalf("error %+v, want Replaced", e)
+			}
+			return
+		}
+	}
+}
+
