@@ -164,4 +164,3 @@ func TestCluster_replace(t *testing.T) {
 		}
 	}
 }
-
