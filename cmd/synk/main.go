@@ -55,6 +55,8 @@ type serveConfig struct {
 	addr     string
 	pprof    string
 	authKey  string
+	nats     string
+	natsAddr string
 	opts     server.Options
 	origins  string
 	logLevel slog.Level
@@ -79,6 +81,8 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.Float64Var(&o.Rate, "rate", 200, "frames per second one connection may send on average (negative: no limit)")
 	fs.IntVar(&o.Burst, "burst", 1000, "frames one connection may send at once")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 4096, "websocket connections open at once per IP address (negative: no limit)")
+	fs.StringVar(&c.nats, "nats", "", "join a cluster of nodes sharing this NATS (nats://host:4222), or \"embedded\" to run one here\n(empty: run alone)")
+	fs.StringVar(&c.natsAddr, "nats-listen", "127.0.0.1:4222", "with -nats embedded, where the NATS server listens for other nodes")
 	fs.StringVar(&c.authKey, "auth-key", "", "verify client tokens with this key file: an HMAC secret, or a PEM RSA or Ed25519 public key\n(empty: no auth, development mode)")
 	fs.IntVar(&o.MaxMates, "max-mates", 16, "most mates one meet request may ask for")
 	fs.IntVar(&o.MaxMeets, "max-meets", 16, "most pending meet requests per connection")
@@ -130,6 +134,12 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 			return err
 		}
 	}
+	nc, leave, err := joinNATS(c.nats, c.natsAddr, c.opts.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer leave() // after the server's Shutdown
+	c.opts.NATS = nc
 	s, err := server.New(&c.opts)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,5 +59,60 @@ func TestServe_startsAndStops(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve = %v", err)
+	}
+}
+
+// TestServe_embeddedNATS: two synk serve nodes, the first running NATS in
+// process, share a room's presence over HTTP.
+func TestServe_embeddedNATS(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr := ln.Addr().String()
+	ln.Close()
+	env := func(string) (string, bool) { return "", false }
+	start := func(args ...string) (string, func()) {
+		c, err := parseServe(append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn", "-data", ""}, args...), env, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ready, done := make(chan string, 1), make(chan error, 1)
+		go func() { done <- serve(ctx, c, ready) }()
+		select {
+		case addr := <-ready:
+			return addr, func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			}
+		case err := <-done:
+			t.Fatalf("serve: %v", err)
+		}
+		return "", nil
+	}
+	a, stopA := start("-nats", "embedded", "-nats-listen", natsAddr)
+	defer stopA()
+	b, stopB := start("-nats", "nats://"+natsAddr)
+	defer stopB()
+	post := func(addr, body string) string {
+		resp, err := http.Post("http://"+addr+"/synk/lobby", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(out))
+	}
+	post(a, `{"c":"ada","d":[{"k":"x","v":1}]}`)
+	// B learns of ada from A, asynchronously: post until B's answer has her
+	// (each post is answered at once; at most 10 s of them).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(post(b, `{"c":"joe"}`), `"c":"ada"`); {
+		if time.Now().After(deadline) {
+			t.Fatal("node B did not learn of ada within 10s")
+		}
 	}
 }
