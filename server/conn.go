@@ -153,6 +153,7 @@ func (s *Server) run(ws Socket, remote string) {
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	s.wakeJanitor()
 	c.slot = s.nextSlot
 	s.nextSlot = (s.nextSlot + 1) % pingSlots
 	if s.closing {

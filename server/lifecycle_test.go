@@ -386,3 +386,30 @@ func TestCheckOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_janitorParks: with no client the janitor stops its timer;
+// a client that comes wakes it, and is pinged.
+func TestServer_janitorParks(t *testing.T) {
+	t.Parallel()
+	parked := make(chan struct{}, 4)
+	_, hs := testServer(t, &Options{parked: parked, Timeout: 600 * time.Millisecond, PingInterval: 100 * time.Millisecond})
+	<-parked // at start
+	p := dialPeer(t, hs, "ada")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for { // the woken janitor pings ada
+		_, b, err := p.ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("no ping: %v", err)
+		}
+		if m, _ := protocol.Decode(b); m != nil && m.Type() == protocol.TypePing {
+			break
+		}
+	}
+	p.ws.Close(websocket.StatusNormalClosure, "")
+	select { // ada gone: it parks again
+	case <-parked:
+	case <-ctx.Done():
+		t.Fatal("the janitor did not park after the last client left")
+	}
+}

@@ -102,6 +102,8 @@ type Options struct {
 
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	parked chan<- struct{} // test-only: told each time the janitor parks
 }
 
 var localOrigins = []string{"localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[::1]:*"}

@@ -26,6 +26,7 @@ type Server struct {
 	meets  *meetBoard
 	met    *metrics
 	only   string          // the one room served, or "" for any
+	wake   chan struct{}   // wakes a parked janitor: a client came
 	bus    bus             // the cluster's presence bus, or nil
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
@@ -80,6 +81,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		rooms:   make(map[string]*room),
 		conns:   make(map[*conn]struct{}),
 		ipConns: make(map[string]int),
+		wake:    make(chan struct{}, 1),
 		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets),
 	}
 	clean := true
@@ -478,6 +480,7 @@ func (s *Server) post(name, client string, entries []protocol.Entry) ([]protocol
 		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: entries}, nil)
 	}
 	m.seen = time.Now()
+	s.wakeJanitor() // to time the poster out
 	return r.snapshot(client), nil
 }
 
@@ -497,12 +500,27 @@ func (s *Server) members(name string) []protocol.Member {
 const pingSlots = 64
 
 // janitor pings the websocket clients and stops the silent ones, and
-// every PingInterval sweeps the rooms (see sweep).
+// every PingInterval sweeps the rooms (see sweep). With nobody to ping or
+// time out it parks until a client comes, so that an idle server (an edge
+// room's Durable Object above all) has no timer running; ageing the
+// history and compacting the store wait for that client too.
 func (s *Server) janitor() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.opts.PingInterval / pingSlots)
 	defer t.Stop()
 	for tick := 0; ; tick++ {
+		if tick%pingSlots == 0 && s.idle() {
+			t.Stop()
+			if s.opts.parked != nil {
+				s.opts.parked <- struct{}{}
+			}
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-s.wake:
+			}
+			t.Reset(s.opts.PingInterval / pingSlots)
+		}
 		select {
 		case <-s.ctx.Done():
 			return
@@ -515,6 +533,38 @@ func (s *Server) janitor() {
 				}
 			}
 		}
+	}
+}
+
+// idle reports whether the janitor has nothing to do: no websocket
+// client, no HTTP poster, no cluster to send heartbeats to.
+func (s *Server) idle() bool {
+	if s.bus != nil {
+		return false
+	}
+	s.mu.Lock()
+	if len(s.conns) > 0 {
+		s.mu.Unlock()
+		return false
+	}
+	rooms := slices.Collect(maps.Values(s.rooms))
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.mu.Lock()
+		n := len(r.members)
+		r.mu.Unlock()
+		if n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// wakeJanitor wakes the janitor if it is parked.
+func (s *Server) wakeJanitor() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
