@@ -40,6 +40,8 @@ type cluster struct {
 	node string
 	seq  atomic.Uint64 // this node's last event number
 
+	reconnects uint64 // the connection's reconnect count at the last tick
+
 	mu      sync.Mutex // Protects the following.
 	watches map[string]*nats.Subscription
 	seen    map[string]time.Time // other nodes by id: last heard from
@@ -161,6 +163,12 @@ func (cl *cluster) onReply(msg *nats.Msg) {
 		return
 	}
 	defer cl.s.unlockRoom(r)
+	cl.applyMembers(r, &ev)
+}
+
+// applyMembers makes a node's members of r those of ev, a reply or a
+// resync, unless events newer than it were applied already.
+func (cl *cluster) applyMembers(r *room, ev *clusterEvent) {
 	if ev.Seq < r.remoteSeq[ev.Node] {
 		return // events newer than the reply were applied already
 	}
@@ -190,6 +198,10 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 		return
 	}
 	defer cl.s.unlockRoom(r)
+	if ev.Kind == 0 { // a resync: the node's members, after it reconnected
+		cl.applyMembers(r, &ev)
+		return
+	}
 	if ev.Seq <= r.remoteSeq[ev.Node] {
 		return
 	}
@@ -255,8 +267,13 @@ func (cl *cluster) onBye(msg *nats.Msg) {
 }
 
 // tick sends this node's heartbeat and drops the nodes silent since
-// deadline. The janitor calls it every PingInterval.
+// deadline; after the connection to NATS came back, it resyncs. The
+// janitor calls it every PingInterval.
 func (cl *cluster) tick(deadline time.Time) {
+	if n := cl.nc.Stats().Reconnects; n != cl.reconnects {
+		cl.reconnects = n
+		cl.resync()
+	}
 	if err := cl.nc.Publish("synk.hb", []byte(cl.node)); err != nil {
 		cl.s.log.Warn("cluster heartbeat failed", "err", err)
 	}
@@ -271,6 +288,31 @@ func (cl *cluster) tick(deadline time.Time) {
 	for _, node := range dead {
 		cl.s.log.Warn("cluster node silent: its members leave", "node", node)
 		cl.drop(node, protocol.CodeTimeout)
+	}
+}
+
+// resync repairs what the nodes missed of each other while this node's
+// connection was down (publishes were buffered, but events to this node
+// were lost): for every room it follows, it sends its members to the
+// others and asks for theirs.
+func (cl *cluster) resync() {
+	cl.mu.Lock()
+	var names []string
+	for key := range cl.watches {
+		if key[0] != 0 {
+			names = append(names, key)
+		}
+	}
+	cl.mu.Unlock()
+	cl.s.log.Info("cluster connection back: resyncing rooms", "rooms", len(names))
+	for _, name := range names {
+		r := cl.s.lockRoom(name, false)
+		if r == nil {
+			continue
+		}
+		cl.publish("synk.p."+name, "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Members: r.localMembers()})
+		cl.s.unlockRoom(r)
+		cl.publish("synk.s."+name, "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
 	}
 }
 

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"io"
+	"net"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +166,98 @@ func TestCluster_replace(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// tcpProxy relays TCP connections to target; down cuts them all and
+// refuses new ones until up.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+	wg     sync.WaitGroup
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() { ln.Close(); p.cut(false); p.wg.Wait() })
+	return p
+}
+
+func (p *tcpProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refuse := p.down
+		p.mu.Unlock()
+		d, err := net.Dial("tcp", p.target)
+		if refuse || err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, d)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); io.Copy(d, c); d.Close() }()
+		go func() { defer p.wg.Done(); io.Copy(c, d); c.Close() }()
+	}
+}
+
+// cut closes every relayed connection and, with down, refuses new ones.
+func (p *tcpProxy) cut(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestCluster_resync: a node whose NATS connection drops misses the
+// others' events; when it is back it asks again and its clients catch up.
+func TestCluster_resync(t *testing.T) {
+	t.Parallel()
+	url := startNATS(t)
+	_, hsA, ncA := node(t, url)
+	px := newTCPProxy(t, strings.TrimPrefix(url, "nats://"))
+	ncC, err := nats.Connect("nats://"+px.ln.Addr().String(), nats.ReconnectWait(20*time.Millisecond),
+		nats.ReconnectJitter(0, 0), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ncC.Close)
+	_, hsC := testServer(t, &Options{NATS: ncC, Timeout: 3 * time.Second, PingInterval: 100 * time.Millisecond})
+
+	ada := dialPeer(t, hsA, "ada")
+	ada.join("lobby", false)
+	eve := dialPeer(t, hsC, "eve")
+	if j := eve.join("lobby", false); len(j.Members) == 1 {
+		awaitPresence(t, eve, "ada", protocol.EventJoin)
+	}
+	awaitPresence(t, ada, "eve", protocol.EventJoin)
+
+	px.cut(true) // node C loses NATS
+	ada.send(&protocol.Set{ID: 3, Room: "lobby", Entries: []protocol.Entry{entry("x", 5)}})
+	expect[*protocol.OK](ada)
+	if err := ncA.Flush(); err != nil { // A's event is in NATS, and C misses it
+		t.Fatal(err)
+	}
+	px.cut(false) // C reconnects, resyncs, and eve hears of x=5
+	if p := awaitPresence(t, eve, "ada", protocol.EventChange); valueOf(t, p.Entries[0].Value) != int8(5) {
+		t.Fatalf("eve got %+v, want ada's x=5", p)
 	}
 }
