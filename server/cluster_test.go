@@ -15,7 +15,7 @@ import (
 )
 
 // startNATS runs an in-process NATS server on a free loopback port.
-func startNATS(t *testing.T) string {
+func startNATS(t testing.TB) string {
 	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
 	if err != nil {
@@ -30,14 +30,20 @@ func startNATS(t *testing.T) string {
 }
 
 // node runs a Server joined to the NATS at url, with short timeouts.
-func node(t *testing.T, url string) (*Server, *httptest.Server, *nats.Conn) {
+func node(t testing.TB, url string) (*Server, *httptest.Server, *nats.Conn) {
+	return nodeWith(t, url, &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond})
+}
+
+// nodeWith runs a Server with opts joined to the NATS at url.
+func nodeWith(t testing.TB, url string, opts *Options) (*Server, *httptest.Server, *nats.Conn) {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close) // after the server's Shutdown: cleanups run last first
-	s, hs := testServer(t, &Options{NATS: nc, Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond})
+	opts.NATS = nc
+	s, hs := testServer(t, opts)
 	return s, hs, nc
 }
 
