@@ -20,4 +20,11 @@ type bus interface {
 	tick(deadline time.Time)
 	// close leaves the cluster.
 	close() error
+	// meet sends a meet request to the node that owns its event; onMatch
+	// or onEnd gets its outcome. The returned function cancels it.
+	meet(scope string, p meetParams, timeout time.Duration, onMatch func(map[string]string),
+		onEnd func(*protocol.Error)) func(protocol.Code, string)
+	// stats gathers every node's pending meets of scope, waiting at most
+	// wait for the others.
+	stats(scope string, wait time.Duration) map[string]map[string]map[string]meetStat
 }

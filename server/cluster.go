@@ -41,6 +41,7 @@ type cluster struct {
 	seq  atomic.Uint64 // this node's last event number
 
 	reconnects uint64 // the connection's reconnect count at the last tick
+	meets      clusterMeets
 
 	mu      sync.Mutex // Protects the following.
 	watches map[string]*nats.Subscription
@@ -69,11 +70,16 @@ func newCluster(s *Server, nc *nats.Conn) (*cluster, error) {
 	var id [6]byte
 	rand.Read(id[:])
 	cl := &cluster{s: s, nc: nc, node: hex.EncodeToString(id[:]),
-		watches: make(map[string]*nats.Subscription), seen: make(map[string]time.Time)}
+		watches: make(map[string]*nats.Subscription), seen: make(map[string]time.Time),
+		meets: clusterMeets{waiting: make(map[string]*waitingMeet), owned: make(map[string]*ownedMeet)}}
 	for subj, h := range map[string]nats.MsgHandler{
-		"synk.hb":           cl.onHeartbeat,
-		"synk.bye":          cl.onBye,
-		"synk.r." + cl.node: cl.onReply,
+		"synk.hb":            cl.onHeartbeat,
+		"synk.bye":           cl.onBye,
+		"synk.r." + cl.node:  cl.onReply,
+		"synk.m." + cl.node:  cl.onMeetRequest,
+		"synk.mc." + cl.node: cl.onMeetCancel,
+		"synk.mr." + cl.node: cl.onMeetAnswer,
+		"synk.ms":            cl.onStats,
 	} {
 		sub, err := nc.Subscribe(subj, h)
 		if err != nil {
@@ -82,6 +88,7 @@ func newCluster(s *Server, nc *nats.Conn) (*cluster, error) {
 		}
 		cl.subs = append(cl.subs, sub)
 	}
+	cl.nc.Publish("synk.hb", []byte(cl.node)) // the others know this node at once
 	return cl, nil
 }
 
@@ -248,15 +255,23 @@ func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.En
 	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
 }
 
-func (cl *cluster) heard(node string) {
+// heard records that node is alive, and reports whether it is new.
+func (cl *cluster) heard(node string) bool {
 	cl.mu.Lock()
+	_, known := cl.seen[node]
 	cl.seen[node] = time.Now()
 	cl.mu.Unlock()
+	if !known && cl.s.opts.nodeSeen != nil {
+		cl.s.opts.nodeSeen <- node
+	}
+	return !known
 }
 
+// onHeartbeat notes a node alive; a new one hears from this node at once,
+// without waiting for its next heartbeat.
 func (cl *cluster) onHeartbeat(msg *nats.Msg) {
-	if node := string(msg.Data); node != cl.node {
-		cl.heard(node)
+	if node := string(msg.Data); node != cl.node && cl.heard(node) {
+		cl.nc.Publish("synk.hb", []byte(cl.node))
 	}
 }
 
@@ -321,6 +336,7 @@ func (cl *cluster) drop(node string, reason protocol.Code) {
 	cl.mu.Lock()
 	delete(cl.seen, node)
 	cl.mu.Unlock()
+	cl.dropMeets(node, reason)
 	cl.s.mu.Lock()
 	names := slices.Collect(maps.Keys(cl.s.rooms))
 	cl.s.mu.Unlock()
@@ -342,6 +358,7 @@ func (cl *cluster) drop(node string, reason protocol.Code) {
 // close tells the other nodes this one is leaving and stops following
 // NATS. The connection is the caller's.
 func (cl *cluster) close() error {
+	cl.endMeets()
 	if cl.nc.IsClosed() {
 		return nil // nobody to tell
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -130,8 +131,8 @@ func TestCluster_presence(t *testing.T) {
 	}
 }
 
-// TestCluster_unsupported: objects and meets, not shared across nodes
-// yet, are refused with Unsupported rather than kept apart per node.
+// TestCluster_unsupported: objects, not shared across nodes yet, are
+// refused with Unsupported rather than kept apart per node.
 func TestCluster_unsupported(t *testing.T) {
 	t.Parallel()
 	_, hs, _ := node(t, startNATS(t))
@@ -140,13 +141,9 @@ func TestCluster_unsupported(t *testing.T) {
 	for _, m := range []protocol.Message{
 		&protocol.Sub{ID: 7, Room: "lobby", Add: []string{"a"}},
 		&protocol.Write{ID: 8, Room: "lobby", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a"},
-		&protocol.Meet{ID: 9, Event: "e", Actor: "ada", Mates: 1},
 	} {
 		p.send(m)
 		p.expectError(protocol.CodeUnsupported)
-	}
-	if code, _ := do(t, hs, "GET", "/event?event=e&actor=a", ""); code != 501 {
-		t.Fatalf("GET /event on a cluster node = %d, want 501", code)
 	}
 }
 
@@ -265,5 +262,85 @@ func TestCluster_resync(t *testing.T) {
 	px.cut(false) // C reconnects, resyncs, and eve hears of x=5
 	if p := awaitPresence(t, eve, "ada", protocol.EventChange); valueOf(t, p.Entries[0].Value) != int8(5) {
 		t.Fatalf("eve got %+v, want ada's x=5", p)
+	}
+}
+
+// twoNodes runs two nodes that have heard of each other.
+func twoNodes(t *testing.T) (*httptest.Server, *httptest.Server) {
+	t.Helper()
+	url := startNATS(t)
+	seenA, seenB := make(chan string, 8), make(chan string, 8)
+	_, hsA, _ := nodeWith(t, url, &Options{nodeSeen: seenA})
+	_, hsB, _ := nodeWith(t, url, &Options{nodeSeen: seenB})
+	<-seenA
+	<-seenB
+	return hsA, hsB
+}
+
+// TestCluster_meet: requests on two nodes meet at their event's owner:
+// websocket and HTTP clients get each other's payloads; cancellation and
+// expiry answer as on one node; /stats on either node shows a request
+// pending on the other.
+func TestCluster_meet(t *testing.T) {
+	t.Parallel()
+	hsA, hsB := twoNodes(t)
+	ada, joe := dialPeer(t, hsA, "ada"), dialPeer(t, hsB, "joe")
+
+	ada.send(&protocol.Meet{ID: 1, Event: "game", Actor: "ada", Payload: "pa", Mates: 1})
+	joe.send(&protocol.Meet{ID: 2, Event: "game", Actor: "joe", Payload: "pj", Mates: 1})
+	for _, c := range []struct {
+		p  *peer
+		id uint32
+	}{{ada, 1}, {joe, 2}} {
+		m := expect[*protocol.Met](c.p)
+		if m.ID != c.id || m.Payloads["ada"] != "pa" || m.Payloads["joe"] != "pj" {
+			t.Fatalf("Met %+v, want id %d with both payloads", m, c.id)
+		}
+	}
+
+	// HTTP on both nodes, the seed's way.
+	type answer struct {
+		code int
+		out  string
+	}
+	got := make(chan answer, 2)
+	for _, c := range []struct {
+		hs    *httptest.Server
+		actor string
+	}{{hsA, "p1"}, {hsB, "p2"}} {
+		go func() {
+			resp, err := http.Get(c.hs.URL + "/event?event=http&payload=" + c.actor + "-data&actor=" + c.actor)
+			if err != nil {
+				got <- answer{0, err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got <- answer{resp.StatusCode, string(b)}
+		}()
+	}
+	for range 2 {
+		a := <-got
+		if a.code != 200 || !strings.Contains(a.out, `"p1": "p1-data"`) || !strings.Contains(a.out, `"p2": "p2-data"`) {
+			t.Fatalf("GET /event = %d %s, want both payloads", a.code, a.out)
+		}
+	}
+
+	joe.send(&protocol.Meet{ID: 3, Event: "wait", Actor: "joe", Mates: 1})
+	for deadline := time.Now().Add(10 * time.Second); ; { // until the owner has it (each GET answers at once)
+		if _, out := do(t, hsA, "GET", "/stats", ""); strings.Contains(out, `"joe"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node A's /stats never showed joe's request on B")
+		}
+	}
+	joe.send(&protocol.Cancel{ID: 3})
+	if e := joe.expectError(protocol.CodeCanceled); e.ID != 3 {
+		t.Fatalf("error %+v, want it for meet 3", e)
+	}
+	joe.send(&protocol.Meet{ID: 4, Event: "alone", Actor: "joe", Mates: 1, TimeoutMS: 100})
+	if e := joe.expectError(protocol.CodeExpired); e.ID != 4 {
+		t.Fatalf("error %+v, want it for meet 4", e)
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"github.com/synkhq/synk/protocol"
 )
 
-// pendingMeet is a websocket client's meet request on the board.
+// pendingMeet is a websocket client's meet request on the board, or, on
+// a cluster node, sent to its owner (cancel set).
 type pendingMeet struct {
-	req   *meetReq
-	timer *time.Timer // expires the request
+	req    *meetReq
+	timer  *time.Timer // expires the request
+	cancel func(protocol.Code, string)
 }
 
 // meet puts a client's Meet on the board. Its answer, a Met or an Error
@@ -17,9 +19,6 @@ type pendingMeet struct {
 // or when the client cancels it; a connection that ends withdraws its
 // requests.
 func (c *conn) meet(m *protocol.Meet) error {
-	if err := c.s.unclustered("meets"); err != nil {
-		return err
-	}
 	if err := c.s.serves(m.Room); err != nil {
 		return err
 	}
@@ -53,6 +52,9 @@ func (c *conn) meet(m *protocol.Meet) error {
 		timeout = d
 	}
 	id := m.ID
+	if c.s.bus != nil {
+		return c.meetClustered(id, m.Room, req.params, timeout)
+	}
 	pm := &pendingMeet{req: req}
 	req.onMatch = func(payloads map[string]string) {
 		c.dropMeet(id)
@@ -75,11 +77,33 @@ func (c *conn) meet(m *protocol.Meet) error {
 	return nil
 }
 
+// meetClustered sends meet id to its event's owner node; its Met or Error
+// comes back from there.
+func (c *conn) meetClustered(id uint32, scope string, p meetParams, timeout time.Duration) error {
+	pm := &pendingMeet{}
+	c.mmu.Lock()
+	c.meets[id] = pm
+	c.mmu.Unlock()
+	pm.cancel = c.s.bus.meet(scope, p, timeout, func(payloads map[string]string) {
+		c.dropMeet(id)
+		c.sendMsg(&protocol.Met{ID: id, Payloads: payloads})
+	}, func(e *protocol.Error) {
+		c.dropMeet(id)
+		e.ID = id
+		c.sendMsg(e)
+	})
+	return nil
+}
+
 // endMeet withdraws meet id, if still pending, and answers it with e.
 func (c *conn) endMeet(id uint32, e *protocol.Error) {
 	c.mmu.Lock()
 	pm := c.meets[id]
 	c.mmu.Unlock()
+	if pm != nil && pm.cancel != nil {
+		pm.cancel(e.Code, e.Message) // the owner answers
+		return
+	}
 	if pm == nil || !c.s.meets.withdraw(pm.req) {
 		return // answered already, or matched: its Met is queued
 	}
@@ -107,6 +131,10 @@ func (c *conn) dropMeets() {
 	c.meets = make(map[uint32]*pendingMeet)
 	c.mmu.Unlock()
 	for _, pm := range meets {
+		if pm.cancel != nil {
+			pm.cancel(protocol.CodeCanceled, "the connection ended")
+			continue
+		}
 		if pm.timer != nil {
 			pm.timer.Stop()
 		}

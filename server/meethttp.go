@@ -33,10 +33,6 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
-	if err := s.unclustered("meets"); err != nil {
-		writeError(w, http.StatusNotImplemented, err)
-		return
-	}
 	scope, p, timeout, err := s.parseEvent(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -48,6 +44,10 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	req, err := s.meets.prepare(scope, p)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if s.bus != nil {
+		s.eventClustered(w, r, scope, req.params, timeout)
 		return
 	}
 	met := make(chan map[string]string, 1)
@@ -76,6 +76,54 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, status, cause)
+}
+
+// eventClustered sends an HTTP meet request to its owner node and writes
+// the owner's answer. A request whose client goes away is canceled there;
+// the owner's answer to that still ends the handler (or, if the owner
+// cannot be heard, 5 s).
+func (s *Server) eventClustered(w http.ResponseWriter, r *http.Request, scope string, p meetParams, timeout time.Duration) {
+	met := make(chan map[string]string, 1)
+	ended := make(chan *protocol.Error, 1)
+	cancel := s.bus.meet(scope, p, timeout, func(payloads map[string]string) { met <- payloads },
+		func(e *protocol.Error) { ended <- e })
+	var cause *protocol.Error
+	select {
+	case payloads := <-met:
+		writeIndented(w, map[string]any{"payloads": payloads})
+		return
+	case e := <-ended:
+		writeError(w, meetStatus(e.Code), e)
+		return
+	case <-r.Context().Done():
+		cause = protocol.Errorf(protocol.CodeCanceled, "the request was canceled")
+	case <-s.ctx.Done():
+		cause = protocol.Errorf(protocol.CodeShutdown, "server shutting down")
+	}
+	cancel(cause.Code, cause.Message)
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case payloads := <-met: // matched before the cancellation reached the owner
+		writeIndented(w, map[string]any{"payloads": payloads})
+	case e := <-ended:
+		writeError(w, meetStatus(e.Code), e)
+	case <-t.C:
+		writeError(w, meetStatus(cause.Code), cause)
+	}
+}
+
+// meetStatus is the HTTP status of a meet that ended with code.
+func meetStatus(code protocol.Code) int {
+	switch code {
+	case protocol.CodeExpired, protocol.CodeCanceled:
+		return http.StatusRequestTimeout
+	case protocol.CodeShutdown, protocol.CodeInternal:
+		return http.StatusServiceUnavailable
+	case protocol.CodeTooMany:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
 }
 
 // parseEvent reads a request from the query (input "" or "url") or from a
@@ -159,6 +207,10 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !s.httpAllow(w, r, scope, CapMeet, "") {
+		return
+	}
+	if s.bus != nil {
+		writeIndented(w, s.bus.stats(scope, 500*time.Millisecond))
 		return
 	}
 	writeIndented(w, s.meets.stats(scope))

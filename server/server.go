@@ -48,8 +48,8 @@ func New(opts *Options) (*Server, error) {
 }
 
 // unclustered returns an Unsupported error when s is a cluster node: what
-// is not shared across nodes yet (objects, meets) would silently differ
-// from node to node.
+// is not shared across nodes yet (objects) would silently differ from
+// node to node.
 func (s *Server) unclustered(what string) error {
 	if s.bus == nil {
 		return nil
