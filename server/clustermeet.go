@@ -33,8 +33,8 @@ import (
 // owns with Shutdown; when one dies, the nodes that sent it requests end
 // them with Internal once they notice.
 type clusterMeets struct {
-	mu      sync.Mutex             // Protects the following.
-	next    uint64                 // token counter
+	mu      sync.Mutex              // Protects the following.
+	next    uint64                  // token counter
 	waiting map[string]*waitingMeet // this node's requests, by token
 	owned   map[string]*ownedMeet   // requests this node owns, by token
 }
