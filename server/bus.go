@@ -20,6 +20,8 @@ type bus interface {
 	tick(deadline time.Time)
 	// close leaves the cluster.
 	close() error
+	// nodes counts the live nodes, this one included.
+	nodes() int
 	// meet sends a meet request to the node that owns its event; onMatch
 	// or onEnd gets its outcome. The returned function cancels it.
 	meet(scope string, p meetParams, timeout time.Duration, onMatch func(map[string]string),

@@ -331,6 +331,12 @@ func (cl *cluster) resync() {
 	}
 }
 
+func (cl *cluster) nodes() int {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return 1 + len(cl.seen)
+}
+
 // drop removes every member of node from every room, with reason.
 func (cl *cluster) drop(node string, reason protocol.Code) {
 	cl.mu.Lock()

@@ -136,6 +136,9 @@ func TestCluster_presence(t *testing.T) {
 func TestCluster_unsupported(t *testing.T) {
 	t.Parallel()
 	_, hs, _ := node(t, startNATS(t))
+	if _, out := get(t, hs.URL+"/metrics"); !strings.Contains(out, "synk_cluster_nodes 1") {
+		t.Error("/metrics lacks synk_cluster_nodes 1")
+	}
 	p := dialPeer(t, hs, "ada")
 	p.join("lobby", false)
 	for _, m := range []protocol.Message{

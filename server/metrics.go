@@ -34,6 +34,10 @@ func newMetrics(s *Server) *metrics {
 		func() float64 { s.mu.Lock(); defer s.mu.Unlock(); return float64(len(s.rooms)) }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synk_meets_pending", Help: "Meet requests waiting for mates."},
 		func() float64 { return float64(s.meets.count()) }))
+	if s.bus != nil {
+		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synk_cluster_nodes", Help: "Live cluster nodes, this one included."},
+			func() float64 { return float64(s.bus.nodes()) }))
+	}
 	in := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "synk_frames_received_total",
 		Help: "Frames received from websocket clients, by frame type."}, []string{"type"})
 	f(in)
