@@ -255,7 +255,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.seen.Store(time.Now().UnixNano())
-		c.s.met.bytesIn.Add(float64(len(b)))
+		c.s.met.got(len(b))
 		if typ != websocket.MessageBinary {
 			c.stop(protocol.CodeBadFrame, "frames are binary messages")
 			return

@@ -1,8 +1,11 @@
+//go:build !js
+
 package server
 
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -66,6 +69,21 @@ func newMetrics(s *Server) *metrics {
 	f(m.store)
 	return m
 }
+
+// got counts a websocket message of n bytes received.
+func (m *metrics) got(n int) { m.bytesIn.Add(float64(n)) }
+
+// sent counts frames sent in one message of n bytes.
+func (m *metrics) sent(frames, n int) {
+	m.framesOut.Add(float64(frames))
+	m.bytesOut.Add(float64(n))
+}
+
+// cut counts a slow consumer disconnected.
+func (m *metrics) cut() { m.cuts.Inc() }
+
+// stored records the time a store write took.
+func (m *metrics) stored(d time.Duration) { m.store.Observe(d.Seconds()) }
 
 // received counts one frame of type t.
 func (m *metrics) received(t protocol.MessageType) {

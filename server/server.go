@@ -417,7 +417,7 @@ func (s *Server) persist(room, id string, epoch uint64, rec *record, ch *change)
 	}
 	start := time.Now()
 	err := s.store.put(room, id, epoch, rec, ch)
-	s.met.store.Observe(time.Since(start).Seconds())
+	s.met.stored(time.Since(start))
 	if err != nil {
 		s.failed.Store(true)
 		s.log.Error("store write failed", "room", room, "object", id, "err", err)

@@ -68,7 +68,7 @@ func (c *conn) enqueue(b []byte, bulk bool) {
 	}
 	if !bulk && len(c.queue)-c.bulk >= c.s.opts.SendQueue {
 		c.qmu.Unlock()
-		c.s.met.cuts.Inc()
+		c.s.met.cut()
 		c.stop(protocol.CodeSlowConsumer, "send queue full")
 		return
 	}
@@ -157,8 +157,7 @@ func (c *conn) write() {
 				c.finish(nil)
 				return
 			}
-			c.s.met.framesOut.Add(float64(n))
-			c.s.met.bytesOut.Add(float64(len(msg)))
+			c.s.met.sent(n, len(msg))
 			rest = rest[n:]
 		}
 		c.lastWrite = time.Now()
