@@ -94,7 +94,7 @@ func TestServe_embeddedNATS(t *testing.T) {
 		}
 		return "", nil
 	}
-	a, stopA := start("-nats", "embedded", "-nats-listen", natsAddr)
+	a, stopA := start("-nats", "embedded", "-nats-listen", natsAddr, "-nats-sync", "always")
 	defer stopA()
 	b, stopB := start("-nats", "nats://"+natsAddr)
 	defer stopB()

@@ -16,9 +16,11 @@ import (
 // joinNATS connects to the NATS given by -nats: a URL, or "embedded" for
 // a NATS server with JetStream in this process, listening on listen so
 // that other nodes can join it (its data under dataDir, or a temporary
-// directory). It returns the connection and a function that closes it
-// and stops the embedded server.
-func joinNATS(spec, listen, dataDir string, log *slog.Logger) (*nats.Conn, func(), error) {
+// directory), syncing JetStream to disk as sync says: "" for NATS's
+// default (every 2 minutes), "always" for every write, or an interval.
+// It returns the connection and a function that closes it and stops the
+// embedded server.
+func joinNATS(spec, listen, dataDir, sync string, log *slog.Logger) (*nats.Conn, func(), error) {
 	if spec == "" {
 		return nil, func() {}, nil
 	}
@@ -40,8 +42,18 @@ func joinNATS(spec, listen, dataDir string, log *slog.Logger) (*nats.Conn, func(
 			}
 			cleanup = func() { os.RemoveAll(store) }
 		}
-		ns, err := natsserver.NewServer(&natsserver.Options{Host: host, Port: port, JetStream: true,
-			StoreDir: store, NoSigs: true, NoLog: true})
+		opts := &natsserver.Options{Host: host, Port: port, JetStream: true, StoreDir: store, NoSigs: true, NoLog: true}
+		switch sync {
+		case "":
+		case "always":
+			opts.SyncAlways = true
+		default:
+			if opts.SyncInterval, err = time.ParseDuration(sync); err != nil || opts.SyncInterval <= 0 {
+				cleanup()
+				return nil, nil, fmt.Errorf("-nats-sync %q: want always or a duration such as 1s", sync)
+			}
+		}
+		ns, err := natsserver.NewServer(opts)
 		if err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("embedded NATS: %w", err)

@@ -1,0 +1,144 @@
+//go:build !js
+
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// roomLog is the shared change log of a cluster's rooms: one JetStream
+// stream with a subject per room, keeping the last History changes of
+// each. It is the groundwork for objects across nodes (docs/CLUSTER.md):
+// a node appends a room's next change expecting the room's last sequence
+// it has applied (JetStream's per-subject check; a conflict means another
+// node appended first), and follows the stream's RePublish subject, which
+// carries only stored messages and, in Nats-Last-Sequence, the room's
+// previous sequence, so that a node notices a change it missed and
+// fetches it. A position is (epoch, stream sequence); the epoch comes
+// from the stream's creation time, so a stream made again (history lost)
+// is a new epoch and clients take a snapshot instead of diverging.
+type roomLog struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	epoch  uint64
+}
+
+const (
+	roomLogStream  = "SYNK_ROOMS"
+	roomLogSubject = "synk.log."  // + hex(room): stored changes
+	roomLogLive    = "synk.live." // + hex(room): their RePublish
+	prevHeader     = "Synk-Prev"  // the room's sequence the append expected
+)
+
+// errLogConflict is an append that lost the race: another node appended
+// to the room first.
+var errLogConflict = errors.New("server: room log: another node appended first")
+
+// logEntry is one stored change of a room.
+type logEntry struct {
+	Seq, Prev uint64 // its stream sequence, and the room's sequence before it
+	Data      []byte
+}
+
+// openRoomLog creates or updates the stream. replicas is the number of
+// NATS servers that store each change (1 for one server).
+func openRoomLog(ctx context.Context, nc *nats.Conn, history, replicas int) (*roomLog, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              roomLogStream,
+		Subjects:          []string{roomLogSubject + ">"},
+		MaxMsgsPerSubject: int64(history),
+		Storage:           jetstream.FileStorage,
+		Replicas:          replicas,
+		RePublish:         &jetstream.RePublish{Source: roomLogSubject + ">", Destination: roomLogLive + ">"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: room log stream: %w", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(roomLogStream + info.Created.UTC().String()))
+	return &roomLog{nc: nc, js: js, stream: st, epoch: h.Sum64() | 1}, nil
+}
+
+func roomToken(room string) string { return hex.EncodeToString([]byte(room)) }
+
+// append stores data as room's next change if the room's last stored
+// sequence is expect (0: none), and returns its sequence.
+func (l *roomLog) append(ctx context.Context, room string, data []byte, expect uint64) (uint64, error) {
+	msg := nats.NewMsg(roomLogSubject + roomToken(room))
+	msg.Data = data
+	msg.Header.Set(prevHeader, strconv.FormatUint(expect, 10))
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expect))
+	if isLogConflict(err) {
+		return 0, errLogConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("server: room log append: %w", err)
+	}
+	return ack.Sequence, nil
+}
+
+// isLogConflict reports a failed per-subject sequence check: 10071 on
+// one replica, 10164 on several.
+func isLogConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+// since returns room's stored changes after sequence after, oldest first,
+// and whether they follow it without a gap (false: the history was cut
+// below them, or the room has none left after a trim).
+func (l *roomLog) since(ctx context.Context, room string, after uint64) ([]logEntry, bool, error) {
+	subj := roomLogSubject + roomToken(room)
+	var out []logEntry
+	for seq := after + 1; ; {
+		m, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("server: room log read: %w", err)
+		}
+		prev, _ := strconv.ParseUint(m.Header.Get(prevHeader), 10, 64)
+		out = append(out, logEntry{Seq: m.Sequence, Prev: prev, Data: m.Data})
+		seq = m.Sequence + 1
+	}
+	return out, len(out) == 0 || out[0].Prev == after, nil
+}
+
+// follow calls fn with each change stored from now on, in stream order:
+// its room, and the entry with the room's previous sequence. fn runs on
+// one goroutine of the NATS client. The subscription is the caller's.
+func (l *roomLog) follow(fn func(room string, e logEntry)) (*nats.Subscription, error) {
+	return l.nc.Subscribe(roomLogLive+">", func(m *nats.Msg) {
+		tok := strings.TrimPrefix(m.Subject, roomLogLive)
+		room, err := hex.DecodeString(tok)
+		if err != nil {
+			return
+		}
+		seq, _ := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
+		prev, _ := strconv.ParseUint(m.Header.Get(jetstream.LastSequenceHeader), 10, 64)
+		fn(string(room), logEntry{Seq: seq, Prev: prev, Data: m.Data})
+	})
+}
