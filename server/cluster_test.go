@@ -16,9 +16,17 @@ import (
 )
 
 // startNATS runs an in-process NATS server on a free loopback port.
-func startNATS(t testing.TB) string {
+func startNATS(t testing.TB) string { return runNATS(t, false) }
+
+// runNATS runs an in-process NATS server, with JetStream if js, and
+// returns its URL.
+func runNATS(t testing.TB, js bool) string {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
+	if js {
+		opts.JetStream, opts.StoreDir = true, t.TempDir()
+	}
+	ns, err := natsserver.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
