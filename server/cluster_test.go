@@ -143,7 +143,7 @@ func TestCluster_presence(t *testing.T) {
 // refused with Unsupported rather than kept apart per node.
 func TestCluster_unsupported(t *testing.T) {
 	t.Parallel()
-	_, hs, _ := node(t, startNATS(t))
+	s, hs, _ := node(t, startNATS(t))
 	if _, out := get(t, hs.URL+"/metrics"); !strings.Contains(out, "synk_cluster_nodes 1") {
 		t.Error("/metrics lacks synk_cluster_nodes 1")
 	}
@@ -155,6 +155,10 @@ func TestCluster_unsupported(t *testing.T) {
 	} {
 		p.send(m)
 		p.expectError(protocol.CodeUnsupported)
+	}
+	// Server code's writes too.
+	if _, err := s.Write(&protocol.Write{Room: "lobby", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a"}); protocol.ErrorCode(err) != protocol.CodeUnsupported {
+		t.Fatalf("Server.Write on a cluster node: %v, want Unsupported", err)
 	}
 }
 

@@ -48,6 +48,9 @@ func (s *Server) Write(w *protocol.Write) (uint64, error) {
 	if _, err := protocol.Decode(b); err != nil {
 		return 0, err
 	}
+	if err := s.unclustered("objects"); err != nil {
+		return 0, err
+	}
 	if !s.enter() {
 		return 0, protocol.Errorf(protocol.CodeShutdown, "server shutting down")
 	}
