@@ -22,6 +22,13 @@ type bus interface {
 	close() error
 	// nodes counts the live nodes, this one included.
 	nodes() int
+	// sharesObjects reports whether the nodes share objects (a room log
+	// in JetStream); epoch is then the log's.
+	sharesObjects() bool
+	epoch() uint64
+	// writeObject takes a write on r, whose lock the caller holds and
+	// which it releases.
+	writeObject(r *room, w *protocol.Write) (uint64, error)
 	// meet sends a meet request to the node that owns its event; onMatch
 	// or onEnd gets its outcome. The returned function cancels it.
 	meet(scope string, p meetParams, timeout time.Duration, onMatch func(map[string]string),

@@ -42,6 +42,7 @@ type cluster struct {
 
 	reconnects uint64 // the connection's reconnect count at the last tick
 	meets      clusterMeets
+	objects    *clusterObjects // nil: no JetStream, objects are refused
 
 	mu      sync.Mutex // Protects the following.
 	watches map[string]*nats.Subscription
@@ -89,6 +90,10 @@ func newCluster(s *Server, nc *nats.Conn) (*cluster, error) {
 		cl.subs = append(cl.subs, sub)
 	}
 	cl.nc.Publish("synk.hb", []byte(cl.node)) // the others know this node at once
+	if err := cl.openObjects(); err != nil {
+		cl.objects = nil
+		s.log.Warn("cluster: no room log (JetStream): objects are refused on this node", "err", err)
+	}
 	return cl, nil
 }
 
@@ -365,6 +370,9 @@ func (cl *cluster) drop(node string, reason protocol.Code) {
 // NATS. The connection is the caller's.
 func (cl *cluster) close() error {
 	cl.endMeets()
+	if cl.objects != nil && cl.objects.sub != nil {
+		cl.objects.sub.Unsubscribe()
+	}
 	if cl.nc.IsClosed() {
 		return nil // nobody to tell
 	}

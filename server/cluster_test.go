@@ -359,3 +359,133 @@ func TestCluster_meet(t *testing.T) {
 		t.Fatalf("error %+v, want it for meet 4", e)
 	}
 }
+
+// TestCluster_objects: with JetStream, objects are shared: a write on
+// one node reaches a subscriber on the other at the same position;
+// compare-and-set sees the other node's writes; a client resumes on the
+// other node from its position; writes racing from both nodes all apply,
+// in one order everywhere.
+func TestCluster_objects(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	seenA, seenB := make(chan string, 8), make(chan string, 8)
+	sA, hsA, _ := nodeWith(t, url, &Options{nodeSeen: seenA, Rate: -1})
+	sB, hsB, _ := nodeWith(t, url, &Options{nodeSeen: seenB, Rate: -1})
+	<-seenA
+	<-seenB
+	ada, joe := dialPeer(t, hsA, "ada"), dialPeer(t, hsB, "joe")
+	ada.join("w", false)
+	joe.join("w", false)
+	awaitPresence(t, ada, "joe", protocol.EventJoin)
+	joe.send(&protocol.Sub{ID: 1, Room: "w", Add: []string{"a"}})
+	subOK := expectOK(t, joe, 1)
+
+	ada.send(&protocol.Write{ID: 2, Room: "w", Op: protocol.OpCreate, Object: "crate", Kind: "item", Area: "a",
+		Fields: []protocol.Entry{entry("x", 1)}})
+	if ok := expectOK(t, ada, 2); ok.Version != 1 {
+		t.Fatalf("create answered %+v, want version 1", ok)
+	}
+	put := nextObject(t, joe)
+	if put.Event != protocol.ObjectPut || put.Object != "crate" || put.Offset <= subOK.Offset {
+		t.Fatalf("joe got %+v, want crate's put after offset %d", put, subOK.Offset)
+	}
+
+	joe.send(&protocol.Write{ID: 3, Room: "w", Op: protocol.OpUpdate, Object: "crate", Fields: []protocol.Entry{entry("x", 2)}, Expect: 1})
+	if ok := expectOK(t, joe, 3); ok.Version != 2 { // (his update's Object frame came first)
+		t.Fatalf("update answered %+v, want version 2", ok)
+	}
+	ada.send(&protocol.Write{ID: 4, Room: "w", Op: protocol.OpUpdate, Object: "crate", Fields: []protocol.Entry{entry("x", 3)}, Expect: 1})
+	if e := ada.expectError(protocol.CodeStale); e.ID != 4 {
+		t.Fatalf("stale update: %+v", e)
+	}
+
+	// Both nodes write at once: every write applies, in one order.
+	done := make(chan error, 2)
+	for _, s := range []*Server{sA, sB} {
+		go func() {
+			for i := range 15 {
+				if _, err := s.Write(&protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "crate",
+					Fields: []protocol.Entry{entry("n", i)}}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("racing writes: %v", err)
+		}
+	}
+	version := func(s *Server) (uint64, uint64) {
+		r := s.lockRoom("w", false)
+		defer s.unlockRoom(r)
+		return r.objs.byID["crate"].version, r.logSeq
+	}
+	// Node A may still be applying B's last writes: joe's frames tell when
+	// B has all 30; then read A through a Sub, which waits for nothing.
+	for n := 0; n < 30; n++ {
+		nextObject(t, joe)
+	}
+	vB, seqB := version(sB)
+	if vB != 32 {
+		t.Fatalf("node B holds version %d, want 32 (2 + 30 updates)", vB)
+	}
+
+	// eve resumes on node A from joe's position after his update on B.
+	eve := dialPeer(t, hsA, "eve")
+	eve.join("w", false)
+	from := protocol.Position{Epoch: subOK.Epoch, Offset: put.Offset}
+	eve.send(&protocol.Sub{ID: 5, Room: "w", Add: []string{"a"}, From: &from, Held: []string{"a"}})
+	for {
+		m, err := eve.recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, isOK := m.(*protocol.OK); isOK {
+			if !ok.Resumed || ok.Epoch != subOK.Epoch {
+				t.Fatalf("eve's Sub on A answered %+v, want a resume in epoch %x", ok, subOK.Epoch)
+			}
+			break
+		}
+	}
+	if vA, seqA := version(sA); vA != vB || seqA != seqB {
+		t.Fatalf("node A holds crate v%d at %d, node B v%d at %d: want the same", vA, seqA, vB, seqB)
+	}
+}
+
+// nextObject returns p's next Object frame, skipping others.
+func nextObject(t *testing.T, p *peer) *protocol.Object {
+	t.Helper()
+	for {
+		m, err := p.recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, ok := m.(*protocol.Object); ok {
+			return o
+		}
+	}
+}
+
+// expectOK receives frames until the OK or Error of request id.
+func expectOK(t *testing.T, p *peer, id uint32) *protocol.OK {
+	t.Helper()
+	for {
+		m, err := p.recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := m.(type) {
+		case *protocol.OK:
+			if m.ID == id {
+				return m
+			}
+		case *protocol.Error:
+			if m.ID == id {
+				t.Fatalf("request %d: %v", id, m)
+			}
+		}
+	}
+}

@@ -96,8 +96,10 @@ type Options struct {
 	DataDir string
 
 	// NATS, when set, makes the server a node of a cluster: nodes sharing
-	// a NATS share their rooms' presence (see docs/CLUSTER.md). The
-	// connection is the caller's to close, after Shutdown. Nil runs alone.
+	// a NATS share their rooms' presence, meets and, with JetStream, objects
+	// (see docs/CLUSTER.md); a node's objects then live in JetStream, not
+	// in DataDir. Every node needs the same limits. The connection is the
+	// caller's to close, after Shutdown. Nil runs alone.
 	NATS *nats.Conn
 
 	// Logger receives the server's logs. Default slog.Default().

@@ -22,6 +22,7 @@ type room struct {
 	objs    objects           // the room's objects and who sees which
 	bus     bus               // the cluster's, or nil
 	remote  int               // members of other nodes, in members
+	logSeq  uint64            // in a cluster: the room log's last sequence applied here
 	// remoteSeq is, per other node, the number of its last event applied.
 	remoteSeq map[string]uint64
 
@@ -95,7 +96,8 @@ func (r *room) info() RoomInfo {
 // empty reports whether the room can be freed: nobody in it, no objects,
 // and no change history a client could resume from.
 func (r *room) empty() bool {
-	return len(r.members) == r.remote && len(r.subs) == 0 && len(r.objs.byID) == 0 && len(r.objs.log.entries) == 0
+	return len(r.members) == r.remote && len(r.subs) == 0 && len(r.objs.byID) == 0 && len(r.objs.log.entries) == 0 &&
+		r.logSeq == 0 // a room the cluster's log has writes for stays: it must apply every one
 }
 
 // snapshot returns every participant but except, sorted by client id, each

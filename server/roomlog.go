@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -72,9 +73,15 @@ func openRoomLog(ctx context.Context, nc *nats.Conn, history, replicas int) (*ro
 	if err != nil {
 		return nil, err
 	}
+	return &roomLog{nc: nc, js: js, stream: st, epoch: epochOf(info.Created)}, nil
+}
+
+// epochOf names the incarnation of the stream created at created: a
+// stream deleted and made again (its history lost) has another.
+func epochOf(created time.Time) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(roomLogStream + info.Created.UTC().String()))
-	return &roomLog{nc: nc, js: js, stream: st, epoch: h.Sum64() | 1}, nil
+	h.Write([]byte(roomLogStream + created.UTC().Format(time.RFC3339Nano)))
+	return h.Sum64() | 1
 }
 
 func roomToken(room string) string { return hex.EncodeToString([]byte(room)) }
@@ -132,8 +139,7 @@ func (l *roomLog) since(ctx context.Context, room string, after uint64) ([]logEn
 // one goroutine of the NATS client. The subscription is the caller's.
 func (l *roomLog) follow(fn func(room string, e logEntry)) (*nats.Subscription, error) {
 	return l.nc.Subscribe(roomLogLive+">", func(m *nats.Msg) {
-		tok := strings.TrimPrefix(m.Subject, roomLogLive)
-		room, err := hex.DecodeString(tok)
+		room, err := roomFromToken(strings.TrimPrefix(m.Subject, roomLogLive))
 		if err != nil {
 			return
 		}

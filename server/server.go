@@ -47,14 +47,13 @@ func New(opts *Options) (*Server, error) {
 	return newServer(opts, nil, "")
 }
 
-// unclustered returns an Unsupported error when s is a cluster node: what
-// is not shared across nodes yet (objects) would silently differ from
-// node to node.
+// unclustered returns an Unsupported error when s is a cluster node whose
+// NATS has no JetStream: objects kept per node would silently differ.
 func (s *Server) unclustered(what string) error {
-	if s.bus == nil {
+	if s.bus == nil || s.bus.sharesObjects() {
 		return nil
 	}
-	return protocol.Errorf(protocol.CodeUnsupported, "%s are not shared across cluster nodes yet: run one node for them (docs/CLUSTER.md)", what)
+	return protocol.Errorf(protocol.CodeUnsupported, "%s are shared across cluster nodes through JetStream, which this cluster's NATS lacks (docs/CLUSTER.md)", what)
 }
 
 // serves returns a Forbidden error unless s serves room.
@@ -85,7 +84,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets),
 	}
 	clean := true
-	if st == nil && o.DataDir != "" {
+	if st == nil && o.DataDir != "" && o.NATS == nil { // a cluster node's objects are in JetStream
 		bolt, ok, err := openStore(o.DataDir)
 		if err != nil {
 			return nil, err
@@ -101,8 +100,10 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		}
 		s.store = st
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if o.NATS != nil {
 		if s.bus, err = newBus(s, o.NATS); err != nil {
+			s.cancel()
 			if st != nil {
 				st.close(true)
 			}
@@ -113,7 +114,6 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 	if o.Auth == nil {
 		s.log.Warn("no auth key: the server runs open, anyone may join, write and meet in any room (development mode)")
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /synk", s.serveRooms)
 	s.mux.HandleFunc("GET /synk/{room}", s.serveGet)
@@ -246,6 +246,9 @@ func (s *Server) lockRoom(name string, create bool) *room {
 			s.rooms[name] = r
 			if r.bus = s.bus; r.bus != nil {
 				r.bus.watch(name)
+				if e := r.bus.epoch(); e != 0 {
+					r.objs.log.epoch = e
+				}
 			}
 		}
 		s.mu.Unlock()
@@ -394,6 +397,9 @@ func (s *Server) writeObject(c *conn, w *protocol.Write) (uint64, error) {
 // applyWrite applies w in r, whose lock the caller holds and which it
 // releases, then stores the change before returning.
 func (s *Server) applyWrite(r *room, w *protocol.Write) (uint64, error) {
+	if s.bus != nil {
+		return s.bus.writeObject(r, w) // through the cluster's room log
+	}
 	v, rec, ch, err := r.objs.write(r.name, w, s.objectLimits(), time.Now().UnixMilli())
 	epoch := r.objs.log.epoch
 	if rec != nil && s.store != nil {

@@ -1,0 +1,262 @@
+//go:build !js
+
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"maps"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Objects in a cluster. Every object write goes through the room log
+// (roomlog.go): the node that takes it checks it against the room's state
+// at the room's last applied sequence S, and appends it expecting S; a
+// conflict means another node's write came first, so the node applies
+// what it missed and tries again. Every node applies the room's writes
+// in log order with the same clock reading (the writer's), so all hold
+// the same objects, versions and change logs, at offsets that are the
+// log's stream sequences, under the log's epoch: a client resumes on any
+// node. The writer's OK waits until its own node applied the write.
+type clusterObjects struct {
+	log *roomLog
+	sub *nats.Subscription
+
+	mu      sync.Mutex // Protects the following.
+	next    uint64
+	waiters map[string]chan writeResult
+}
+
+// writeResult is the outcome of an applied write, for its writer.
+type writeResult struct {
+	version uint64
+	err     error
+}
+
+// logWrite is a write as the room log stores it.
+type logWrite struct {
+	Frame []byte `msgpack:"w"` // the Write frame
+	At    int64  `msgpack:"n"` // the writer's clock, unix milliseconds
+	Token string `msgpack:"k"` // the writer's, to answer it
+}
+
+// maxAppendTries bounds the retries of a write that keeps losing races.
+const maxAppendTries = 20
+
+// openObjects opens the room log, replays every room's stored writes and
+// follows new ones. A NATS without JetStream gives an error: objects then
+// stay refused.
+func (cl *cluster) openObjects() error {
+	ctx, cancel := context.WithTimeout(cl.s.ctx, 30*time.Second)
+	defer cancel()
+	log, err := openRoomLog(ctx, cl.nc, cl.s.opts.History, 1)
+	if err != nil {
+		return err
+	}
+	co := &clusterObjects{log: log, waiters: make(map[string]chan writeResult)}
+	cl.objects = co
+	info, err := log.stream.Info(ctx, jetstream.WithSubjectFilter(roomLogSubject+">"))
+	if err != nil {
+		return err
+	}
+	for subj := range info.State.Subjects {
+		room, err := roomFromToken(subj[len(roomLogSubject):])
+		if err != nil {
+			continue
+		}
+		if err := cl.catchUp(ctx, room, 0); err != nil {
+			return err
+		}
+	}
+	co.sub, err = log.follow(func(room string, e logEntry) {
+		r := cl.s.lockRoom(room, true)
+		last := r.logSeq
+		if e.Seq <= last {
+			cl.s.unlockRoom(r)
+			return
+		}
+		if e.Prev != last { // missed some: read them from the log first
+			cl.s.unlockRoom(r)
+			ctx, cancel := context.WithTimeout(cl.s.ctx, 10*time.Second)
+			defer cancel()
+			if err := cl.catchUp(ctx, room, last); err != nil {
+				cl.s.log.Error("cluster: room log gap not filled", "room", room, "err", err)
+			}
+			return
+		}
+		cl.apply(r, e)
+		cl.s.unlockRoom(r)
+	})
+	return err
+}
+
+// catchUp applies room's stored writes after sequence after.
+func (cl *cluster) catchUp(ctx context.Context, room string, after uint64) error {
+	es, whole, err := cl.objects.log.since(ctx, room, after)
+	if err != nil {
+		return err
+	}
+	if !whole {
+		cl.s.log.Error("cluster: a room's log was trimmed below this node's position: its objects may differ from other nodes'", "room", room)
+	}
+	r := cl.s.lockRoom(room, true)
+	defer cl.s.unlockRoom(r)
+	for _, e := range es {
+		if e.Seq > r.logSeq {
+			cl.apply(r, e)
+		}
+	}
+	return nil
+}
+
+// apply applies one logged write to r, whose lock the caller holds, and
+// answers its writer if it is waiting here.
+func (cl *cluster) apply(r *room, e logEntry) {
+	var lw logWrite
+	var res writeResult
+	var m protocol.Message
+	err := msgpack.Unmarshal(e.Data, &lw)
+	if err == nil {
+		m, err = protocol.Decode(lw.Frame)
+	}
+	w, ok := m.(*protocol.Write)
+	if err != nil || !ok {
+		res.err = protocol.Errorf(protocol.CodeInternal, "a logged write does not decode")
+	} else {
+		r.objs.init()
+		r.objs.seq = e.Seq - 1 // the write's change takes the log's sequence
+		res.version, _, _, res.err = r.objs.write(r.name, w, cl.s.objectLimits(), lw.At)
+	}
+	r.objs.seq, r.logSeq = e.Seq, e.Seq
+	co := cl.objects
+	co.mu.Lock()
+	ch := co.waiters[lw.Token]
+	delete(co.waiters, lw.Token)
+	co.mu.Unlock()
+	if ch != nil {
+		ch <- res
+	}
+}
+
+// epoch returns the room log's epoch, or 0 without one.
+func (cl *cluster) epoch() uint64 {
+	if cl.objects == nil {
+		return 0
+	}
+	return cl.objects.log.epoch
+}
+
+// sharesObjects reports whether objects go through the room log.
+func (cl *cluster) sharesObjects() bool { return cl.objects != nil }
+
+// writeObject takes a client's or server code's write on room r, whose
+// lock the caller holds and which it releases.
+func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
+	co := cl.objects
+	if co == nil {
+		cl.s.unlockRoom(r)
+		return 0, protocol.Errorf(protocol.CodeUnsupported, "objects need JetStream in the cluster's NATS")
+	}
+	frame, err := protocol.Encode(withID(w))
+	if err != nil {
+		cl.s.unlockRoom(r)
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(cl.s.ctx, 10*time.Second)
+	defer cancel()
+	name := r.name
+	for range maxAppendTries {
+		if err := r.objs.check(w, cl.s.objectLimits()); err != nil {
+			cl.s.unlockRoom(r)
+			return 0, err
+		}
+		expect := r.logSeq
+		cl.s.unlockRoom(r)
+		co.mu.Lock()
+		co.next++
+		token := cl.node + "." + strconv.FormatUint(co.next, 36)
+		done := make(chan writeResult, 1)
+		co.waiters[token] = done
+		co.mu.Unlock()
+		data, _ := msgpack.Marshal(&logWrite{Frame: frame, At: time.Now().UnixMilli(), Token: token})
+		_, err := co.log.append(ctx, name, data, expect)
+		if err == nil {
+			select {
+			case res := <-done:
+				return res.version, res.err
+			case <-ctx.Done():
+				co.forget(token)
+				return 0, protocol.Errorf(protocol.CodeInternal, "the write was stored but not applied here in time")
+			}
+		}
+		co.forget(token)
+		if !errors.Is(err, errLogConflict) {
+			cl.s.log.Error("cluster: room log append failed", "room", name, "err", err)
+			return 0, protocol.Errorf(protocol.CodeInternal, "the write could not be stored")
+		}
+		if err := cl.catchUp(ctx, name, expect); err != nil {
+			return 0, protocol.Errorf(protocol.CodeInternal, "the room could not catch up")
+		}
+		r = cl.s.lockRoom(name, true)
+	}
+	cl.s.unlockRoom(r)
+	return 0, protocol.Errorf(protocol.CodeInternal, "the room is too busy: try again")
+}
+
+func roomFromToken(tok string) (string, error) {
+	b, err := hex.DecodeString(tok)
+	return string(b), err
+}
+
+func (co *clusterObjects) forget(token string) {
+	co.mu.Lock()
+	delete(co.waiters, token)
+	co.mu.Unlock()
+}
+
+// withID returns w with a request id, which frame validation wants.
+func withID(w *protocol.Write) *protocol.Write {
+	c := *w
+	if c.ID == 0 {
+		c.ID = 1
+	}
+	return &c
+}
+
+// check reports the error applying w would give, without applying it.
+func (ob *objects) check(w *protocol.Write, lim limits) error {
+	ob.init()
+	if _, ok := ob.done[w.OpID]; ok && w.OpID != "" {
+		return nil // answered again from memory when applied
+	}
+	if err := checkValues(w.Fields, lim.maxValue); err != nil {
+		return err
+	}
+	o := ob.byID[w.Object]
+	if w.Op == protocol.OpCreate {
+		switch {
+		case o != nil:
+			return protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
+		case len(ob.byID) >= lim.maxObjects:
+			return protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
+		}
+		return applyFields(make(map[string]msgpack.RawMessage), w.Fields, nil, lim.maxFields)
+	}
+	switch {
+	case o == nil:
+		return protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
+	case w.Expect != 0 && w.Expect != o.version:
+		return protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
+	case w.Op == protocol.OpUpdate:
+		return applyFields(maps.Clone(o.fields), w.Fields, w.Delete, lim.maxFields)
+	}
+	return nil
+}
