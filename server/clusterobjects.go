@@ -57,7 +57,7 @@ const maxAppendTries = 20
 func (cl *cluster) openObjects() error {
 	ctx, cancel := context.WithTimeout(cl.s.ctx, 30*time.Second)
 	defer cancel()
-	log, err := openRoomLog(ctx, cl.nc, cl.s.opts.History, 1)
+	log, err := openRoomLog(ctx, cl.nc, cl.s.opts.History, cl.s.opts.NATSReplicas)
 	if err != nil {
 		return err
 	}

@@ -101,6 +101,10 @@ type Options struct {
 	// in DataDir. Every node needs the same limits. The connection is the
 	// caller's to close, after Shutdown. Nil runs alone.
 	NATS *nats.Conn
+	// NATSReplicas is how many NATS servers store each object write (the
+	// room log's JetStream replicas): 3 on a three-server NATS cluster.
+	// Default 1.
+	NATSReplicas int
 
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -142,6 +146,7 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	defInt(&c.Burst, 1000)
 	defInt(&c.MaxConnsPerIP, 4096)
+	defInt(&c.NATSReplicas, 1)
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxAreas, 256)
 	defInt(&c.History, 20000)

@@ -84,6 +84,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 4096, "websocket connections open at once per IP address (negative: no limit)")
 	fs.StringVar(&c.nats, "nats", "", "join a cluster of nodes sharing this NATS (nats://host:4222), or \"embedded\" to run one here\n(empty: run alone)")
 	fs.StringVar(&c.natsAddr, "nats-listen", "127.0.0.1:4222", "with -nats embedded, where the NATS server listens for other nodes")
+	fs.IntVar(&o.NATSReplicas, "nats-replicas", 1, "NATS servers that store each object write (JetStream replicas)")
 	fs.StringVar(&c.natsSync, "nats-sync", "", "with -nats embedded, when JetStream syncs to disk: always (every write) or an interval\n(empty: NATS's default, every 2 minutes)")
 	fs.StringVar(&c.authKey, "auth-key", "", "verify client tokens with this key file: an HMAC secret, or a PEM RSA or Ed25519 public key\n(empty: no auth, development mode)")
 	fs.IntVar(&o.MaxMates, "max-mates", 16, "most mates one meet request may ask for")
