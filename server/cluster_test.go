@@ -1,10 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -487,5 +489,46 @@ func expectOK(t *testing.T, p *peer, id uint32) *protocol.OK {
 				t.Fatalf("request %d: %v", id, m)
 			}
 		}
+	}
+}
+
+// TestCluster_objectsAfterTrim: a node that starts after a room's log was
+// trimmed below its beginning rebuilds the room from the objects' last
+// records, then the log.
+func TestCluster_objectsAfterTrim(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	opts := func() *Options { return &Options{History: 3, Rate: -1} }
+	sA, _, _ := nodeWith(t, url, opts())
+	for _, w := range []*protocol.Write{
+		{Op: protocol.OpCreate, Object: "o1", Kind: "k", Area: "a", Fields: []protocol.Entry{entry("x", 1)}},
+		{Op: protocol.OpCreate, Object: "o2", Kind: "k", Area: "b", Fields: []protocol.Entry{entry("y", 1)}},
+		{Op: protocol.OpUpdate, Object: "o1", Fields: []protocol.Entry{entry("x", 2)}},
+		{Op: protocol.OpCreate, Object: "o3", Kind: "k", Area: "a"},
+		{Op: protocol.OpDelete, Object: "o3"},
+		{Op: protocol.OpUpdate, Object: "o1", Fields: []protocol.Entry{entry("x", 3)}},
+		{Op: protocol.OpMove, Object: "o2", Area: "c"},
+	} {
+		w.Room = "trim"
+		if _, err := sA.Write(w); err != nil {
+			t.Fatalf("%v %s: %v", w.Op, w.Object, err)
+		}
+	}
+	sC, _, _ := nodeWith(t, url, opts()) // starts after the trim: the log holds the last 3 writes
+	state := func(s *Server) map[string]string {
+		r := s.lockRoom("trim", false)
+		if r == nil {
+			return nil
+		}
+		defer s.unlockRoom(r)
+		out := map[string]string{"seq": fmt.Sprint(r.logSeq)}
+		for id, o := range r.objs.byID {
+			out[id] = fmt.Sprintf("%s v%d %v", o.area, o.version, sortedEntries(o.fields))
+		}
+		return out
+	}
+	a, c := state(sA), state(sC)
+	if !reflect.DeepEqual(a, c) || len(a) != 3 {
+		t.Fatalf("node A holds %v, node C %v: want the same two objects", a, c)
 	}
 }

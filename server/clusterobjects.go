@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"maps"
 	"strconv"
 	"sync"
@@ -27,8 +28,9 @@ import (
 // log's stream sequences, under the log's epoch: a client resumes on any
 // node. The writer's OK waits until its own node applied the write.
 type clusterObjects struct {
-	log *roomLog
-	sub *nats.Subscription
+	log     *roomLog
+	records jetstream.KeyValue // each object's last record: to rebuild a room the log no longer reaches
+	sub     *nats.Subscription
 
 	mu      sync.Mutex // Protects the following.
 	next    uint64
@@ -39,6 +41,7 @@ type clusterObjects struct {
 type writeResult struct {
 	version uint64
 	err     error
+	rec     *record // the object's record after the write, if it changed
 }
 
 // logWrite is a write as the room log stores it.
@@ -61,7 +64,16 @@ func (cl *cluster) openObjects() error {
 	if err != nil {
 		return err
 	}
-	co := &clusterObjects{log: log, waiters: make(map[string]chan writeResult)}
+	js, err := jetstream.New(cl.nc)
+	if err != nil {
+		return err
+	}
+	records, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "SYNK_OBJECTS",
+		Storage: jetstream.FileStorage, Replicas: cl.s.opts.NATSReplicas})
+	if err != nil {
+		return err
+	}
+	co := &clusterObjects{log: log, records: records, waiters: make(map[string]chan writeResult)}
 	cl.objects = co
 	info, err := log.stream.Info(ctx, jetstream.WithSubjectFilter(roomLogSubject+">"))
 	if err != nil {
@@ -104,11 +116,18 @@ func (cl *cluster) catchUp(ctx context.Context, room string, after uint64) error
 	if err != nil {
 		return err
 	}
-	if !whole {
-		cl.s.log.Error("cluster: a room's log was trimmed below this node's position: its objects may differ from other nodes'", "room", room)
-	}
 	r := cl.s.lockRoom(room, true)
 	defer cl.s.unlockRoom(r)
+	if !whole && after == 0 && r.logSeq == 0 {
+		// A node starting after the room's log was trimmed: its objects'
+		// last records first, then the log from there. Resuming clients
+		// older than that get a snapshot.
+		if err := cl.loadRecords(ctx, r); err != nil {
+			return err
+		}
+	} else if !whole {
+		cl.s.log.Error("cluster: a room's log was trimmed below this node's position: its objects may differ from other nodes' until it restarts", "room", room)
+	}
 	for _, e := range es {
 		if e.Seq > r.logSeq {
 			cl.apply(r, e)
@@ -133,7 +152,7 @@ func (cl *cluster) apply(r *room, e logEntry) {
 	} else {
 		r.objs.init()
 		r.objs.seq = e.Seq - 1 // the write's change takes the log's sequence
-		res.version, _, _, res.err = r.objs.write(r.name, w, cl.s.objectLimits(), lw.At)
+		res.version, res.rec, _, res.err = r.objs.write(r.name, w, cl.s.objectLimits(), lw.At)
 	}
 	r.objs.seq, r.logSeq = e.Seq, e.Seq
 	co := cl.objects
@@ -191,6 +210,11 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 		if err == nil {
 			select {
 			case res := <-done:
+				if res.rec != nil {
+					if err := co.storeRecord(ctx, name, w.Object, res.rec); err != nil {
+						cl.s.log.Warn("cluster: object record not kept (the room log has the write)", "room", name, "object", w.Object, "err", err)
+					}
+				}
 				return res.version, res.err
 			case <-ctx.Done():
 				co.forget(token)
@@ -209,6 +233,72 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 	}
 	cl.s.unlockRoom(r)
 	return 0, protocol.Errorf(protocol.CodeInternal, "the room is too busy: try again")
+}
+
+// recordKey is an object's key in the records bucket.
+func recordKey(room, id string) string { return roomToken(room) + "." + hex.EncodeToString([]byte(id)) }
+
+// storeRecord keeps rec as object id's last record, unless a newer one is
+// kept (two nodes' writers may store out of order).
+func (co *clusterObjects) storeRecord(ctx context.Context, room, id string, rec *record) error {
+	val, err := msgpack.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	key := recordKey(room, id)
+	for range maxAppendTries {
+		e, err := co.records.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			_, err = co.records.Create(ctx, key, val)
+		case err != nil:
+			return err
+		default:
+			var prev record
+			if decodeStored(e.Value(), &prev) == nil && prev.Seq >= rec.Seq {
+				return nil
+			}
+			_, err = co.records.Update(ctx, key, val, e.Revision())
+		}
+		if err == nil || !isLogConflict(err) && !errors.Is(err, jetstream.ErrKeyExists) {
+			return err
+		}
+	}
+	return errors.New("server: object record: too many concurrent updates")
+}
+
+// loadRecords puts r's objects back from their last records, and sets the
+// room's position to the newest of them. The caller holds r's lock.
+func (cl *cluster) loadRecords(ctx context.Context, r *room) error {
+	co := cl.objects
+	keys, err := co.records.ListKeysFiltered(ctx, roomToken(r.name)+".>")
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer keys.Stop()
+	var last uint64
+	for key := range keys.Keys() {
+		e, err := co.records.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		id, err := hex.DecodeString(key[len(roomToken(r.name))+1:])
+		if err != nil {
+			continue
+		}
+		var rec record
+		if err := decodeStored(e.Value(), &rec); err != nil {
+			return fmt.Errorf("object record %s: %w", key, err)
+		}
+		r.objs.restore(string(id), &rec, cl.s.opts.History)
+		last = max(last, rec.Seq)
+	}
+	r.objs.seq, r.logSeq = last, last
+	r.objs.log.start = last
+	return nil
 }
 
 func roomFromToken(tok string) (string, error) {
