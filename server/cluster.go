@@ -293,6 +293,7 @@ func (cl *cluster) tick(deadline time.Time) {
 	if n := cl.nc.Stats().Reconnects; n != cl.reconnects {
 		cl.reconnects = n
 		cl.resync()
+		cl.catchUpAll() // object writes followed while away were lost too
 	}
 	if err := cl.nc.Publish("synk.hb", []byte(cl.node)); err != nil {
 		cl.s.log.Warn("cluster heartbeat failed", "err", err)

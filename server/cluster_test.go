@@ -532,3 +532,65 @@ func TestCluster_objectsAfterTrim(t *testing.T) {
 		t.Fatalf("node A holds %v, node C %v: want the same two objects", a, c)
 	}
 }
+
+// TestCluster_objectsFallBehind: a running node cut from NATS while the
+// room's log moved on past what the stream keeps reloads the room from
+// the records when it is back, and sends its subscribers away to take a
+// snapshot, rather than serving stale objects.
+func TestCluster_objectsFallBehind(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	sA, _, _ := nodeWith(t, url, &Options{History: 3, Rate: -1})
+	px := newTCPProxy(t, strings.TrimPrefix(url, "nats://"))
+	reconnected := make(chan struct{}, 4)
+	ncC, err := nats.Connect("nats://"+px.ln.Addr().String(), nats.ReconnectWait(20*time.Millisecond),
+		nats.ReconnectJitter(0, 0), nats.MaxReconnects(-1),
+		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ncC.Close)
+	sC, hsC := testServer(t, &Options{NATS: ncC, History: 3, Rate: -1})
+	write := func(w *protocol.Write) {
+		t.Helper()
+		w.Room = "far"
+		if _, err := sA.Write(w); err != nil {
+			t.Fatalf("%v: %v", w.Op, err)
+		}
+	}
+	eve := dialPeer(t, hsC, "eve")
+	eve.join("far", false)
+	eve.send(&protocol.Sub{ID: 1, Room: "far", Add: []string{"a"}})
+	expectOK(t, eve, 1)
+	write(&protocol.Write{Op: protocol.OpCreate, Object: "o1", Kind: "k", Area: "a", Fields: []protocol.Entry{entry("x", 1)}})
+	nextObject(t, eve) // node C applied it
+
+	px.cut(true)
+	for i := 2; i <= 7; i++ { // more than the 3 the stream keeps
+		write(&protocol.Write{Op: protocol.OpUpdate, Object: "o1", Fields: []protocol.Entry{entry("x", i)}})
+	}
+	px.cut(false) // node C notices at its next heartbeat, or at the next write
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("node C did not reconnect")
+	}
+	for {
+		m, err := eve.recv()
+		if err != nil {
+			t.Fatalf("eve was not sent away: %v", err)
+		}
+		if e, ok := m.(*protocol.Error); ok && e.Code == protocol.CodeInternal {
+			break
+		}
+	}
+	version := func(s *Server) string {
+		r := s.lockRoom("far", false)
+		defer s.unlockRoom(r)
+		o := r.objs.byID["o1"]
+		return fmt.Sprintf("v%d %v", o.version, sortedEntries(o.fields))
+	}
+	if a, c := version(sA), version(sC); a != c {
+		t.Fatalf("node A holds o1 %s, node C %s", a, c)
+	}
+}

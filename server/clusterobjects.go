@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -110,6 +111,30 @@ func (cl *cluster) openObjects() error {
 	return err
 }
 
+// catchUpAll reads, for every room holding objects here, the writes this
+// node may have missed (after its connection to NATS came back).
+func (cl *cluster) catchUpAll() {
+	if cl.objects == nil {
+		return
+	}
+	cl.s.mu.Lock()
+	rooms := slices.Collect(maps.Values(cl.s.rooms))
+	cl.s.mu.Unlock()
+	for _, r := range rooms {
+		r.mu.Lock()
+		name, last := r.name, r.logSeq
+		r.mu.Unlock()
+		if last == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(cl.s.ctx, 10*time.Second)
+		if err := cl.catchUp(ctx, name, last); err != nil {
+			cl.s.log.Error("cluster: room catch-up failed", "room", name, "err", err)
+		}
+		cancel()
+	}
+}
+
 // catchUp applies room's stored writes after sequence after.
 func (cl *cluster) catchUp(ctx context.Context, room string, after uint64) error {
 	es, whole, err := cl.objects.log.since(ctx, room, after)
@@ -126,7 +151,13 @@ func (cl *cluster) catchUp(ctx context.Context, room string, after uint64) error
 			return err
 		}
 	} else if !whole {
-		cl.s.log.Error("cluster: a room's log was trimmed below this node's position: its objects may differ from other nodes' until it restarts", "room", room)
+		// This node missed more of the room's log than the stream still
+		// holds: reload the room from the records, and send its clients
+		// away to come back for a snapshot.
+		cl.s.log.Warn("cluster: this node fell behind the room's kept history: reloading the room", "room", room)
+		if err := cl.reload(ctx, r); err != nil {
+			return err
+		}
 	}
 	for _, e := range es {
 		if e.Seq > r.logSeq {
@@ -265,6 +296,21 @@ func (co *clusterObjects) storeRecord(ctx context.Context, room, id string, rec 
 		}
 	}
 	return errors.New("server: object record: too many concurrent updates")
+}
+
+// reload empties r's objects and loads them from the records. Every local
+// subscriber's connection ends with Internal: its client reconnects and,
+// its position being older than the room's history, takes a snapshot.
+// The caller holds r's lock.
+func (cl *cluster) reload(ctx context.Context, r *room) error {
+	for c := range r.objs.views {
+		c.stop(protocol.CodeInternal, "room "+r.name+" was reloaded: reconnect")
+	}
+	epoch := r.objs.log.epoch
+	r.objs = objects{}
+	r.objs.init()
+	r.objs.log.epoch = epoch
+	return cl.loadRecords(ctx, r)
 }
 
 // loadRecords puts r's objects back from their last records, and sets the
