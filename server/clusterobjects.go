@@ -358,39 +358,18 @@ func (co *clusterObjects) forget(token string) {
 	co.mu.Unlock()
 }
 
-// withID returns w with a request id, which frame validation wants.
-func withID(w *protocol.Write) *protocol.Write {
-	c := *w
-	if c.ID == 0 {
-		c.ID = 1
-	}
-	return &c
-}
-
 // check reports the error applying w would give, without applying it.
 func (ob *objects) check(w *protocol.Write, lim limits) error {
 	ob.init()
 	if _, ok := ob.done[w.OpID]; ok && w.OpID != "" {
 		return nil // answered again from memory when applied
 	}
-	if err := checkValues(w.Fields, lim.maxValue); err != nil {
-		return err
-	}
-	o := ob.byID[w.Object]
-	if w.Op == protocol.OpCreate {
-		switch {
-		case o != nil:
-			return protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
-		case len(ob.byID) >= lim.maxObjects:
-			return protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
-		}
-		return applyFields(make(map[string]msgpack.RawMessage), w.Fields, nil, lim.maxFields)
-	}
+	o, err := ob.precheck(w, lim)
 	switch {
-	case o == nil:
-		return protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
-	case w.Expect != 0 && w.Expect != o.version:
-		return protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
+	case err != nil:
+		return err
+	case w.Op == protocol.OpCreate:
+		return applyFields(make(map[string]msgpack.RawMessage), w.Fields, nil, lim.maxFields)
 	case w.Op == protocol.OpUpdate:
 		return applyFields(maps.Clone(o.fields), w.Fields, w.Delete, lim.maxFields)
 	}

@@ -39,9 +39,7 @@ func (s *Server) Snapshot(room string) []ObjectState {
 // server has a DataDir. Once Shutdown has begun it fails with
 // protocol.CodeShutdown, so that every write it acknowledged is stored.
 func (s *Server) Write(w *protocol.Write) (uint64, error) {
-	c := *w
-	c.ID = 1 // validation wants a request id
-	b, err := protocol.Encode(&c)
+	b, err := protocol.Encode(withID(w))
 	if err != nil {
 		return 0, err
 	}
@@ -60,6 +58,15 @@ func (s *Server) Write(w *protocol.Write) (uint64, error) {
 		return 0, protocol.Errorf(protocol.CodeNotFound, "no object %s in room %s", w.Object, w.Room)
 	}
 	return s.applyWrite(r, w)
+}
+
+// withID returns w with a request id, which frame validation wants.
+func withID(w *protocol.Write) *protocol.Write {
+	c := *w
+	if c.ID == 0 {
+		c.ID = 1
+	}
+	return &c
 }
 
 // Objects gives server code typed access to the objects of one kind in one

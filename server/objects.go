@@ -292,18 +292,12 @@ func (ob *objects) restore(id string, rec *record, limit int) {
 // change it made, or nil for a move to the area the object is in.
 func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) (uint64, *change, error) {
 	ob.init()
-	if err := checkValues(w.Fields, lim.maxValue); err != nil {
+	o, err := ob.precheck(w, lim)
+	if err != nil {
 		return 0, nil, err
 	}
-	o := ob.byID[w.Object]
 	ch := &change{At: now, ID: w.Object, Op: w.Op, OpID: w.OpID}
 	if w.Op == protocol.OpCreate {
-		if o != nil {
-			return 0, nil, protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
-		}
-		if len(ob.byID) >= lim.maxObjects {
-			return 0, nil, protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
-		}
 		o = &object{id: w.Object, kind: w.Kind, area: w.Area, fields: make(map[string]msgpack.RawMessage)}
 		if err := applyFields(o.fields, w.Fields, nil, lim.maxFields); err != nil {
 			return 0, nil, err
@@ -312,12 +306,6 @@ func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) 
 		ob.index(o)
 		ob.changed(room, o, "", w, ch)
 		return o.version, ch, nil
-	}
-	switch {
-	case o == nil:
-		return 0, nil, protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
-	case w.Expect != 0 && w.Expect != o.version:
-		return 0, nil, protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
 	}
 	old := o.area
 	ch.Existed, ch.Area = true, old
@@ -350,6 +338,27 @@ func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) 
 	}
 	ob.changed(room, o, old, w, ch)
 	return o.version, ch, nil
+}
+
+// precheck returns the object w is about, after the checks that need no
+// change made: value sizes, existence, the object limit and the expected
+// version. The field limit is checked as the fields are applied.
+func (ob *objects) precheck(w *protocol.Write, lim limits) (*object, error) {
+	if err := checkValues(w.Fields, lim.maxValue); err != nil {
+		return nil, err
+	}
+	o := ob.byID[w.Object]
+	switch {
+	case w.Op == protocol.OpCreate && o != nil:
+		return nil, protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
+	case w.Op == protocol.OpCreate && len(ob.byID) >= lim.maxObjects:
+		return nil, protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
+	case w.Op != protocol.OpCreate && o == nil:
+		return nil, protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
+	case w.Op != protocol.OpCreate && w.Expect != 0 && w.Expect != o.version:
+		return nil, protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
+	}
+	return o, nil
 }
 
 func (ob *objects) index(o *object) {
