@@ -285,13 +285,21 @@ func TestCluster_resync(t *testing.T) {
 // twoNodes runs two nodes that have heard of each other.
 func twoNodes(t *testing.T) (*httptest.Server, *httptest.Server) {
 	t.Helper()
-	url := startNATS(t)
+	_, hsA, _, hsB := twoNodesOn(t, startNATS(t), &Options{}, &Options{})
+	return hsA, hsB
+}
+
+// twoNodesOn runs nodes with optsA and optsB on the NATS at url, once
+// they have heard of each other.
+func twoNodesOn(t *testing.T, url string, optsA, optsB *Options) (*Server, *httptest.Server, *Server, *httptest.Server) {
+	t.Helper()
 	seenA, seenB := make(chan string, 8), make(chan string, 8)
-	_, hsA, _ := nodeWith(t, url, &Options{nodeSeen: seenA})
-	_, hsB, _ := nodeWith(t, url, &Options{nodeSeen: seenB})
+	optsA.nodeSeen, optsB.nodeSeen = seenA, seenB
+	sA, hsA, _ := nodeWith(t, url, optsA)
+	sB, hsB, _ := nodeWith(t, url, optsB)
 	<-seenA
 	<-seenB
-	return hsA, hsB
+	return sA, hsA, sB, hsB
 }
 
 // TestCluster_meet: requests on two nodes meet at their event's owner:
@@ -369,12 +377,7 @@ func TestCluster_meet(t *testing.T) {
 // in one order everywhere.
 func TestCluster_objects(t *testing.T) {
 	t.Parallel()
-	url := runNATS(t, true)
-	seenA, seenB := make(chan string, 8), make(chan string, 8)
-	sA, hsA, _ := nodeWith(t, url, &Options{nodeSeen: seenA, Rate: -1})
-	sB, hsB, _ := nodeWith(t, url, &Options{nodeSeen: seenB, Rate: -1})
-	<-seenA
-	<-seenB
+	sA, hsA, sB, hsB := twoNodesOn(t, runNATS(t, true), &Options{Rate: -1}, &Options{Rate: -1})
 	ada, joe := dialPeer(t, hsA, "ada"), dialPeer(t, hsB, "joe")
 	ada.join("w", false)
 	joe.join("w", false)
