@@ -24,6 +24,7 @@ type metrics struct {
 	errors    *prometheus.CounterVec // by code
 	cuts      prometheus.Counter     // slow consumers disconnected
 	store     prometheus.Histogram   // seconds per acknowledged store write
+	chunks    *prometheus.CounterVec // chunk bytes uploaded, by whether new
 }
 
 func newMetrics(s *Server) *metrics {
@@ -67,7 +68,15 @@ func newMetrics(s *Server) *metrics {
 	f(m.errors)
 	f(m.cuts)
 	f(m.store)
+	m.chunks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "synk_chunk_bytes_total",
+		Help: "Bytes of chunks uploaded, by whether the server stored them (new) or held them already."}, []string{"new"})
+	f(m.chunks)
 	return m
+}
+
+// chunkBytes counts an uploaded chunk of n bytes.
+func (m *metrics) chunkBytes(n int, created bool) {
+	m.chunks.WithLabelValues(strconv.FormatBool(created)).Add(float64(n))
 }
 
 // got counts a websocket message of n bytes received.

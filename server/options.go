@@ -95,6 +95,13 @@ type Options struct {
 	// Presence is never stored.
 	DataDir string
 
+	// MaxChunk is the largest chunk the chunk store accepts, in bytes
+	// (folder sync's chunks are at most 8 MiB). Default 8 MiB.
+	MaxChunk int
+	// ChunkQuota is the most bytes of chunks one room may hold. Default
+	// 64 GiB with a DataDir, 1 GiB in memory.
+	ChunkQuota int64
+
 	// NATS, when set, makes the server a node of a cluster: nodes sharing
 	// a NATS share their rooms' presence, meets and, with JetStream, objects
 	// (see docs/CLUSTER.md); a node's objects then live in JetStream, not
@@ -148,6 +155,13 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxConnsPerIP, 4096)
 	defInt(&c.NATSReplicas, 1)
 	defInt(&c.MaxObjects, 100000)
+	defInt(&c.MaxChunk, 8<<20)
+	if c.ChunkQuota == 0 {
+		c.ChunkQuota = 1 << 30
+		if c.DataDir != "" {
+			c.ChunkQuota = 64 << 30
+		}
+	}
 	defInt(&c.MaxAreas, 256)
 	defInt(&c.History, 20000)
 	defInt(&c.MaxMates, 16)
@@ -168,7 +182,7 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1 ||
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 ||
-		c.Burst < 1:
+		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
 	}
 	return c, nil

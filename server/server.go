@@ -28,6 +28,7 @@ type Server struct {
 	only   string          // the one room served, or "" for any
 	wake   chan struct{}   // wakes a parked janitor: a client came
 	bus    bus             // the cluster's presence bus, or nil
+	chunks *chunkStore     // folder sync's chunks (nil under js)
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
@@ -122,6 +123,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 	s.mux.HandleFunc("POST /event", s.serveEvent)
 	s.mux.HandleFunc("GET /stats", s.serveStats)
 	s.mux.Handle("GET /metrics", s.met.handler())
+	s.routeChunks()
 	s.wg.Add(1)
 	go s.janitor()
 	return s, nil

@@ -1,0 +1,193 @@
+//go:build !js
+
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"strconv"
+
+	"github.com/synkhq/synk/protocol"
+)
+
+// The chunk store: content-addressed blobs per room, for folder sync
+// (docs/PROTOCOL.md, "Chunks"). A chunk's name is the hex SHA-256 of its
+// content; the server checks it, so a chunk can never hold other bytes.
+//
+//	PUT  /synk/{room}/chunks/{hash}   body: the chunk      → 201 (or 200: held already)
+//	GET  /synk/{room}/chunks/{hash}                        → 200 the chunk, or 404
+//	POST /synk/{room}/chunks/missing  {"hashes":[hex…]}    → 200 {"missing":[hex…]}
+
+// maxMissing is the most hashes one missing-list request may ask about.
+const maxMissing = 10000
+
+func (s *Server) routeChunks() {
+	s.chunks = newChunkStore(s.opts.DataDir)
+	s.mux.HandleFunc("PUT /synk/{room}/chunks/{hash}", s.servePutChunk)
+	s.mux.HandleFunc("GET /synk/{room}/chunks/{hash}", s.serveGetChunk)
+	s.mux.HandleFunc("POST /synk/{room}/chunks/missing", s.serveMissing)
+}
+
+// chunkRoom checks the room of a chunk request and the caller's right to
+// c in it, answering the error itself when it returns false.
+func (s *Server) chunkRoom(w http.ResponseWriter, r *http.Request, c Capability) (string, bool) {
+	name := r.PathValue("room")
+	if err := protocol.CheckRoom(name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return "", false
+	}
+	if err := s.serves(name); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return "", false
+	}
+	if s.bus != nil {
+		writeError(w, http.StatusNotImplemented, protocol.Errorf(protocol.CodeUnsupported, "chunks are kept by a single server; this one is a cluster node"))
+		return "", false
+	}
+	return name, s.httpAllow(w, r, name, c, "")
+}
+
+// parseHash decodes a chunk name: 64 lowercase hex digits.
+func parseHash(h string) ([32]byte, error) {
+	var sum [32]byte
+	if len(h) != 64 {
+		return sum, protocol.Errorf(protocol.CodeBadRequest, "chunk hash must be 64 hex digits (SHA-256), got %d characters", len(h))
+	}
+	if _, err := hex.Decode(sum[:], []byte(h)); err != nil || hex.EncodeToString(sum[:]) != h {
+		return sum, protocol.Errorf(protocol.CodeBadRequest, "chunk hash %q is not lowercase hex", h)
+	}
+	return sum, nil
+}
+
+func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
+	room, ok := s.chunkRoom(w, r, CapWrite)
+	if !ok {
+		return
+	}
+	sum, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if r.ContentLength > int64(s.opts.MaxChunk) {
+		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk of %d bytes is over the %d-byte limit", r.ContentLength, s.opts.MaxChunk))
+		return
+	}
+	if held, err := s.chunks.has(room, sum); err != nil {
+		s.chunkFailed(w, err)
+		return
+	} else if held {
+		// Content-addressed: the bytes are already here. Drain nothing.
+		writeJSON(w, http.StatusOK, map[string]any{"hash": r.PathValue("hash"), "created": false})
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxChunk)))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk is over the %d-byte limit", s.opts.MaxChunk))
+			return
+		}
+		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "reading the chunk: %v", err))
+		return
+	}
+	if sha256.Sum256(data) != sum {
+		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "the chunk's content does not hash to its name"))
+		return
+	}
+	created, err := s.chunks.put(room, sum, data, s.opts.ChunkQuota)
+	if errors.Is(err, errQuota) {
+		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
+		return
+	}
+	if err != nil {
+		s.chunkFailed(w, err)
+		return
+	}
+	s.met.chunkBytes(len(data), created)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"hash": r.PathValue("hash"), "created": created})
+}
+
+func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
+	room, ok := s.chunkRoom(w, r, CapRead)
+	if !ok {
+		return
+	}
+	sum, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	data, err := s.chunks.get(room, sum)
+	if errors.Is(err, fs.ErrNotExist) {
+		writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "room %q holds no chunk %s", room, r.PathValue("hash")))
+		return
+	}
+	if err != nil {
+		s.chunkFailed(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	// The name is the content's hash: it never changes.
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	w.Header().Set("ETag", `"`+r.PathValue("hash")+`"`)
+	_, _ = w.Write(data)
+}
+
+func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
+	room, ok := s.chunkRoom(w, r, CapWrite)
+	if !ok {
+		return
+	}
+	body, err := readBody(w, r, 80*maxMissing)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "%v", err))
+		return
+	}
+	var req struct {
+		Hashes []string `json:"hashes"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "body must be {\"hashes\":[...]}: %v", err))
+		return
+	}
+	if len(req.Hashes) > maxMissing {
+		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeTooMany, "at most %d hashes per request, got %d", maxMissing, len(req.Hashes)))
+		return
+	}
+	missing := []string{}
+	for _, h := range req.Hashes {
+		sum, err := parseHash(h)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		held, err := s.chunks.has(room, sum)
+		if err != nil {
+			s.chunkFailed(w, err)
+			return
+		}
+		if !held {
+			missing = append(missing, h)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"missing": missing})
+}
+
+func (s *Server) chunkFailed(w http.ResponseWriter, err error) {
+	s.log.Error("chunk store", "err", err)
+	writeError(w, http.StatusInternalServerError, protocol.Errorf(protocol.CodeInternal, "the chunk store failed"))
+}

@@ -1,0 +1,138 @@
+//go:build !js
+
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func hashOf(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// rawDo sends body and returns the status and the raw answer.
+func rawDo(t *testing.T, url, method string, body []byte, auth string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+func TestChunks(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"", t.TempDir()} {
+		name := map[bool]string{true: "memory", false: "disk"}[dir == ""]
+		t.Run(name, func(t *testing.T) {
+			_, hs := testServer(t, &Options{DataDir: dir, MaxChunk: 1 << 10, ChunkQuota: 1500})
+			data := bytes.Repeat([]byte("synk"), 200) // 800 bytes
+			h := hashOf(data)
+			u := hs.URL + "/synk/photos/chunks/"
+			if code, body := rawDo(t, u+"missing", "POST", []byte(`{"hashes":["`+h+`"]}`), ""); code != 200 || string(body) != `{"missing":["`+h+`"]}`+"\n" {
+				t.Fatalf("missing before = %d %s", code, body)
+			}
+			if code, body := rawDo(t, u+h, "PUT", data, ""); code != 201 {
+				t.Fatalf("PUT = %d %s, want 201", code, body)
+			}
+			if code, body := rawDo(t, u+h, "PUT", data, ""); code != 200 {
+				t.Fatalf("PUT again = %d %s, want 200", code, body)
+			}
+			if code, body := rawDo(t, u+h, "GET", nil, ""); code != 200 || !bytes.Equal(body, data) {
+				t.Fatalf("GET = %d, %d bytes", code, len(body))
+			}
+			if code, body := rawDo(t, u+"missing", "POST", []byte(`{"hashes":["`+h+`"]}`), ""); code != 200 || string(body) != `{"missing":[]}`+"\n" {
+				t.Fatalf("missing after = %d %s", code, body)
+			}
+			// Rooms do not share chunks.
+			if code, body := rawDo(t, hs.URL+"/synk/other/chunks/"+h, "GET", nil, ""); code != 404 || !strings.Contains(string(body), `"code":209`) {
+				t.Fatalf("GET other room = %d %s, want 404 NotFound", code, body)
+			}
+			other := bytes.Repeat([]byte("x"), 900)
+			for _, c := range []struct {
+				name, method, path string
+				body               []byte
+				status             int
+				want               string
+			}{
+				{"bad_hash", "GET", u + "abc", nil, 400, "64 hex digits"},
+				{"upper_hex", "GET", u + strings.ToUpper(h), nil, 400, "lowercase hex"},
+				{"mismatch", "PUT", u + hashOf([]byte("other")), data, 400, "does not hash"},
+				{"too_large", "PUT", u + hashOf(make([]byte, 2000)), make([]byte, 2000), 413, "limit"},
+				{"bad_room", "GET", hs.URL + "/synk/bad%20room/chunks/" + h, nil, 400, `"code":201`},
+				{"missing_unknown_field", "POST", u + "missing", []byte(`{"hash":[]}`), 400, "unknown field"},
+				{"missing_bad_hash", "POST", u + "missing", []byte(`{"hashes":["zz"]}`), 400, "64 hex"},
+				{"quota", "PUT", u + hashOf(other), other, 507, "quota"},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					code, body := rawDo(t, c.path, c.method, c.body, "")
+					if code != c.status || !strings.Contains(string(body), c.want) {
+						t.Fatalf("%s %s = %d %s, want %d with %q", c.method, c.path, code, body, c.status, c.want)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestChunks_kept: chunks on disk outlive the server.
+func TestChunks_kept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := []byte("kept across restarts")
+	s, hs := testServer(t, &Options{DataDir: dir})
+	if code, body := rawDo(t, hs.URL+"/synk/r/chunks/"+hashOf(data), "PUT", data, ""); code != 201 {
+		t.Fatalf("PUT = %d %s", code, body)
+	}
+	hs.Close()
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, hs = testServer(t, &Options{DataDir: dir})
+	if code, body := rawDo(t, hs.URL+"/synk/r/chunks/"+hashOf(data), "GET", nil, ""); code != 200 || !bytes.Equal(body, data) {
+		t.Fatalf("GET after restart = %d %q", code, body)
+	}
+}
+
+func TestChunks_auth(t *testing.T) {
+	t.Parallel()
+	hs := authServer(t, nil)
+	reader := mint(t, hmacKey, claims("ada", time.Hour, map[string][]Capability{"photos": {CapRead}}))
+	writer := mint(t, hmacKey, claims("joe", time.Hour, map[string][]Capability{"photos": {CapRead, CapWrite}}))
+	data := []byte("a chunk")
+	u := hs.URL + "/synk/photos/chunks/" + hashOf(data)
+	for _, c := range []struct {
+		name, method, tok string
+		status            int
+	}{
+		{"put_no_token", "PUT", "", 401},
+		{"put_reader", "PUT", reader, 403},
+		{"put_writer", "PUT", writer, 201},
+		{"get_no_token", "GET", "", 401},
+		{"get_reader", "GET", reader, 200},
+	} {
+		if code, body := rawDo(t, u, c.method, data, c.tok); code != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.status)
+		}
+	}
+	if code, body := rawDo(t, hs.URL+"/synk/other/chunks/"+hashOf(data), "GET", nil, writer); code != 403 {
+		t.Errorf("other room: %d %s, want 403", code, body)
+	}
+}
