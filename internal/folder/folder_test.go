@@ -1,0 +1,342 @@
+package folder
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/synkhq/synk/server"
+)
+
+// hub is a real server on loopback, counting the chunk bytes uploaded to it.
+type hub struct {
+	url      string
+	putBytes atomic.Int64
+	puts     atomic.Int64
+}
+
+func startHub(t testing.TB) *hub {
+	t.Helper()
+	s, err := server.New(&server.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hub{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "PUT" && strings.Contains(r.URL.Path, "/chunks/") {
+			h.puts.Add(1)
+			h.putBytes.Add(r.ContentLength)
+		}
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	h.url = "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	return h
+}
+
+// device opens a folder in dir and closes it at the end of the test.
+func device(t testing.TB, h *hub, dir, name string) *Folder {
+	t.Helper()
+	f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: h.url, Device: name, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func once(t testing.TB, fs ...*Folder) {
+	t.Helper()
+	for _, f := range fs {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		err := f.Once(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Device(), err)
+		}
+	}
+}
+
+// tree describes a folder: each path with "dir", or its mode and content
+// hash. Synk's own state is left out.
+func tree(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := make(map[string]string)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ".":
+			return nil
+		case rel == stateDir:
+			return filepath.SkipDir
+		case d.IsDir():
+			out[rel] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, _ := d.Info()
+		out[rel] = fmt.Sprintf("%v %x", info.Mode().Perm(), sha256.Sum256(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameTrees(t testing.TB, dirs ...string) {
+	t.Helper()
+	want := tree(t, dirs[0])
+	for _, d := range dirs[1:] {
+		if got := tree(t, d); !maps.Equal(got, want) {
+			t.Fatalf("%s and %s differ:\n%s", dirs[0], d, diffTrees(want, got))
+		}
+	}
+}
+
+func diffTrees(a, b map[string]string) string {
+	var s strings.Builder
+	for _, p := range slices.Sorted(maps.Keys(a)) {
+		if b[p] != a[p] {
+			fmt.Fprintf(&s, "  %s: %q vs %q\n", p, a[p], b[p])
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[p]; !ok {
+			fmt.Fprintf(&s, "  %s: missing vs %q\n", p, b[p])
+		}
+	}
+	return s.String()
+}
+
+func write(t testing.TB, root, p string, data []byte) {
+	t.Helper()
+	full := filepath.Join(root, filepath.FromSlash(p))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFolder_basics(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	write(t, a, "notes.txt", []byte("hello"))
+	write(t, a, "deep/er/still/file.bin", randomBytes(3<<20, 1))
+	write(t, a, "run.sh", []byte("#!/bin/sh\n"))
+	os.Chmod(filepath.Join(a, "run.sh"), 0o755)
+	os.MkdirAll(filepath.Join(a, "empty/inner"), 0o755)
+	write(t, a, "blank", nil)
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	sameTrees(t, a, b)
+
+	// Modify, delete, rename, remove a directory, on b this time.
+	write(t, b, "notes.txt", []byte("hello, world"))
+	os.Remove(filepath.Join(b, "blank"))
+	sent := fb.Stats().BytesSent
+	if err := os.Rename(filepath.Join(b, "deep/er/still/file.bin"), filepath.Join(b, "moved.bin")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(b, "empty"))
+	once(t, fb, fa)
+	sameTrees(t, a, b)
+	if got := fb.Stats().BytesSent - sent; got > 100 {
+		t.Errorf("a rename sent %d chunk bytes: its chunks were on the server already", got)
+	}
+	if _, err := os.Stat(filepath.Join(a, "empty")); !os.IsNotExist(err) {
+		t.Errorf("the removed directory is still on a: %v", err)
+	}
+}
+
+// TestFolder_oneByteIn100MB: a 1-byte change in a 100 MB file moves one
+// chunk up and one chunk down, counted in bytes at the server.
+func TestFolder_oneByteIn100MB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 MB")
+	}
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	data := randomBytes(100<<20, 3)
+	write(t, a, "big.bin", data)
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	if h.putBytes.Load() != int64(len(data)) {
+		t.Fatalf("the first sync sent %d bytes of chunks, want %d", h.putBytes.Load(), len(data))
+	}
+	data[len(data)/2] ^= 1
+	write(t, a, "big.bin", data)
+	puts, bytesBefore, before := h.puts.Load(), h.putBytes.Load(), fb.Stats()
+	once(t, fa, fb)
+	sameTrees(t, a, b)
+	if n, moved := h.puts.Load()-puts, h.putBytes.Load()-bytesBefore; n != 1 || moved > MaxChunk {
+		t.Fatalf("a 1-byte change sent %d chunks, %d bytes; want 1 chunk", n, moved)
+	} else {
+		t.Logf("a 1-byte change in 100 MB sent %d bytes up", moved)
+	}
+	after := fb.Stats()
+	if n, down := after.ChunksReceived-before.ChunksReceived, after.BytesReceived-before.BytesReceived; n != 1 || down > MaxChunk {
+		t.Fatalf("b downloaded %d chunks, %d bytes, for a 1-byte change; want 1 chunk", n, down)
+	}
+}
+
+func TestFolder_conflict(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	write(t, a, "doc/report.txt", []byte("v1"))
+	fa, fb := device(t, h, a, "laptop"), device(t, h, b, "desk")
+	once(t, fa, fb)
+	write(t, a, "doc/report.txt", []byte("laptop's edit"))
+	write(t, b, "doc/report.txt", []byte("desk's edit, longer"))
+	once(t, fa, fb, fa)
+	sameTrees(t, a, b)
+	got, _ := os.ReadFile(filepath.Join(b, "doc/report.txt"))
+	if string(got) != "laptop's edit" {
+		t.Fatalf("report.txt = %q, want the first write's", got)
+	}
+	copies, _ := filepath.Glob(filepath.Join(b, "doc/report.synk-conflict-desk-*.txt"))
+	if len(copies) != 1 {
+		t.Fatalf("conflict copies: %v", copies)
+	}
+	if c, _ := os.ReadFile(copies[0]); string(c) != "desk's edit, longer" {
+		t.Fatalf("the conflict copy holds %q", c)
+	}
+}
+
+// TestFolder_offline: a device that was away gets what it missed from the
+// change log and sends its own offline edits.
+func TestFolder_offline(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	write(t, a, "keep.txt", []byte("1"))
+	write(t, a, "gone.txt", []byte("2"))
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	fb.Close()
+
+	write(t, a, "new-on-a.txt", []byte("3"))
+	os.Remove(filepath.Join(a, "gone.txt"))
+	once(t, fa)
+	write(t, b, "new-on-b.txt", []byte("4")) // while b is offline
+	write(t, b, "keep.txt", []byte("changed on b"))
+
+	fb = device(t, h, b, "b")
+	once(t, fb, fa)
+	sameTrees(t, a, b)
+	want := map[string]string{"keep.txt": "changed on b", "new-on-a.txt": "3", "new-on-b.txt": "4"}
+	for p, w := range want {
+		if got, _ := os.ReadFile(filepath.Join(a, p)); string(got) != w {
+			t.Errorf("%s = %q, want %q", p, got, w)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(b, "gone.txt")); !os.IsNotExist(err) {
+		t.Error("gone.txt is back")
+	}
+}
+
+func TestFolder_ignore(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	write(t, a, IgnoreFile, []byte("*.tmp\nbuild/\n!keep.tmp\n"))
+	write(t, a, "x.tmp", []byte("no"))
+	write(t, a, "keep.tmp", []byte("yes"))
+	write(t, a, "build/out.o", []byte("no"))
+	write(t, a, "src/main.go", []byte("yes"))
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	got := slices.Sorted(maps.Keys(tree(t, b)))
+	if want := []string{IgnoreFile, "keep.tmp", "src", "src/main.go"}; !slices.Equal(got, want) {
+		t.Fatalf("b holds %v, want %v", got, want)
+	}
+}
+
+// TestFolder_changedWhileRead: a file that changes between its split and
+// its upload is not sent half old, half new: the pass fails that path.
+func TestFolder_changedWhileRead(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a := t.TempDir()
+	data := randomBytes(4<<20, 9)
+	write(t, a, "f.bin", data)
+	fa := device(t, h, a, "a")
+	c, err := readContent(filepath.Join(a, "f.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[3<<20] ^= 1
+	write(t, a, "f.bin", data)
+	ps := &passState{f: fa}
+	if err := ps.upload(t.Context(), "f.bin", c, &record{Path: "f.bin"}); err != errChanging {
+		t.Fatalf("upload of a changed file = %v, want errChanging", err)
+	}
+	once(t, fa) // the next pass reads it again and sends it
+	if len(fa.room.Objects()) != 1 {
+		t.Fatal("the file was not sent after it settled")
+	}
+}
+
+func TestDecodeRecord_paths(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"../etc/passwd", "/etc/passwd", "a/../../b", ".synk/index", "a/.synk-tmp-1", "", ".", "a//b", `a\b`} {
+		if checkPath(p) == nil {
+			t.Errorf("checkPath(%q) accepted", p)
+		}
+	}
+	for _, p := range []string{"a", "a/b.txt", ".synkignore", "x/.synk/y", "日本/語"} {
+		if err := checkPath(p); err != nil {
+			t.Errorf("checkPath(%q) = %v", p, err)
+		}
+	}
+}
+
+func TestConflictName(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 23, 21, 54, 30, 0, time.UTC)
+	root := t.TempDir()
+	for p, want := range map[string]string{
+		"report.txt":       "report.synk-conflict-desk-20261123-215430.txt",
+		"d/.bashrc":        "d/.bashrc.synk-conflict-desk-20261123-215430",
+		"d/archive.tar.gz": "d/archive.tar.synk-conflict-desk-20261123-215430.gz",
+	} {
+		if got, err := conflictName(root, p, "desk", at); err != nil || got != want {
+			t.Errorf("conflictName(%q) = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	write(t, root, "report.synk-conflict-desk-20261123-215430.txt", nil)
+	if got, _ := conflictName(root, "report.txt", "desk", at); got != "report.synk-conflict-desk-20261123-215430-2.txt" {
+		t.Errorf("taken name: got %q", got)
+	}
+}

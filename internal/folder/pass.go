@@ -1,0 +1,293 @@
+package folder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/protocol"
+)
+
+// A pass compares, for every path, three things: the entry (what this
+// device and the room last agreed on), the local file, and the room's
+// record. Whichever side moved away from the entry wins; if both moved to
+// different content, the room's version takes the path and the local one
+// is kept as a conflict copy. Writes are compare-and-set on the version
+// the device saw, so of two devices writing a path at once one succeeds
+// and the other sees the room move, and makes the conflict copy.
+
+// passResult is what one pass did.
+type passResult struct {
+	changes int     // paths written locally or in the room
+	errs    []error // paths left for a later pass
+}
+
+// pass reconciles the folder with the room once.
+func (f *Folder) pass(ctx context.Context) (passResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var res passResult
+	ig, err := loadIgnore(f.root)
+	if err != nil {
+		return res, fmt.Errorf("folder: %s: %w", IgnoreFile, err)
+	}
+	local, err := scan(f.root, ig, f.log)
+	if err != nil {
+		return res, fmt.Errorf("folder: scanning %s: %w", f.root, err)
+	}
+	remote := make(map[string]*record)
+	for _, o := range f.room.Objects() {
+		if o.Area != Area {
+			continue
+		}
+		r, err := decodeRecord(o)
+		if err != nil {
+			f.log.Warn("folder: object of the room ignored", "err", err)
+			continue
+		}
+		if !ig.ignored(r.Path, r.Dir) {
+			remote[r.Path] = r
+		}
+	}
+	paths := make(map[string]bool)
+	for p := range local {
+		paths[p] = true
+	}
+	for p := range remote {
+		paths[p] = true
+	}
+	for p, e := range f.ix.Entries {
+		if ig.ignored(p, e.Rec.Dir) {
+			delete(f.ix.Entries, p) // ignored now: forget it, touch nothing
+			continue
+		}
+		paths[p] = true
+	}
+	p := &passState{f: f, local: local, remote: remote}
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
+		if ctx.Err() != nil {
+			break
+		}
+		changed, err := p.reconcile(ctx, path)
+		if changed {
+			res.changes++
+		}
+		if err != nil {
+			res.errs = append(res.errs, fmt.Errorf("%s: %w", path, err))
+		}
+		if time.Since(p.saved) > 2*time.Second {
+			if err := f.ix.save(); err != nil {
+				return res, fmt.Errorf("folder: saving the index: %w", err)
+			}
+			p.saved = time.Now()
+		}
+	}
+	// Directories go last, deepest first, once their files have gone;
+	// one that is not empty holds new local files and stays (and is
+	// written to the room again next pass).
+	slices.Sort(p.rmdirs)
+	for _, d := range slices.Backward(p.rmdirs) {
+		if err := os.Remove(f.full(d)); err == nil {
+			res.changes++
+		}
+	}
+	if err := f.ix.save(); err != nil {
+		return res, fmt.Errorf("folder: saving the index: %w", err)
+	}
+	return res, ctx.Err()
+}
+
+// passState is one pass's view.
+type passState struct {
+	f      *Folder
+	local  map[string]stat
+	remote map[string]*record
+	rmdirs []string
+	saved  time.Time
+	reuse  map[[32]byte]localChunk // chunks of unchanged local files, built on first download
+	buf    []byte                  // one chunk, read or downloaded
+}
+
+func (f *Folder) full(p string) string { return filepath.Join(f.root, filepath.FromSlash(p)) }
+
+// reconcile brings one path into agreement; changed reports a write.
+func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err error) {
+	f := ps.f
+	e := f.ix.Entries[p]
+	l, hasL := ps.local[p]
+	r := ps.remote[p]
+
+	var c *content // the local file's content, once read
+	localChanged := false
+	switch {
+	case e == nil:
+		localChanged = hasL
+	case !hasL || l.Dir != e.Rec.Dir || l.Mode != e.Rec.Mode:
+		localChanged = true
+	case l.Dir:
+	case l.Size == e.LSize && l.MTime == e.LMTime && e.LMTime != 0:
+	default:
+		if c, err = readContent(f.full(p)); err != nil {
+			return false, err
+		}
+		if localChanged = c.hash != e.Rec.Hash; !localChanged {
+			e.LSize, e.LMTime = stamp(c.st, time.Now()) // touched, not changed
+		}
+	}
+	remoteChanged := false
+	switch {
+	case e == nil:
+		remoteChanged = r != nil
+	case r == nil:
+		remoteChanged = true
+	default:
+		remoteChanged = !r.equalAt(&e.Rec)
+	}
+
+	switch {
+	case !localChanged && !remoteChanged:
+		return false, nil
+	case localChanged && !remoteChanged:
+		return true, ps.push(ctx, p, l, hasL, r, c)
+	case !localChanged:
+		return true, ps.pull(ctx, p, l, hasL, r)
+	}
+	// Both changed.
+	switch {
+	case !hasL && r == nil:
+		delete(f.ix.Entries, p)
+		return false, nil
+	case !hasL: // deleted here, changed there: keep the change
+		return true, ps.pull(ctx, p, l, false, r)
+	case r == nil: // changed here, deleted there: keep the change
+		return true, ps.push(ctx, p, l, true, nil, c)
+	}
+	if l.Dir && r.Dir {
+		f.ix.Entries[p] = &entry{Rec: *r}
+		return false, nil
+	}
+	if !l.Dir && !r.Dir {
+		if c == nil {
+			if c, err = readContent(f.full(p)); err != nil {
+				return false, err
+			}
+		}
+		if c.hash == r.Hash && l.Mode == r.Mode { // both made the same change
+			ne := &entry{Rec: *r, Sizes: c.sizes()}
+			if r.List != nil {
+				ne.All = c.hashes()
+			}
+			ne.LSize, ne.LMTime = stamp(c.st, time.Now())
+			f.ix.Entries[p] = ne
+			return false, nil
+		}
+	}
+	// A true conflict: the room's version takes the path; this device's
+	// becomes a conflict copy, which the next pass sends as a new file.
+	copyName, err := conflictName(f.root, p, f.opts.Device, time.Now())
+	if err != nil {
+		return false, err
+	}
+	if err := os.Rename(f.full(p), f.full(copyName)); err != nil {
+		return false, err
+	}
+	f.log.Warn("folder: conflict: both sides changed; the room's version kept, this device's renamed", "path", p, "copy", copyName)
+	return true, ps.pull(ctx, p, stat{}, false, r)
+}
+
+// push writes the local state of p to the room.
+func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *record, c *content) error {
+	f := ps.f
+	id := objectID(p)
+	if !hasL {
+		if r != nil {
+			if err := f.room.DeleteObject(ctx, id, &client.WriteOptions{Expect: r.Version}); err != nil {
+				return lostRace(err)
+			}
+		}
+		delete(f.ix.Entries, p)
+		return nil
+	}
+	rec := &record{Path: p, Dir: l.Dir, Mode: l.Mode}
+	ne := &entry{}
+	if !l.Dir {
+		var err error
+		if c == nil {
+			if c, err = readContent(f.full(p)); err != nil {
+				return err
+			}
+		}
+		if err := ps.upload(ctx, p, c, rec); err != nil {
+			return err
+		}
+		ne.Sizes = c.sizes()
+		if rec.List != nil {
+			ne.All = c.hashes()
+		}
+		ne.LSize, ne.LMTime = stamp(c.st, time.Now())
+	}
+	if r != nil && r.Dir != rec.Dir { // a file became a directory, or back
+		if err := f.room.DeleteObject(ctx, id, &client.WriteOptions{Expect: r.Version}); err != nil {
+			return lostRace(err)
+		}
+		r = nil
+	}
+	var err error
+	if r == nil {
+		rec.Version, err = f.room.Create(ctx, id, rec.kind(), Area, rec.fields())
+	} else {
+		rec.Version, err = f.room.Update(ctx, id, rec.fields(), &client.WriteOptions{Expect: r.Version})
+	}
+	if err != nil {
+		return lostRace(err)
+	}
+	ne.Rec = *rec
+	f.ix.Entries[p] = ne
+	return nil
+}
+
+// lostRace turns a write refused because another device wrote first into
+// no error: the room's change arrives, and the next pass resolves it.
+func lostRace(err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) && (pe.Code == protocol.CodeStale || pe.Code == protocol.CodeExists || pe.Code == protocol.CodeNotFound) {
+		return nil
+	}
+	return err
+}
+
+// pull makes the local state of p the room's record r.
+func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *record) error {
+	f := ps.f
+	full := f.full(p)
+	switch {
+	case r == nil:
+		if hasL {
+			if l.Dir {
+				ps.rmdirs = append(ps.rmdirs, p)
+			} else if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		delete(f.ix.Entries, p)
+		return nil
+	case r.Dir:
+		if err := os.MkdirAll(full, 0o755); err != nil {
+			return err
+		}
+		f.ix.Entries[p] = &entry{Rec: *r}
+		return nil
+	}
+	ne, err := ps.download(ctx, p, l, hasL, r)
+	if err != nil {
+		return err
+	}
+	f.ix.Entries[p] = ne
+	return nil
+}

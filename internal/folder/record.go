@@ -1,0 +1,133 @@
+package folder
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+
+	"github.com/synkhq/synk/client"
+)
+
+// Files and directories are objects of the room, all in one area. A
+// record's fields (single letters, like the protocol's keys):
+//
+//	p  path, slash-separated, relative to the folder's root
+//	m  permission bits               (files; 0 for directories)
+//	s  size in bytes                 (files)
+//	t  modification time, Unix ns    (files)
+//	h  SHA-256 of the content        (files)
+//	c  the chunks' SHA-256s, 32 bytes each, in order, for up to
+//	   inlineChunks chunks; else empty and
+//	l  the SHA-256 of a chunk that holds that list
+//
+// The object id is derived from the path, so every device names a path's
+// object alike and two devices creating one path meet in CodeExists.
+const (
+	Area     = "files"
+	KindFile = "file"
+	KindDir  = "dir"
+
+	inlineChunks = 256 // 8 KiB of hashes: well within a value's limit
+)
+
+// record is a file or directory as the room holds it.
+type record struct {
+	Path    string
+	Dir     bool
+	Version uint64
+	Mode    fs.FileMode
+	Size    int64
+	MTime   int64
+	Hash    [32]byte
+	Chunks  []byte // inline chunk hashes, or nil
+	List    []byte // hash of the list chunk, or nil
+}
+
+// objectID names path's object.
+func objectID(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return "f" + hex.EncodeToString(sum[:15])
+}
+
+// decodeRecord reads an object of the room; an object that is not a
+// well-formed record is an error (and is left alone).
+func decodeRecord(o client.Object) (*record, error) {
+	r := &record{Version: o.Version}
+	switch o.Kind {
+	case KindFile:
+	case KindDir:
+		r.Dir = true
+	default:
+		return nil, fmt.Errorf("object %s is a %q, not a file or dir", o.ID, o.Kind)
+	}
+	var mode uint32
+	if err := o.Get("p", &r.Path); err != nil {
+		return nil, fmt.Errorf("object %s: path: %w", o.ID, err)
+	}
+	if err := o.Get("m", &mode); err != nil {
+		return nil, fmt.Errorf("object %s: mode: %w", o.ID, err)
+	}
+	r.Mode = fs.FileMode(mode) & fs.ModePerm
+	if err := checkPath(r.Path); err != nil || objectID(r.Path) != o.ID {
+		return nil, fmt.Errorf("object %s: path %q is not valid here (%v)", o.ID, r.Path, err)
+	}
+	if r.Dir {
+		return r, nil
+	}
+	var h []byte
+	for _, f := range []struct {
+		k string
+		v any
+	}{{"s", &r.Size}, {"t", &r.MTime}, {"h", &h}, {"c", &r.Chunks}, {"l", &r.List}} {
+		if err := o.Get(f.k, f.v); err != nil {
+			return nil, fmt.Errorf("object %s: field %s: %w", o.ID, f.k, err)
+		}
+	}
+	switch {
+	case len(h) != 32:
+		return nil, fmt.Errorf("object %s: hash of %d bytes", o.ID, len(h))
+	case len(r.Chunks)%32 != 0 || len(r.Chunks) > 32*inlineChunks:
+		return nil, fmt.Errorf("object %s: chunk list of %d bytes", o.ID, len(r.Chunks))
+	case len(r.List) != 0 && (len(r.List) != 32 || len(r.Chunks) != 0):
+		return nil, fmt.Errorf("object %s: bad list-chunk hash", o.ID)
+	case r.Size < 0:
+		return nil, fmt.Errorf("object %s: negative size", o.ID)
+	}
+	copy(r.Hash[:], h)
+	if len(r.List) == 0 {
+		r.List = nil
+	}
+	return r, nil
+}
+
+// fields are the record's object fields.
+func (r *record) fields() map[string]any {
+	f := map[string]any{"p": r.Path, "m": uint32(r.Mode & fs.ModePerm)}
+	if r.Dir {
+		return f
+	}
+	f["s"], f["t"], f["h"] = r.Size, r.MTime, r.Hash[:]
+	// Both always present (one empty), so an update replaces both.
+	f["c"], f["l"] = append([]byte{}, r.Chunks...), append([]byte{}, r.List...)
+	return f
+}
+
+// kind is the record's object kind.
+func (r *record) kind() string {
+	if r.Dir {
+		return KindDir
+	}
+	return KindFile
+}
+
+// same reports whether r and o hold the same thing: kind, content, mode.
+func (r *record) same(o *record) bool {
+	return r.Dir == o.Dir && r.Hash == o.Hash && r.Mode == o.Mode && r.Size == o.Size
+}
+
+// equalAt reports whether r is the version o describes.
+func (r *record) equalAt(o *record) bool {
+	return r.Version == o.Version && r.same(o) && bytes.Equal(r.Chunks, o.Chunks) && bytes.Equal(r.List, o.List)
+}

@@ -1,0 +1,110 @@
+package folder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// maxPasses bounds Once: each pass settles at least the paths it
+// changed, so a folder that keeps changing is the only way to reach it.
+const maxPasses = 20
+
+// Once syncs until the folder and the room agree, then returns: the
+// room's changes are applied here and this device's go out (its offline
+// edits among them). Paths that keep failing make it return an error
+// that names them.
+func (f *Folder) Once(ctx context.Context) error {
+	var last passResult
+	for range maxPasses {
+		res, err := f.pass(ctx)
+		if err != nil {
+			return err
+		}
+		if res.changes == 0 && len(res.errs) == 0 && len(f.room.Pending()) == 0 {
+			return nil
+		}
+		if res.changes == 0 { // only errors: give a changing file or the server a moment
+			if err := f.wait(ctx, time.Second); err != nil {
+				return err
+			}
+		}
+		last = res
+	}
+	return fmt.Errorf("folder: not settled after %d passes: %w", maxPasses, errors.Join(last.errs...))
+}
+
+// wait waits for a change from the room or d, whichever comes first.
+func (f *Folder) wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.remote:
+	case <-t.C:
+	}
+	return nil
+}
+
+// Timing of Run.
+const (
+	settle   = 200 * time.Millisecond // quiet time after a change before a pass
+	rescan   = 5 * time.Minute        // a full pass even without events
+	maxRetry = 30 * time.Second       // longest wait before retrying failed paths
+)
+
+// Run keeps the folder in sync until ctx ends: it watches the folder
+// (fsnotify) and the room, and runs a pass shortly after each change,
+// plus one at start (a rescan) and every few minutes. Failed paths are
+// retried with backoff; a reconnect runs a pass at once.
+func (f *Folder) Run(ctx context.Context) error {
+	w, err := newWatcher(f.root, f.log)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	retry := time.Duration(0)
+	timer := time.NewTimer(0) // the first pass: a rescan at start
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-w.errs:
+			return fmt.Errorf("folder: watching %s: %w", f.root, err)
+		case <-w.changed:
+			timer.Reset(settle)
+			continue
+		case <-f.remote:
+			timer.Reset(settle)
+			continue
+		case <-timer.C:
+		}
+		res, err := f.pass(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for _, e := range res.errs {
+			f.log.Info("folder: will retry", "err", e)
+		}
+		if res.changes > 0 {
+			f.log.Info("folder: synced", "changes", res.changes)
+		}
+		next := rescan
+		if len(res.errs) > 0 {
+			retry = min(max(2*retry, time.Second), maxRetry)
+			next = retry
+		} else {
+			retry = 0
+		}
+		if res.changes > 0 {
+			next = settle // what it changed may need a second look
+		}
+		timer.Reset(next)
+	}
+}

@@ -1,0 +1,67 @@
+package folder
+
+import (
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+)
+
+// stat is a local file or directory as a scan finds it.
+type stat struct {
+	Dir   bool
+	Mode  fs.FileMode
+	Size  int64
+	MTime int64
+}
+
+// scan walks the folder and returns every file and directory not ignored,
+// by slash path. Symbolic links and special files are skipped (logged):
+// folder sync carries regular files and directories only.
+func scan(root string, ig ignorer, log *slog.Logger) (map[string]stat, error) {
+	out := make(map[string]stat)
+	err := filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if full == root {
+				return err
+			}
+			log.Warn("folder: cannot read, skipped", "path", full, "err", err)
+			return nil
+		}
+		if full == root {
+			return nil
+		}
+		rel, err := filepath.Rel(root, full)
+		if err != nil {
+			return err
+		}
+		p := filepath.ToSlash(rel)
+		if ig.ignored(p, d.IsDir()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if checkPath(p) != nil {
+			log.Warn("folder: name cannot be synced, skipped", "path", p)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			log.Debug("folder: not a regular file, skipped", "path", p, "type", d.Type())
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil { // removed meanwhile
+			return nil
+		}
+		st := stat{Dir: true} // a directory's mode and time are not synced
+		if !d.IsDir() {
+			st = statOf(info)
+		}
+		out[p] = st
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,268 @@
+package folder
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// progressFrom is the smallest transfer that gets a progress bar.
+const progressFrom = 8 << 20
+
+// bar returns a progress bar for a transfer of n bytes, or a writer that
+// drops everything when there is nowhere to show it or n is small.
+func (f *Folder) bar(n int64, what string) io.Writer {
+	if f.opts.Progress == nil || n < progressFrom {
+		return io.Discard
+	}
+	return progressbar.NewOptions64(n,
+		progressbar.OptionSetWriter(f.opts.Progress),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(f.opts.Progress) }),
+	)
+}
+
+// upload sends the chunks of c the server lacks, and fills rec's content
+// fields. The chunks are read again from the file, one at a time, and
+// checked against the hashes of the split: a file that changed since
+// fails with errChanging and waits for the next pass.
+func (ps *passState) upload(ctx context.Context, p string, c *content, rec *record) error {
+	f := ps.f
+	rec.Size, rec.MTime, rec.Hash = c.st.Size, c.st.MTime, c.hash
+	all := c.hashes()
+	wanted := make([][32]byte, 0, len(c.chunks)+1)
+	for _, ch := range c.chunks {
+		wanted = append(wanted, ch.Hash)
+	}
+	var list [32]byte
+	if len(c.chunks) > inlineChunks {
+		if len(all) > MaxChunk {
+			return fmt.Errorf("file of %d chunks is too large to sync (at most %d)", len(c.chunks), MaxChunk/32)
+		}
+		list = sha256.Sum256(all)
+		wanted = append(wanted, list)
+		rec.List = list[:]
+	} else {
+		rec.Chunks = all
+	}
+	missing, err := f.chunks.missing(ctx, wanted)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, ch := range c.chunks {
+		if missing[ch.Hash] {
+			total += int64(ch.Size)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	file, err := os.Open(f.full(p))
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	bar := f.bar(total, "↑ "+p)
+	buf := ps.buffer()
+	for _, ch := range c.chunks {
+		if !missing[ch.Hash] {
+			continue
+		}
+		data, err := chunkAt(file, ch, buf)
+		if err != nil {
+			return err
+		}
+		if err := f.chunks.upload(ctx, ch.Hash, data); err != nil {
+			return err
+		}
+		delete(missing, ch.Hash) // a chunk twice in one file goes once
+		bar.Write(data)
+	}
+	if missing[list] {
+		return f.chunks.upload(ctx, list, all)
+	}
+	return nil
+}
+
+// buffer returns the pass's chunk buffer.
+func (ps *passState) buffer() []byte {
+	if ps.buf == nil {
+		ps.buf = make([]byte, MaxChunk)
+	}
+	return ps.buf
+}
+
+// localChunk is where a chunk can be read on this device.
+type localChunk struct {
+	path   string
+	offset int64
+	size   int32
+}
+
+// reusable indexes the chunks of every local file that is as its entry
+// says, so a download takes from them what it can instead of the network
+// (a small edit in a large file moves only the changed chunks).
+func (ps *passState) reusable() map[[32]byte]localChunk {
+	if ps.reuse != nil {
+		return ps.reuse
+	}
+	ps.reuse = make(map[[32]byte]localChunk)
+	for p, e := range ps.f.ix.Entries {
+		l, ok := ps.local[p]
+		hs := e.hashes()
+		if e.Rec.Dir || !ok || l.Size != e.LSize || l.MTime != e.LMTime || len(hs) != 32*len(e.Sizes) {
+			continue
+		}
+		var off int64
+		for i, n := range e.Sizes {
+			var h [32]byte
+			copy(h[:], hs[32*i:])
+			ps.reuse[h] = localChunk{path: p, offset: off, size: n}
+			off += int64(n)
+		}
+	}
+	return ps.reuse
+}
+
+// fetch returns chunk h, from a local file if one has it, else from the
+// server.
+func (ps *passState) fetch(ctx context.Context, h [32]byte, buf []byte) ([]byte, error) {
+	if lc, ok := ps.reusable()[h]; ok && int(lc.size) <= len(buf) {
+		if file, err := os.Open(ps.f.full(lc.path)); err == nil {
+			data, err := chunkAt(file, Chunk{Hash: h, Offset: lc.offset, Size: int(lc.size)}, buf)
+			file.Close()
+			if err == nil {
+				return data, nil
+			}
+		}
+	}
+	return ps.f.chunks.download(ctx, h)
+}
+
+// download writes record r's content to p: into a temporary file beside
+// it, checked against r's hash, then renamed over p, unless p changed
+// locally meanwhile (then the next pass sees a conflict).
+func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, r *record) (*entry, error) {
+	f := ps.f
+	hashes := r.Chunks
+	if r.List != nil {
+		var h [32]byte
+		copy(h[:], r.List)
+		var err error
+		if hashes, err = f.chunks.download(ctx, h); err != nil {
+			return nil, err
+		}
+		if len(hashes)%32 != 0 {
+			return nil, fmt.Errorf("list chunk of %d bytes", len(hashes))
+		}
+	}
+	full := f.full(p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(full), tmpPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	ne := &entry{Rec: *r, Sizes: make([]int32, 0, len(hashes)/32)}
+	if r.List != nil {
+		ne.All = hashes
+	}
+	whole := sha256.New()
+	bar := f.bar(r.Size, "↓ "+p)
+	buf := ps.buffer()
+	for i := 0; i < len(hashes); i += 32 {
+		var h [32]byte
+		copy(h[:], hashes[i:])
+		data, err := ps.fetch(ctx, h, buf)
+		if err == nil {
+			_, err = tmp.Write(data)
+		}
+		if err != nil {
+			tmp.Close()
+			return nil, err
+		}
+		whole.Write(data)
+		bar.Write(data)
+		ne.Sizes = append(ne.Sizes, int32(len(data)))
+	}
+	if err := finish(tmp, r); err != nil {
+		return nil, err
+	}
+	if [32]byte(whole.Sum(nil)) != r.Hash {
+		return nil, fmt.Errorf("the chunks do not make the file's hash: %w", errCorrupt)
+	}
+	// The local file must be as the pass found it: a change made while
+	// downloading is not overwritten.
+	now, err := os.Lstat(full)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if hasL {
+			return nil, errChanging
+		}
+	case err != nil:
+		return nil, err
+	case !hasL || statOf(now) != l:
+		return nil, errChanging
+	}
+	if err := os.Rename(tmp.Name(), full); err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(full)
+	if err != nil {
+		return nil, err
+	}
+	ne.LSize, ne.LMTime = stamp(statOf(info), time.Now())
+	return ne, nil
+}
+
+// finish syncs and closes a downloaded file and gives it r's mode and
+// time.
+func finish(tmp *os.File, r *record) error {
+	err := tmp.Sync()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), r.Mode)
+	}
+	if err == nil {
+		t := time.Unix(0, r.MTime)
+		err = os.Chtimes(tmp.Name(), t, t)
+	}
+	return err
+}
+
+// conflictName returns a free name for the conflict copy of p made by
+// device at t: "dir/report.synk-conflict-laptop-20261123-215430.txt".
+func conflictName(root, p, device string, t time.Time) (string, error) {
+	dir, base := path.Split(p)
+	ext := path.Ext(base)
+	if ext == base { // ".bashrc"
+		ext = ""
+	}
+	stem := strings.TrimSuffix(base, ext)
+	for i := 1; i < 100; i++ {
+		name := fmt.Sprintf("%s%s.synk-conflict-%s-%s%s", dir, stem, device, t.UTC().Format("20060102-150405"), ext)
+		if i > 1 {
+			name = fmt.Sprintf("%s%s.synk-conflict-%s-%s-%d%s", dir, stem, device, t.UTC().Format("20060102-150405"), i, ext)
+		}
+		if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(name))); errors.Is(err, os.ErrNotExist) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("no free conflict-copy name for %s", p)
+}
