@@ -53,6 +53,8 @@ type Folder struct {
 	remote chan struct{} // told of each change from the room
 	done   chan struct{} // closed when the event reader ends
 
+	passed chan<- struct{} // test-only: told after each pass of Run
+
 	closeOnce sync.Once
 	closeErr  error
 

@@ -340,3 +340,49 @@ func TestConflictName(t *testing.T) {
 		t.Errorf("taken name: got %q", got)
 	}
 }
+
+// TestFolder_run: running devices see each other's changes as they happen
+// (fsnotify here, the room there), nested directories made after the
+// start included.
+func TestFolder_run(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	passed := make(chan struct{})
+	fb.passed = passed
+	ctx, cancel := context.WithCancel(t.Context())
+	errs := make(chan error, 2)
+	for _, f := range []*Folder{fa, fb} {
+		go func() { errs <- f.Run(ctx) }()
+	}
+	defer func() {
+		cancel()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	// until waits for b's passes until cond holds.
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		timeout := time.NewTimer(30 * time.Second)
+		defer timeout.Stop()
+		for !cond() {
+			select {
+			case <-passed:
+			case <-timeout.C:
+				t.Fatalf("b never got %s: %v", what, tree(t, b))
+			}
+		}
+	}
+	<-passed // b's first pass, at start
+	write(t, a, "x.txt", []byte("one"))
+	until("x.txt", func() bool { return tree(t, b)["x.txt"] == tree(t, a)["x.txt"] })
+	os.MkdirAll(filepath.Join(a, "new/dir"), 0o755)
+	write(t, a, "new/dir/y.txt", []byte("two")) // in a directory watched only since now
+	until("new/dir/y.txt", func() bool { _, ok := tree(t, b)["new/dir/y.txt"]; return ok })
+	os.Remove(filepath.Join(a, "x.txt"))
+	until("x.txt's deletion", func() bool { _, ok := tree(t, b)["x.txt"]; return !ok })
+}

@@ -92,6 +92,13 @@ func (f *Folder) Run(ctx context.Context) error {
 		for _, e := range res.errs {
 			f.log.Info("folder: will retry", "err", e)
 		}
+		if f.passed != nil {
+			select {
+			case f.passed <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		if res.changes > 0 {
 			f.log.Info("folder: synced", "changes", res.changes)
 		}

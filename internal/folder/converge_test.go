@@ -1,0 +1,122 @@
+package folder
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// randomOp does one random file operation in root: create, modify,
+// delete, rename, make an empty directory or remove a directory tree.
+// Names come from small sets, so devices often touch the same paths.
+func randomOp(t *testing.T, rng *rand.Rand, root string) {
+	t.Helper()
+	dirs := []string{"", "d1/", "d2/", "d1/d3/"}
+	name := func() string { return fmt.Sprintf("%sf%d.txt", dirs[rng.IntN(len(dirs))], rng.IntN(6)) }
+	files := func() []string {
+		var out []string
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() && d.Name() == stateDir {
+				return filepath.SkipDir
+			}
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(root, p)
+				out = append(out, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		return out
+	}
+	pick := func() (string, bool) {
+		fs := files()
+		if len(fs) == 0 {
+			return "", false
+		}
+		return fs[rng.IntN(len(fs))], true
+	}
+	full := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
+	switch op := rng.IntN(10); {
+	case op < 3: // create or overwrite
+		size := rng.IntN(4096)
+		if rng.IntN(8) == 0 {
+			size = 600<<10 + rng.IntN(2<<20) // a few chunks
+		}
+		write(t, root, name(), randomBytes(size, rng.Uint64()))
+	case op < 5: // modify a few bytes in place
+		if p, ok := pick(); ok {
+			b, _ := os.ReadFile(full(p))
+			if len(b) == 0 {
+				b = []byte{0}
+			}
+			b[rng.IntN(len(b))] ^= byte(1 + rng.IntN(255))
+			os.WriteFile(full(p), b, 0o644)
+		}
+	case op < 7: // delete
+		if p, ok := pick(); ok {
+			os.Remove(full(p))
+		}
+	case op < 8: // rename
+		if p, ok := pick(); ok {
+			to := name()
+			os.MkdirAll(filepath.Dir(full(to)), 0o755)
+			os.Rename(full(p), full(to))
+		}
+	case op < 9: // an empty directory
+		os.MkdirAll(full(fmt.Sprintf("%se%d", dirs[rng.IntN(len(dirs))], rng.IntN(3))), 0o755)
+	default: // remove a directory tree
+		os.RemoveAll(full(dirs[1+rng.IntN(len(dirs)-1)]))
+	}
+}
+
+var seeds = flag.Int("folder.seeds", 1, "seeds TestFolder_converge runs for each device count (a long run: 50)")
+
+// TestFolder_converge: devices that make random changes, some to the same
+// paths, and sync in turns end with equal folders.
+func TestFolder_converge(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		for s := range *seeds {
+			seed := uint64(1000*s + n)
+			t.Run(fmt.Sprintf("%d_devices_seed_%d", n, seed), func(t *testing.T) {
+				t.Parallel()
+				converge(t, n, seed)
+			})
+		}
+	}
+}
+
+func converge(t *testing.T, n int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	h := startHub(t)
+	var dirs []string
+	var devs []*Folder
+	for i := range n {
+		dirs = append(dirs, t.TempDir())
+		devs = append(devs, device(t, h, dirs[i], fmt.Sprintf("dev%d", i)))
+	}
+	for round := range 12 {
+		for i := range n {
+			for range 1 + rng.IntN(4) {
+				randomOp(t, rng, dirs[i])
+			}
+		}
+		// Not every device syncs every round: some lag behind, some
+		// restart (and resume from their stored position).
+		for i := range n {
+			if rng.IntN(6) == 0 {
+				devs[i].Close()
+				devs[i] = device(t, h, dirs[i], fmt.Sprintf("dev%d", i))
+			}
+			if round%3 == 2 || rng.IntN(3) > 0 {
+				once(t, devs[i])
+			}
+		}
+	}
+	for range 2 {
+		once(t, devs...)
+	}
+	sameTrees(t, dirs...)
+	t.Logf("seed %d: %d paths", seed, len(tree(t, dirs[0])))
+}
