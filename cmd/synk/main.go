@@ -3,6 +3,8 @@
 //
 //	synk serve [flags]
 //	synk token -key FILE -sub USER -room PATTERN=CAPS …
+//	synk folder DIR -room ROOM -server ws://HOST:PORT [-once]
+//	synk discover [-timeout 2s]
 //
 // Every flag can also be set by an environment variable: -max-keys by
 // SYNK_MAX_KEYS, and so on. A flag given on the command line wins.
@@ -37,11 +39,18 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "token" {
-		return token(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return token(args[1:], stdout, stderr)
+		case "folder":
+			return syncFolder(ctx, args[1:], stdout, stderr)
+		case "discover":
+			return discover(ctx, args[1:], stdout, stderr)
+		}
 	}
 	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: synk serve [flags] | synk token [flags]  (-h lists them)")
+		return errors.New("usage: synk serve | token | folder | discover [flags]  (-h lists them)")
 	}
 	cfg, err := parseServe(args[1:], os.LookupEnv, stderr)
 	if err != nil {
@@ -58,6 +67,8 @@ type serveConfig struct {
 	nats     string
 	natsAddr string
 	natsSync string
+	mdns     bool
+	mdnsName string
 	opts     server.Options
 	origins  string
 	logLevel slog.Level
@@ -95,6 +106,8 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra browser Origin host patterns, e.g. app.example.com,*.example.org")
 	fs.BoolVar(&o.OnlySameOrigin, "same-origin-only", false, "refuse localhost origins unless listed in -origins")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.BoolVar(&c.mdns, "mdns", false, "announce this server on the local network (mDNS, service _synk._tcp) for synk discover")
+	fs.StringVar(&c.mdnsName, "mdns-name", "", "the name announced with -mdns (default: synk on the host name)")
 	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (off when empty)")
 
 	var bad error
@@ -160,6 +173,15 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 			return err
 		}
 		defer stopProfiling()
+	}
+	if c.mdns {
+		stopAnnouncing, err := announce(ln.Addr().(*net.TCPAddr), c.mdnsName, log)
+		if err != nil {
+			_ = s.Shutdown(ctx)
+			ln.Close()
+			return err
+		}
+		defer stopAnnouncing()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s)

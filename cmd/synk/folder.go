@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/synkhq/synk/internal/folder"
+	"golang.org/x/term"
+)
+
+// syncFolder runs "synk folder DIR -room R -server URL": it keeps DIR in
+// sync with the room's other devices until interrupted, or once with -once.
+func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("synk folder", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: synk folder DIR -room ROOM -server ws://HOST:PORT [flags]")
+		fs.PrintDefaults()
+	}
+	var o folder.Options
+	var once bool
+	var tokenFile, progress string
+	var level slog.Level
+	fs.StringVar(&o.Room, "room", "", "the room the devices share (required)")
+	fs.StringVar(&o.Server, "server", "", "the server's websocket address, ws://host:port or ws://host:port/ws (required)")
+	fs.StringVar(&o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: host name and a random suffix, kept in DIR/.synk)")
+	fs.StringVar(&tokenFile, "token-file", "", "a file holding the token for a server with auth (read and write in the room)")
+	fs.BoolVar(&once, "once", false, "sync until the folder and the room agree, then exit")
+	fs.StringVar(&progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	// The folder may come first ("synk folder ./dir -room r") or last.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		o.Dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case o.Dir == "" && fs.NArg() == 1:
+		o.Dir = fs.Arg(0)
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.Dir == "" || o.Room == "" || o.Server == "" {
+		fs.Usage()
+		return errors.New("synk folder needs a directory, -room and -server")
+	}
+	if !strings.Contains(strings.TrimPrefix(strings.TrimPrefix(o.Server, "ws://"), "wss://"), "/") {
+		o.Server += "/ws"
+	}
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return err
+		}
+		o.Token = strings.TrimSpace(string(b))
+	}
+	switch progress {
+	case "on":
+		o.Progress = stderr
+	case "auto":
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			o.Progress = stderr
+		}
+	case "off":
+	default:
+		return fmt.Errorf("-progress %q: want auto, on or off", progress)
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	f, err := folder.Open(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if once {
+		err = f.Once(ctx)
+	} else {
+		o.Logger.Info("synk folder: syncing; stop with Ctrl-C", "dir", o.Dir, "room", o.Room, "device", f.Device())
+		err = f.Run(ctx)
+	}
+	st := f.Stats()
+	fmt.Fprintf(stdout, "synced %s: sent %d chunks (%d bytes), received %d chunks (%d bytes)\n",
+		o.Dir, st.ChunksSent, st.BytesSent, st.ChunksReceived, st.BytesReceived)
+	return err
+}
