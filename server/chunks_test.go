@@ -4,10 +4,14 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +139,38 @@ func TestChunks_auth(t *testing.T) {
 	if code, body := rawDo(t, hs.URL+"/synk/other/chunks/"+hashOf(data), "GET", nil, writer); code != 403 {
 		t.Errorf("other room: %d %s, want 403", code, body)
 	}
+}
+
+// FuzzChunkRequest: any chunk name and missing-list body gets 200 or a
+// 4xx JSON error, never a panic.
+func FuzzChunkRequest(f *testing.F) {
+	h := hashOf([]byte("x"))
+	f.Add(h, []byte(`{"hashes":["`+h+`"]}`))
+	f.Add("zz", []byte(`{"hashes":[1]}`))
+	f.Add(strings.ToUpper(h), []byte(`{}`))
+	f.Add("", []byte(`{"hashes":null,"x":1}`))
+	s, err := New(&Options{Logger: slog.New(slog.DiscardHandler), ChunkQuota: 1 << 20})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	f.Fuzz(func(t *testing.T, hash string, body []byte) {
+		if hash == "" {
+			hash = "-" // "/chunks/" alone is no route: the mux's plain 404
+		}
+		for _, req := range []*http.Request{
+			httptest.NewRequest("POST", "/synk/r/chunks/missing", bytes.NewReader(body)),
+			httptest.NewRequest("PUT", "/synk/r/chunks/"+url.PathEscape(hash), bytes.NewReader(body)),
+			httptest.NewRequest("GET", "/synk/r/chunks/"+url.PathEscape(hash), nil),
+		} {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, req)
+			if c := w.Code; c != 200 && c != 201 && (c < 400 || c > 499) {
+				t.Fatalf("%s %s = %d %s", req.Method, req.URL, c, w.Body)
+			}
+			if w.Code >= 400 && !strings.Contains(w.Body.String(), `"code":`) {
+				t.Fatalf("%s %s = %d without a JSON error: %s", req.Method, req.URL, w.Code, w.Body)
+			}
+		}
+	})
 }
