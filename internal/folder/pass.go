@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/synkhq/synk/client"
@@ -69,30 +70,56 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 		}
 		paths[p] = true
 	}
-	p := &passState{f: f, local: local, remote: remote}
+	ps := &passState{f: f, local: local, remote: remote, rmfiles: make(map[string]stat), saved: time.Now()}
+	ps.reuse = ps.reusable()
+	todo := make(chan string)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for path := range todo {
+				changed, err := ps.reconcile(ctx, path)
+				ps.mu.Lock()
+				if changed {
+					res.changes++
+				}
+				if err != nil {
+					res.errs = append(res.errs, fmt.Errorf("%s: %w", path, err))
+				}
+				if time.Since(ps.saved) > 2*time.Second && ps.saveErr == nil {
+					ps.saveErr = f.ix.save()
+					ps.saved = time.Now()
+				}
+				ps.mu.Unlock()
+			}
+		}()
+	}
 	for _, path := range slices.Sorted(maps.Keys(paths)) {
 		if ctx.Err() != nil {
 			break
 		}
-		changed, err := p.reconcile(ctx, path)
-		if changed {
-			res.changes++
-		}
-		if err != nil {
-			res.errs = append(res.errs, fmt.Errorf("%s: %w", path, err))
-		}
-		if time.Since(p.saved) > 2*time.Second {
-			if err := f.ix.save(); err != nil {
-				return res, fmt.Errorf("folder: saving the index: %w", err)
+		todo <- path
+	}
+	close(todo)
+	wg.Wait()
+	if ps.saveErr != nil {
+		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
+	}
+	// Files the room deleted go now, unless changed since the scan (the
+	// next pass then sends them back).
+	for p, l := range ps.rmfiles {
+		if info, err := os.Lstat(f.full(p)); err == nil && statOf(info) == l {
+			if err := os.Remove(f.full(p)); err == nil {
+				res.changes++
 			}
-			p.saved = time.Now()
 		}
 	}
 	// Directories go last, deepest first, once their files have gone;
 	// one that is not empty holds new local files and stays (and is
 	// written to the room again next pass).
-	slices.Sort(p.rmdirs)
-	for _, d := range slices.Backward(p.rmdirs) {
+	slices.Sort(ps.rmdirs)
+	for _, d := range slices.Backward(ps.rmdirs) {
 		if err := os.Remove(f.full(d)); err == nil {
 			res.changes++
 		}
@@ -103,15 +130,40 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 	return res, ctx.Err()
 }
 
-// passState is one pass's view.
+// workers is how many paths a pass works on at once: transfers of small
+// files are bound by round trips and fsyncs more than by bandwidth.
+const workers = 8
+
+// passState is one pass's view, shared by its workers.
 type passState struct {
 	f      *Folder
-	local  map[string]stat
-	remote map[string]*record
-	rmdirs []string
-	saved  time.Time
-	reuse  map[[32]byte]localChunk // chunks of unchanged local files, built on first download
-	buf    []byte                  // one chunk, read or downloaded
+	local  map[string]stat         // the scan: read only
+	remote map[string]*record      // the room's records: read only
+	reuse  map[[32]byte]localChunk // chunks of unchanged local files: read only
+
+	mu      sync.Mutex // Protects the following, and f.ix.
+	rmfiles map[string]stat
+	rmdirs  []string
+	saved   time.Time
+	saveErr error
+}
+
+// entry returns path p's entry, or nil.
+func (ps *passState) entry(p string) *entry {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.f.ix.Entries[p]
+}
+
+// set replaces p's entry; nil deletes it.
+func (ps *passState) set(p string, e *entry) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if e == nil {
+		delete(ps.f.ix.Entries, p)
+	} else {
+		ps.f.ix.Entries[p] = e
+	}
 }
 
 func (f *Folder) full(p string) string { return filepath.Join(f.root, filepath.FromSlash(p)) }
@@ -119,7 +171,7 @@ func (f *Folder) full(p string) string { return filepath.Join(f.root, filepath.F
 // reconcile brings one path into agreement; changed reports a write.
 func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err error) {
 	f := ps.f
-	e := f.ix.Entries[p]
+	e := ps.entry(p)
 	l, hasL := ps.local[p]
 	r := ps.remote[p]
 
@@ -136,8 +188,10 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 		if c, err = readContent(f.full(p)); err != nil {
 			return false, err
 		}
-		if localChanged = c.hash != e.Rec.Hash; !localChanged {
-			e.LSize, e.LMTime = stamp(c.st, time.Now()) // touched, not changed
+		if localChanged = c.hash != e.Rec.Hash; !localChanged { // touched, not changed
+			ne := *e
+			ne.LSize, ne.LMTime = stamp(c.st, time.Now())
+			ps.set(p, &ne)
 		}
 	}
 	remoteChanged := false
@@ -161,7 +215,7 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 	// Both changed.
 	switch {
 	case !hasL && r == nil:
-		delete(f.ix.Entries, p)
+		ps.set(p, nil)
 		return false, nil
 	case !hasL: // deleted here, changed there: keep the change
 		return true, ps.pull(ctx, p, l, false, r)
@@ -169,7 +223,7 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 		return true, ps.push(ctx, p, l, true, nil, c)
 	}
 	if l.Dir && r.Dir {
-		f.ix.Entries[p] = &entry{Rec: *r}
+		ps.set(p, &entry{Rec: *r})
 		return false, nil
 	}
 	if !l.Dir && !r.Dir {
@@ -184,7 +238,7 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 				ne.All = c.hashes()
 			}
 			ne.LSize, ne.LMTime = stamp(c.st, time.Now())
-			f.ix.Entries[p] = ne
+			ps.set(p, ne)
 			return false, nil
 		}
 	}
@@ -211,7 +265,7 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 				return lostRace(err)
 			}
 		}
-		delete(f.ix.Entries, p)
+		ps.set(p, nil)
 		return nil
 	}
 	rec := &record{Path: p, Dir: l.Dir, Mode: l.Mode}
@@ -248,7 +302,7 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 		return lostRace(err)
 	}
 	ne.Rec = *rec
-	f.ix.Entries[p] = ne
+	ps.set(p, ne)
 	return nil
 }
 
@@ -269,25 +323,29 @@ func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *r
 	switch {
 	case r == nil:
 		if hasL {
+			// Removed at the end of the pass, so that a download in
+			// this pass can still take chunks from it (a rename).
+			ps.mu.Lock()
 			if l.Dir {
 				ps.rmdirs = append(ps.rmdirs, p)
-			} else if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+			} else {
+				ps.rmfiles[p] = l
 			}
+			ps.mu.Unlock()
 		}
-		delete(f.ix.Entries, p)
+		ps.set(p, nil)
 		return nil
 	case r.Dir:
 		if err := os.MkdirAll(full, 0o755); err != nil {
 			return err
 		}
-		f.ix.Entries[p] = &entry{Rec: *r}
+		ps.set(p, &entry{Rec: *r})
 		return nil
 	}
 	ne, err := ps.download(ctx, p, l, hasL, r)
 	if err != nil {
 		return err
 	}
-	f.ix.Entries[p] = ne
+	ps.set(p, ne)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -75,7 +76,9 @@ func (ps *passState) upload(ctx context.Context, p string, c *content, rec *reco
 	}
 	defer file.Close()
 	bar := f.bar(total, "↑ "+p)
-	buf := ps.buffer()
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	buf := *bp
 	for _, ch := range c.chunks {
 		if !missing[ch.Hash] {
 			continue
@@ -96,13 +99,8 @@ func (ps *passState) upload(ctx context.Context, p string, c *content, rec *reco
 	return nil
 }
 
-// buffer returns the pass's chunk buffer.
-func (ps *passState) buffer() []byte {
-	if ps.buf == nil {
-		ps.buf = make([]byte, MaxChunk)
-	}
-	return ps.buf
-}
+// buffers holds chunk-sized buffers for the passes' workers.
+var buffers = sync.Pool{New: func() any { b := make([]byte, MaxChunk); return &b }}
 
 // localChunk is where a chunk can be read on this device.
 type localChunk struct {
@@ -113,12 +111,10 @@ type localChunk struct {
 
 // reusable indexes the chunks of every local file that is as its entry
 // says, so a download takes from them what it can instead of the network
-// (a small edit in a large file moves only the changed chunks).
+// (a small edit in a large file moves only the changed chunks, a renamed
+// file none).
 func (ps *passState) reusable() map[[32]byte]localChunk {
-	if ps.reuse != nil {
-		return ps.reuse
-	}
-	ps.reuse = make(map[[32]byte]localChunk)
+	reuse := make(map[[32]byte]localChunk)
 	for p, e := range ps.f.ix.Entries {
 		l, ok := ps.local[p]
 		hs := e.hashes()
@@ -129,17 +125,17 @@ func (ps *passState) reusable() map[[32]byte]localChunk {
 		for i, n := range e.Sizes {
 			var h [32]byte
 			copy(h[:], hs[32*i:])
-			ps.reuse[h] = localChunk{path: p, offset: off, size: n}
+			reuse[h] = localChunk{path: p, offset: off, size: n}
 			off += int64(n)
 		}
 	}
-	return ps.reuse
+	return reuse
 }
 
 // fetch returns chunk h, from a local file if one has it, else from the
 // server.
 func (ps *passState) fetch(ctx context.Context, h [32]byte, buf []byte) ([]byte, error) {
-	if lc, ok := ps.reusable()[h]; ok && int(lc.size) <= len(buf) {
+	if lc, ok := ps.reuse[h]; ok && int(lc.size) <= len(buf) {
 		if file, err := os.Open(ps.f.full(lc.path)); err == nil {
 			data, err := chunkAt(file, Chunk{Hash: h, Offset: lc.offset, Size: int(lc.size)}, buf)
 			file.Close()
@@ -183,7 +179,9 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	}
 	whole := sha256.New()
 	bar := f.bar(r.Size, "↓ "+p)
-	buf := ps.buffer()
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	buf := *bp
 	for i := 0; i < len(hashes); i += 32 {
 		var h [32]byte
 		copy(h[:], hashes[i:])

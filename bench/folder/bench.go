@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/synkhq/synk/internal/folder"
+	"github.com/synkhq/synk/server"
+)
+
+type config struct {
+	Size int64
+	Dir  string
+	Seed uint64
+}
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
+		if v, ok := strings.CutSuffix(strings.ToUpper(s), u.suffix); ok {
+			s, mult = v, u.n
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("size %q: want a positive number of bytes, such as 1GB", s)
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// fill writes about size bytes of incompressible files into dir: half in
+// a few large files (64–256 MB), 40% in medium ones (1–16 MB), 10% in
+// small ones (1–64 KB), in nested directories. It returns the file count.
+func fill(dir string, size int64, rng *rand.Rand) (int, error) {
+	buf := make([]byte, 1<<20)
+	files := 0
+	write := func(name string, n int64) error {
+		full := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(full)
+		if err != nil {
+			return err
+		}
+		for left := n; left > 0; {
+			k := min(left, int64(len(buf)))
+			for i := 0; i < int(k); i += 8 {
+				v := rng.Uint64()
+				for j := 0; j < 8 && i+j < int(k); j++ {
+					buf[i+j] = byte(v >> (8 * j))
+				}
+			}
+			if _, err := f.Write(buf[:k]); err != nil {
+				f.Close()
+				return err
+			}
+			left -= k
+		}
+		files++
+		return f.Close()
+	}
+	for _, class := range []struct {
+		share    float64
+		min, max int64
+		dir      string
+	}{{0.5, 64 << 20, 256 << 20, "large"}, {0.4, 1 << 20, 16 << 20, "medium"}, {0.1, 1 << 10, 64 << 10, "small"}} {
+		budget := int64(class.share * float64(size))
+		for i := 0; budget > 0; i++ {
+			n := min(budget, class.min+rng.Int64N(class.max-class.min))
+			if err := write(fmt.Sprintf("%s/d%d/f%d.bin", class.dir, i%16, i), n); err != nil {
+				return files, err
+			}
+			budget -= n
+		}
+	}
+	return files, nil
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	root := cfg.Dir
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "synk-folder-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(root)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	s, err := server.New(&server.Options{DataDir: filepath.Join(root, "server"), Logger: quiet})
+	if err != nil {
+		return err
+	}
+	var upBytes atomic.Int64 // chunk bytes the server received
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "PUT" && strings.Contains(r.URL.Path, "/chunks/") {
+			upBytes.Add(r.ContentLength)
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer func() {
+		hs.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(sctx)
+	}()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed))
+	fmt.Fprintf(out, "writing %.0f MB of files...\n", float64(cfg.Size)/1e6)
+	files, err := fill(a, cfg.Size, rng)
+	if err != nil {
+		return err
+	}
+	open := func(dir, name string) (*folder.Folder, error) {
+		return folder.Open(ctx, folder.Options{Dir: dir, Room: "bench", Server: url, Device: name, Logger: quiet})
+	}
+	fa, err := open(a, "a")
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	fb, err := open(b, "b")
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+
+	mb := float64(cfg.Size) / 1e6
+	start := time.Now()
+	if err := fa.Once(ctx); err != nil {
+		return err
+	}
+	up := time.Since(start)
+	start = time.Now()
+	if err := fb.Once(ctx); err != nil {
+		return err
+	}
+	down := time.Since(start)
+	fmt.Fprintf(out, "\ninitial sync of %d files, %.0f MB:\n", files, mb)
+	fmt.Fprintf(out, "  device a → server   %7.1f s  %7.1f MB/s  (%d chunks)\n", up.Seconds(), mb/up.Seconds(), fa.Stats().ChunksSent)
+	fmt.Fprintf(out, "  server → device b   %7.1f s  %7.1f MB/s  (%d chunks)\n", down.Seconds(), mb/down.Seconds(), fb.Stats().ChunksReceived)
+	fmt.Fprintf(out, "  end to end          %7.1f s  %7.1f MB/s\n", (up + down).Seconds(), mb/(up+down).Seconds())
+
+	// Small edits, each synced a → b alone.
+	largest := largestFile(a)
+	edits := []struct {
+		name string
+		do   func() error
+	}{
+		{"1 byte changed in the largest file", func() error { return flip(filepath.Join(a, largest), 0.5) }},
+		{"100 bytes appended to a medium file", func() error { return appendTo(filepath.Join(a, "medium/d0/f0.bin"), 100) }},
+		{"a small file rewritten", func() error { return os.WriteFile(filepath.Join(a, "small/d0/f0.bin"), []byte("new content"), 0o644) }},
+		{"a large file renamed", func() error { return os.Rename(filepath.Join(a, largest), filepath.Join(a, "renamed.bin")) }},
+		{"a new 1 KB file", func() error { return os.WriteFile(filepath.Join(a, "note.txt"), make([]byte, 1024), 0o644) }},
+	}
+	fmt.Fprintf(out, "\nsmall edits (chunk bytes; records travel on the websocket):\n")
+	fmt.Fprintf(out, "  %-40s %12s %12s\n", "edit", "sent up", "b received")
+	for _, e := range edits {
+		if err := e.do(); err != nil {
+			return err
+		}
+		u0, d0 := upBytes.Load(), fb.Stats().BytesReceived
+		if err := fa.Once(ctx); err != nil {
+			return err
+		}
+		if err := fb.Once(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %-40s %12d %12d\n", e.name, upBytes.Load()-u0, fb.Stats().BytesReceived-d0)
+	}
+	return nil
+}
+
+func largestFile(dir string) string {
+	var best string
+	var size int64
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() && info.Size() > size && !strings.Contains(p, "/.synk/") {
+			best, size = p, info.Size()
+		}
+		return nil
+	})
+	rel, _ := filepath.Rel(dir, best)
+	return rel
+}
+
+func flip(name string, at float64) error {
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	off := int64(at * float64(info.Size()))
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return err
+	}
+	b[0] ^= 0xff
+	_, err = f.WriteAt(b, off)
+	return err
+}
+
+func appendTo(name string, n int) error {
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(make([]byte, n))
+	return err
+}
