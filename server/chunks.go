@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -87,7 +86,10 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"hash": r.PathValue("hash"), "created": false})
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxChunk)))
+	data := make([]byte, 0, max(0, min(r.ContentLength, int64(s.opts.MaxChunk)))+1)
+	buf := bytes.NewBuffer(data)
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxChunk)))
+	data = buf.Bytes()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

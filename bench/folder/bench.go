@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,9 +21,10 @@ import (
 )
 
 type config struct {
-	Size int64
-	Dir  string
-	Seed uint64
+	Size       int64
+	Dir        string
+	Seed       uint64
+	CPUProfile string
 }
 
 func parseSize(s string) (int64, error) {
@@ -142,11 +144,23 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	defer fb.Close()
 
 	mb := float64(cfg.Size) / 1e6
+	if cfg.CPUProfile != "" {
+		pf, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	if err := fa.Once(ctx); err != nil {
 		return err
 	}
 	up := time.Since(start)
+	if cfg.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	start = time.Now()
 	if err := fb.Once(ctx); err != nil {
 		return err

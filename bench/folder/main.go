@@ -24,6 +24,7 @@ func main() {
 	size := flag.String("size", "1GB", "bytes of files to sync at first (KB, MB, GB suffixes)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where to put the server's data and the folders (default: a temporary directory)")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the files")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the initial upload to this file")
 	flag.Parse()
 	n, err := parseSize(*size)
 	if err != nil {

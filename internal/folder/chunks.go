@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/restic/chunker"
 )
@@ -28,13 +29,28 @@ type Chunk struct {
 	Size   int
 }
 
+// splitter is a chunker and a chunk's buffer, kept for the next Split:
+// both are large (8.5 MiB), and allocating them per file costs more than
+// chunking a small one.
+type splitter struct {
+	c   *chunker.Chunker
+	buf []byte
+}
+
+var splitters = sync.Pool{New: func() any {
+	return &splitter{c: chunker.New(nil, polynomial), buf: make([]byte, MaxChunk)}
+}}
+
 // Split reads r to its end and returns its chunks, in order, and the hash
 // of the whole content. It holds at most one chunk (MaxChunk bytes) in
 // memory, whatever r's size.
 func Split(r io.Reader) ([]Chunk, [sha256.Size]byte, error) {
 	whole := sha256.New()
-	c := chunker.New(io.TeeReader(r, whole), polynomial)
-	buf := make([]byte, MaxChunk)
+	sp := splitters.Get().(*splitter)
+	defer splitters.Put(sp)
+	c, buf := sp.c, sp.buf
+	c.Reset(io.TeeReader(r, whole), polynomial)
+	defer c.Reset(nil, polynomial) // drop r
 	var out []Chunk
 	var off int64
 	for {

@@ -37,7 +37,8 @@ type Options struct {
 	Progress io.Writer
 	// Logger receives what the folder does. Default slog.Default().
 	Logger *slog.Logger
-	// HTTP carries the chunks. Default http.DefaultClient.
+	// HTTP carries the chunks. Default: a client of the folder's own,
+	// keeping a connection per worker.
 	HTTP *http.Client
 }
 
@@ -55,6 +56,7 @@ type Folder struct {
 
 	passed chan<- struct{} // test-only: told after each pass of Run
 
+	ownHTTP   bool // opts.HTTP is the folder's own
 	closeOnce sync.Once
 	closeErr  error
 
@@ -71,7 +73,7 @@ type Stats struct {
 // Open connects the folder to its room: it loads the folder's state, dials
 // the server, joins the room and takes the room's files (resuming from
 // where it was, if it has been here before). Close it when done.
-func Open(ctx context.Context, opts Options) (*Folder, error) {
+func Open(ctx context.Context, opts Options) (_ *Folder, err error) {
 	if opts.Dir == "" || opts.Room == "" || opts.Server == "" {
 		return nil, errors.New("folder: a directory, a room and a server are all required")
 	}
@@ -85,15 +87,23 @@ func Open(ctx context.Context, opts Options) (*Folder, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.HTTP == nil {
-		opts.HTTP = http.DefaultClient
+	own := opts.HTTP == nil
+	if own {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = workers
+		opts.HTTP = &http.Client{Transport: t}
+		defer func() { // else closed with the folder
+			if err != nil {
+				t.CloseIdleConnections()
+			}
+		}()
 	}
 	if opts.Device == "" {
 		if opts.Device, err = deviceName(root); err != nil {
 			return nil, err
 		}
 	}
-	f := &Folder{opts: opts, root: root, log: opts.Logger, remote: make(chan struct{}, 1), done: make(chan struct{})}
+	f := &Folder{opts: opts, ownHTTP: own, root: root, log: opts.Logger, remote: make(chan struct{}, 1), done: make(chan struct{})}
 	if f.ix, err = loadIndex(root); err != nil {
 		return nil, err
 	}
@@ -146,6 +156,9 @@ func (f *Folder) Close() error {
 		f.closeErr = f.conn.Close()
 		<-f.done
 		f.closeErr = errors.Join(f.closeErr, f.store.Close())
+		if f.ownHTTP {
+			f.opts.HTTP.CloseIdleConnections()
+		}
 	})
 	return f.closeErr
 }
