@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/synkhq/synk/protocol"
 )
@@ -78,7 +79,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk of %d bytes is over the %d-byte limit", r.ContentLength, s.opts.MaxChunk))
 		return
 	}
-	if held, err := s.chunks.has(room, sum); err != nil {
+	if held, err := s.chunks.hold(room, sum, time.Now()); err != nil {
 		s.chunkFailed(w, err)
 		return
 	} else if held {
@@ -177,7 +178,7 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
-		held, err := s.chunks.has(room, sum)
+		held, err := s.chunks.hold(room, sum, time.Now())
 		if err != nil {
 			s.chunkFailed(w, err)
 			return

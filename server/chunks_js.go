@@ -4,6 +4,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/synkhq/synk/protocol"
 )
@@ -17,3 +18,5 @@ func (s *Server) routeChunks() {
 		writeError(w, http.StatusNotImplemented, protocol.Errorf(protocol.CodeUnsupported, "the edge server keeps no chunks: folder sync needs a native server"))
 	})
 }
+
+func (s *Server) maybeCollectChunks(time.Time) {}

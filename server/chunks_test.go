@@ -12,9 +12,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func hashOf(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
@@ -173,4 +177,87 @@ func FuzzChunkRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestChunks_collect: chunks no file object refers to, directly or
+// through a list chunk, go once older than the grace; asking about a
+// chunk renews it.
+func TestChunks_collect(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"", t.TempDir()} {
+		name := map[bool]string{true: "memory", false: "disk"}[dir == ""]
+		t.Run(name, func(t *testing.T) {
+			s, hs := testServer(t, &Options{DataDir: dir})
+			u := hs.URL + "/synk/photos/chunks/"
+			put := func(data []byte) [32]byte {
+				if code, body := rawDo(t, u+hashOf(data), "PUT", data, ""); code != 201 {
+					t.Fatalf("PUT = %d %s", code, body)
+				}
+				return sha256.Sum256(data)
+			}
+			a, b, c := put([]byte("in the file")), put([]byte("in a note")), put([]byte("in the list"))
+			list := put(c[:])
+			bin := func(v []byte) msgpack.RawMessage { return must(msgpack.Marshal(v)) }
+			for _, w := range []*protocol.Write{
+				{Room: "photos", Op: protocol.OpCreate, Object: "f1", Kind: "file", Area: "files",
+					Fields: []protocol.Entry{{Key: "c", Value: bin(a[:])}, {Key: "l", Value: bin(list[:])}}},
+				{Room: "photos", Op: protocol.OpCreate, Object: "n1", Kind: "note", Area: "files",
+					Fields: []protocol.Entry{{Key: "c", Value: bin(b[:])}}},
+			} {
+				if _, err := s.Write(w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			held := func(sum [32]byte) bool {
+				code, _ := rawDo(t, u+hex.EncodeToString(sum[:]), "GET", nil, "")
+				return code == 200
+			}
+			s.collectChunks(time.Now().Add(-time.Hour)) // all younger than the grace
+			if !held(b) {
+				t.Fatal("an unreferenced chunk younger than the grace was collected")
+			}
+			s.collectChunks(time.Now().Add(25 * time.Hour))
+			for what, want := range map[string]bool{"a": true, "list": true, "c": true, "b": false} {
+				sum := map[string][32]byte{"a": a, "list": list, "c": c, "b": b}[what]
+				if held(sum) != want {
+					t.Errorf("chunk %s held = %v, want %v", what, !want, want)
+				}
+			}
+			// The quota counts what is left: "in a note" can come back.
+			put([]byte("in a note"))
+		})
+	}
+}
+
+// TestChunks_collectRenewed: a chunk the missing list was asked about is
+// not collected, however old.
+func TestChunks_collectRenewed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, hs := testServer(t, &Options{DataDir: dir})
+	u := hs.URL + "/synk/r/chunks/"
+	old := time.Now().Add(-48 * time.Hour)
+	var sums []string
+	for _, data := range []string{"asked", "forgotten"} {
+		h := hashOf([]byte(data))
+		if code, body := rawDo(t, u+h, "PUT", []byte(data), ""); code != 201 {
+			t.Fatalf("PUT = %d %s", code, body)
+		}
+		var sum [32]byte
+		hex.Decode(sum[:], []byte(h))
+		if err := os.Chtimes(s.chunks.path("r", sum), time.Time{}, old); err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, h)
+	}
+	if code, body := rawDo(t, u+"missing", "POST", []byte(`{"hashes":["`+sums[0]+`"]}`), ""); code != 200 || !strings.Contains(string(body), `"missing":[]`) {
+		t.Fatalf("missing = %d %s", code, body)
+	}
+	s.collectChunks(time.Now())
+	if code, _ := rawDo(t, u+sums[0], "GET", nil, ""); code != 200 {
+		t.Error("the chunk asked about was collected")
+	}
+	if code, _ := rawDo(t, u+sums[1], "GET", nil, ""); code != 404 {
+		t.Error("the old unreferenced chunk was kept")
+	}
 }

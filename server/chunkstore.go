@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // chunkStore keeps each room's chunks, named by the SHA-256 of their
@@ -18,13 +19,19 @@ import (
 type chunkStore struct {
 	dir string // "" keeps chunks in memory
 
-	mu    sync.Mutex                   // Protects the following.
-	mem   map[string]map[string][]byte // room → hash → content (memory only)
-	usage map[string]int64             // room → bytes held, once counted
+	mu    sync.Mutex                     // Protects the following.
+	mem   map[string]map[string]memChunk // room → hash → chunk (memory only)
+	usage map[string]int64               // room → bytes held, once counted
+}
+
+// memChunk is a chunk kept in memory.
+type memChunk struct {
+	data []byte
+	at   time.Time // stored or last asked about
 }
 
 func newChunkStore(dataDir string) *chunkStore {
-	cs := &chunkStore{mem: make(map[string]map[string][]byte), usage: make(map[string]int64)}
+	cs := &chunkStore{mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
 	if dataDir != "" {
 		cs.dir = filepath.Join(dataDir, "chunks")
 	}
@@ -70,11 +77,25 @@ func (cs *chunkStore) used(room string) (int64, error) {
 	return n, nil
 }
 
-// has reports whether room holds the chunk.
-func (cs *chunkStore) has(room string, sum [32]byte) (bool, error) {
+// hold reports whether room holds the chunk and, if it does, renews its
+// time: a device that is told the room holds a chunk will refer to it
+// soon, so the collector must not take it now (see collect).
+func (cs *chunkStore) hold(room string, sum [32]byte, now time.Time) (bool, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return cs.hasLocked(room, sum)
+	if cs.dir == "" {
+		c, ok := cs.mem[room][string(sum[:])]
+		if ok {
+			c.at = now
+			cs.mem[room][string(sum[:])] = c
+		}
+		return ok, nil
+	}
+	err := os.Chtimes(cs.path(room, sum), time.Time{}, now)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // get returns the chunk's content, or an error wrapping fs.ErrNotExist.
@@ -82,11 +103,11 @@ func (cs *chunkStore) get(room string, sum [32]byte) ([]byte, error) {
 	if cs.dir == "" {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
-		b, ok := cs.mem[room][string(sum[:])]
+		c, ok := cs.mem[room][string(sum[:])]
 		if !ok {
 			return nil, fs.ErrNotExist
 		}
-		return b, nil
+		return c.data, nil
 	}
 	return os.ReadFile(cs.path(room, sum))
 }
@@ -112,9 +133,9 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 	}
 	if cs.dir == "" {
 		if cs.mem[room] == nil {
-			cs.mem[room] = make(map[string][]byte)
+			cs.mem[room] = make(map[string]memChunk)
 		}
-		cs.mem[room][string(sum[:])] = bytes.Clone(data)
+		cs.mem[room][string(sum[:])] = memChunk{data: bytes.Clone(data), at: time.Now()}
 	} else if err := writeSynced(cs.path(room, sum), data); err != nil {
 		return false, err
 	}
@@ -156,4 +177,88 @@ func writeSynced(path string, data []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// rooms returns the rooms that hold chunks.
+func (cs *chunkStore) rooms() ([]string, error) {
+	if cs.dir == "" {
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+		out := make([]string, 0, len(cs.mem))
+		for r := range cs.mem {
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	ents, err := os.ReadDir(cs.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var out []string
+	for _, e := range ents {
+		if b, err := hex.DecodeString(e.Name()); err == nil && e.IsDir() {
+			out = append(out, string(b))
+		}
+	}
+	return out, err
+}
+
+// collect deletes room's chunks that keep does not hold and that were
+// stored or asked about before cutoff. Each is checked and deleted under
+// cs.mu, so a chunk that hold renews meanwhile stays. It returns the
+// chunks and bytes deleted.
+func (cs *chunkStore) collect(room string, keep map[[32]byte]bool, cutoff time.Time) (n int, freed int64, err error) {
+	if cs.dir == "" {
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+		for k, c := range cs.mem[room] {
+			if !keep[[32]byte([]byte(k))] && c.at.Before(cutoff) {
+				delete(cs.mem[room], k)
+				n, freed = n+1, freed+int64(len(c.data))
+			}
+		}
+		if len(cs.mem[room]) == 0 {
+			delete(cs.mem, room)
+		}
+		cs.usage[room] -= freed
+		return n, freed, nil
+	}
+	var names []string
+	err = filepath.WalkDir(cs.roomDir(room), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			names = append(names, p)
+		}
+		return err
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, err
+	}
+	for _, p := range names {
+		var sum [32]byte
+		if _, err := hex.Decode(sum[:], []byte(filepath.Base(p))); err != nil {
+			// A temporary file left by a crash: gone once old.
+			if info, err := os.Stat(p); err == nil && info.ModTime().Before(cutoff) {
+				os.Remove(p)
+			}
+			continue
+		}
+		if keep[sum] {
+			continue
+		}
+		cs.mu.Lock()
+		info, err := os.Stat(p)
+		if err == nil && info.ModTime().Before(cutoff) {
+			if err = os.Remove(p); err == nil {
+				n, freed = n+1, freed+info.Size()
+				if _, counted := cs.usage[room]; counted {
+					cs.usage[room] -= info.Size()
+				}
+			}
+		}
+		cs.mu.Unlock()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, freed, err
+		}
+	}
+	return n, freed, nil
 }

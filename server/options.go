@@ -101,6 +101,13 @@ type Options struct {
 	// ChunkQuota is the most bytes of chunks one room may hold. Default
 	// 64 GiB with a DataDir, 1 GiB in memory.
 	ChunkQuota int64
+	// ChunkGrace is how long a chunk no file object refers to is kept
+	// after it was stored or last asked about (a device uploads a file's
+	// chunks before it writes the file). Default 24h.
+	ChunkGrace time.Duration
+	// ChunkSweep is how often unreferenced chunks are collected, while the
+	// server has clients. Default 10m.
+	ChunkSweep time.Duration
 
 	// NATS, when set, makes the server a node of a cluster: nodes sharing
 	// a NATS share their rooms' presence, meets and, with JetStream, objects
@@ -156,6 +163,8 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.NATSReplicas, 1)
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxChunk, 8<<20)
+	def(&c.ChunkGrace, 24*time.Hour)
+	def(&c.ChunkSweep, 10*time.Minute)
 	if c.ChunkQuota == 0 {
 		c.ChunkQuota = 1 << 30
 		if c.DataDir != "" {
@@ -176,7 +185,7 @@ func (o *Options) withDefaults() (Options, error) {
 		c.OriginPatterns = append(append([]string(nil), c.OriginPatterns...), localOrigins...)
 	}
 	switch {
-	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0 || c.MeetTimeout < 0:
+	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0 || c.MeetTimeout < 0 || c.ChunkGrace < 0 || c.ChunkSweep < 0:
 		return c, fmt.Errorf("server: durations must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)

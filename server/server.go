@@ -29,6 +29,9 @@ type Server struct {
 	wake   chan struct{}   // wakes a parked janitor: a client came
 	bus    bus             // the cluster's presence bus, or nil
 	chunks *chunkStore     // folder sync's chunks (nil under js)
+
+	collecting  atomic.Bool // a chunk collection runs
+	chunksSwept time.Time   // when the last one started (the janitor's)
 	failed atomic.Bool     // a store write failed: memory and disk may differ
 	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel context.CancelFunc
@@ -536,6 +539,7 @@ func (s *Server) janitor() {
 			s.pingSlot(now, uint8(tick%pingSlots))
 			if tick%pingSlots == 0 {
 				s.sweep(now)
+				s.maybeCollectChunks(now)
 				if s.bus != nil {
 					s.bus.tick(now.Add(-s.opts.Timeout))
 				}

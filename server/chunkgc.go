@@ -1,0 +1,89 @@
+//go:build !js
+
+package server
+
+import (
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Chunks are collected when nothing refers to them. A chunk is kept while
+// an object of kind "file" in its room names it, in field "c" (32-byte
+// hashes back to back) or through field "l" (the hash of a chunk that
+// holds such a list, itself kept), or while it is younger than
+// ChunkGrace: a device uploads a file's chunks before it writes the file's
+// object. Being asked about (the missing list, a PUT of a chunk held)
+// renews a chunk's age, so one a device is about to refer to again is not
+// collected under it.
+
+// maybeCollectChunks starts a collection, in its own goroutine, when
+// ChunkSweep has passed since the last one and none is running.
+func (s *Server) maybeCollectChunks(now time.Time) {
+	if s.chunks == nil || s.bus != nil || now.Sub(s.chunksSwept) < s.opts.ChunkSweep || !s.collecting.CompareAndSwap(false, true) {
+		return
+	}
+	s.chunksSwept = now
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.collecting.Store(false)
+		s.collectChunks(now)
+	}()
+}
+
+// collectChunks deletes, in every room, the chunks no file refers to that
+// are older than ChunkGrace at now.
+func (s *Server) collectChunks(now time.Time) {
+	rooms, err := s.chunks.rooms()
+	if err != nil {
+		s.log.Error("chunk collection: listing rooms", "err", err)
+		return
+	}
+	for _, room := range rooms {
+		if s.ctx.Err() != nil {
+			return
+		}
+		keep := s.chunkRefs(room)
+		n, freed, err := s.chunks.collect(room, keep, now.Add(-s.opts.ChunkGrace))
+		if err != nil {
+			s.log.Error("chunk collection", "room", room, "err", err)
+		}
+		if n > 0 {
+			s.log.Info("chunks collected", "room", room, "chunks", n, "bytes", freed)
+		}
+	}
+}
+
+// chunkRefs returns the chunks the room's file objects refer to.
+func (s *Server) chunkRefs(room string) map[[32]byte]bool {
+	keep := make(map[[32]byte]bool)
+	add := func(b []byte) {
+		for i := 0; i+32 <= len(b); i += 32 {
+			keep[[32]byte(b[i:i+32])] = true
+		}
+	}
+	var lists [][32]byte
+	if r := s.lockRoom(room, false); r != nil {
+		for _, o := range r.objs.byID {
+			if o.kind != "file" {
+				continue
+			}
+			var c, l []byte
+			if msgpack.Unmarshal(o.fields["c"], &c) == nil && len(c)%32 == 0 {
+				add(c)
+			}
+			if msgpack.Unmarshal(o.fields["l"], &l) == nil && len(l) == 32 {
+				keep[[32]byte(l)] = true
+				lists = append(lists, [32]byte(l))
+			}
+		}
+		s.unlockRoom(r)
+	}
+	for _, l := range lists { // read outside the room's lock
+		if b, err := s.chunks.get(room, l); err == nil && len(b)%32 == 0 {
+			add(b)
+		}
+	}
+	return keep
+}
