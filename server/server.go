@@ -25,17 +25,17 @@ type Server struct {
 	store  backend // nil: objects live in memory only
 	meets  *meetBoard
 	met    *metrics
-	only   string          // the one room served, or "" for any
-	wake   chan struct{}   // wakes a parked janitor: a client came
-	bus    bus             // the cluster's presence bus, or nil
-	chunks *chunkStore     // folder sync's chunks (nil under js)
+	only   string        // the one room served, or "" for any
+	wake   chan struct{} // wakes a parked janitor: a client came
+	bus    bus           // the cluster's presence bus, or nil
+	chunks *chunkStore   // folder sync's chunks (nil under js)
 
-	collecting  atomic.Bool // a chunk collection runs
-	chunksSwept time.Time   // when the last one started (the janitor's)
-	failed atomic.Bool     // a store write failed: memory and disk may differ
-	ctx    context.Context // ended by Shutdown: stops the janitor and handshakes
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	collecting  atomic.Bool     // a chunk collection runs
+	chunksSwept time.Time       // when the last one started (the janitor's)
+	failed      atomic.Bool     // a store write failed: memory and disk may differ
+	ctx         context.Context // ended by Shutdown: stops the janitor and handshakes
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 
 	mu       sync.Mutex // Protects the following.
 	rooms    map[string]*room
