@@ -1,6 +1,7 @@
 package folder
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,6 +137,24 @@ func diffTrees(a, b map[string]string) string {
 	return s.String()
 }
 
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func write(t testing.TB, root, p string, data []byte) {
 	t.Helper()
 	full := filepath.Join(root, filepath.FromSlash(p))
@@ -190,7 +210,12 @@ func TestFolder_oneByteIn100MB(t *testing.T) {
 	data := randomBytes(100<<20, 3)
 	write(t, a, "big.bin", data)
 	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	var progress lockedBuffer
+	fa.opts.Progress = &progress
 	once(t, fa, fb)
+	if out := progress.String(); !strings.Contains(out, "↑ big.bin") || !strings.Contains(out, "100%") {
+		t.Errorf("no progress bar for a 100 MB upload: %q", out)
+	}
 	if h.putBytes.Load() != int64(len(data)) {
 		t.Fatalf("the first sync sent %d bytes of chunks, want %d", h.putBytes.Load(), len(data))
 	}
