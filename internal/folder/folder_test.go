@@ -411,3 +411,29 @@ func TestFolder_run(t *testing.T) {
 	os.Remove(filepath.Join(a, "x.txt"))
 	until("x.txt's deletion", func() bool { _, ok := tree(t, b)["x.txt"]; return !ok })
 }
+
+// TestFolder_noWriteThroughLinks: a record under a path that is a
+// symbolic link on this device is not written through it.
+func TestFolder_noWriteThroughLinks(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b, outside := t.TempDir(), t.TempDir(), t.TempDir()
+	write(t, a, "docs/x.txt", []byte("x"))
+	if err := os.Symlink(outside, filepath.Join(b, "docs")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := fb.Once(ctx); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Once = %v, want an error about docs", err)
+	}
+	once(t, fa) // the room keeps docs: b left its link and the room alone
+	if got := tree(t, a)["docs/x.txt"]; got == "" {
+		t.Fatal("docs/x.txt is gone from a")
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("written outside the folder: %v", ents)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 			for path := range todo {
 				changed, err := ps.reconcile(ctx, path)
 				ps.mu.Lock()
-				if changed {
+				if changed && err == nil {
 					res.changes++
 				}
 				if err != nil {
@@ -168,6 +169,28 @@ func (ps *passState) set(p string, e *entry) {
 
 func (f *Folder) full(p string) string { return filepath.Join(f.root, filepath.FromSlash(p)) }
 
+// inside checks that no directory on the way to p is a symbolic link (or
+// not a directory): the room's records must not write through a link out
+// of the folder.
+func (f *Folder) inside(p string) error {
+	dir := f.root
+	parts := strings.Split(p, "/")
+	for _, part := range parts[:len(parts)-1] {
+		dir = filepath.Join(dir, part)
+		info, err := os.Lstat(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // made as a plain directory
+		}
+		if err != nil {
+			return err
+		}
+		if !info.IsDir() {
+			return fmt.Errorf("%s is a %v here, not a directory", dir, info.Mode().Type())
+		}
+	}
+	return nil
+}
+
 // reconcile brings one path into agreement; changed reports a write.
 func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err error) {
 	f := ps.f
@@ -175,6 +198,12 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 	l, hasL := ps.local[p]
 	r := ps.remote[p]
 
+	if hasL && l.Other {
+		if r != nil {
+			return false, fmt.Errorf("not synced: a symbolic link or special file is there on this device")
+		}
+		return false, nil
+	}
 	var c *content // the local file's content, once read
 	localChanged := false
 	switch {
@@ -320,6 +349,9 @@ func lostRace(err error) error {
 func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *record) error {
 	f := ps.f
 	full := f.full(p)
+	if err := f.inside(p); err != nil {
+		return err
+	}
 	switch {
 	case r == nil:
 		if hasL {

@@ -9,7 +9,12 @@ import (
 
 // maxPasses bounds Once: each pass settles at least the paths it
 // changed, so a folder that keeps changing is the only way to reach it.
-const maxPasses = 20
+// maxFailing is how many passes in a row may only fail (a second apart)
+// before Once gives up on those paths.
+const (
+	maxPasses  = 20
+	maxFailing = 3
+)
 
 // Once syncs until the folder and the room agree, then returns: the
 // room's changes are applied here and this device's go out (its offline
@@ -17,6 +22,7 @@ const maxPasses = 20
 // that names them.
 func (f *Folder) Once(ctx context.Context) error {
 	var last passResult
+	failing := 0
 	for range maxPasses {
 		res, err := f.pass(ctx)
 		if err != nil {
@@ -25,14 +31,20 @@ func (f *Folder) Once(ctx context.Context) error {
 		if res.changes == 0 && len(res.errs) == 0 && len(f.room.Pending()) == 0 {
 			return nil
 		}
-		if res.changes == 0 { // only errors: give a changing file or the server a moment
-			if err := f.wait(ctx, time.Second); err != nil {
-				return err
-			}
-		}
 		last = res
+		if res.changes > 0 {
+			failing = 0
+			continue
+		}
+		if failing++; failing == maxFailing {
+			break
+		}
+		// Only errors: give a changing file or the server a moment.
+		if err := f.wait(ctx, time.Second); err != nil {
+			return err
+		}
 	}
-	return fmt.Errorf("folder: not settled after %d passes: %w", maxPasses, errors.Join(last.errs...))
+	return fmt.Errorf("folder: not settled: %w", errors.Join(last.errs...))
 }
 
 // wait waits for a change from the room or d, whichever comes first.

@@ -9,14 +9,16 @@ import (
 // stat is a local file or directory as a scan finds it.
 type stat struct {
 	Dir   bool
+	Other bool // a symbolic link or special file: never synced, never replaced
 	Mode  fs.FileMode
 	Size  int64
 	MTime int64
 }
 
 // scan walks the folder and returns every file and directory not ignored,
-// by slash path. Symbolic links and special files are skipped (logged):
-// folder sync carries regular files and directories only.
+// by slash path. Symbolic links and special files are marked Other:
+// folder sync carries regular files and directories only, and leaves
+// whatever else is there alone.
 func scan(root string, ig ignorer, log *slog.Logger) (map[string]stat, error) {
 	out := make(map[string]stat)
 	err := filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
@@ -49,7 +51,7 @@ func scan(root string, ig ignorer, log *slog.Logger) (map[string]stat, error) {
 			return nil
 		}
 		if !d.IsDir() && !d.Type().IsRegular() {
-			log.Debug("folder: not a regular file, skipped", "path", p, "type", d.Type())
+			out[p] = stat{Other: true}
 			return nil
 		}
 		info, err := d.Info()
