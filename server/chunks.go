@@ -53,6 +53,21 @@ func (s *Server) chunkRoom(w http.ResponseWriter, r *http.Request, c Capability)
 	return name, s.httpAllow(w, r, name, c, "")
 }
 
+// chunkNamed is chunkRoom for a request naming a chunk: it also decodes
+// the chunk's hash.
+func (s *Server) chunkNamed(w http.ResponseWriter, r *http.Request, c Capability) (string, [32]byte, bool) {
+	room, ok := s.chunkRoom(w, r, c)
+	if !ok {
+		return "", [32]byte{}, false
+	}
+	sum, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return "", sum, false
+	}
+	return room, sum, true
+}
+
 // parseHash decodes a chunk name: 64 lowercase hex digits.
 func parseHash(h string) ([32]byte, error) {
 	var sum [32]byte
@@ -66,13 +81,8 @@ func parseHash(h string) ([32]byte, error) {
 }
 
 func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
-	room, ok := s.chunkRoom(w, r, CapWrite)
+	room, sum, ok := s.chunkNamed(w, r, CapWrite)
 	if !ok {
-		return
-	}
-	sum, err := parseHash(r.PathValue("hash"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
 		return
 	}
 	if r.ContentLength > int64(s.opts.MaxChunk) {
@@ -89,7 +99,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 	}
 	data := make([]byte, 0, max(0, min(r.ContentLength, int64(s.opts.MaxChunk)))+1)
 	buf := bytes.NewBuffer(data)
-	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxChunk)))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxChunk)))
 	data = buf.Bytes()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -122,13 +132,8 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
-	room, ok := s.chunkRoom(w, r, CapRead)
+	room, sum, ok := s.chunkNamed(w, r, CapRead)
 	if !ok {
-		return
-	}
-	sum, err := parseHash(r.PathValue("hash"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
 		return
 	}
 	data, err := s.chunks.get(room, sum)

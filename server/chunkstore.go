@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // chunkStore keeps each room's chunks, named by the SHA-256 of their
@@ -136,8 +138,14 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 			cs.mem[room] = make(map[string]memChunk)
 		}
 		cs.mem[room][string(sum[:])] = memChunk{data: bytes.Clone(data), at: time.Now()}
-	} else if err := writeSynced(cs.path(room, sum), data); err != nil {
-		return false, err
+	} else {
+		if err := os.MkdirAll(filepath.Dir(cs.path(room, sum)), 0o755); err != nil {
+			return false, err
+		}
+		// A temporary file, synced, renamed into place: whole or absent.
+		if err := renameio.WriteFile(cs.path(room, sum), data, 0o644); err != nil {
+			return false, err
+		}
 	}
 	cs.usage[room] = n + int64(len(data))
 	return true, nil
@@ -153,30 +161,6 @@ func (cs *chunkStore) hasLocked(room string, sum [32]byte) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-func writeSynced(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // rooms returns the rooms that hold chunks.

@@ -2,33 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// startServe runs "synk serve" in process and returns its address.
-func startServe(t *testing.T) string {
-	t.Helper()
-	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-log-level", "error", "-data", t.TempDir()}, func(string) (string, bool) { return "", false }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, c, ready) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return <-ready
-}
 
 // TestFolder_cli: "synk folder DIR --room R --server ws://… --once" on two
 // directories makes them equal.

@@ -29,15 +29,7 @@ func TestParseServe_env(t *testing.T) {
 
 func TestServe_startsAndStops(t *testing.T) {
 	t.Parallel()
-	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-log-level", "warn", "-data", t.TempDir()}, func(string) (string, bool) { return "", false }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, c, ready) }()
-	addr := <-ready
+	addr := startServe(t) // stopped, and its error checked, at cleanup
 	resp, err := http.Get("http://" + addr + "/synk")
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +47,6 @@ func TestServe_startsAndStops(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"a": "p"`) {
 		t.Fatalf("GET /event = %d %s", resp.StatusCode, b)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve = %v", err)
 	}
 }
 
@@ -115,4 +103,24 @@ func TestServe_embeddedNATS(t *testing.T) {
 			t.Fatal("node B did not learn of ada within 10s")
 		}
 	}
+}
+
+// startServe runs "synk serve" in process and returns its address.
+func startServe(t *testing.T) string {
+	t.Helper()
+	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-log-level", "error", "-data", t.TempDir()}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, c, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return <-ready
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -72,28 +73,7 @@ func (ix *index) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileSynced(ix.file, b)
-}
-
-func writeFileSynced(name string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return renameio.WriteFile(ix.file, b, 0o644)
 }
 
 // checkPath accepts a record's path only if it stays inside the folder
