@@ -29,8 +29,8 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var level slog.Level
 	fs.StringVar(&o.Room, "room", "", "the room the devices share (required)")
 	fs.StringVar(&o.Server, "server", "", "the server's websocket address, ws://host:port or ws://host:port/ws (required)")
-	fs.StringVar(&o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: host name and a random suffix, kept in DIR/.synk)")
-	fs.StringVar(&tokenFile, "token-file", "", "a file holding the token for a server with auth (read and write in the room)")
+	fs.StringVar(&o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
+	fs.StringVar(&tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
 	fs.BoolVar(&once, "once", false, "sync until the folder and the room agree, then exit")
 	fs.StringVar(&progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "debug, info, warn or error")

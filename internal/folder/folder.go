@@ -27,11 +27,12 @@ type Options struct {
 	// Server is the server's websocket address, such as ws://host:7700/ws.
 	Server string
 	// Device names this device in the room (its client id) and in conflict
-	// copies. Default: the host name and a random suffix, made once and
-	// kept in the folder's .synk directory.
+	// copies. Default: with a Token, its subject; else the host name and a
+	// random suffix, made once and kept in the folder's .synk directory.
 	Device string
-	// Token is the token a server with auth requires: read and write in
-	// the room.
+	// Token is the token a server with auth requires: presence, read and
+	// write in the room. Its subject is the device's client id, so each
+	// device needs a token of its own.
 	Token string
 	// Progress, if set, receives a progress bar for each long transfer.
 	Progress io.Writer
@@ -98,7 +99,7 @@ func Open(ctx context.Context, opts Options) (_ *Folder, err error) {
 			}
 		}()
 	}
-	if opts.Device == "" {
+	if opts.Device == "" && opts.Token == "" {
 		if opts.Device, err = deviceName(root); err != nil {
 			return nil, err
 		}
@@ -119,6 +120,9 @@ func Open(ctx context.Context, opts Options) (_ *Folder, err error) {
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("folder: %w", err)
+	}
+	if f.opts.Device == "" {
+		f.opts.Device = f.conn.Client() // the token's subject
 	}
 	go f.readEvents()
 	if f.room, err = f.conn.Join(ctx, opts.Room, nil); err == nil {

@@ -13,17 +13,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/server"
 )
 
 // hub is a real server on loopback, counting the chunk bytes uploaded to it.
 type hub struct {
+	srv      *server.Server
 	url      string
 	putBytes atomic.Int64
 	puts     atomic.Int64
@@ -35,7 +38,7 @@ func startHub(t testing.TB) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{}
+	h := &hub{srv: s}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "PUT" && strings.Contains(r.URL.Path, "/chunks/") {
 			h.puts.Add(1)
@@ -53,6 +56,24 @@ func startHub(t testing.TB) *hub {
 	})
 	h.url = "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
 	return h
+}
+
+// framesSent reads the server's count of websocket frames sent.
+func (h *hub) framesSent(t testing.TB) int {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.srv.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(w.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "synk_frames_sent_total "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatal("no synk_frames_sent_total in /metrics")
+	return 0
 }
 
 // device opens a folder in dir and closes it at the end of the test.
@@ -267,6 +288,9 @@ func TestFolder_offline(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	write(t, a, "keep.txt", []byte("1"))
 	write(t, a, "gone.txt", []byte("2"))
+	for i := range 40 { // unchanged while b is away: b must not hear of them again
+		write(t, a, fmt.Sprintf("old/%d.txt", i), []byte{byte(i)})
+	}
 	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
 	once(t, fa, fb)
 	fb.Close()
@@ -277,8 +301,17 @@ func TestFolder_offline(t *testing.T) {
 	write(t, b, "new-on-b.txt", []byte("4")) // while b is offline
 	write(t, b, "keep.txt", []byte("changed on b"))
 
+	sent := h.framesSent(t)
 	fb = device(t, h, b, "b")
-	once(t, fb, fa)
+	once(t, fb)
+	// From the change log: new-on-a.txt and gone.txt, b's own two writes
+	// (to b and to a), and the answers; a snapshot alone is 44 records.
+	if n := h.framesSent(t) - sent; n > 20 {
+		t.Errorf("the server sent %d frames for b's return, want only what b missed", n)
+	} else {
+		t.Logf("the server sent %d frames for b's return", n)
+	}
+	once(t, fa)
 	sameTrees(t, a, b)
 	want := map[string]string{"keep.txt": "changed on b", "new-on-a.txt": "3", "new-on-b.txt": "4"}
 	for p, w := range want {
@@ -435,5 +468,63 @@ func TestFolder_noWriteThroughLinks(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Fatalf("written outside the folder: %v", ents)
+	}
+}
+
+// TestFolder_auth: with auth on, a device syncs with a token of its own
+// (its subject names the device); a token that may only read gets a clear
+// refusal of its upload and changes nothing.
+func TestFolder_auth(t *testing.T) {
+	t.Parallel()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	auth, err := server.NewAuth(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(&server.Options{Auth: auth, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	defer func() {
+		hs.Close()
+		s.Shutdown(context.Background())
+	}()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	token := func(sub string, caps ...server.Capability) string {
+		tok, err := server.Mint(key, server.Claims{Rooms: map[string][]server.Capability{"photos": caps},
+			RegisteredClaims: jwt.RegisteredClaims{Subject: sub, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	open := func(dir, tok string) *Folder {
+		f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: url, Token: tok, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	a, b := t.TempDir(), t.TempDir()
+	write(t, a, "x.txt", []byte("x"))
+	fa := open(a, token("laptop", server.CapPresence, server.CapRead, server.CapWrite))
+	if fa.Device() != "laptop" {
+		t.Errorf("device = %q, want the token's subject", fa.Device())
+	}
+	once(t, fa)
+	write(t, b, "y.txt", []byte("y"))
+	fb := open(b, token("viewer", server.CapPresence, server.CapRead))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := fb.Once(ctx); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a read-only device's Once = %v, want a 403 for its upload", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(b, "x.txt")); string(got) != "x" {
+		t.Fatalf("the read-only device did not receive x.txt: %q", got)
+	}
+	if len(fa.room.Objects()) != 1 {
+		t.Fatalf("the room holds %d files, want 1", len(fa.room.Objects()))
 	}
 }
