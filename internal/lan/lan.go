@@ -154,5 +154,5 @@ func stdLogger(l *slog.Logger) *log.Logger {
 	return slog.NewLogLogger(l.Handler(), slog.LevelDebug)
 }
 
-// Wait time for a query, when the caller gives none.
+// DefaultWait is how long synk discover waits for answers by default.
 const DefaultWait = 2 * time.Second
