@@ -120,12 +120,13 @@ func TestDiscover_netns(t *testing.T) {
 	}
 	url := strings.Fields(strings.TrimPrefix(found[strings.Index(found, want):], "lan test"))[0]
 
-	// Two folders in the other namespace sync through the server found.
+	// Two folders in the other namespace sync through the server found:
+	// by the address discover printed, and by -server lan.
 	one, two := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(one, "across.txt"), []byte("over the veth"), 0o644)
-	for _, dir := range []string{one, two} {
-		if out, err := exec.CommandContext(ctx, "ip", "netns", "exec", nsB, bin, "folder", dir, "-room", "lan", "-server", url, "-once").CombinedOutput(); err != nil {
-			t.Fatalf("synk folder %s: %v: %s", dir, err, out)
+	for _, c := range []struct{ dir, server string }{{one, url}, {two, "lan"}} {
+		if out, err := exec.CommandContext(ctx, "ip", "netns", "exec", nsB, bin, "folder", c.dir, "-room", "lan", "-server", c.server, "-once").CombinedOutput(); err != nil {
+			t.Fatalf("synk folder %s -server %s: %v: %s", c.dir, c.server, err, out)
 		}
 	}
 	if got, err := os.ReadFile(filepath.Join(two, "across.txt")); err != nil || string(got) != "over the veth" {

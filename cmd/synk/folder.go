@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/synkhq/synk/internal/folder"
+	"github.com/synkhq/synk/internal/lan"
 	"golang.org/x/term"
 )
 
@@ -28,7 +29,7 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var tokenFile, progress string
 	var level slog.Level
 	fs.StringVar(&o.Room, "room", "", "the room the devices share (required)")
-	fs.StringVar(&o.Server, "server", "", "the server's websocket address, ws://host:port or ws://host:port/ws (required)")
+	fs.StringVar(&o.Server, "server", "", "the server's websocket address, ws://host:port or ws://host:port/ws,\nor \"lan\": the one server synk discover finds (required)")
 	fs.StringVar(&o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
 	fs.StringVar(&tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
 	fs.BoolVar(&once, "once", false, "sync until the folder and the room agree, then exit")
@@ -50,6 +51,25 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.Dir == "" || o.Room == "" || o.Server == "" {
 		fs.Usage()
 		return errors.New("synk folder needs a directory, -room and -server")
+	}
+	if o.Server == "lan" {
+		found, err := lan.Discover(ctx, lan.DefaultWait, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		if err != nil {
+			return err
+		}
+		switch len(found) {
+		case 0:
+			return fmt.Errorf("-server lan: no Synk server answered on the local network within %v", lan.DefaultWait)
+		case 1:
+			o.Server = found[0].URL()
+			fmt.Fprintf(stderr, "synk folder: using %s (%s)\n", o.Server, found[0].Instance)
+		default:
+			var names []string
+			for _, f := range found {
+				names = append(names, f.Instance+" at "+f.URL())
+			}
+			return fmt.Errorf("-server lan: %d servers answered (%s); name one", len(found), strings.Join(names, ", "))
+		}
 	}
 	if !strings.Contains(strings.TrimPrefix(strings.TrimPrefix(o.Server, "ws://"), "wss://"), "/") {
 		o.Server += "/ws"
