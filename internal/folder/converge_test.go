@@ -1,12 +1,14 @@
 package folder
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // randomOp does one random file operation in root: create, modify,
@@ -113,6 +115,62 @@ func converge(t *testing.T, n int, seed uint64) {
 				once(t, devs[i])
 			}
 		}
+	}
+	for range 2 {
+		once(t, devs...)
+	}
+	sameTrees(t, dirs...)
+	t.Logf("seed %d: %d paths", seed, len(tree(t, dirs[0])))
+}
+
+// TestFolder_convergeRunning: three devices run (watching, syncing as
+// changes come) while random operations hit all three folders at once;
+// once they stop and settle, the folders are equal.
+func TestFolder_convergeRunning(t *testing.T) {
+	t.Parallel()
+	const n = 3
+	seed := uint64(77)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	h := startHub(t)
+	var dirs []string
+	var devs []*Folder
+	for i := range n {
+		dirs = append(dirs, t.TempDir())
+		devs = append(devs, device(t, h, dirs[i], fmt.Sprintf("run%d", i)))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	errs := make(chan error, n)
+	passed := make(chan struct{}, 64)
+	for _, f := range devs {
+		f.passed = passed
+		go func() { errs <- f.Run(ctx) }()
+	}
+	for round := range 10 {
+		for i := range n {
+			for range 1 + rng.IntN(3) {
+				randomOp(t, rng, dirs[i])
+			}
+		}
+		// Let some passes happen between rounds: wait for a few (a round
+		// whose operations changed nothing makes none).
+		quiet := time.NewTimer(2 * time.Second)
+		for k := 0; k < 2+round%3; k++ {
+			select {
+			case <-passed:
+			case <-quiet.C:
+				k = 99
+			}
+		}
+		quiet.Stop()
+	}
+	cancel()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, f := range devs {
+		f.passed = nil
 	}
 	for range 2 {
 		once(t, devs...)
