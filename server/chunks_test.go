@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -146,13 +147,16 @@ func TestChunks_auth(t *testing.T) {
 }
 
 // FuzzChunkRequest: any chunk name and missing-list body gets 200 or a
-// 4xx JSON error, never a panic.
+// 4xx JSON error, never a panic (or, for a name that is no clean path,
+// the mux's redirect to the cleaned one).
 func FuzzChunkRequest(f *testing.F) {
 	h := hashOf([]byte("x"))
 	f.Add(h, []byte(`{"hashes":["`+h+`"]}`))
 	f.Add("zz", []byte(`{"hashes":[1]}`))
 	f.Add(strings.ToUpper(h), []byte(`{}`))
 	f.Add("", []byte(`{"hashes":null,"x":1}`))
+	f.Add(".", []byte(`{}`))
+	f.Add("..", []byte(`{}`))
 	s, err := New(&Options{Logger: slog.New(slog.DiscardHandler), ChunkQuota: 1 << 20})
 	if err != nil {
 		f.Fatal(err)
@@ -169,6 +173,9 @@ func FuzzChunkRequest(f *testing.F) {
 		} {
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, req)
+			if c := w.Code; (c == 301 || c == 307 || c == 308) && path.Clean(req.URL.Path) != req.URL.Path {
+				continue // the mux sends a name like "." or ".." to the cleaned path
+			}
 			if c := w.Code; c != 200 && c != 201 && (c < 400 || c > 499) {
 				t.Fatalf("%s %s = %d %s", req.Method, req.URL, c, w.Body)
 			}

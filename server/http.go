@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -237,6 +238,26 @@ func jsonSafe(v any) any {
 		return m
 	}
 	return v
+}
+
+// serveNoRoute answers a request under /synk/ that no route takes, in
+// JSON like every other error: 405 with Allow when the path is known for
+// another method, else 404.
+func (s *Server) serveNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
+		other := *r
+		other.Method = m
+		if _, pattern := s.mux.Handler(&other); pattern != "" && pattern != "/synk/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, protocol.Errorf(protocol.CodeBadRequest, "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such route: %s %s", r.Method, r.URL.Path))
 }
 
 // httpError is the JSON body of every HTTP error.

@@ -27,7 +27,7 @@ func do(t *testing.T, hs *httptest.Server, method, path, body string) (int, stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 405 && ct != "application/json" {
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
 	}
 	return resp.StatusCode, strings.TrimSpace(string(b))
@@ -152,4 +152,26 @@ func FuzzParsePost(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHTTP_noRoute: a path under /synk/ that no route takes gets a JSON
+// 404, and a known path with another method a JSON 405 (with Allow).
+func TestHTTP_noRoute(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"DELETE", "/synk/vr", 405, `"code":200`},
+		{"PATCH", "/synk/vr/chunks/abc", 405, `"code":200`},
+		{"GET", "/synk/a/b/c", 404, `"code":209`},
+		{"PUT", "/synk/r/chunks/%2F", 404, `"code":209`},
+	} {
+		code, body := do(t, hs, c.method, c.path, "")
+		if code != c.status || !strings.Contains(body, c.code) {
+			t.Errorf("%s %s = %d %s, want %d with %s", c.method, c.path, code, body, c.status, c.code)
+		}
+	}
 }
