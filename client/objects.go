@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -265,8 +266,9 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 		if oc.resynced != nil {
 			oc.resynced[m.Object] = true
 		}
-		if o != nil && o.Version == m.Version && o.Area == m.Area {
-			return // unchanged across a reconnect
+		if o != nil && o.Version == m.Version && o.Area == m.Area && o.Kind == m.Kind &&
+			maps.EqualFunc(o.Fields, ev.Set, func(a, b msgpack.RawMessage) bool { return bytes.Equal(a, b) }) {
+			return // unchanged across a reconnect (a version alone does not say: one deleted and created again starts at 1)
 		}
 		fields := ev.Set
 		if fields == nil {

@@ -231,11 +231,20 @@ func (r *Room) state() *roomState {
 	return st
 }
 
+// taken is what [Room.changes] took from a room's dirty state, to be given
+// back by [Room.redirty] if the Store refuses it.
+type taken struct {
+	meta     bool
+	ids      []string
+	answered []uint64
+}
+
 // changes returns what the Store lacks of r, and forgets it was dirty.
 // The caller holds r.mu.
-func (r *Room) changes(set map[string][]byte, del *[]string) {
+func (r *Room) changes(set map[string][]byte, del *[]string) taken {
 	oc := &r.objs
 	oc.init()
+	t := taken{meta: oc.metaDirty, ids: slices.Collect(maps.Keys(oc.dirty)), answered: slices.Clone(r.answered)}
 	if oc.metaDirty {
 		sr := storedRoom{Epoch: oc.pos.Epoch, Offset: oc.pos.Offset, Held: oc.held(), Areas: slices.Sorted(maps.Keys(oc.areas))}
 		b, err := msgpack.Marshal(&sr)
@@ -261,17 +270,21 @@ func (r *Room) changes(set map[string][]byte, del *[]string) {
 		*del = append(*del, writeKey(r.name, seq))
 	}
 	r.answered = r.answered[:0]
+	return t
 }
 
-// redirty marks everything of r dirty again after a failed flush.
-func (r *Room) redirty() {
+// redirty gives back what changes took after the Store refused it: the
+// objects written and deleted since, the position and the answered writes
+// to delete are all still owed.
+func (r *Room) redirty(t taken) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.objs.init()
-	r.objs.metaDirty = true
-	for id := range r.objs.byID {
+	r.objs.metaDirty = r.objs.metaDirty || t.meta
+	for _, id := range t.ids {
 		r.objs.dirty[id] = true
 	}
+	r.answered = append(r.answered, t.answered...)
 }
 
 // allKeys returns every key the Store may hold for r. The caller holds
@@ -339,17 +352,18 @@ func (c *Conn) flush(ctx context.Context) error {
 	c.mu.Unlock()
 	set := make(map[string][]byte)
 	var del []string
-	for _, r := range rooms {
+	took := make([]taken, len(rooms))
+	for i, r := range rooms {
 		r.mu.Lock()
-		r.changes(set, &del)
+		took[i] = r.changes(set, &del)
 		r.mu.Unlock()
 	}
 	if len(set) == 0 && len(del) == 0 {
 		return nil
 	}
 	if err := c.opts.Store.Apply(ctx, set, del); err != nil {
-		for _, r := range rooms {
-			r.redirty()
+		for i, r := range rooms {
+			r.redirty(took[i])
 		}
 		return fmt.Errorf("client: store: %w", err)
 	}

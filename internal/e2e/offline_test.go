@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -114,6 +115,30 @@ func TestResume_onlyWhatChanged(t *testing.T) {
 	}
 	if n := len(r.Objects()); n != 50 {
 		t.Fatalf("cache holds %d objects, want 50 (and the marker)", n)
+	}
+}
+
+// TestResume_recreated: an object deleted and created again while a
+// client was away starts again at version 1, like the copy the client
+// holds; the client must still take the new one.
+func TestResume_recreated(t *testing.T) {
+	t.Parallel()
+	srv, hs, _ := start(t, nil)
+	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "x", Kind: "k", Area: "A", Fields: fields("n", "old")})
+	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "marker", Kind: "k", Area: "M"})
+	px, c, r := awayReader(t, hs)
+	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpDelete, Object: "x"})
+	serverWrite(t, srv, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "x", Kind: "k2", Area: "A", Fields: fields("n", "new")})
+	px.up()
+	if err := r.Subscribe(ctxT(t), []string{"M"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := objectEvents(t, c, "marker"), []string{"ObjectPut x A v1"}; !slices.Equal(got, want) {
+		t.Fatalf("events after the reconnect: %v, want %v", got, want)
+	}
+	o, ok := r.Object("x")
+	if !ok || o.Kind != "k2" || !bytes.Equal(o.Fields["n"], mp("new")) {
+		t.Fatalf("cached x = %+v, want the new one", o)
 	}
 }
 
