@@ -12,7 +12,8 @@ import (
 )
 
 // randomOp does one random file operation in root: create, modify,
-// delete, rename, make an empty directory or remove a directory tree.
+// delete, rename, make an empty directory (sometimes in a file's place) or
+// remove a directory tree.
 // Names come from small sets, so devices often touch the same paths.
 func randomOp(t *testing.T, rng *rand.Rand, root string) {
 	t.Helper()
@@ -46,7 +47,9 @@ func randomOp(t *testing.T, rng *rand.Rand, root string) {
 		if rng.IntN(8) == 0 {
 			size = 600<<10 + rng.IntN(2<<20) // a few chunks
 		}
-		write(t, root, name(), randomBytes(size, rng.Uint64()))
+		p := full(name())
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, randomBytes(size, rng.Uint64()), 0o644) // fails where a directory took the name
 	case op < 5: // modify a few bytes in place
 		if p, ok := pick(); ok {
 			b, _ := os.ReadFile(full(p))
@@ -66,7 +69,12 @@ func randomOp(t *testing.T, rng *rand.Rand, root string) {
 			os.MkdirAll(filepath.Dir(full(to)), 0o755)
 			os.Rename(full(p), full(to))
 		}
-	case op < 9: // an empty directory
+	case op < 9: // an empty directory; sometimes where a file was
+		if p, ok := pick(); ok && rng.IntN(3) == 0 {
+			os.Remove(full(p))
+			os.MkdirAll(full(p), 0o755)
+			return
+		}
 		os.MkdirAll(full(fmt.Sprintf("%se%d", dirs[rng.IntN(len(dirs))], rng.IntN(3))), 0o755)
 	default: // remove a directory tree
 		os.RemoveAll(full(dirs[1+rng.IntN(len(dirs)-1)]))

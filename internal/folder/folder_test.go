@@ -79,7 +79,16 @@ func (h *hub) framesSent(t testing.TB) int {
 // device opens a folder in dir and closes it at the end of the test.
 func device(t testing.TB, h *hub, dir, name string) *Folder {
 	t.Helper()
-	f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: h.url, Device: name, Logger: slog.New(slog.DiscardHandler)})
+	log := slog.New(slog.DiscardHandler)
+	if d := os.Getenv("FOLDER_DEBUG"); d != "" { // a directory for the logs, one file a test
+		w, err := os.OpenFile(filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_")+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).With("dev", name)
+	}
+	f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: h.url, Device: name, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,5 +535,40 @@ func TestFolder_auth(t *testing.T) {
 	}
 	if len(fa.room.Objects()) != 1 {
 		t.Fatalf("the room holds %d files, want 1", len(fa.room.Objects()))
+	}
+}
+
+// TestFolder_kindChange: a file that becomes a directory (and back) on
+// one device does so on the other; a file made where the other device made
+// a directory of the same name becomes a conflict copy.
+func TestFolder_kindChange(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	write(t, a, "x", []byte("a file"))
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	os.Remove(filepath.Join(a, "x"))
+	write(t, a, "x/inside.txt", []byte("now a directory"))
+	os.Chmod(filepath.Join(a, "x/inside.txt"), 0o600)
+	once(t, fa, fb)
+	sameTrees(t, a, b)
+	os.RemoveAll(filepath.Join(b, "x"))
+	write(t, b, "x", []byte("a file again"))
+	once(t, fb, fa)
+	sameTrees(t, a, b)
+
+	write(t, a, "y/z.txt", []byte("dir on a"))
+	write(t, b, "y", []byte("file on b"))
+	once(t, fa, fb, fa)
+	sameTrees(t, a, b)
+	if got := tree(t, b); got["y"] != "dir" || len(slices.Collect(func(yield func(string) bool) {
+		for p := range got {
+			if strings.HasPrefix(p, "y.synk-conflict-b-") && !yield(p) {
+				return
+			}
+		}
+	})) != 1 {
+		t.Fatalf("want y a directory and one conflict copy of b's file: %v", got)
 	}
 }

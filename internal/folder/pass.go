@@ -27,6 +27,7 @@ import (
 // passResult is what one pass did.
 type passResult struct {
 	changes int     // paths written locally or in the room
+	lost    int     // writes refused because the room moved first ([errLost])
 	errs    []error // paths left for a later pass
 }
 
@@ -85,7 +86,10 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 				if changed && err == nil {
 					res.changes++
 				}
-				if err != nil {
+				if errors.Is(err, errLost) {
+					res.lost++
+					f.log.Debug("folder: write refused: the room changed first", "path", path)
+				} else if err != nil {
 					res.errs = append(res.errs, fmt.Errorf("%s: %w", path, err))
 				}
 				if time.Since(ps.saved) > 2*time.Second && ps.saveErr == nil {
@@ -335,12 +339,17 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 	return nil
 }
 
+// errLost is a write refused because the room moved since this device
+// looked (another device wrote the path first). The room's change is on
+// its way, and the next pass resolves the path with it.
+var errLost = errors.New("the room changed first")
+
 // lostRace turns a write refused because another device wrote first into
-// no error: the room's change arrives, and the next pass resolves it.
+// errLost.
 func lostRace(err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && (pe.Code == protocol.CodeStale || pe.Code == protocol.CodeExists || pe.Code == protocol.CodeNotFound) {
-		return nil
+		return errLost
 	}
 	return err
 }
@@ -368,10 +377,24 @@ func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *r
 		ps.set(p, nil)
 		return nil
 	case r.Dir:
+		if hasL && !l.Dir { // a file, as agreed: the room made it a directory
+			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
 		if err := os.MkdirAll(full, 0o755); err != nil {
 			return err
 		}
 		ps.set(p, &entry{Rec: *r})
+		return nil
+	case hasL && l.Dir:
+		// A directory, as agreed: the room made it a file. Its files go
+		// at the end of this pass, then it; the next pass downloads the
+		// file (or, if new files kept the directory, makes it a conflict).
+		ps.mu.Lock()
+		ps.rmdirs = append(ps.rmdirs, p)
+		ps.mu.Unlock()
+		ps.set(p, nil)
 		return nil
 	}
 	ne, err := ps.download(ctx, p, l, hasL, r)

@@ -28,7 +28,7 @@ func (f *Folder) Once(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if res.changes == 0 && len(res.errs) == 0 && len(f.room.Pending()) == 0 {
+		if res.changes == 0 && res.lost == 0 && len(res.errs) == 0 && len(f.room.Pending()) == 0 {
 			return nil
 		}
 		last = res
@@ -39,10 +39,15 @@ func (f *Folder) Once(ctx context.Context) error {
 		if failing++; failing == maxFailing {
 			break
 		}
-		// Only errors: give a changing file or the server a moment.
+		// Only errors or lost races: give a changing file a moment, or
+		// the room the time to send what it changed.
 		if err := f.wait(ctx, time.Second); err != nil {
 			return err
 		}
+	}
+	if len(last.errs) == 0 {
+		return fmt.Errorf("folder: not settled: %d changes and %d writes refused (the room changed first) in the last pass, %d writes unanswered",
+			last.changes, last.lost, len(f.room.Pending()))
 	}
 	return fmt.Errorf("folder: not settled: %w", errors.Join(last.errs...))
 }
@@ -115,7 +120,7 @@ func (f *Folder) Run(ctx context.Context) error {
 			f.log.Info("folder: synced", "changes", res.changes)
 		}
 		next := rescan
-		if len(res.errs) > 0 {
+		if len(res.errs) > 0 || res.lost > 0 { // a lost race: the room's change should come first
 			retry = min(max(2*retry, time.Second), maxRetry)
 			next = retry
 		} else {
