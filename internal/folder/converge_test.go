@@ -97,15 +97,19 @@ func TestFolder_converge(t *testing.T) {
 	}
 }
 
+// devices opens n devices named prefix0, prefix1, … on new directories.
+func devices(t *testing.T, h *hub, n int, prefix string) (dirs []string, devs []*Folder) {
+	for i := range n {
+		dirs = append(dirs, t.TempDir())
+		devs = append(devs, device(t, h, dirs[i], fmt.Sprintf("%s%d", prefix, i)))
+	}
+	return dirs, devs
+}
+
 func converge(t *testing.T, n int, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	h := startHub(t)
-	var dirs []string
-	var devs []*Folder
-	for i := range n {
-		dirs = append(dirs, t.TempDir())
-		devs = append(devs, device(t, h, dirs[i], fmt.Sprintf("dev%d", i)))
-	}
+	dirs, devs := devices(t, h, n, "dev")
 	for round := range 12 {
 		for i := range n {
 			for range 1 + rng.IntN(4) {
@@ -140,12 +144,7 @@ func TestFolder_convergeRunning(t *testing.T) {
 	seed := uint64(77)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	h := startHub(t)
-	var dirs []string
-	var devs []*Folder
-	for i := range n {
-		dirs = append(dirs, t.TempDir())
-		devs = append(devs, device(t, h, dirs[i], fmt.Sprintf("run%d", i)))
-	}
+	dirs, devs := devices(t, h, n, "run")
 	ctx, cancel := context.WithCancel(t.Context())
 	errs := make(chan error, n)
 	passed := make(chan struct{}, 64)
