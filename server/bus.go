@@ -14,6 +14,10 @@ type bus interface {
 	announce(r *room, p *protocol.Presence)
 	// watch follows a room now in memory here; the caller holds s.mu.
 	watch(name string)
+	// confirmWatch waits until what watch asked for is in place, so that every
+	// event another node publishes after it arrives here. The first user
+	// of a new room calls it, holding r.mu but not s.mu.
+	confirmWatch()
 	// unwatch stops following a room freed here.
 	unwatch(name string)
 	// tick sends a heartbeat and drops nodes not heard from since deadline.

@@ -135,6 +135,20 @@ func (cl *cluster) watch(name string) {
 	cl.publish("synk.s."+name, "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
 }
 
+// confirmWatch makes a round trip to NATS: the subscriptions of watch were
+// sent before it, so once it returns NATS delivers this node every event
+// published after. A join answered before that could miss a member that
+// joins at once on another node. NATS unreachable, it gives up after
+// confirmWait; the resync after the reconnect mends the room then.
+func (cl *cluster) confirmWatch() {
+	if err := cl.nc.FlushTimeout(confirmWait); err != nil {
+		cl.s.log.Debug("cluster: subscriptions not confirmed", "err", err)
+	}
+}
+
+// confirmWait bounds confirmWatch.
+const confirmWait = time.Second
+
 // unwatch stops following a room freed here.
 func (cl *cluster) unwatch(name string) {
 	cl.mu.Lock()

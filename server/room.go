@@ -21,8 +21,11 @@ type room struct {
 	subs    map[*conn]*member // receivers; a nil member marks an observer
 	objs    objects           // the room's objects and who sees which
 	bus     bus               // the cluster's, or nil
-	remote  int               // members of other nodes, in members
-	logSeq  uint64            // in a cluster: the room log's last sequence applied here
+	// unconfirmed: new, its first user must wait for bus.confirmWatch (set
+	// under Server.mu at creation, before anyone else can see the room).
+	unconfirmed bool
+	remote      int    // members of other nodes, in members
+	logSeq      uint64 // in a cluster: the room log's last sequence applied here
 	// remoteSeq is, per other node, the number of its last event applied.
 	remoteSeq map[string]uint64
 

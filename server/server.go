@@ -252,6 +252,7 @@ func (s *Server) lockRoom(name string, create bool) *room {
 			s.rooms[name] = r
 			if r.bus = s.bus; r.bus != nil {
 				r.bus.watch(name)
+				r.unconfirmed = true
 				if e := r.bus.epoch(); e != 0 {
 					r.objs.log.epoch = e
 				}
@@ -262,6 +263,10 @@ func (s *Server) lockRoom(name string, create bool) *room {
 			return nil
 		}
 		r.mu.Lock()
+		if r.unconfirmed {
+			r.bus.confirmWatch()
+			r.unconfirmed = false
+		}
 		if !r.dead {
 			return r
 		}
