@@ -18,7 +18,17 @@ func do(t *testing.T, hs *httptest.Server, method, path, body string) (int, stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := hs.Client().Do(req)
+	resp, b := roundTrip(t, hs.Client(), req)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
+	}
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(t *testing.T, c *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,10 +37,7 @@ func do(t *testing.T, hs *httptest.Server, method, path, body string) (int, stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
-	}
-	return resp.StatusCode, strings.TrimSpace(string(b))
+	return resp, b
 }
 
 func TestHTTP_seedAPI(t *testing.T) {
