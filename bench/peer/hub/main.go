@@ -40,12 +40,8 @@ type peer struct {
 func (p *peer) stop() { p.once.Do(func() { close(p.quit) }) }
 
 func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
-		return
-	}
-	defer ws.CloseNow()
-	ws.SetReadLimit(1 << 20)
+	// The peer is in its room before the handshake's answer goes out, so
+	// a message sent once a client's Dial returned reaches that client.
 	room := r.URL.Query().Get("room")
 	p := &peer{out: make(chan []byte, 1024), quit: make(chan struct{})}
 	h.mu.Lock()
@@ -62,6 +58,12 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		h.mu.Unlock()
 	}()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(1 << 20)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	done := make(chan struct{})
