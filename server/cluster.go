@@ -165,7 +165,7 @@ func (cl *cluster) unwatch(name string) {
 // the room and its event number.
 func (cl *cluster) onRequest(msg *nats.Msg) {
 	var req clusterEvent
-	if msgpack.Unmarshal(msg.Data, &req) != nil || req.Node == cl.node || msg.Reply == "" {
+	if decodeChecked(msg.Data, &req) != nil || req.Node == cl.node || msg.Reply == "" {
 		return
 	}
 	r := cl.s.lockRoom(req.Room, false)
@@ -180,7 +180,7 @@ func (cl *cluster) onRequest(msg *nats.Msg) {
 // onReply applies another node's members of a room.
 func (cl *cluster) onReply(msg *nats.Msg) {
 	var ev clusterEvent
-	if msgpack.Unmarshal(msg.Data, &ev) != nil || ev.Node == cl.node {
+	if decodeChecked(msg.Data, &ev) != nil || ev.Node == cl.node {
 		return
 	}
 	cl.heard(ev.Node)
@@ -214,7 +214,7 @@ func (cl *cluster) applyMembers(r *room, ev *clusterEvent) {
 // onPresence applies another node's event.
 func (cl *cluster) onPresence(msg *nats.Msg) {
 	var ev clusterEvent
-	if msgpack.Unmarshal(msg.Data, &ev) != nil || ev.Node == cl.node {
+	if decodeChecked(msg.Data, &ev) != nil || ev.Node == cl.node {
 		return
 	}
 	cl.heard(ev.Node)

@@ -207,7 +207,7 @@ func (cl *cluster) settle(m *meetMsg) {
 
 func (cl *cluster) onMeetRequest(msg *nats.Msg) {
 	var m meetMsg
-	if msgpack.Unmarshal(msg.Data, &m) == nil {
+	if decodeChecked(msg.Data, &m) == nil {
 		cl.heard(m.From)
 		cl.own(&m)
 	}
@@ -215,14 +215,14 @@ func (cl *cluster) onMeetRequest(msg *nats.Msg) {
 
 func (cl *cluster) onMeetCancel(msg *nats.Msg) {
 	var m meetMsg
-	if msgpack.Unmarshal(msg.Data, &m) == nil && m.Code != 0 {
+	if decodeChecked(msg.Data, &m) == nil && m.Code != 0 {
 		cl.cancelOwned(&m)
 	}
 }
 
 func (cl *cluster) onMeetAnswer(msg *nats.Msg) {
 	var m meetMsg
-	if msgpack.Unmarshal(msg.Data, &m) == nil {
+	if decodeChecked(msg.Data, &m) == nil {
 		cl.settle(&m)
 	}
 }
@@ -267,7 +267,7 @@ func (cl *cluster) stats(scope string, wait time.Duration) map[string]map[string
 			break
 		}
 		var part map[string]map[string]map[string]meetStat
-		if msgpack.Unmarshal(msg.Data, &part) != nil {
+		if decodeChecked(msg.Data, &part) != nil {
 			continue
 		}
 		for event, byActor := range part {

@@ -173,7 +173,7 @@ func (cl *cluster) apply(r *room, e logEntry) {
 	var lw logWrite
 	var res writeResult
 	var m protocol.Message
-	err := msgpack.Unmarshal(e.Data, &lw)
+	err := decodeChecked(e.Data, &lw)
 	if err == nil {
 		m, err = protocol.Decode(lw.Frame)
 	}
@@ -286,7 +286,7 @@ func (co *clusterObjects) storeRecord(ctx context.Context, room, id string, rec 
 			return err
 		default:
 			var prev record
-			if decodeStored(e.Value(), &prev) == nil && prev.Seq >= rec.Seq {
+			if decodeChecked(e.Value(), &prev) == nil && prev.Seq >= rec.Seq {
 				return nil
 			}
 			_, err = co.records.Update(ctx, key, val, e.Revision())
@@ -336,7 +336,7 @@ func (cl *cluster) loadRecords(ctx context.Context, r *room) error {
 			continue
 		}
 		var rec record
-		if err := decodeStored(e.Value(), &rec); err != nil {
+		if err := decodeChecked(e.Value(), &rec); err != nil {
 			return fmt.Errorf("object record %s: %w", key, err)
 		}
 		r.objs.restore(string(id), &rec, cl.s.opts.History)

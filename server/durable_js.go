@@ -153,7 +153,7 @@ func (d *durable) compact(room string, upTo uint64) error {
 	}
 	for _, row := range rows {
 		var ch change
-		if decodeStored(blob(row.Get("ch")), &ch) != nil || ch.Op != protocol.OpDelete {
+		if decodeChecked(blob(row.Get("ch")), &ch) != nil || ch.Op != protocol.OpDelete {
 			continue
 		}
 		recs, err := d.exec("SELECT rec FROM synk_objects WHERE room = ? AND id = ?", room, ch.ID)
@@ -161,7 +161,7 @@ func (d *durable) compact(room string, upTo uint64) error {
 			return err
 		}
 		var rec record
-		if len(recs) > 0 && decodeStored(blob(recs[0].Get("rec")), &rec) == nil && rec.Deleted && rec.Seq <= upTo {
+		if len(recs) > 0 && decodeChecked(blob(recs[0].Get("rec")), &rec) == nil && rec.Deleted && rec.Seq <= upTo {
 			if _, err := d.exec("DELETE FROM synk_objects WHERE room = ? AND id = ?", room, ch.ID); err != nil {
 				return err
 			}
@@ -199,7 +199,7 @@ func (d *durable) load(clean bool) (map[string]*stored, error) {
 	for _, row := range rows {
 		name, id := row.Get("room").String(), row.Get("id").String()
 		var rec record
-		if err := decodeStored(blob(row.Get("rec")), &rec); err != nil {
+		if err := decodeChecked(blob(row.Get("rec")), &rec); err != nil {
 			return nil, fmt.Errorf("object %s/%s: %w", name, id, err)
 		}
 		r := get(name)
@@ -213,7 +213,7 @@ func (d *durable) load(clean bool) (map[string]*stored, error) {
 		for _, row := range rows {
 			name := row.Get("room").String()
 			var ch change
-			if err := decodeStored(blob(row.Get("ch")), &ch); err != nil || uint64(row.Get("seq").Float()) != ch.Seq {
+			if err := decodeChecked(blob(row.Get("ch")), &ch); err != nil || uint64(row.Get("seq").Float()) != ch.Seq {
 				return nil, fmt.Errorf("change %s/%v: bad record (%v)", name, row.Get("seq"), err)
 			}
 			if r := get(name); ch.Seq > r.meta.Start {

@@ -46,10 +46,11 @@ type stored struct {
 	log     []change // after meta.Start, oldest first
 }
 
-// decodeStored decodes a stored value into v after checking that it is one
-// well-formed msgpack value (as frames are: a damaged file must give an
-// error, not a huge allocation).
-func decodeStored(b []byte, v any) error {
+// decodeChecked decodes a stored value or a cluster peer's message into v
+// after checking that it is one well-formed msgpack value, as frames are:
+// msgpack allocates a list as long as its header says, so damaged bytes
+// must give an error, not a huge allocation.
+func decodeChecked(b []byte, v any) error {
 	if err := protocol.Check(b, protocol.MaxDepth); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func decodeStored(b []byte, v any) error {
 }
 
 func decodeMeta(v []byte, m *roomMeta) error {
-	if err := decodeStored(v, m); err != nil {
+	if err := decodeChecked(v, m); err != nil {
 		return fmt.Errorf("room meta: %w", err)
 	}
 	if m.Epoch == 0 || m.Start > m.Seq {
@@ -79,7 +80,7 @@ func encodeWrite(rec *record, ch *change) (val, logVal []byte, err error) {
 // least as new as rec: a late write must not overwrite it.
 func supersedes(old []byte, rec *record) bool {
 	var prev record
-	return old != nil && decodeStored(old, &prev) == nil && prev.Seq >= rec.Seq
+	return old != nil && decodeChecked(old, &prev) == nil && prev.Seq >= rec.Seq
 }
 
 // settleLoaded makes the rooms read from a backend ready to serve: each

@@ -149,10 +149,10 @@ func (st *store) compact(room string, upTo uint64) error {
 			end := seqKey(upTo)
 			for k, v := cur.First(); k != nil && bytes.Compare(k, end) <= 0; k, v = cur.First() {
 				var ch change
-				if err := decodeStored(v, &ch); err == nil && ch.Op == protocol.OpDelete && objs != nil {
+				if err := decodeChecked(v, &ch); err == nil && ch.Op == protocol.OpDelete && objs != nil {
 					if rv := objs.Get([]byte(ch.ID)); rv != nil {
 						var rec record
-						if decodeStored(rv, &rec) == nil && rec.Deleted && rec.Seq <= upTo {
+						if decodeChecked(rv, &rec) == nil && rec.Deleted && rec.Seq <= upTo {
 							if err := objs.Delete([]byte(ch.ID)); err != nil {
 								return err
 							}
@@ -195,7 +195,7 @@ func (st *store) load(clean bool) (map[string]*stored, error) {
 			r := get(name)
 			return tx.Bucket(bucketObjects).Bucket(name).ForEach(func(k, v []byte) error {
 				var rec record
-				if err := decodeStored(v, &rec); err != nil {
+				if err := decodeChecked(v, &rec); err != nil {
 					return fmt.Errorf("object %s/%s: %w", name, k, err)
 				}
 				r.meta.Seq = max(r.meta.Seq, rec.Seq)
@@ -210,7 +210,7 @@ func (st *store) load(clean bool) (map[string]*stored, error) {
 			r := get(name)
 			return tx.Bucket(bucketLog).Bucket(name).ForEach(func(k, v []byte) error {
 				var ch change
-				if err := decodeStored(v, &ch); err != nil || len(k) != 8 || binary.BigEndian.Uint64(k) != ch.Seq {
+				if err := decodeChecked(v, &ch); err != nil || len(k) != 8 || binary.BigEndian.Uint64(k) != ch.Seq {
 					return fmt.Errorf("change %s/%x: bad record (%v)", name, k, err)
 				}
 				if ch.Seq > r.meta.Start {

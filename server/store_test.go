@@ -120,9 +120,9 @@ func FuzzDecodeStored(f *testing.F) {
 		var m roomMeta
 		_ = decodeMeta(b, &m)
 		var ch change
-		_ = decodeStored(b, &ch)
+		_ = decodeChecked(b, &ch)
 		var rec record
-		if decodeStored(b, &rec) != nil {
+		if decodeChecked(b, &rec) != nil {
 			return
 		}
 		again, err := msgpack.Marshal(&rec)
@@ -130,7 +130,7 @@ func FuzzDecodeStored(f *testing.F) {
 			t.Fatalf("Marshal(%+v): %v", rec, err)
 		}
 		var back record
-		if err := decodeStored(again, &back); err != nil || back.Seq != rec.Seq || back.Deleted != rec.Deleted || len(back.Fields) != len(rec.Fields) {
+		if err := decodeChecked(again, &back); err != nil || back.Seq != rec.Seq || back.Deleted != rec.Deleted || len(back.Fields) != len(rec.Fields) {
 			t.Fatalf("record %+v came back as %+v (%v)", rec, back, err)
 		}
 	})

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/synkhq/synk/protocol"
 )
 
 // stateDir is the folder's own directory, never synced: the index, the
@@ -58,7 +60,13 @@ func loadIndex(root string) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := msgpack.Unmarshal(b, ix); err != nil {
+	// Check first: msgpack allocates a list as long as its header says,
+	// so a damaged header alone could ask for gigabytes.
+	err = protocol.Check(b, protocol.MaxDepth)
+	if err == nil {
+		err = msgpack.Unmarshal(b, ix)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("folder: index %s is damaged (delete it to start over): %w", ix.file, err)
 	}
 	if ix.Entries == nil {
