@@ -60,10 +60,7 @@ func Append(dst []byte, m Message) ([]byte, error) {
 // version does not know, and a [*Error] with code [CodeBadRequest] or
 // [CodeBadName] for a frame whose values break the rules of its type.
 func Decode(b []byte) (Message, error) {
-	if err := Check(b, MaxDepth); err != nil {
-		return nil, err
-	}
-	t, err := frameType(b)
+	t, err := checkFrame(b)
 	if err != nil {
 		return nil, err
 	}
@@ -82,35 +79,57 @@ func Decode(b []byte) (Message, error) {
 	return m, nil
 }
 
-// frameType reads key "t" of the checked top-level map in b.
-func frameType(b []byte) (MessageType, error) {
+// checkFrame checks b as [Check] does, in the same single walk checks that
+// it is a map that names no letter key twice, and returns its type: key
+// "t", a positive fixint. No writer repeats a key, and the msgpack library
+// would decode a repeated list into the first one's elements.
+func checkFrame(b []byte) (MessageType, error) {
 	var n, off int
-	switch c := b[0]; {
-	case c&0xf0 == 0x80:
-		n, off = int(c&0x0f), 1
-	case c == 0xde:
-		n, off = int(binary.BigEndian.Uint16(b[1:])), 3
-	case c == 0xdf:
-		n, off = int(binary.BigEndian.Uint32(b[1:])), 5
+	switch {
+	case len(b) == 0:
+		return 0, errTruncated(0)
+	case b[0]&0xf0 == 0x80:
+		n, off = int(b[0]&0x0f), 1
+	case b[0] == 0xde || b[0] == 0xdf:
+		size := 2 << (b[0] - 0xde) // 2 or 4
+		var err error
+		if n, off, err = readLen(b, 1, size); err != nil {
+			return 0, err
+		}
+		if n > (len(b)-off)/2 {
+			return 0, errClaims(n, off, len(b))
+		}
 	default:
 		return 0, fmt.Errorf("%w: frame is not a map", ErrMalformed)
 	}
+	var seen uint32 // letters a–z
+	t := MessageType(0)
 	for range n {
 		key := off
-		end, err := skip(b, off, 1)
+		val, err := skip(b, off, MaxDepth-1)
 		if err != nil {
 			return 0, err
 		}
-		off = end
-		if end-key == 2 && b[key] == 0xa1 && b[key+1] == 't' {
-			if c := b[off]; c >= 1 && c <= 0x7f {
-				return MessageType(c), nil
-			}
-			return 0, fmt.Errorf("%w: \"t\" is not a positive fixint", ErrMalformed)
-		}
-		if off, err = skip(b, off, MaxDepth); err != nil {
+		if off, err = skip(b, val, MaxDepth-1); err != nil {
 			return 0, err
 		}
+		if k := b[val-1]; val-key == 2 && b[key] == 0xa1 && k >= 'a' && k <= 'z' {
+			if seen&(1<<(k-'a')) != 0 {
+				return 0, fmt.Errorf("%w: key %q repeated", ErrMalformed, k)
+			}
+			seen |= 1 << (k - 'a')
+			if k == 't' {
+				if t = MessageType(b[val]); t < 1 || t > 0x7f {
+					return 0, fmt.Errorf("%w: \"t\" is not a positive fixint", ErrMalformed)
+				}
+			}
+		}
 	}
-	return 0, fmt.Errorf("%w: no \"t\" key", ErrMalformed)
+	switch {
+	case off != len(b):
+		return 0, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-off)
+	case t == 0:
+		return 0, fmt.Errorf("%w: no \"t\" key", ErrMalformed)
+	}
+	return t, nil
 }

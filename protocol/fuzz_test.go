@@ -17,6 +17,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0x81, 0xa1, 0x6f, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, in []byte) {
+		if _, err := checkFrame(in); err == nil && Check(in, MaxDepth) != nil {
+			t.Fatalf("checkFrame accepts % x, which Check refuses", in)
+		}
 		checkFast(t, in)
 		m, err := Decode(in)
 		if err != nil {
@@ -59,10 +62,7 @@ func FuzzCheck(f *testing.F) {
 // checkFast checks that the hand-written decoder, where it takes a frame,
 // decodes it as the msgpack library does.
 func checkFast(t *testing.T, in []byte) {
-	if Check(in, MaxDepth) != nil {
-		return
-	}
-	typ, err := frameType(in)
+	typ, err := checkFrame(in)
 	if err != nil {
 		return
 	}
