@@ -1,7 +1,6 @@
 package client
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,8 +127,11 @@ func parseState(kv map[string][]byte) (map[string]*roomState, uint64, error) {
 				}
 				st.objects[sub] = &Object{ID: sub, Kind: so.Kind, Area: so.Area, Version: so.Version, Fields: so.Fields}
 			case prefixWrite:
+				// Only the canonical key (16 lowercase hex digits): keys
+				// are read in sorted order, which is then each room's
+				// write order.
 				seq, err := strconv.ParseUint(sub, 16, 64)
-				if err != nil || len(sub) != 16 {
+				if err != nil || k != writeKey(room, seq) {
 					return errors.New("bad sequence number")
 				}
 				m, err := protocol.Decode(v)
@@ -150,9 +152,6 @@ func parseState(kv map[string][]byte) (map[string]*roomState, uint64, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("client: store: key %q: %w", k, err)
 		}
-	}
-	for _, st := range rooms {
-		slices.SortFunc(st.writes, func(a, b *pendingWrite) int { return cmp.Compare(a.seq, b.seq) })
 	}
 	return rooms, maxSeq, nil
 }

@@ -40,7 +40,7 @@ func Test_parseState(t *testing.T) {
 	}
 	st := rooms["w"]
 	if maxSeq != 0x1234 || st == nil || !st.hasRoom || st.room.Epoch != 9 || len(st.objects) != 2 || len(st.writes) != 2 ||
-		st.writes[0].seq != 7 || st.objects["a"].Version != 2 {
+		st.writes[0].seq != 7 || st.writes[1].seq != 0x1234 || st.objects["a"].Version != 2 {
 		t.Fatalf("parseState = %+v, max %d", st, maxSeq)
 	}
 	tests := []struct {
@@ -54,6 +54,7 @@ func Test_parseState(t *testing.T) {
 		{"bad_object_id", objectKey("w", ""), []byte{0x80}, "key must be"},
 		{"bad_seq", prefixWrite + "w\x00zz", []byte{0x80}, "sequence"},
 		{"short_seq", prefixWrite + "w\x00ff", []byte{0x80}, "sequence"},
+		{"upper_case_seq", prefixWrite + "w\x0000000000000000FF", []byte{0x80}, "sequence"},
 		{"write_of_other_room", writeKey("v", 1), storedSample(t)[writeKey("w", 7)], "not a write of this room"},
 		{"not_a_write", writeKey("w", 1), []byte{0x81, 0xa1, 't', 0x09}, "not a write"},
 		{"truncated_object", objectKey("w", "a"), []byte{0x84, 0xa1}, "malformed"},
