@@ -48,8 +48,9 @@ type stored struct {
 
 // decodeChecked decodes a stored value or a cluster peer's message into v
 // after checking that it is one well-formed msgpack value, as frames are:
-// msgpack allocates a list as long as its header says, so damaged bytes
-// must give an error, not a huge allocation.
+// msgpack v5.4 allocates a list as long as its header says
+// (vmihailenco/msgpack#401), so damaged bytes must give an error, not a
+// huge allocation.
 func decodeChecked(b []byte, v any) error {
 	if err := protocol.Check(b, protocol.MaxDepth); err != nil {
 		return err

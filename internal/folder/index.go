@@ -60,8 +60,9 @@ func loadIndex(root string) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Check first: msgpack allocates a list as long as its header says,
-	// so a damaged header alone could ask for gigabytes.
+	// Check first: msgpack v5.4 allocates a list as long as its header
+	// says (vmihailenco/msgpack#401), so a damaged header alone could ask
+	// for gigabytes.
 	err = protocol.Check(b, protocol.MaxDepth)
 	if err == nil {
 		err = msgpack.Unmarshal(b, ix)
