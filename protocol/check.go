@@ -83,19 +83,9 @@ func skip(b []byte, off, depth int) (int, error) {
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16 plus a type byte
 		return span(b, off, 1+(1<<(c-0xd4)))
 	case 0xdc, 0xdd, 0xde, 0xdf:
-		size := 2
-		if c == 0xdd || c == 0xdf {
-			size = 4
-		}
-		n, off, err := readLen(b, off, size)
+		n, off, err := items(b, off, c)
 		if err != nil {
 			return 0, err
-		}
-		if c >= 0xde {
-			if n > (len(b)-off)/2 {
-				return 0, errClaims(n, off, len(b))
-			}
-			n *= 2
 		}
 		return skipN(b, off, n, depth)
 	}
@@ -114,6 +104,26 @@ func skipN(b []byte, off, n, depth int) (int, error) {
 		}
 	}
 	return off, nil
+}
+
+// items reads the length after an array16/32 or map16/32 byte c and
+// returns the number of values that follow: a map's pairs count twice.
+func items(b []byte, off int, c byte) (int, int, error) {
+	size := 2
+	if c == 0xdd || c == 0xdf {
+		size = 4
+	}
+	n, off, err := readLen(b, off, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	if c >= 0xde {
+		if n > (len(b)-off)/2 {
+			return 0, 0, errClaims(n, off, len(b))
+		}
+		n *= 2
+	}
+	return n, off, nil
 }
 
 // lenSpan reads a size-byte big-endian length, skips extra header bytes and

@@ -91,14 +91,11 @@ func checkFrame(b []byte) (MessageType, error) {
 	case b[0]&0xf0 == 0x80:
 		n, off = int(b[0]&0x0f), 1
 	case b[0] == 0xde || b[0] == 0xdf:
-		size := 2 << (b[0] - 0xde) // 2 or 4
 		var err error
-		if n, off, err = readLen(b, 1, size); err != nil {
+		if n, off, err = items(b, 1, b[0]); err != nil {
 			return 0, err
 		}
-		if n > (len(b)-off)/2 {
-			return 0, errClaims(n, off, len(b))
-		}
+		n /= 2
 	default:
 		return 0, fmt.Errorf("%w: frame is not a map", ErrMalformed)
 	}
