@@ -17,8 +17,8 @@ import (
 func BenchmarkClusterPresence(b *testing.B) {
 	const subs = 100
 	url := startNATS(b)
-	_, hsA, _ := nodeWith(b, url, &Options{Rate: -1, SendQueue: 1 << 16}) // the publisher floods
-	_, hsB, _ := nodeWith(b, url, &Options{Rate: -1, SendQueue: 1 << 16})
+	_, hsA, _ := nodeWith(b, url, &Options{Rate: -1, SendBuffer: 256 << 20}) // the publisher floods
+	_, hsB, _ := nodeWith(b, url, &Options{Rate: -1, SendBuffer: 256 << 20})
 	pub := dialPeer(b, hsA, "pub")
 	pub.join("bench", false)
 	peers := make([]*peer, subs)

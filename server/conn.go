@@ -28,14 +28,15 @@ type conn struct {
 	nonce  uint32       // of the last Ping; the janitor's
 	slot   uint8        // when the janitor pings it (see pingSlots)
 
-	qmu     sync.Mutex     // Protects the following.
-	queue   [][]byte       // frames for the writer, oldest first
-	bulk    int            // frames of queue queued by sendBulk
-	writing bool           // a writer runs, or the connection is finished
-	waiting bool           // the writer waits on wake for a frame
-	wake    chan struct{}  // wakes the waiting writer
-	qclosed bool           // stop was called: no writer starts but the last
-	writers sync.WaitGroup // the writer, if one runs
+	qmu     sync.Mutex      // Protects the following.
+	queue   [][]byte        // frames for the writer, oldest first
+	queued  int             // bytes of frames in queue or being written
+	owing   map[string]bool // rooms whose view is owed frames (see view)
+	writing bool            // a writer runs, or the connection is finished
+	waiting bool            // the writer waits on wake for a frame
+	wake    chan struct{}   // wakes the waiting writer
+	qclosed bool            // stop was called: no writer starts but the last
+	writers sync.WaitGroup  // the writer, if one runs
 
 	// The writer's own, used by one writer at a time.
 	buf       []byte      // frames packed into one message
@@ -168,6 +169,10 @@ func (s *Server) run(ws Socket, remote string) {
 	if c.watchdog != nil {
 		c.watchdog.Stop()
 	}
+	c.qmu.Lock()
+	unsent := c.queued // queued, never written
+	c.qmu.Unlock()
+	c.sent(unsent)
 
 	reason := c.quitCode
 	for name := range c.rooms {

@@ -35,7 +35,7 @@ func TestServer_silentClientTimesOut(t *testing.T) {
 // while the others keep receiving every change.
 func TestServer_slowReaderIsCut(t *testing.T) {
 	t.Parallel()
-	_, hs := testServer(t, &Options{SendQueue: 8, WriteTimeout: time.Second, Rate: -1}) // the publisher floods
+	_, hs := testServer(t, &Options{SendBuffer: 64 << 10, WriteTimeout: time.Second, Rate: -1}) // the publisher floods
 	pub := dialPeer(t, hs, "pub")
 	pub.join("room", false)
 	fast := dialPeer(t, hs, "fast")

@@ -21,17 +21,6 @@ func (o *object) put(room string, seq uint64) *protocol.Object {
 		Area: o.area, Version: o.version, Fields: sortedEntries(o.fields), Offset: seq}
 }
 
-// view is what one connection sees of a room's objects: the areas it
-// subscribed to, and the objects and versions it holds. Every frame the
-// connection gets about objects is derived from this record, under the
-// room's lock, so a move racing a subscription change can neither lose an
-// object nor leave a stale one in the client's cache.
-type view struct {
-	c     *conn
-	areas map[string]bool
-	held  map[string]uint64
-}
-
 // objects is a room's objects, indexed by id and area, and the views that
 // watch each area. Its methods are called with the room's lock held.
 type objects struct {
@@ -81,168 +70,6 @@ func (ob *objects) init() {
 		ob.views = make(map[*conn]*view)
 		ob.watch = make(map[string]map[*view]bool)
 	}
-}
-
-// subscribe applies a Sub for c: removes, then adds areas, queueing a
-// remove for each object leaving c's view and a put for each entering it.
-func (ob *objects) subscribe(room string, c *conn, remove, add []string, maxAreas int) error {
-	ob.init()
-	v := ob.views[c]
-	if v == nil {
-		v = &view{c: c, areas: make(map[string]bool), held: make(map[string]uint64)}
-	}
-	n := len(v.areas)
-	for _, a := range remove {
-		if v.areas[a] {
-			n--
-		}
-	}
-	for _, a := range add {
-		if !v.areas[a] && !slices.Contains(remove, a) {
-			n++
-		}
-	}
-	if n > maxAreas {
-		return protocol.Errorf(protocol.CodeTooMany, "%d areas would exceed the limit of %d", n, maxAreas)
-	}
-	ob.views[c] = v
-	for _, a := range remove {
-		if !v.areas[a] {
-			continue
-		}
-		delete(v.areas, a)
-		delete(ob.watch[a], v)
-		for _, id := range slices.Sorted(maps.Keys(ob.byArea[a])) {
-			if _, ok := v.held[id]; ok {
-				delete(v.held, id)
-				c.sendBulkMsg(&protocol.Object{Room: room, Event: protocol.ObjectRemove, Object: id, Version: ob.byID[id].version, Offset: ob.seq})
-			}
-		}
-	}
-	for _, a := range add {
-		if v.areas[a] {
-			continue
-		}
-		v.areas[a] = true
-		if ob.watch[a] == nil {
-			ob.watch[a] = make(map[*view]bool)
-		}
-		ob.watch[a][v] = true
-		for _, id := range slices.Sorted(maps.Keys(ob.byArea[a])) {
-			if _, ok := v.held[id]; !ok {
-				o := ob.byID[id]
-				v.held[id] = o.version
-				c.sendBulkMsg(o.put(room, ob.seq))
-			}
-		}
-	}
-	return nil
-}
-
-// position returns the room's position.
-func (ob *objects) position() protocol.Position {
-	return protocol.Position{Epoch: ob.log.epoch, Offset: ob.seq}
-}
-
-// resume gives c, which has no view yet, the areas add, telling it only
-// what changed since from in the areas held: its cache holds those as of
-// from. It reports false, having sent a plain snapshot instead, when the
-// changes since from are not all known.
-func (ob *objects) resume(room string, c *conn, add, held []string, from protocol.Position, maxAreas int) (bool, error) {
-	ob.init()
-	if v := ob.views[c]; v != nil && len(v.areas) > 0 {
-		return false, protocol.Errorf(protocol.CodeBadRequest, "only a connection's first sub of a room may resume")
-	}
-	var cs []change
-	ok := from.Epoch == ob.log.epoch
-	if ok {
-		cs, ok = ob.log.since(from.Offset, ob.seq)
-	}
-	if !ok {
-		return false, ob.subscribe(room, c, nil, add, maxAreas)
-	}
-	areas := make(map[string]bool, len(add))
-	for _, a := range add {
-		areas[a] = true
-	}
-	if len(areas) > maxAreas {
-		return false, protocol.Errorf(protocol.CodeTooMany, "%d areas would exceed the limit of %d", len(areas), maxAreas)
-	}
-	had := make(map[string]bool, len(held))
-	for _, a := range held {
-		had[a] = true
-	}
-	v := &view{c: c, areas: areas, held: make(map[string]uint64)}
-	ob.views[c] = v
-	for a := range areas {
-		if ob.watch[a] == nil {
-			ob.watch[a] = make(map[*view]bool)
-		}
-		ob.watch[a][v] = true
-		for id, o := range ob.byArea[a] {
-			v.held[id] = o.version
-		}
-	}
-	send := func(m *protocol.Object) {
-		m.Room, m.Offset = room, ob.seq
-		c.sendBulkMsg(m)
-	}
-	nets := netChanges(cs)
-	for _, id := range slices.Sorted(maps.Keys(nets)) {
-		n, o := nets[id], ob.byID[id]
-		held := n.existed && had[n.area]
-		sees := o != nil && areas[o.area]
-		switch {
-		case held && !sees && o == nil:
-			send(&protocol.Object{Event: protocol.ObjectDelete, Object: id, Version: n.version})
-		case held && !sees:
-			send(&protocol.Object{Event: protocol.ObjectRemove, Object: id, Version: o.version})
-		case sees && (!held || n.replaced):
-			send(o.put(room, ob.seq))
-		case sees:
-			moved := o.area != n.area
-			if moved {
-				send(&protocol.Object{Event: protocol.ObjectMove, Object: id, Area: o.area, Version: o.version})
-			}
-			if len(n.keys) > 0 || !moved {
-				m := &protocol.Object{Event: protocol.ObjectUpdate, Object: id, Version: o.version}
-				for _, k := range slices.Sorted(maps.Keys(n.keys)) {
-					if val, ok := o.fields[k]; ok {
-						m.Fields = append(m.Fields, protocol.Entry{Key: k, Value: val})
-					} else {
-						m.Delete = append(m.Delete, k)
-					}
-				}
-				send(m)
-			}
-		}
-	}
-	for _, a := range slices.Sorted(maps.Keys(areas)) {
-		if had[a] {
-			continue
-		}
-		for _, id := range slices.Sorted(maps.Keys(ob.byArea[a])) {
-			if nets[id] == nil {
-				send(ob.byID[id].put(room, ob.seq))
-			}
-		}
-	}
-	return true, nil
-}
-
-// drop forgets c's view (it left the room).
-func (ob *objects) drop(c *conn) {
-	v := ob.views[c]
-	if v == nil {
-		return
-	}
-	for a := range v.areas {
-		delete(ob.watch[a], v)
-		if len(ob.watch[a]) == 0 {
-			delete(ob.watch, a)
-		}
-	}
-	delete(ob.views, c)
 }
 
 // limits bounds what a write may create, and the history kept.
@@ -410,6 +237,12 @@ func (ob *objects) changed(room string, o *object, from string, w *protocol.Writ
 		return b
 	}
 	for _, v := range targets {
+		if v.pending[o.id] {
+			if !deleted {
+				continue // fill sends its state when it comes to it
+			}
+			delete(v.pending, o.id) // a delete is told at once: fill could not give its version
+		}
 		_, had := v.held[o.id]
 		sees := !deleted && v.areas[o.area]
 		var ev protocol.ObjectEvent

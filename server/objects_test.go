@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/synkhq/synk/protocol"
@@ -132,16 +134,83 @@ func TestObjects_errors(t *testing.T) {
 	o.expectError(protocol.CodeReadOnly)
 }
 
-// TestObjects_snapshotBeyondSendQueue: a snapshot larger than the send
-// queue reaches the client whole; the queue bounds live changes only.
-func TestObjects_snapshotBeyondSendQueue(t *testing.T) {
+// TestObjects_snapshotBeyondSendBuffer: a snapshot larger than the send
+// buffer reaches the client whole, streamed as it reads, and the live
+// changes after it follow.
+func TestObjects_snapshotBeyondSendBuffer(t *testing.T) {
 	t.Parallel()
-	s, _, p := withObjects(t, &Options{SendQueue: 8}, 100)
+	s, _, p := withObjects(t, &Options{SendBuffer: 64 << 10}, 100)
+	for i := range 100 { // 100 × 2 KB: three times the send buffer
+		mustWrite(t, s, update("r", fmt.Sprintf("o%03d", i), nil, entry("pad", strings.Repeat("x", 2000))))
+	}
 	if got := p.sub("r", []string{"A"}, nil); len(got) != 100 {
 		t.Fatalf("snapshot of %d objects, want 100", len(got))
 	}
 	mustWrite(t, s, update("r", "o000", nil, entry("n", 1)))
 	if m := expect[*protocol.Object](p); m.Object != "o000" || m.Event != protocol.ObjectUpdate {
 		t.Fatalf("after the snapshot got %+v, want the update of o000", m)
+	}
+}
+
+// TestObjects_resubscribeSendsNothing: an area removed and added again in
+// one Sub, or added again while held, is not sent again (issue 15: a client
+// repeating such Subs made the server queue a snapshot each time).
+func TestObjects_resubscribeSendsNothing(t *testing.T) {
+	t.Parallel()
+	_, _, p := withObjects(t, nil, 10)
+	if got := p.sub("r", []string{"A"}, nil); len(got) != 10 {
+		t.Fatalf("snapshot of %d objects, want 10", len(got))
+	}
+	if got := p.sub("r", []string{"A"}, []string{"A"}); len(got) != 0 {
+		t.Fatalf("removing and adding A again sent %v, want nothing", brief(got))
+	}
+	if got := p.sub("r", []string{"A"}, nil); len(got) != 0 {
+		t.Fatalf("adding A again sent %v, want nothing", brief(got))
+	}
+	if got := p.sub("r", nil, []string{"A"}); len(got) != 10 || got[0].Event != protocol.ObjectRemove {
+		t.Fatalf("removing A sent %v, want 10 removes", brief(got))
+	}
+}
+
+// TestObjects_pendingSettledByChanges: objects a streamed snapshot still
+// owes a client are sent as they are when it reads, not as they were when
+// it subscribed: one deleted meanwhile is never put, one moved out of view
+// is not put, one updated comes with its update.
+func TestObjects_pendingSettledByChanges(t *testing.T) {
+	t.Parallel()
+	s, _, p := withObjects(t, &Options{SendBuffer: 64 << 10}, 60)
+	pad := entry("pad", strings.Repeat("x", 4000))
+	for i := range 60 { // 240 KB: most of it is pending after the Sub
+		mustWrite(t, s, update("r", fmt.Sprintf("o%03d", i), nil, pad))
+	}
+	id := p.id()
+	p.send(&protocol.Sub{ID: id, Room: "r", Add: []string{"A"}}) // not read yet
+	mustWrite(t, s, del("r", "o059"))
+	mustWrite(t, s, move("r", "o058", "B"))
+	mustWrite(t, s, update("r", "o057", nil, entry("n", 7)))
+	seen := map[string]*protocol.Object{}
+	for {
+		m := expect[protocol.Message](p)
+		if ok, isOK := m.(*protocol.OK); isOK && ok.ID == id {
+			break
+		}
+		if o, isObj := m.(*protocol.Object); isObj {
+			if prev := seen[o.Object]; prev != nil && o.Event == protocol.ObjectPut {
+				t.Fatalf("%s put twice", o.Object)
+			}
+			seen[o.Object] = o
+		}
+	}
+	if o := seen["o059"]; o != nil && o.Event == protocol.ObjectPut {
+		t.Fatalf("deleted o059 last seen as %v", o.Event)
+	}
+	if o := seen["o058"]; o != nil && o.Event == protocol.ObjectPut {
+		t.Fatalf("o058 moved out of view last seen as %v", o.Event)
+	}
+	if o := seen["o057"]; o == nil || o.Version != 3 {
+		t.Fatalf("o057 last seen as %+v, want version 3", o)
+	}
+	if n := len(seen); n < 57 {
+		t.Fatalf("saw %d objects, want at least 57", n)
 	}
 }

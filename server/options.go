@@ -40,9 +40,17 @@ type Options struct {
 	// MaxAreas is the most areas one client may subscribe to in one room.
 	// Default 256.
 	MaxAreas int
-	// SendQueue is the number of frames queued for one client before it is
-	// disconnected as too slow. Default 1024.
-	SendQueue int
+	// SendBuffer is the most bytes of frames queued for one client, live
+	// changes and snapshots alike; a client further behind is disconnected
+	// as too slow (CodeSlowConsumer). A snapshot or resume larger than half
+	// of it is streamed as the client reads, so it bounds what any one
+	// connection makes the server hold, however large its areas. A single
+	// frame into an empty queue always fits. Default 4 MiB; at least 64 KiB.
+	SendBuffer int
+	// MaxQueued is the most bytes queued for all clients together (a frame
+	// sent to n clients counts n times): past it, a client with frames
+	// already waiting is disconnected as too slow. Default 1 GiB.
+	MaxQueued int64
 	// Rate is the most frames per second one websocket connection may
 	// send, on average; Burst is how many it may send at once (a token
 	// bucket). A client over it is disconnected with CodeRateLimited (it
@@ -154,7 +162,10 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxKeys, 64)
 	defInt(&c.MaxValue, 16<<10)
 	defInt(&c.MaxRooms, 16)
-	defInt(&c.SendQueue, 1024)
+	defInt(&c.SendBuffer, 4<<20)
+	if c.MaxQueued == 0 {
+		c.MaxQueued = 1 << 30
+	}
 	if c.Rate == 0 {
 		c.Rate = 200
 	}
@@ -189,10 +200,10 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, fmt.Errorf("server: durations must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
-	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendQueue < 1 ||
+	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendBuffer < 64<<10 || c.MaxQueued < int64(c.SendBuffer) ||
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 ||
 		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1:
-		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, others ≥ 1)")
+		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, others ≥ 1)")
 	}
 	return c, nil
 }

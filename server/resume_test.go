@@ -129,17 +129,17 @@ func TestResume_netChanges(t *testing.T) {
 	q := dialPeer(t, hs, "q")
 	q.join("r", true)
 	got, ok := q.subAt(&protocol.Sub{Room: "r", Add: []string{"A", "B", "D"}, From: &from, Held: []string{"A", "B"}})
-	want := []string{
-		"ObjectPut again A v1 z",   // deleted and created again: whole
-		"ObjectPut dee D v2 m n",   // area D was not held: every object in it
+	want := []string{ // changes told in part first, then whole objects (streamed), each by id
 		"ObjectDelete gone v2",     //
-		"ObjectPut in B v2 m n",    // moved into view
 		"ObjectMove mov A v3",      // moved within view, then updated
 		"ObjectUpdate mov v3 m",    //
-		"ObjectPut new B v1",       // created
 		"ObjectUpdate nothing v3",  // moved away and back: only the version
 		"ObjectRemove out v2",      // moved out of view
 		"ObjectUpdate upd v3 n -m", // net field change
+		"ObjectPut again A v1 z",   // deleted and created again: whole
+		"ObjectPut dee D v2 m n",   // area D was not held: every object in it
+		"ObjectPut in B v2 m n",    // moved into view
+		"ObjectPut new B v1",       // created
 	}
 	if !slices.Equal(brief(got), want) {
 		t.Fatalf("resume sent\n%s\nwant\n%s", strings.Join(brief(got), "\n"), strings.Join(want, "\n"))

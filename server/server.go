@@ -30,6 +30,7 @@ type Server struct {
 	bus    bus           // the cluster's presence bus, or nil
 	chunks *chunkStore   // folder sync's chunks (nil under js)
 
+	queued      atomic.Int64    // bytes queued for every connection (see conn.send)
 	collecting  atomic.Bool     // a chunk collection runs
 	chunksSwept time.Time       // when the last one started (the janitor's)
 	failed      atomic.Bool     // a store write failed: memory and disk may differ
@@ -362,8 +363,9 @@ func (s *Server) leave(c *conn, name string, reason protocol.Code) error {
 }
 
 // subscribe changes the areas c watches in a joined room, or resumes its
-// view, and queues the OK with the room's position after the frames it
-// caused, before any later change.
+// view. The frames it causes are queued as c's send buffer allows, the
+// rest as c reads; the OK with the room's position comes after them, and
+// before any later change.
 func (s *Server) subscribe(c *conn, m *protocol.Sub) error {
 	r := s.lockRoom(m.Room, false)
 	if r == nil {
@@ -376,15 +378,20 @@ func (s *Server) subscribe(c *conn, m *protocol.Sub) error {
 	var resumed bool
 	var err error
 	if m.From != nil {
-		resumed, err = r.objs.resume(r.name, c, m.Add, m.Held, *m.From, s.opts.MaxAreas)
+		resumed, err = r.objs.resume(r.name, c, m.Add, m.Held, *m.From, s.opts.MaxAreas, c.fillBudget())
 	} else {
-		err = r.objs.subscribe(r.name, c, m.Remove, m.Add, s.opts.MaxAreas)
+		err = r.objs.subscribe(c, m.Remove, m.Add, s.opts.MaxAreas)
 	}
 	if err != nil {
 		return err
 	}
-	pos := r.objs.position()
-	c.sendMsg(&protocol.OK{ID: m.ID, Epoch: pos.Epoch, Offset: pos.Offset, Resumed: resumed})
+	if !r.objs.answer(c, m.ID, resumed) {
+		c.cut("more than %d Subs waiting for their answer", maxAnswers)
+		return nil
+	}
+	if r.objs.fill(r.name, c, c.fillBudget()) {
+		c.owe(r.name) // the rest as the client reads
+	}
 	return nil
 }
 

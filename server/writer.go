@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/coder/websocket"
@@ -51,38 +52,96 @@ func (c *conn) startWriter() {
 // it ends: a busy connection keeps its writer, an idle one has none.
 const linger = 500 * time.Millisecond
 
-// send queues a frame without blocking. A connection with more than
-// SendQueue frames of live changes waiting is stopped as too slow.
-func (c *conn) send(b []byte) { c.enqueue(b, false) }
-
-// sendBulk queues a frame of a snapshot or resume. Such frames are bounded
-// by the room's objects, not by SendQueue: a client subscribing to a large
-// area is not cut for it, only for falling behind the live changes after.
-func (c *conn) sendBulk(b []byte) { c.enqueue(b, true) }
-
-func (c *conn) enqueue(b []byte, bulk bool) {
+// send queues a frame without blocking. Every queued frame counts against
+// the connection's send buffer (SendBuffer bytes) and the server's
+// (MaxQueued): a connection that has frames waiting and would go past
+// either is cut as too slow. A frame into an empty queue always fits, so
+// one large frame never cuts a client that keeps up.
+func (c *conn) send(b []byte) {
 	c.qmu.Lock()
 	if c.qclosed {
 		c.qmu.Unlock()
 		return // the writer is finishing or gone
 	}
-	if !bulk && len(c.queue)-c.bulk >= c.s.opts.SendQueue {
+	n := len(b)
+	if c.queued > 0 && (c.queued+n > c.s.opts.SendBuffer || c.s.queued.Load()+int64(n) > c.s.opts.MaxQueued) {
+		full := "its send buffer is full"
+		if c.queued+n <= c.s.opts.SendBuffer {
+			full = "the server's send buffers are full"
+		}
 		c.qmu.Unlock()
-		c.s.met.cut()
-		c.stop(protocol.CodeSlowConsumer, "send queue full")
+		c.cut("%s", full)
 		return
 	}
 	c.queue = append(c.queue, b)
-	if bulk {
-		c.bulk++
-	}
+	c.queued += n
+	c.s.queued.Add(int64(n))
 	c.startWriter()
 	c.qmu.Unlock()
 }
 
-func (c *conn) sendMsg(m protocol.Message) { c.send(encode(m)) }
+// cut stops c as a slow consumer, with a reason for its log.
+func (c *conn) cut(format string, args ...any) {
+	c.s.met.cut()
+	c.stop(protocol.CodeSlowConsumer, "too slow: "+fmt.Sprintf(format, args...))
+}
 
-func (c *conn) sendBulkMsg(m protocol.Message) { c.sendBulk(encode(m)) }
+// sent uncounts n bytes the writer wrote or dropped.
+func (c *conn) sent(n int) {
+	c.qmu.Lock()
+	c.queued -= n
+	c.qmu.Unlock()
+	c.s.queued.Add(-int64(n))
+}
+
+// fillBudget is how many bytes of a streamed snapshot may be queued for c
+// now: what keeps its queue under half its send buffer.
+func (c *conn) fillBudget() int {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.s.opts.SendBuffer/2 - c.queued
+}
+
+// owe notes that c's view of room is owed frames (see view), which the
+// writer sends as the queue drains.
+func (c *conn) owe(room string) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.qclosed {
+		return
+	}
+	if c.owing == nil {
+		c.owing = make(map[string]bool)
+	}
+	c.owing[room] = true
+	c.startWriter()
+}
+
+// refill queues more of what c's views are owed, while its queue is under
+// half its send buffer. The writer calls it holding no lock.
+func (c *conn) refill() {
+	c.qmu.Lock()
+	if len(c.owing) == 0 || c.qclosed || c.queued >= c.s.opts.SendBuffer/2 {
+		c.qmu.Unlock()
+		return
+	}
+	rooms := c.owing
+	c.owing = nil
+	c.qmu.Unlock()
+	for name := range rooms {
+		r := c.s.lockRoom(name, false)
+		if r == nil {
+			continue // gone, and the view with it
+		}
+		more := r.objs.fill(r.name, c, c.fillBudget())
+		c.s.unlockRoom(r)
+		if more {
+			c.owe(name)
+		}
+	}
+}
+
+func (c *conn) sendMsg(m protocol.Message) { c.send(encode(m)) }
 
 func encode(m protocol.Message) []byte {
 	b, err := protocol.Encode(m)
@@ -92,12 +151,12 @@ func encode(m protocol.Message) []byte {
 	return b
 }
 
-// take hands the writer every queued frame. When the queue is empty it
-// waits up to linger for a frame; if none comes it reports false, and the
-// writer must end (c.writing is false then).
+// take hands the writer every queued frame. When the queue is empty and
+// no view is owed frames, it waits up to linger for a frame; if none comes
+// it reports false, and the writer must end (c.writing is false then).
 func (c *conn) take(idle *time.Timer) ([][]byte, bool) {
 	c.qmu.Lock()
-	if len(c.queue) == 0 && !c.qclosed {
+	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 {
 		c.waiting = true
 		c.qmu.Unlock()
 		idle.Reset(linger)
@@ -115,7 +174,7 @@ func (c *conn) take(idle *time.Timer) ([][]byte, bool) {
 	}
 	defer c.qmu.Unlock()
 	out := c.queue
-	c.queue, c.bulk, c.spare = c.spare[:0], 0, nil
+	c.queue, c.spare = c.spare[:0], nil
 	return out, true
 }
 
@@ -158,11 +217,15 @@ func (c *conn) write() {
 				return
 			}
 			c.s.met.sent(n, len(msg))
+			c.sent(len(msg))
 			rest = rest[n:]
 		}
-		c.lastWrite = time.Now()
+		if len(batch) > 0 {
+			c.lastWrite = time.Now()
+		}
 		clear(batch)
 		c.spare = batch
+		c.refill()
 	}
 }
 

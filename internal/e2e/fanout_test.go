@@ -21,7 +21,7 @@ func BenchmarkFanout(b *testing.B) {
 		rate int
 	}{{"max", 0}, {"60Hz", 60}} {
 		b.Run(bc.name, func(b *testing.B) {
-			_, _, url := start(b, &server.Options{SendQueue: 4096, Rate: -1})
+			_, _, url := start(b, &server.Options{SendBuffer: 64 << 20, Rate: -1})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			b.ResetTimer()
