@@ -41,6 +41,7 @@ const (
 	CodeExpired       Code = 214 // the request's timeout passed before it was answered
 	CodeForbidden     Code = 215 // the token does not allow this action in this room
 	CodeUnsupported   Code = 216 // the server does not offer this in its configuration
+	CodeOverloaded    Code = 217 // a server-wide budget (memory, rooms, uploads) is used up; try again later
 
 	CodeShutdown     Code = 300 // the server is shutting down
 	CodeTimeout      Code = 301 // nothing was heard from the peer within the timeout

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -89,41 +90,57 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk of %d bytes is over the %d-byte limit", r.ContentLength, s.opts.MaxChunk))
 		return
 	}
-	if held, err := s.chunks.hold(room, sum, time.Now()); err != nil {
+	held, err := s.chunks.hold(room, sum, time.Now())
+	if err != nil {
 		s.chunkFailed(w, err)
 		return
-	} else if held {
+	}
+	if held {
 		// Content-addressed: the bytes are already here. Drain nothing.
 		writeJSON(w, http.StatusOK, map[string]any{"hash": r.PathValue("hash"), "created": false})
 		return
 	}
-	data := make([]byte, 0, max(0, min(r.ContentLength, int64(s.opts.MaxChunk)))+1)
-	buf := bytes.NewBuffer(data)
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxChunk)))
-	data = buf.Bytes()
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk is over the %d-byte limit", s.opts.MaxChunk))
-			return
-		}
-		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "reading the chunk: %v", err))
+	b := s.openBody(w, r)
+	if b == nil {
 		return
 	}
-	if sha256.Sum256(data) != sum {
+	defer b.close()
+	var n int64
+	var created bool
+	if s.chunks.dir != "" {
+		// Straight to a file, hashed on the way: bodyStep bytes of memory.
+		created, n, err = s.chunks.putFrom(room, sum, s.opts.ChunkQuota, func(f io.Writer) (int64, error) {
+			return b.copyTo(f, r, s.opts.MaxChunk)
+		})
+	} else {
+		var data []byte
+		if data, err = b.read(r, s.opts.MaxChunk); err == nil {
+			n = int64(len(data))
+			if sha256.Sum256(data) != sum {
+				err = errChunkHash
+			} else {
+				created, err = s.chunks.put(room, sum, data, s.opts.ChunkQuota)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, errChunkHash):
 		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "the chunk's content does not hash to its name"))
 		return
-	}
-	created, err := s.chunks.put(room, sum, data, s.opts.ChunkQuota)
-	if errors.Is(err, errQuota) {
+	case errors.Is(err, errQuota):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, errBodyTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk is over the %d-byte limit", s.opts.MaxChunk))
+		return
+	case errors.Is(err, errChunkStore):
 		s.chunkFailed(w, err)
 		return
+	case err != nil:
+		s.bodyFailed(w, err, s.opts.MaxChunk)
+		return
 	}
-	s.met.chunkBytes(len(data), created)
+	s.met.chunkBytes(int(n), created)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -158,9 +175,8 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readBody(w, r, 80*maxMissing)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "%v", err))
+	body, ok := s.readBody(w, r, 80*maxMissing)
+	if !ok {
 		return
 	}
 	var req struct {

@@ -4,9 +4,11 @@ package server
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,6 +151,54 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 	}
 	cs.usage[room] = n + int64(len(data))
 	return true, nil
+}
+
+// errChunkHash is returned by putFrom for content that does not hash to
+// its name; errChunkStore wraps a failure of the store itself.
+var (
+	errChunkHash  = errors.New("chunk content does not hash to its name")
+	errChunkStore = errors.New("chunk store")
+)
+
+// putFrom stores the chunk that write writes, streamed to a temporary file
+// beside its place and hashed on the way, unless the room holds it
+// already: it is renamed into place, synced, only if it hashes to sum and
+// fits the room's quota. It returns whether it was created and its size.
+// Errors from write are returned as they are.
+func (cs *chunkStore) putFrom(room string, sum [32]byte, quota int64, write func(io.Writer) (int64, error)) (created bool, n int64, err error) {
+	dst := cs.path(room, sum)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return false, 0, fmt.Errorf("%w: %v", errChunkStore, err)
+	}
+	pf, err := renameio.NewPendingFile(dst, renameio.WithPermissions(0o644))
+	if err != nil {
+		return false, 0, fmt.Errorf("%w: %v", errChunkStore, err)
+	}
+	defer pf.Cleanup()
+	h := sha256.New()
+	if n, err = write(io.MultiWriter(pf, h)); err != nil {
+		return false, n, err
+	}
+	if [32]byte(h.Sum(nil)) != sum {
+		return false, n, errChunkHash
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if ok, err := cs.hasLocked(room, sum); ok || err != nil {
+		return false, n, err
+	}
+	used, err := cs.used(room)
+	if err != nil {
+		return false, n, fmt.Errorf("%w: %v", errChunkStore, err)
+	}
+	if used+n > quota {
+		return false, n, fmt.Errorf("%w: room holds %d bytes of chunks, %d more would pass its %d", errQuota, used, n, quota)
+	}
+	if err := pf.CloseAtomicallyReplace(); err != nil {
+		return false, n, fmt.Errorf("%w: %v", errChunkStore, err)
+	}
+	cs.usage[room] = used + n
+	return true, n, nil
 }
 
 func (cs *chunkStore) hasLocked(room string, sum [32]byte) (bool, error) {

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -45,18 +44,20 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	body, err := readBody(w, r, s.opts.MaxFrame)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "%v", err))
+	if err := s.serves(name); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return
+	}
+	if !s.httpAllow(w, r, name, CapPresence, "") { // before the body is read
+		return
+	}
+	body, ok := s.readBody(w, r, s.opts.MaxFrame)
+	if !ok {
 		return
 	}
 	client, entries, err := parsePost(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	if err := s.serves(name); err != nil {
-		writeError(w, http.StatusForbidden, err)
 		return
 	}
 	if !s.httpAllow(w, r, name, CapPresence, client) {
@@ -95,16 +96,6 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 	rooms := s.Rooms()
 	rooms = slices.DeleteFunc(rooms, func(ri RoomInfo) bool { return !g.Allows(ri.Name, CapObserve) })
 	writeJSON(w, http.StatusOK, rooms)
-}
-
-func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(limit)))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, fmt.Errorf("body is larger than %d bytes", limit)
-	}
-	return buf.Bytes(), err
 }
 
 // parsePost validates a supersynk request body and converts its values to

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,6 +24,10 @@ import (
 // other, and websocket clients joined to it) and /event an optional
 // timeout=30s (bounded by Options.MeetTimeout).
 
+// errAnswered is returned by parseEvent when it answered the request
+// itself (a body it could not read).
+var errAnswered = errors.New("server: answered")
+
 // eventQuery lists the query parameters of /event in url input.
 var eventQuery = map[string]bool{"event": true, "actor": true, "payload": true, "mates": true, "labels": true,
 	"selector": true, "input": true, "room": true, "timeout": true, "token": true}
@@ -33,7 +38,15 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
+	if room := r.URL.Query().Get("room"); protocol.CheckRoom(room) == nil || room == "" {
+		if !s.httpAllow(w, r, room, CapMeet, "") { // before any body is read
+			return
+		}
+	}
 	scope, p, timeout, err := s.parseEvent(w, r)
+	if errors.Is(err, errAnswered) {
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -176,10 +189,11 @@ func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, mee
 				return bad("unknown parameter %q (the request is in the body)", k)
 			}
 		}
-		body, err := readBody(w, r, s.opts.MaxFrame)
-		if err != nil {
-			return bad("%v", err)
+		body, ok := s.readBody(w, r, s.opts.MaxFrame)
+		if !ok {
+			return scope, p, timeout, errAnswered
 		}
+		var err error
 		if input == "json" {
 			dec := json.NewDecoder(bytes.NewReader(body))
 			dec.DisallowUnknownFields()

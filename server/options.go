@@ -64,6 +64,20 @@ type Options struct {
 	// (negative). Default 4096 (many users may share an address behind NAT).
 	MaxConnsPerIP int
 
+	// BodyTimeout bounds the reading of one HTTP request body: a body not
+	// received within it is answered 408. Default 60s.
+	BodyTimeout time.Duration
+	// MaxBodiesPerIP is the most HTTP request bodies read at once from one
+	// address; more are answered 429 with CodeOverloaded. Default 16;
+	// negative turns it off (behind a reverse proxy every client has the
+	// proxy's address).
+	MaxBodiesPerIP int
+	// MaxBodyMemory is the most bytes of HTTP request bodies held in memory
+	// by all requests together while they are read (chunks on their way to
+	// a DataDir take 32 KiB each); past it a request is answered 503 with
+	// CodeOverloaded. Default 256 MiB.
+	MaxBodyMemory int64
+
 	// Auth verifies the tokens clients present (see [NewAuth]): in the
 	// Hello for websocket clients, as the "token" query parameter or an
 	// "Authorization: Bearer" header for HTTP. Nil runs the server open, for
@@ -171,6 +185,11 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	defInt(&c.Burst, 1000)
 	defInt(&c.MaxConnsPerIP, 4096)
+	def(&c.BodyTimeout, time.Minute)
+	defInt(&c.MaxBodiesPerIP, 16)
+	if c.MaxBodyMemory == 0 {
+		c.MaxBodyMemory = 256 << 20
+	}
 	defInt(&c.NATSReplicas, 1)
 	defInt(&c.MaxObjects, 100000)
 	defInt(&c.MaxChunk, 8<<20)
@@ -196,14 +215,14 @@ func (o *Options) withDefaults() (Options, error) {
 		c.OriginPatterns = append(append([]string(nil), c.OriginPatterns...), localOrigins...)
 	}
 	switch {
-	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0 || c.MeetTimeout < 0 || c.ChunkGrace < 0 || c.ChunkSweep < 0:
+	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0 || c.MeetTimeout < 0 || c.ChunkGrace < 0 || c.ChunkSweep < 0 || c.BodyTimeout < 0:
 		return c, fmt.Errorf("server: durations must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendBuffer < 64<<10 || c.MaxQueued < int64(c.SendBuffer) ||
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 ||
-		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1:
-		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, others ≥ 1)")
+		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)):
+		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, MaxBodyMemory ≥ MaxFrame and MaxChunk, others ≥ 1)")
 	}
 	return c, nil
 }

@@ -31,6 +31,7 @@ type Server struct {
 	chunks *chunkStore   // folder sync's chunks (nil under js)
 
 	queued      atomic.Int64    // bytes queued for every connection (see conn.send)
+	bodies      bodyGate        // HTTP request bodies being read
 	collecting  atomic.Bool     // a chunk collection runs
 	chunksSwept time.Time       // when the last one started (the janitor's)
 	failed      atomic.Bool     // a store write failed: memory and disk may differ

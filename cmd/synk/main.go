@@ -93,6 +93,9 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.Int64Var(&o.MaxQueued, "max-queued", 1<<30, "bytes queued for all clients together before lagging ones are cut")
 	fs.Float64Var(&o.Rate, "rate", 200, "frames per second one connection may send on average (negative: no limit)")
 	fs.IntVar(&o.Burst, "burst", 1000, "frames one connection may send at once")
+	fs.DurationVar(&o.BodyTimeout, "body-timeout", time.Minute, "bound on reading one HTTP request body")
+	fs.IntVar(&o.MaxBodiesPerIP, "max-bodies-per-ip", 16, "HTTP request bodies read at once per IP address (negative: no limit)")
+	fs.Int64Var(&o.MaxBodyMemory, "max-body-memory", 256<<20, "bytes of HTTP request bodies held in memory at once, server-wide")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 4096, "websocket connections open at once per IP address (negative: no limit)")
 	fs.StringVar(&c.nats, "nats", "", "join a cluster of nodes sharing this NATS (nats://host:4222), or \"embedded\" to run one here\n(empty: run alone)")
 	fs.StringVar(&c.natsAddr, "nats-listen", "127.0.0.1:4222", "with -nats embedded, where the NATS server listens for other nodes")
@@ -192,7 +195,9 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 	mux.Handle("/stats", s)
 	mux.Handle("/metrics", s)
 	mux.Handle("/", web.Handler())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Bodies have their own deadline (-body-timeout); an idle keep-alive
+	// connection is closed after IdleTimeout.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("synk serving", "addr", "http://"+ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws",
