@@ -168,6 +168,7 @@ func (s *Server) httpGrant(w http.ResponseWriter, r *http.Request) (*Grant, bool
 	}
 	g, err := s.opts.Auth.Verify(token)
 	if err != nil {
+		refuseBody(w, r)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="synk"`)
 		writeError(w, http.StatusUnauthorized, err)
 		return nil, false
@@ -187,6 +188,7 @@ func (s *Server) httpAllow(w http.ResponseWriter, r *http.Request, room string, 
 		err = protocol.Errorf(protocol.CodeForbidden, "the token is for %q, not %q", g.User, user)
 	}
 	if err != nil {
+		refuseBody(w, r)
 		writeError(w, http.StatusForbidden, err)
 		return false
 	}

@@ -45,6 +45,7 @@ func (s *Server) openBody(w http.ResponseWriter, r *http.Request) *bodyReader {
 	g.mu.Lock()
 	if s.opts.MaxBodiesPerIP > 0 && g.perIP[ip] >= s.opts.MaxBodiesPerIP {
 		g.mu.Unlock()
+		refuseBody(w, r)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, protocol.Errorf(protocol.CodeOverloaded,
 			"at most %d request bodies are read at once from one address", s.opts.MaxBodiesPerIP))
@@ -58,6 +59,15 @@ func (s *Server) openBody(w http.ResponseWriter, r *http.Request) *bodyReader {
 	// A slow body is cut at its deadline, whatever Content-Length says.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	return &bodyReader{s: s, ip: ip}
+}
+
+// refuseBody closes the connection after the answer to a request whose
+// body is not read: net/http would otherwise wait for the body, to reuse
+// the connection, as long as its sender likes to stall.
+func refuseBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // errBodyMemory is returned when the server's body budget is used up.
@@ -142,6 +152,7 @@ func (b *bodyReader) close() {
 // bodyFailed answers a request whose body could not be read: too large
 // (413), over the server's budget (503), or cut or too slow (408/400).
 func (s *Server) bodyFailed(w http.ResponseWriter, err error, limit int) {
+	w.Header().Set("Connection", "close") // the rest of the body is not read
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "body is larger than %d bytes", limit))

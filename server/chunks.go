@@ -87,6 +87,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > int64(s.opts.MaxChunk) {
+		refuseBody(w, r)
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk of %d bytes is over the %d-byte limit", r.ContentLength, s.opts.MaxChunk))
 		return
 	}
@@ -96,7 +97,8 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if held {
-		// Content-addressed: the bytes are already here. Drain nothing.
+		// Content-addressed: the bytes are already here. Read nothing.
+		refuseBody(w, r)
 		writeJSON(w, http.StatusOK, map[string]any{"hash": r.PathValue("hash"), "created": false})
 		return
 	}
@@ -129,9 +131,6 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, errQuota):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
-		return
-	case errors.Is(err, errBodyTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk is over the %d-byte limit", s.opts.MaxChunk))
 		return
 	case errors.Is(err, errChunkStore):
 		s.chunkFailed(w, err)

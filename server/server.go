@@ -135,8 +135,12 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP implements [http.Handler].
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements [http.Handler]. A request's body must arrive
+// within BodyTimeout (a websocket, once upgraded, is not bound by it).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	s.mux.ServeHTTP(w, r)
+}
 
 // Rooms returns every room with its number of participants and observers,
 // sorted by name.
