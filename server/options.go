@@ -75,7 +75,7 @@ type Options struct {
 	// MaxBodyMemory is the most bytes of HTTP request bodies held in memory
 	// by all requests together while they are read (chunks on their way to
 	// a DataDir take 32 KiB each); past it a request is answered 503 with
-	// CodeOverloaded. Default 256 MiB.
+	// CodeOverloaded. Default 32 MiB.
 	MaxBodyMemory int64
 
 	// Auth verifies the tokens clients present (see [NewAuth]): in the
@@ -188,7 +188,7 @@ func (o *Options) withDefaults() (Options, error) {
 	def(&c.BodyTimeout, time.Minute)
 	defInt(&c.MaxBodiesPerIP, 16)
 	if c.MaxBodyMemory == 0 {
-		c.MaxBodyMemory = 256 << 20
+		c.MaxBodyMemory = 32 << 20
 	}
 	defInt(&c.NATSReplicas, 1)
 	defInt(&c.MaxObjects, 100000)

@@ -91,7 +91,7 @@ type ChunkStall struct {
 }
 
 func (a ChunkStall) Name() string {
-	return fmt.Sprintf("stalled chunk uploads (%d × %d MB declared)", a.Conns, a.Declared>>20)
+	return fmt.Sprintf("stalled chunk uploads (%d × %.0f MiB declared)", a.Conns, mb(int64(a.Declared)))
 }
 
 func (a ChunkStall) Setup(context.Context, *Target) error { return nil }

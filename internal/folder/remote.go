@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // chunks talks to the server's chunk store of one room over HTTP.
@@ -63,7 +64,33 @@ func (e *httpError) Error() string {
 	return fmt.Sprintf("server answered %d: %s (code %d)", e.Status, e.Message, e.Code)
 }
 
+// overloadedTries is how often a request the server refused as overloaded
+// (429 or 503: its budget for request bodies was used up) is sent, with
+// a growing pause, before the refusal is the answer.
+const overloadedTries = 8
+
+// do sends a request, again after a pause while the server answers that
+// it is overloaded.
 func (c *chunks) do(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+	pause := 100 * time.Millisecond
+	for try := 1; ; try++ {
+		resp, err := c.doOnce(ctx, method, path, body)
+		var e *httpError
+		if try == overloadedTries || !errors.As(err, &e) || e.Status != http.StatusTooManyRequests && e.Status != http.StatusServiceUnavailable {
+			return resp, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+func (c *chunks) doOnce(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
