@@ -38,8 +38,8 @@ type Target struct {
 	Addr string
 	// Token is what the well-behaved clients present (with -auth-key).
 	Token string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process ended
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when the process ended
 
 	mu  sync.Mutex   // Protects log.
 	log bytes.Buffer // the last of its standard error

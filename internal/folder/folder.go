@@ -61,8 +61,13 @@ type Folder struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu sync.Mutex // Protects ix: a pass at a time.
+	mu sync.Mutex // Protects ix and the following: a pass at a time.
 	ix *index
+	// refused holds the records that cannot be made into a file (see
+	// errBadRecord) or are not records at all, by object id: the version
+	// refused. Such a record is neither downloaded nor logged again until
+	// it changes.
+	refused map[string]uint64
 }
 
 // Stats count what a Folder transferred.

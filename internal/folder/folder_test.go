@@ -108,8 +108,9 @@ func once(t testing.TB, fs ...*Folder) {
 	}
 }
 
-// tree describes a folder: each path with "dir", or its mode and content
-// hash. Synk's own state is left out.
+// tree describes a folder: each path with "dir", or whether it is
+// executable (the one permission bit synced) and its content hash.
+// Synk's own state is left out.
 func tree(t testing.TB, root string) map[string]string {
 	t.Helper()
 	out := make(map[string]string)
@@ -133,7 +134,7 @@ func tree(t testing.TB, root string) map[string]string {
 			return err
 		}
 		info, _ := d.Info()
-		out[rel] = fmt.Sprintf("%v %x", info.Mode().Perm(), sha256.Sum256(b))
+		out[rel] = fmt.Sprintf("exec=%v %x", info.Mode()&0o100 != 0, sha256.Sum256(b))
 		return nil
 	})
 	if err != nil {
@@ -550,7 +551,7 @@ func TestFolder_kindChange(t *testing.T) {
 	once(t, fa, fb)
 	os.Remove(filepath.Join(a, "x"))
 	write(t, a, "x/inside.txt", []byte("now a directory"))
-	os.Chmod(filepath.Join(a, "x/inside.txt"), 0o600)
+	os.Chmod(filepath.Join(a, "x/inside.txt"), 0o700)
 	once(t, fa, fb)
 	sameTrees(t, a, b)
 	os.RemoveAll(filepath.Join(b, "x"))

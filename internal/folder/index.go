@@ -102,7 +102,11 @@ func checkPath(p string) error {
 
 // reserved reports whether p is synk's own: the state directory or a
 // download in progress.
+// Case does not matter: on a case-insensitive file system ".SYNK" is
+// ".synk".
 func reserved(p string) bool {
 	first, _, _ := strings.Cut(p, "/")
-	return first == stateDir || strings.HasPrefix(path.Base(p), tmpPrefix)
+	base := path.Base(p)
+	return strings.EqualFold(first, stateDir) ||
+		len(base) >= len(tmpPrefix) && strings.EqualFold(base[:len(tmpPrefix)], tmpPrefix)
 }

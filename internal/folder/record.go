@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 
@@ -14,7 +15,8 @@ import (
 // record's fields (single letters, like the protocol's keys):
 //
 //	p  path, slash-separated, relative to the folder's root
-//	m  permission bits               (files; 0 for directories)
+//	m  permission bits: 0755 if executable, else 0644 (only the
+//	   executable bit is applied; older records may hold others)
 //	s  size in bytes                 (files)
 //	t  modification time, Unix ns    (files)
 //	h  SHA-256 of the content        (files)
@@ -69,7 +71,7 @@ func decodeRecord(o client.Object) (*record, error) {
 	if err := o.Get("m", &mode); err != nil {
 		return nil, fmt.Errorf("object %s: mode: %w", o.ID, err)
 	}
-	r.Mode = fs.FileMode(mode) & fs.ModePerm
+	r.Mode = syncedMode(fs.FileMode(mode))
 	if err := checkPath(r.Path); err != nil || objectID(r.Path) != o.ID {
 		return nil, fmt.Errorf("object %s: path %q is not valid here (%v)", o.ID, r.Path, err)
 	}
@@ -98,8 +100,42 @@ func decodeRecord(o client.Object) (*record, error) {
 	copy(r.Hash[:], h)
 	if len(r.List) == 0 {
 		r.List = nil
+	} else if r.Size <= inlineChunks*MinChunk {
+		return nil, fmt.Errorf("object %s: a list chunk for %d bytes: %w", o.ID, r.Size, errBadRecord)
+	}
+	if r.List == nil {
+		if err := plausible(r.Size, len(r.Chunks)/32); err != nil {
+			return nil, fmt.Errorf("object %s: %w", o.ID, err)
+		}
 	}
 	return r, nil
+}
+
+// syncedMode is what of a mode folder sync carries: whether it is
+// executable, as 0755 or 0644 (issue 15.9; Syncthing does the same). A
+// device applies it as fileMode says.
+func syncedMode(m fs.FileMode) fs.FileMode {
+	if m&0o111 != 0 {
+		return 0o755
+	}
+	return 0o644
+}
+
+// errBadRecord is a record that cannot be made into a file: its chunks
+// cannot add up to its size, or do not make its hash. It is not tried
+// again until it changes.
+var errBadRecord = errors.New("the record cannot be made from its chunks")
+
+// plausible checks that n chunks can make size bytes: every chunk but the
+// last holds MinChunk to MaxChunk bytes, the last 1 to MaxChunk, and an
+// empty file has none (issue 15.3: a record naming one 8 MiB chunk 256
+// times for 5 bytes filled a device's disk).
+func plausible(size int64, n int) error {
+	switch {
+	case n == 0 && size != 0, n > 0 && size < int64(n-1)*MinChunk+1, size > int64(n)*MaxChunk:
+		return fmt.Errorf("%d chunks cannot make %d bytes: %w", n, size, errBadRecord)
+	}
+	return nil
 }
 
 // fields are the record's object fields.

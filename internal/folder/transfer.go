@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -161,11 +162,17 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 			return nil, err
 		}
 		if len(hashes)%32 != 0 {
-			return nil, fmt.Errorf("list chunk of %d bytes", len(hashes))
+			return nil, fmt.Errorf("list chunk of %d bytes: %w", len(hashes), errBadRecord)
+		}
+		if err := plausible(r.Size, len(hashes)/32); err != nil {
+			return nil, err
 		}
 	}
 	full := f.full(p)
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return nil, err
+	}
+	if err := roomFor(filepath.Dir(full), r.Size); err != nil {
 		return nil, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(full), tmpPrefix+"*")
@@ -182,12 +189,18 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	buf := *bp
+	var written int64
 	for i := 0; i < len(hashes); i += 32 {
 		var h [32]byte
 		copy(h[:], hashes[i:])
 		data, err := ps.fetch(ctx, h, buf)
+		if err == nil && written+int64(len(data)) > r.Size {
+			// Stop at once: the record said less (issue 15.3).
+			err = fmt.Errorf("its chunks hold more than its %d bytes: %w", r.Size, errBadRecord)
+		}
 		if err == nil {
 			_, err = tmp.Write(data)
+			written += int64(len(data))
 		}
 		if err != nil {
 			tmp.Close()
@@ -197,11 +210,12 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 		bar.Write(data)
 		ne.Sizes = append(ne.Sizes, int32(len(data)))
 	}
-	if err := finish(tmp, r); err != nil {
-		return nil, err
+	if written != r.Size || [32]byte(whole.Sum(nil)) != r.Hash {
+		tmp.Close()
+		return nil, fmt.Errorf("its chunks do not make its size and hash: %w", errBadRecord)
 	}
-	if [32]byte(whole.Sum(nil)) != r.Hash {
-		return nil, fmt.Errorf("the chunks do not make the file's hash: %w", errCorrupt)
+	if err := finish(tmp, r, l, hasL); err != nil {
+		return nil, err
 	}
 	// The local file must be as the pass found it: a change made while
 	// downloading is not overwritten.
@@ -227,21 +241,37 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	return ne, nil
 }
 
-// finish syncs and closes a downloaded file and gives it r's mode and
-// time.
-func finish(tmp *os.File, r *record) error {
+// finish syncs and closes a downloaded file and gives it r's time and the
+// mode it should have here (see fileMode).
+func finish(tmp *os.File, r *record, l stat, hasL bool) error {
 	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), r.Mode)
+		err = os.Chmod(tmp.Name(), fileMode(r.Mode, l, hasL))
 	}
 	if err == nil {
 		t := time.Unix(0, r.MTime)
 		err = os.Chtimes(tmp.Name(), t, t)
 	}
 	return err
+}
+
+// fileMode is the mode a downloaded file gets: of the room's bits only
+// the executable one counts, as in Syncthing, over the local file's
+// mode (or 0644 for a new file), so a device can neither make a file
+// unreadable here nor writable by others (issue 15.9: mode 0 made an
+// unreadable file).
+func fileMode(remote fs.FileMode, l stat, hasL bool) fs.FileMode {
+	m := fs.FileMode(0o644)
+	if hasL && !l.Dir && l.Mode&0o600 == 0o600 {
+		m = l.Mode & fs.ModePerm
+	}
+	if remote&0o111 != 0 {
+		return m | (m&0o444)>>2 // executable wherever readable
+	}
+	return m &^ 0o111
 }
 
 // conflictName returns a free name for the conflict copy of p made by
