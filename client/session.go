@@ -24,6 +24,7 @@ type session struct {
 	cancel  context.CancelFunc
 	done    <-chan struct{} // ctx.Done()
 	wg      sync.WaitGroup
+	parts   map[uint32][]protocol.Member // the reader's: snapshots coming in parts, by Join id
 
 	mu       sync.Mutex // Protects the following.
 	pending  map[uint32]chan protocol.Message
@@ -68,7 +69,7 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 		return fail(fmt.Errorf("client: hello answered with %v", m.Type()))
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	s := &session{c: c, gen: gen, ws: ws, welcome: w, out: make(chan []byte, 64),
+	s := &session{c: c, gen: gen, ws: ws, welcome: w, out: make(chan []byte, 64), parts: make(map[uint32][]protocol.Member),
 		ctx: sctx, cancel: cancel, done: sctx.Done(), pending: make(map[uint32]chan protocol.Message),
 		handlers: make(map[uint32]func(protocol.Message))}
 	s.wg.Add(2)
@@ -285,6 +286,14 @@ func (s *session) readLoop() {
 func (s *session) handle(m protocol.Message) error {
 	switch m := m.(type) {
 	case *protocol.Joined:
+		if m.More { // a part of a large snapshot: the rest follows
+			s.parts[m.ID] = append(s.parts[m.ID], m.Members...)
+			return nil
+		}
+		if p, ok := s.parts[m.ID]; ok {
+			m.Members = append(p, m.Members...)
+			delete(s.parts, m.ID)
+		}
 		if r := s.c.room(m.Room); r != nil {
 			r.applySnapshot(s, m)
 		}

@@ -55,6 +55,9 @@ var golden = []struct {
 		{Client: "ada", Entries: []Entry{{Key: "name", Value: mp("ada")}}},
 		{Client: "joe", Entries: []Entry{{Key: "head", Value: mp([]byte{1, 2})}}},
 	}, Handle: 1}},
+	{"joined_more", &Joined{ID: 1, Room: "lobby", Members: []Member{
+		{Client: "ada", Entries: []Entry{{Key: "name", Value: mp("ada")}}},
+	}, Handle: 1, More: true}},
 	{"leave", &Leave{ID: 3, Room: "lobby"}},
 	{"set", &Set{ID: 4, Room: "lobby", Entries: []Entry{{Key: "x", Value: mp(1.5)}}, Delete: []string{"name"}}},
 	{"set_pose", &Set{Handle: 1, Entries: []Entry{{Key: "pose", Value: mp([]float32{0, 1.6, 0, 0, 0, 0, 1})}}}},

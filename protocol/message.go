@@ -101,11 +101,15 @@ type Join struct {
 //	"m": the participants, the joining client included, sorted by client id
 //	"h": the room's handle on this connection: a small number that a [Set]
 //	     may carry instead of the room's name, until the room is left
+//	"n": more Joined frames with this id follow, continuing "m": a large
+//	     snapshot comes in several frames, none over the client's limit;
+//	     the last one has no "n"
 type Joined struct {
 	ID      uint32   `msgpack:"i"`
 	Room    string   `msgpack:"r"`
 	Members []Member `msgpack:"m,omitempty"`
 	Handle  uint32   `msgpack:"h,omitempty"`
+	More    bool     `msgpack:"n,omitempty"`
 }
 
 // Leave asks to leave a room. The server answers with [OK].

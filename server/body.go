@@ -46,7 +46,6 @@ func (s *Server) openBody(w http.ResponseWriter, r *http.Request) *bodyReader {
 	if s.opts.MaxBodiesPerIP > 0 && g.perIP[ip] >= s.opts.MaxBodiesPerIP {
 		g.mu.Unlock()
 		refuseBody(w, r)
-		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, protocol.Errorf(protocol.CodeOverloaded,
 			"at most %d request bodies are read at once from one address", s.opts.MaxBodiesPerIP))
 		return nil
@@ -157,7 +156,6 @@ func (s *Server) bodyFailed(w http.ResponseWriter, err error, limit int) {
 	case errors.Is(err, errBodyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "body is larger than %d bytes", limit))
 	case errors.Is(err, errBodyMemory):
-		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeOverloaded,
 			"the server holds %d bytes of request bodies, its limit: try again", s.opts.MaxBodyMemory))
 	case errors.Is(err, os.ErrDeadlineExceeded):

@@ -21,11 +21,14 @@ import (
 // chunkStore keeps each room's chunks, named by the SHA-256 of their
 // content, once: on disk under DataDir/chunks, or in memory.
 type chunkStore struct {
-	dir string // "" keeps chunks in memory
+	dir    string // "" keeps chunks in memory
+	maxMem int64  // the most bytes of chunks held in memory, every room's
+
 
 	mu    sync.Mutex                     // Protects the following.
 	mem   map[string]map[string]memChunk // room → hash → chunk (memory only)
 	usage map[string]int64               // room → bytes held, once counted
+	inMem int64                          // bytes of chunks in mem
 }
 
 // memChunk is a chunk kept in memory.
@@ -34,8 +37,8 @@ type memChunk struct {
 	at   time.Time // stored or last asked about
 }
 
-func newChunkStore(dataDir string) *chunkStore {
-	cs := &chunkStore{mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
+func newChunkStore(dataDir string, maxMem int64) *chunkStore {
+	cs := &chunkStore{maxMem: maxMem, mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
 	if dataDir != "" {
 		cs.dir = filepath.Join(dataDir, "chunks")
 	}
@@ -116,8 +119,13 @@ func (cs *chunkStore) get(room string, sum [32]byte) ([]byte, error) {
 	return os.ReadFile(cs.path(room, sum))
 }
 
-// errQuota is returned by put when the room's chunks would exceed the quota.
-var errQuota = errors.New("chunk quota")
+// errQuota is returned by put when the room's chunks would exceed the
+// quota; errMemory when the server's chunks in memory would exceed
+// MaxChunkMemory.
+var (
+	errQuota  = errors.New("chunk quota")
+	errMemory = errors.New("chunk memory")
+)
 
 // put stores data, whose SHA-256 the caller has checked to be sum, unless
 // the room holds it already. On disk it is written to a temporary file,
@@ -136,10 +144,14 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 		return false, fmt.Errorf("%w: room holds %d bytes of chunks, %d more would pass its %d", errQuota, n, len(data), quota)
 	}
 	if cs.dir == "" {
+		if cs.inMem+int64(len(data)) > cs.maxMem {
+			return false, fmt.Errorf("%w: the server holds %d bytes of chunks in memory, its limit is %d", errMemory, cs.inMem, cs.maxMem)
+		}
 		if cs.mem[room] == nil {
 			cs.mem[room] = make(map[string]memChunk)
 		}
 		cs.mem[room][string(sum[:])] = memChunk{data: bytes.Clone(data), at: time.Now()}
+		cs.inMem += int64(len(data))
 	} else {
 		if err := os.MkdirAll(filepath.Dir(cs.path(room, sum)), 0o755); err != nil {
 			return false, err
@@ -255,6 +267,7 @@ func (cs *chunkStore) collect(room string, keep map[[32]byte]bool, cutoff time.T
 			delete(cs.mem, room)
 		}
 		cs.usage[room] -= freed
+		cs.inMem -= freed
 		return n, freed, nil
 	}
 	var names []string

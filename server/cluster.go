@@ -238,7 +238,7 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 		cl.applyJoin(r, ev.Node, ev.Client, ev.Entries)
 	case protocol.EventChange:
 		if m != nil && m.node == ev.Node {
-			m.apply(ev.Entries, ev.Delete, math.MaxInt) // its node kept it within the limit
+			r.update(m, ev.Entries, ev.Delete, math.MaxInt) // its node kept it within the limits; counted, never refused
 			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: ev.Client,
 				Entries: ev.Entries, Delete: ev.Delete}, nil)
 		}
@@ -258,6 +258,7 @@ func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.En
 		set, del := diffEntries(m.entries, entries)
 		if len(set) > 0 || len(del) > 0 {
 			m.entries = entryMap(entries)
+			r.recount(m)
 			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
 		}
 		return
@@ -269,7 +270,9 @@ func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.En
 				Message: "another connection joined as " + client})
 		}
 	}
-	r.members[client] = &member{client: client, entries: entryMap(entries), node: node}
+	m = &member{client: client, entries: entryMap(entries), node: node}
+	r.recount(m)
+	r.members[client] = m
 	r.remote++
 	r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
 }

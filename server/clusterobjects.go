@@ -183,7 +183,9 @@ func (cl *cluster) apply(r *room, e logEntry) {
 	} else {
 		r.objs.init()
 		r.objs.seq = e.Seq - 1 // the write's change takes the log's sequence
-		res.version, res.rec, _, res.err = r.objs.write(r.name, w, cl.s.objectLimits(), lw.At)
+		lim := cl.s.objectLimits()
+		lim.hold = nil // the writer's node checked the server's budget; every node applies alike
+		res.version, res.rec, _, res.err = r.objs.write(r.name, w, lim, lw.At)
 	}
 	r.objs.seq, r.logSeq = e.Seq, e.Seq
 	co := cl.objects
@@ -364,7 +366,7 @@ func (ob *objects) check(w *protocol.Write, lim limits) error {
 	if _, ok := ob.done[w.OpID]; ok && w.OpID != "" {
 		return nil // answered again from memory when applied
 	}
-	o, err := ob.precheck(w, lim)
+	o, _, err := ob.precheck(w, lim)
 	switch {
 	case err != nil:
 		return err

@@ -23,6 +23,7 @@ type conn struct {
 	s      *Server
 	ws     Socket
 	client string
+	ip     string       // the peer's address, for the per-address budgets
 	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
 	nonce  uint32       // of the last Ping; the janitor's
@@ -138,7 +139,7 @@ func (s *Server) run(ws Socket, remote string) {
 		return
 	}
 	client := hello.Client
-	c := &conn{s: s, ws: ws, client: client, batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
+	c := &conn{s: s, ws: ws, client: client, ip: remoteIP(remote), batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
 		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 	if s.opts.Rate > 0 {

@@ -63,7 +63,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	if !s.httpAllow(w, r, name, CapPresence, client) {
 		return
 	}
-	others, err := s.post(name, client, entries)
+	others, err := s.post(name, client, remoteIP(r.RemoteAddr), entries)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -269,6 +269,15 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		status = http.StatusUnauthorized
 	case protocol.CodeForbidden:
 		status = http.StatusForbidden
+	case protocol.CodeTooMany:
+		if status == http.StatusBadRequest {
+			status = http.StatusTooManyRequests // a limit, not a malformed request
+		}
+	case protocol.CodeOverloaded:
+		if status == http.StatusBadRequest {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, map[string]httpError{"error": {Code: e.Code, Name: e.Code.String(), Message: e.Message}})
 }

@@ -29,6 +29,7 @@ type objects struct {
 	views  map[*conn]*view
 	watch  map[string]map[*view]bool // area → views subscribed to it
 	seq    uint64                    // the room's offset: counts its object writes in this epoch
+	bytes  int64                     // its objects' cost (see objectCost)
 	log    changeLog                 // recent changes, for resume
 	done   map[string]opResult       // answers to recent client op ids
 	order  []string                  // op ids in done, oldest first
@@ -72,8 +73,14 @@ func (ob *objects) init() {
 	}
 }
 
-// limits bounds what a write may create, and the history kept.
-type limits struct{ maxObjects, maxFields, maxValue, history int }
+// limits bounds what a write may create, and the history kept. maxBytes
+// bounds the room's bytes of objects (0: no bound); hold, when set, the
+// server's (a write from another node's log is not refused for it).
+type limits struct {
+	maxObjects, maxFields, maxValue, history int
+	maxBytes                                 int64
+	hold                                     *holdings
+}
 
 // write applies one Write at time now (unix milliseconds) and tells every
 // view that must know. It returns the object's new version and, when the
@@ -113,13 +120,14 @@ func (ob *objects) restore(id string, rec *record, limit int) {
 	}
 	ob.byID[id] = o
 	ob.index(o)
+	ob.bytes += objectCost(o)
 }
 
 // apply changes the objects for w and tells the views. It returns the
 // change it made, or nil for a move to the area the object is in.
 func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) (uint64, *change, error) {
 	ob.init()
-	o, err := ob.precheck(w, lim)
+	o, cost, err := ob.precheck(w, lim)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -131,6 +139,7 @@ func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) 
 		}
 		ob.byID[o.id] = o
 		ob.index(o)
+		ob.bytes += cost
 		ob.changed(room, o, "", w, ch)
 		return o.version, ch, nil
 	}
@@ -163,29 +172,51 @@ func (ob *objects) apply(room string, w *protocol.Write, lim limits, now int64) 
 			delete(ob.byArea, o.area)
 		}
 	}
+	ob.bytes += cost
 	ob.changed(room, o, old, w, ch)
 	return o.version, ch, nil
 }
 
-// precheck returns the object w is about, after the checks that need no
-// change made: value sizes, existence, the object limit and the expected
-// version. The field limit is checked as the fields are applied.
-func (ob *objects) precheck(w *protocol.Write, lim limits) (*object, error) {
+// precheck returns the object w is about and how many bytes w would add
+// to the room's objects, after the checks that need no change made: value
+// sizes, existence, the object limit, the expected version, and the room's
+// and the server's bytes of objects. The field limit is checked as the
+// fields are applied.
+func (ob *objects) precheck(w *protocol.Write, lim limits) (*object, int64, error) {
 	if err := checkValues(w.Fields, lim.maxValue); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	o := ob.byID[w.Object]
 	switch {
 	case w.Op == protocol.OpCreate && o != nil:
-		return nil, protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
+		return nil, 0, protocol.Errorf(protocol.CodeExists, "object %s exists", w.Object)
 	case w.Op == protocol.OpCreate && len(ob.byID) >= lim.maxObjects:
-		return nil, protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
+		return nil, 0, protocol.Errorf(protocol.CodeTooMany, "the room holds the limit of %d objects", lim.maxObjects)
 	case w.Op != protocol.OpCreate && o == nil:
-		return nil, protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
+		return nil, 0, protocol.Errorf(protocol.CodeNotFound, "no object %s", w.Object)
 	case w.Op != protocol.OpCreate && w.Expect != 0 && w.Expect != o.version:
-		return nil, protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
+		return nil, 0, protocol.Errorf(protocol.CodeStale, "object %s is at version %d, not %d", w.Object, o.version, w.Expect)
 	}
-	return o, nil
+	var cost int64
+	switch w.Op {
+	case protocol.OpCreate:
+		cost = objectCost(&object{id: w.Object, kind: w.Kind, area: w.Area}) + costDelta(nil, w.Fields, nil)
+	case protocol.OpUpdate:
+		cost = costDelta(o.fields, w.Fields, w.Delete)
+	case protocol.OpMove:
+		cost = int64(len(w.Area) - len(o.area))
+	case protocol.OpDelete:
+		cost = -objectCost(o)
+	}
+	if cost > 0 && lim.maxBytes > 0 && ob.bytes+cost > lim.maxBytes {
+		return nil, 0, protocol.Errorf(protocol.CodeTooMany, "the room would hold %d bytes of objects, over its limit of %d", ob.bytes+cost, lim.maxBytes)
+	}
+	if lim.hold != nil {
+		if err := lim.hold.overObjects(cost); err != nil {
+			return nil, 0, err
+		}
+	}
+	return o, cost, nil
 }
 
 func (ob *objects) index(o *object) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nats-io/nats.go"
 	"log/slog"
@@ -37,6 +38,35 @@ type Options struct {
 	MaxRooms int
 	// MaxObjects is the most objects one room may hold. Default 100000.
 	MaxObjects int
+	// MaxRoomObjectBytes is the most bytes of objects (ids, kinds, areas,
+	// field names and values, and 48 bytes a field) one room may hold;
+	// past it a write is refused with CodeTooMany. Default 256 MiB.
+	MaxRoomObjectBytes int64
+	// MaxObjectBytes is the most bytes of objects all rooms together may
+	// hold, counted alike; past it a write is refused with CodeOverloaded.
+	// Default 2 GiB.
+	MaxObjectBytes int64
+	// MaxRoomPresence is the most bytes of presence (keys and values, and
+	// 48 bytes a key) the members of one room may hold together; a join or
+	// change past it is refused with CodeTooMany, so a room's snapshot
+	// stays well within what clients read. Default 4 MiB.
+	MaxRoomPresence int
+	// MaxPresence is the most bytes of presence all rooms together may
+	// hold; past it a join or change is refused with CodeOverloaded.
+	// Default 1 GiB.
+	MaxPresence int64
+	// MaxPresencePerIP is the most bytes of presence the members from one
+	// address may hold, in all rooms; past it, CodeTooMany. Default 64 MiB;
+	// negative turns it off.
+	MaxPresencePerIP int64
+	// MaxPostersPerIP is the most HTTP posters (POST /synk/{room}) one
+	// address may keep in rooms at once; each is a member until it times
+	// out. Past it, CodeTooMany. Default 1024.
+	MaxPostersPerIP int
+	// MaxRoomsTotal is the most rooms the server holds at once; a join or
+	// post that would create one more is refused with CodeOverloaded.
+	// Default 100000.
+	MaxRoomsTotal int
 	// MaxAreas is the most areas one client may subscribe to in one room.
 	// Default 256.
 	MaxAreas int
@@ -123,6 +153,10 @@ type Options struct {
 	// ChunkQuota is the most bytes of chunks one room may hold. Default
 	// 64 GiB with a DataDir, 1 GiB in memory.
 	ChunkQuota int64
+	// MaxChunkMemory is the most bytes of chunks all rooms together may
+	// hold in memory (without a DataDir); past it an upload is answered
+	// 507 with CodeOverloaded. Default 1 GiB.
+	MaxChunkMemory int64
 	// ChunkGrace is how long a chunk no file object refers to is kept
 	// after it was stored or last asked about (a device uploads a file's
 	// chunks before it writes the file). Default 24h.
@@ -192,6 +226,22 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	defInt(&c.NATSReplicas, 1)
 	defInt(&c.MaxObjects, 100000)
+	defInt(&c.MaxRoomPresence, 4<<20)
+	defInt(&c.MaxPostersPerIP, 1024)
+	defInt(&c.MaxRoomsTotal, 100000)
+	def64 := func(n *int64, v int64) {
+		if *n == 0 {
+			*n = v
+		}
+	}
+	def64(&c.MaxRoomObjectBytes, 256<<20)
+	def64(&c.MaxObjectBytes, 2<<30)
+	def64(&c.MaxPresence, 1<<30)
+	def64(&c.MaxPresencePerIP, 64<<20)
+	def64(&c.MaxChunkMemory, 1<<30)
+	if c.MaxPresencePerIP < 0 {
+		c.MaxPresencePerIP = math.MaxInt64
+	}
 	defInt(&c.MaxChunk, 8<<20)
 	def(&c.ChunkGrace, 24*time.Hour)
 	def(&c.ChunkSweep, 10*time.Minute)
@@ -221,7 +271,9 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendBuffer < 64<<10 || c.MaxQueued < int64(c.SendBuffer) ||
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 ||
-		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)):
+		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)) ||
+		c.MaxRoomObjectBytes < 1 || c.MaxObjectBytes < 1 || c.MaxRoomPresence < 1 || c.MaxPresence < 1 ||
+		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, MaxBodyMemory ≥ MaxFrame and MaxChunk, others ≥ 1)")
 	}
 	return c, nil

@@ -29,13 +29,17 @@ type room struct {
 	// remoteSeq is, per other node, the number of its last event applied.
 	remoteSeq map[string]uint64
 
+	hold     *holdings // the server's budgets
+	presence int64     // bytes of presence of its members, as the budgets count them
+	counted  int64     // bytes of its objects the budgets count (see holdings.settle)
+
 	pmu      sync.Mutex          // Protects inflight.
 	inflight map[uint64]struct{} // offsets of writes being stored
 }
 
 // newRoom returns an empty room whose change log starts at m.
-func newRoom(name string, m roomMeta) *room {
-	r := &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member), remoteSeq: make(map[string]uint64)}
+func newRoom(name string, m roomMeta, hold *holdings) *room {
+	r := &room{name: name, members: make(map[string]*member), subs: make(map[*conn]*member), remoteSeq: make(map[string]uint64), hold: hold}
 	r.objs.log = changeLog{epoch: m.Epoch, start: m.Start}
 	r.objs.seq, r.objs.compacted = m.Seq, m.Start
 	if r.objs.log.epoch == 0 {
@@ -77,6 +81,8 @@ type member struct {
 	conn    *conn     // nil for an HTTP poster or a member of another node
 	seen    time.Time // last HTTP post
 	node    string    // the cluster node it is connected to; "" for this one
+	ip      string    // the address of its client; "" for a member of another node
+	cost    int64     // its entries' bytes, as the budgets count them
 }
 
 // RoomInfo describes a room, as listed by [Server.Rooms].
@@ -147,6 +153,11 @@ func (r *room) broadcast(p *protocol.Presence, except *conn) {
 // holds r.mu.
 func (r *room) removeMember(m *member, reason protocol.Code) {
 	delete(r.members, m.client)
+	r.hold.admitPresence(r, m.ip, -m.cost)
+	m.cost = 0
+	if m.conn == nil && m.node == "" {
+		r.hold.releasePoster(m.ip)
+	}
 	if m.conn != nil {
 		delete(r.subs, m.conn)
 	}
@@ -207,6 +218,30 @@ func (m *member) apply(set []protocol.Entry, del []string, maxKeys int) error {
 		m.entries[e.Key] = e.Value
 	}
 	return nil
+}
+
+// update changes m's map as apply does, within the budgets: the room's,
+// the server's and its address's share of presence bytes (a member of
+// another node is counted, never refused). The caller holds r.mu.
+func (r *room) update(m *member, set []protocol.Entry, del []string, maxKeys int) error {
+	d := costDelta(m.entries, set, del)
+	if err := r.hold.admitPresence(r, m.ip, d); err != nil {
+		return err
+	}
+	if err := m.apply(set, del, maxKeys); err != nil {
+		r.hold.admitPresence(r, m.ip, -d)
+		return err
+	}
+	m.cost += d
+	return nil
+}
+
+// recount counts m's map again after it was replaced whole (a member of
+// another node). The caller holds r.mu.
+func (r *room) recount(m *member) {
+	c := mapCost(m.entries)
+	r.hold.admitPresence(r, m.ip, c-m.cost)
+	m.cost = c
 }
 
 // checkValues returns a CodeValueTooLarge error for a value over max bytes.

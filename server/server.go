@@ -32,6 +32,7 @@ type Server struct {
 
 	queued      atomic.Int64    // bytes queued for every connection (see conn.send)
 	bodies      bodyGate        // HTTP request bodies being read
+	hold        holdings        // presence and object bytes against the budgets
 	collecting  atomic.Bool     // a chunk collection runs
 	chunksSwept time.Time       // when the last one started (the janitor's)
 	failed      atomic.Bool     // a store write failed: memory and disk may differ
@@ -106,6 +107,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		}
 		s.store = st
 	}
+	s.hold.opts = &s.opts
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if o.NATS != nil {
 		if s.bus, err = newBus(s, o.NATS); err != nil {
@@ -218,7 +220,7 @@ func (s *Server) restore(st backend, clean bool) error {
 		return err
 	}
 	for name, sr := range rooms {
-		r := newRoom(name, sr.meta)
+		r := newRoom(name, sr.meta, &s.hold)
 		for id, rec := range sr.objects {
 			r.objs.restore(id, rec, s.opts.History)
 		}
@@ -228,6 +230,7 @@ func (s *Server) restore(st backend, clean bool) error {
 		r.objs.log.entries = sr.log
 		r.objs.seq = sr.meta.Seq
 		if !r.empty() {
+			s.hold.settle(r)
 			s.rooms[name] = r
 		}
 	}
@@ -254,7 +257,7 @@ func (s *Server) lockRoom(name string, create bool) *room {
 		s.mu.Lock()
 		r := s.rooms[name]
 		if r == nil && create {
-			r = newRoom(name, s.storedMeta(name))
+			r = newRoom(name, s.storedMeta(name), &s.hold)
 			s.rooms[name] = r
 			if r.bus = s.bus; r.bus != nil {
 				r.bus.watch(name)
@@ -280,6 +283,19 @@ func (s *Server) lockRoom(name string, create bool) *room {
 	}
 }
 
+// openRoom is lockRoom(name, true) for a client: it refuses to create a
+// room past MaxRoomsTotal with CodeOverloaded. (Two clients creating rooms
+// at once may take the server one room past it each.)
+func (s *Server) openRoom(name string) (*room, error) {
+	s.mu.Lock()
+	full := s.rooms[name] == nil && len(s.rooms) >= s.opts.MaxRoomsTotal
+	s.mu.Unlock()
+	if full {
+		return nil, protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d rooms", s.opts.MaxRoomsTotal)
+	}
+	return s.lockRoom(name, true), nil
+}
+
 // storedMeta returns the stored position of a room, or a zero one.
 func (s *Server) storedMeta(name string) roomMeta {
 	if s.store == nil {
@@ -298,6 +314,7 @@ func (s *Server) storedMeta(name string) roomMeta {
 
 // unlockRoom releases r and frees it if nobody is left in it.
 func (s *Server) unlockRoom(r *room) {
+	s.hold.settle(r)
 	empty := r.empty()
 	r.mu.Unlock()
 	if !empty {
@@ -307,6 +324,7 @@ func (s *Server) unlockRoom(r *room) {
 	r.mu.Lock()
 	if !r.dead && r.empty() {
 		r.dead = true
+		s.hold.drop(r)
 		delete(s.rooms, r.name)
 		if r.bus != nil {
 			r.bus.unwatch(r.name)
@@ -320,18 +338,21 @@ func (s *Server) unlockRoom(r *room) {
 // observer, and queues the Joined snapshot for it, giving the room handle
 // h on c.
 func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
-	r := s.lockRoom(j.Room, true)
+	r, err := s.openRoom(j.Room)
+	if err != nil {
+		return err
+	}
 	defer s.unlockRoom(r)
 	if _, ok := r.subs[c]; ok {
 		return protocol.Errorf(protocol.CodeAlreadyJoined, "already in room %s", j.Room)
 	}
 	if j.Observer {
 		r.subs[c] = nil
-		c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
+		c.sendJoined(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
 		return nil
 	}
-	m := &member{client: c.client, entries: make(map[string]msgpack.RawMessage), conn: c}
-	if err := m.apply(j.Entries, nil, s.opts.MaxKeys); err != nil {
+	m := &member{client: c.client, entries: make(map[string]msgpack.RawMessage), conn: c, ip: c.ip}
+	if err := r.update(m, j.Entries, nil, s.opts.MaxKeys); err != nil {
 		return err
 	}
 	if old := r.members[c.client]; old != nil {
@@ -344,7 +365,7 @@ func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
 	r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: c.client, Entries: j.Entries}, nil)
 	r.members[c.client] = m
 	r.subs[c] = m
-	c.sendMsg(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
+	c.sendJoined(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
 	return nil
 }
 
@@ -456,7 +477,8 @@ func (s *Server) persist(room, id string, epoch uint64, rec *record, ch *change)
 }
 
 func (s *Server) objectLimits() limits {
-	return limits{maxObjects: s.opts.MaxObjects, maxFields: s.opts.MaxKeys, maxValue: s.opts.MaxValue, history: s.opts.History}
+	return limits{maxObjects: s.opts.MaxObjects, maxFields: s.opts.MaxKeys, maxValue: s.opts.MaxValue, history: s.opts.History,
+		maxBytes: s.opts.MaxRoomObjectBytes, hold: &s.hold}
 }
 
 // set changes c's presence map in a room and tells the others.
@@ -476,7 +498,7 @@ func (s *Server) set(c *conn, m *protocol.Set) error {
 	case mem == nil:
 		return protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
 	}
-	if err := mem.apply(m.Entries, m.Delete, s.opts.MaxKeys); err != nil {
+	if err := r.update(mem, m.Entries, m.Delete, s.opts.MaxKeys); err != nil {
 		return err
 	}
 	r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client,
@@ -485,17 +507,24 @@ func (s *Server) set(c *conn, m *protocol.Set) error {
 }
 
 // post stores an HTTP poster's entries and returns every other member.
-func (s *Server) post(name, client string, entries []protocol.Entry) ([]protocol.Member, error) {
+func (s *Server) post(name, client, ip string, entries []protocol.Entry) ([]protocol.Member, error) {
 	if err := checkValues(entries, s.opts.MaxValue); err != nil {
 		return nil, err
 	}
-	r := s.lockRoom(name, true)
+	r, err := s.openRoom(name)
+	if err != nil {
+		return nil, err
+	}
 	defer s.unlockRoom(r)
 	m := r.members[client]
 	switch {
 	case m == nil:
-		m = &member{client: client, entries: make(map[string]msgpack.RawMessage)}
-		if err := m.apply(entries, nil, s.opts.MaxKeys); err != nil {
+		if err := s.hold.admitPoster(ip); err != nil {
+			return nil, err
+		}
+		m = &member{client: client, entries: make(map[string]msgpack.RawMessage), ip: ip}
+		if err := r.update(m, entries, nil, s.opts.MaxKeys); err != nil {
+			s.hold.releasePoster(ip)
 			return nil, err
 		}
 		r.members[client] = m
@@ -503,7 +532,7 @@ func (s *Server) post(name, client string, entries []protocol.Entry) ([]protocol
 	case m.conn != nil || m.node != "":
 		return nil, protocol.Errorf(protocol.CodeConflict, "client %s is connected by websocket", client)
 	case len(entries) > 0:
-		if err := m.apply(entries, nil, s.opts.MaxKeys); err != nil {
+		if err := r.update(m, entries, nil, s.opts.MaxKeys); err != nil {
 			return nil, err
 		}
 		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: entries}, nil)

@@ -143,6 +143,29 @@ func (c *conn) refill() {
 
 func (c *conn) sendMsg(m protocol.Message) { c.send(encode(m)) }
 
+// joinedPart is about the most bytes of presence one Joined frame carries.
+const joinedPart = 512 << 10
+
+// sendJoined queues a room's snapshot: one Joined frame, or several
+// marked More when its members carry more than joinedPart bytes, so that
+// no frame comes near a client's read limit (issue 15.5).
+func (c *conn) sendJoined(j *protocol.Joined) {
+	all, part, size := j.Members, 0, 0
+	for i, m := range all {
+		n := len(m.Client) + entryOverhead
+		for _, e := range m.Entries {
+			n += len(e.Key) + len(e.Value) + 8
+		}
+		if size > 0 && size+n > joinedPart {
+			c.sendMsg(&protocol.Joined{ID: j.ID, Room: j.Room, Members: all[part:i], Handle: j.Handle, More: true})
+			part, size = i, 0
+		}
+		size += n
+	}
+	j.Members = all[part:]
+	c.sendMsg(j)
+}
+
 func encode(m protocol.Message) []byte {
 	b, err := protocol.Encode(m)
 	if err != nil {

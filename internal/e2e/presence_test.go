@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +127,25 @@ func TestClient_httpPosterSharesRoom(t *testing.T) {
 	}
 	if n := len(r.Members()); n != 2 {
 		t.Fatalf("members = %d, want 2", n)
+	}
+}
+
+// TestClient_snapshotInParts: a room whose presence is larger than one
+// Joined frame carries (512 KiB) is joined whole: the client puts the
+// parts together (issue 15.5: one frame over the client's read limit made
+// a room unjoinable).
+func TestClient_snapshotInParts(t *testing.T) {
+	t.Parallel()
+	_, _, url := start(t, nil)
+	big := make(map[string]any)
+	for k := range 4 {
+		big[fmt.Sprint("k", k)] = strings.Repeat("x", 15000)
+	}
+	for i := range 40 { // 2.4 MB of presence
+		join(t, dial(t, url, fmt.Sprintf("m%02d", i)), "big", &client.JoinOptions{Presence: big})
+	}
+	r := join(t, dial(t, url, ""), "big", &client.JoinOptions{Observer: true})
+	if ms := r.Members(); len(ms) != 40 || len(ms[39].Values) != 4 {
+		t.Fatalf("the observer sees %d members, want 40 with 4 values each", len(ms))
 	}
 }
