@@ -24,7 +24,6 @@ type chunkStore struct {
 	dir    string // "" keeps chunks in memory
 	maxMem int64  // the most bytes of chunks held in memory, every room's
 
-
 	mu    sync.Mutex                     // Protects the following.
 	mem   map[string]map[string]memChunk // room → hash → chunk (memory only)
 	usage map[string]int64               // room → bytes held, once counted
