@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -257,5 +258,31 @@ func TestChunks_collectRenewed(t *testing.T) {
 	}
 	if code, _ := rawDo(t, u+sums[1], "GET", nil, ""); code != 404 {
 		t.Error("the old unreferenced chunk was kept")
+	}
+}
+
+// TestChunks_memoryBudget: issue 15.6. Chunks kept in memory are bounded
+// server-wide, whatever the rooms' quotas: past MaxChunkMemory an upload
+// is answered 507 Overloaded; a collected chunk makes room.
+func TestChunks_memoryBudget(t *testing.T) {
+	t.Parallel()
+	s, hs := testServer(t, &Options{MaxChunk: 1 << 10, MaxChunkMemory: 2500})
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1000) }
+	for i := range 2 { // in two rooms, each within its quota
+		data := chunk(i)
+		if code, body := rawDo(t, fmt.Sprintf("%s/synk/r%d/chunks/%s", hs.URL, i, hashOf(data)), "PUT", data, ""); code != 201 {
+			t.Fatalf("PUT %d = %d %s", i, code, body)
+		}
+	}
+	data := chunk(2)
+	code, body := rawDo(t, hs.URL+"/synk/r2/chunks/"+hashOf(data), "PUT", data, "")
+	if code != 507 || !strings.Contains(string(body), `"code":217`) {
+		t.Fatalf("third chunk = %d %s, want 507 Overloaded", code, body)
+	}
+	if n, _, err := s.chunks.collect("r0", nil, time.Now().Add(time.Hour)); n != 1 || err != nil {
+		t.Fatalf("collect = %d, %v", n, err)
+	}
+	if code, body := rawDo(t, hs.URL+"/synk/r2/chunks/"+hashOf(data), "PUT", data, ""); code != 201 {
+		t.Fatalf("after a collection = %d %s, want 201", code, body)
 	}
 }

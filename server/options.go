@@ -78,8 +78,8 @@ type Options struct {
 	// frame into an empty queue always fits. Default 4 MiB; at least 64 KiB.
 	SendBuffer int
 	// MaxQueued is the most bytes queued for all clients together (a frame
-	// sent to n clients counts n times): past it, a client with frames
-	// already waiting is disconnected as too slow. Default 1 GiB.
+	// sent to n clients counts n times): a frame that would pass it
+	// disconnects its client as too slow. Default 1 GiB.
 	MaxQueued int64
 	// Rate is the most frames per second one websocket connection may
 	// send, on average; Burst is how many it may send at once (a token

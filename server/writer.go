@@ -54,9 +54,10 @@ const linger = 500 * time.Millisecond
 
 // send queues a frame without blocking. Every queued frame counts against
 // the connection's send buffer (SendBuffer bytes) and the server's
-// (MaxQueued): a connection that has frames waiting and would go past
-// either is cut as too slow. A frame into an empty queue always fits, so
-// one large frame never cuts a client that keeps up.
+// (MaxQueued): a connection that would go past either is cut as too slow.
+// A frame into an empty queue always fits the connection's own buffer, so
+// one large frame never cuts a client that keeps up; the server's is
+// never exceeded.
 func (c *conn) send(b []byte) {
 	c.qmu.Lock()
 	if c.qclosed {
@@ -64,7 +65,7 @@ func (c *conn) send(b []byte) {
 		return // the writer is finishing or gone
 	}
 	n := len(b)
-	if c.queued > 0 && (c.queued+n > c.s.opts.SendBuffer || c.s.queued.Load()+int64(n) > c.s.opts.MaxQueued) {
+	if c.queued > 0 && c.queued+n > c.s.opts.SendBuffer || c.s.queued.Load()+int64(n) > c.s.opts.MaxQueued {
 		full := "its send buffer is full"
 		if c.queued+n <= c.s.opts.SendBuffer {
 			full = "the server's send buffers are full"

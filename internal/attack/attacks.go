@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -152,4 +154,134 @@ func (a IdleConns) Setup(context.Context, *Target) error { return nil }
 
 func (a IdleConns) Run(ctx context.Context, t *Target) error {
 	return stall(ctx, t, a.Conns, "", "", 0, 0)
+}
+
+// PresenceFlood: Conns connections from one address join Rooms rooms each
+// and fill their presence with values of ValueSize bytes, Sets times
+// (issue 15.6: 100 × 16 rooms held 2.4 GB). They never read.
+type PresenceFlood struct {
+	Conns, Rooms, Sets, ValueSize int
+}
+
+func (a PresenceFlood) Name() string {
+	return fmt.Sprintf("presence flood (%d conns × %d rooms)", a.Conns, a.Rooms)
+}
+
+func (a PresenceFlood) Setup(context.Context, *Target) error { return nil }
+
+func (a PresenceFlood) Run(ctx context.Context, t *Target) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	v, _ := msgpack.Marshal(strings.Repeat("x", a.ValueSize))
+	entries := func(set int) []protocol.Entry {
+		var es []protocol.Entry
+		for k := 0; k*(a.ValueSize+16) < 60<<10; k++ { // a frame under 64 KiB
+			es = append(es, protocol.Entry{Key: fmt.Sprintf("s%dk%d", set, k), Value: v})
+		}
+		return es
+	}
+	for i := range a.Conns {
+		p, err := dial(ctx, t.WS(), fmt.Sprintf("flood%d", i), t.Token)
+		if err != nil {
+			return err
+		}
+		defer p.ws.CloseNow()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range a.Rooms {
+				room := fmt.Sprintf("flood%d", r)
+				if p.send(ctx, &protocol.Join{ID: p.id(), Room: room, Entries: entries(0)}) != nil {
+					return
+				}
+				for s := 1; s <= a.Sets; s++ {
+					if p.send(ctx, &protocol.Set{ID: p.id(), Room: room, Entries: entries(s)}) != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+	return hold(ctx)
+}
+
+// ObjectFlood: Conns writers create objects of ObjectSize bytes in rooms
+// of their own until refused, Objects each at most (issue 15.6: 3 GB of
+// objects in 16 s). They read their answers.
+type ObjectFlood struct {
+	Conns, Objects, ObjectSize int
+}
+
+func (a ObjectFlood) Name() string {
+	return fmt.Sprintf("object flood (%d writers × %d objects of %d KB)", a.Conns, a.Objects, a.ObjectSize>>10)
+}
+
+func (a ObjectFlood) Setup(context.Context, *Target) error { return nil }
+
+func (a ObjectFlood) Run(ctx context.Context, t *Target) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	const field = 15 << 10
+	for i := range a.Conns {
+		p, err := dial(ctx, t.WS(), fmt.Sprintf("writer%d", i), t.Token)
+		if err != nil {
+			return err
+		}
+		defer p.ws.CloseNow()
+		room := fmt.Sprintf("objects%d", i)
+		if _, err := p.join(ctx, room, false); err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range a.Objects {
+				w := &protocol.Write{ID: p.id(), Room: room, Op: protocol.OpCreate, Object: fmt.Sprint(n), Kind: "blob", Area: "A"}
+				for f := 0; f*field < a.ObjectSize; f++ {
+					v, _ := msgpack.Marshal(strings.Repeat("x", min(field, a.ObjectSize-f*field)))
+					w.Fields = append(w.Fields, protocol.Entry{Key: fmt.Sprint("f", f), Value: v})
+				}
+				if _, err := p.request(ctx, w, w.ID); err != nil {
+					return // refused: the budget holds (or the attack's time is up)
+				}
+			}
+		}()
+	}
+	return hold(ctx)
+}
+
+// PosterFlood: Workers HTTP clients post bodies of Size bytes to new
+// rooms, Posts each at most (issue 15.7: 9,639 posts in 20 s, 830 MB).
+type PosterFlood struct {
+	Workers, Posts, Size int
+}
+
+func (a PosterFlood) Name() string {
+	return fmt.Sprintf("HTTP posters (%d workers × %d posts of %d KB)", a.Workers, a.Posts, a.Size>>10)
+}
+
+func (a PosterFlood) Setup(context.Context, *Target) error { return nil }
+
+func (a PosterFlood) Run(ctx context.Context, t *Target) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	body := fmt.Sprintf(`{"c":"poster","d":[{"k":"v","v":%q}]}`, strings.Repeat("x", a.Size-40))
+	for w := range a.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{}
+			defer hc.CloseIdleConnections()
+			for n := 0; n < a.Posts && ctx.Err() == nil; n++ {
+				req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s/synk/poster-%d-%d", t.HTTP(), w, n), strings.NewReader(body))
+				resp, err := hc.Do(req)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	return hold(ctx)
 }
