@@ -227,12 +227,17 @@ func (cl *cluster) onMeetAnswer(msg *nats.Msg) {
 	}
 }
 
+// maxStatsPerNode is the most pending requests a node lists for another's
+// /stats: its answer must fit a NATS message (1 MB by default).
+const maxStatsPerNode = 2000
+
 // onStats answers a request for this node's pending meets of a scope.
 func (cl *cluster) onStats(msg *nats.Msg) {
 	if msg.Reply == "" {
 		return
 	}
-	b, err := msgpack.Marshal(cl.s.meets.stats(string(msg.Data)))
+	part, _ := cl.s.meets.stats(string(msg.Data), maxStatsPerNode)
+	b, err := msgpack.Marshal(part)
 	if err == nil {
 		err = msg.Respond(b)
 	}
@@ -244,7 +249,7 @@ func (cl *cluster) onStats(msg *nats.Msg) {
 // stats returns the pending meets of scope on every node: the ones this
 // node owns and the others' answers within wait.
 func (cl *cluster) stats(scope string, wait time.Duration) map[string]map[string]map[string]meetStat {
-	out := cl.s.meets.stats(scope)
+	out, _ := cl.s.meets.stats(scope, maxStats)
 	cl.mu.Lock()
 	others := len(cl.seen)
 	cl.mu.Unlock()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -199,7 +200,7 @@ func TestMeet_badInput(t *testing.T) {
 // other's labels, in both directions.
 func TestMeet_asymmetricSelectors(t *testing.T) {
 	t.Parallel()
-	b := newMeetBoard(16, 100)
+	b := newMeetBoard(16, 100, 100)
 	var got [][]string
 	req := func(actor, lbls, sel string) *meetReq {
 		r, err := b.prepare("", meetParams{Event: "e", Actor: actor, Mates: 1, Labels: parseLabels(lbls), Selector: sel})
@@ -368,7 +369,7 @@ func TestMeet_limits(t *testing.T) {
 func TestMeet_random(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 55))
-	b := newMeetBoard(3, 1000)
+	b := newMeetBoard(3, 1000, 1000)
 	roles := []string{"a", "b", "c"}
 	var pending []*meetReq
 	matched := map[*meetReq]bool{}
@@ -524,4 +525,50 @@ func FuzzParseEvent(f *testing.F) {
 		}
 		req.sel.Matches(req.set)
 	})
+}
+
+// TestMeet_perEventLimit: issue 15.8. An event holds at most
+// maxPerEvent pending requests (an arrival tests them all); another event
+// or scope is not affected, and a withdrawn request makes room. /stats
+// lists at most its limit and says how many it left out.
+func TestMeet_perEventLimit(t *testing.T) {
+	t.Parallel()
+	b := newMeetBoard(16, 100, 3)
+	add := func(scope, event, actor string) (*meetReq, error) {
+		r, err := b.prepare(scope, meetParams{Event: event, Actor: actor, Mates: 1, Selector: "team=nobody"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.onMatch = func(map[string]string) { t.Errorf("%s matched", actor) }
+		return r, b.add(r)
+	}
+	var first *meetReq
+	for i := range 3 {
+		r, err := add("", "e", fmt.Sprint("a", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = cmp.Or(first, r)
+	}
+	if _, err := add("", "e", "a3"); protocol.ErrorCode(err) != protocol.CodeTooMany {
+		t.Fatalf("a fourth request for e: %v, want TooMany", err)
+	}
+	if _, err := add("", "other", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := add("room", "e", "c"); err != nil {
+		t.Fatal(err)
+	}
+	b.withdraw(first)
+	if _, err := add("", "e", "a4"); err != nil {
+		t.Fatalf("after a withdrawal: %v", err)
+	}
+	stats, more := b.stats("", 2)
+	n := 0
+	for _, byActor := range stats {
+		n += len(byActor)
+	}
+	if n != 2 || more != 2 {
+		t.Fatalf("stats listed %d and left out %d, want 2 and 2", n, more)
+	}
 }

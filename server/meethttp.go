@@ -212,6 +212,10 @@ func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, mee
 	return scope, p, timeout, nil
 }
 
+// maxStats is the most pending requests one /stats answer lists (and the
+// default of its limit parameter).
+const maxStats = 10000
+
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 	scope := r.URL.Query().Get("room")
 	if scope != "" {
@@ -223,11 +227,25 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 	if !s.httpAllow(w, r, scope, CapMeet, "") {
 		return
 	}
+	limit := maxStats
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "limit must be a positive integer, got %q", v))
+			return
+		}
+		limit = min(n, maxStats)
+	}
 	if s.bus != nil {
 		writeIndented(w, s.bus.stats(scope, 500*time.Millisecond))
 		return
 	}
-	writeIndented(w, s.meets.stats(scope))
+	stats, more := s.meets.stats(scope, limit)
+	if more > 0 {
+		// The body keeps netsync's shape; the header says what it left out.
+		w.Header().Set("X-Synk-Omitted", strconv.Itoa(more))
+	}
+	writeIndented(w, stats)
 }
 
 // writeIndented writes v as indented JSON, as netsync did.

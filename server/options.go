@@ -130,6 +130,10 @@ type Options struct {
 	// MaxPendingMeets is the most meet requests pending on the server, from
 	// websocket and HTTP clients together. Default 100000.
 	MaxPendingMeets int
+	// MaxMeetsPerEvent is the most meet requests pending for one event in
+	// one scope: each arrival tests them all against its selector, so this
+	// bounds the work of one arrival. Default 1000.
+	MaxMeetsPerEvent int
 	// MeetTimeout is the longest a meet request waits for its mates; a
 	// request may ask for less. Default 10m.
 	MeetTimeout time.Duration
@@ -256,6 +260,7 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxMates, 16)
 	defInt(&c.MaxMeets, 16)
 	defInt(&c.MaxPendingMeets, 100000)
+	defInt(&c.MaxMeetsPerEvent, 1000)
 	def(&c.MeetTimeout, 10*time.Minute)
 	def(&c.HistoryAge, 24*time.Hour)
 	if c.Logger == nil {
@@ -270,7 +275,7 @@ func (o *Options) withDefaults() (Options, error) {
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendBuffer < 64<<10 || c.MaxQueued < int64(c.SendBuffer) ||
-		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 ||
+		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 || c.MaxMeetsPerEvent < 1 ||
 		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)) ||
 		c.MaxRoomObjectBytes < 1 || c.MaxObjectBytes < 1 || c.MaxRoomPresence < 1 || c.MaxPresence < 1 ||
 		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1:

@@ -49,13 +49,13 @@ func run(bin string, runs int, only string, plain bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("| attack | peak RSS growth, median (range) of %d | bound | probe's longest round trip | before the fix |\n|---|---|---|---|---|\n", runs)
+	fmt.Printf("| attack | peak RSS growth, median (range) of %d | bound | server CPU, median | probe's longest round trip | before the fix |\n|---|---|---|---|---|---|\n", runs)
 	failed := false
 	for _, c := range attack.Cases() {
 		if !re.MatchString(c.Name) {
 			continue
 		}
-		var growth []float64
+		var growth, cpu []float64
 		var probe time.Duration
 		for range runs {
 			cctx, cancel := context.WithTimeout(ctx, c.Hold+2*time.Minute)
@@ -71,14 +71,16 @@ func run(bin string, runs int, only string, plain bool) error {
 				failed = true
 			}
 			growth = append(growth, float64(res.Growth())/(1<<20))
+			cpu = append(cpu, 100*res.CPU)
 			probe = max(probe, res.ProbeMax)
 		}
 		if len(growth) == 0 {
 			continue
 		}
 		slices.Sort(growth)
-		fmt.Printf("| %s: %s | %.1f MB (%.1f–%.1f) | %d MB | %v | %s |\n", c.Name, c.Attack.Name(), growth[len(growth)/2],
-			growth[0], growth[len(growth)-1], c.Bound>>20, probe.Round(time.Millisecond), c.Before)
+		slices.Sort(cpu)
+		fmt.Printf("| %s: %s | %.1f MB (%.1f–%.1f) | %d MB | %.0f%% | %v | %s |\n", c.Name, c.Attack.Name(), growth[len(growth)/2],
+			growth[0], growth[len(growth)-1], c.Bound>>20, cpu[len(cpu)/2], probe.Round(time.Millisecond), c.Before)
 	}
 	if failed {
 		return fmt.Errorf("some attacks broke their bounds (above)")

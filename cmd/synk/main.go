@@ -113,6 +113,8 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.StringVar(&c.authKey, "auth-key", "", "verify client tokens with this key file: an HMAC secret, or a PEM RSA or Ed25519 public key\n(empty: no auth, development mode)")
 	fs.IntVar(&o.MaxMates, "max-mates", 16, "most mates one meet request may ask for")
 	fs.IntVar(&o.MaxMeets, "max-meets", 16, "most pending meet requests per connection")
+	fs.IntVar(&o.MaxPendingMeets, "max-pending-meets", 100000, "most meet requests pending on the server")
+	fs.IntVar(&o.MaxMeetsPerEvent, "max-meets-per-event", 1000, "most meet requests pending for one event in one room")
 	fs.DurationVar(&o.MeetTimeout, "meet-timeout", 10*time.Minute, "longest a meet request waits for its mates")
 	fs.IntVar(&o.History, "history", 20000, "changes per room kept for clients that resume after a disconnect")
 	fs.DurationVar(&o.HistoryAge, "history-age", 24*time.Hour, "how long a change is kept for resuming clients")

@@ -30,14 +30,16 @@ type Result struct {
 	ProbeErr   error
 	// Alive: the server still ran afterwards.
 	Alive bool
+	// CPU is the share of one core the server used during the attack.
+	CPU float64
 }
 
 // Growth is how far the attack raised the server's peak RSS.
 func (r Result) Growth() int64 { return r.Peak - r.Base }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-40s peak RSS %6.1f MB (+%5.1f MB over %5.1f MB), probe max %v over %d round trips",
-		r.Name, mb(r.Peak), mb(r.Growth()), mb(r.Base), r.ProbeMax.Round(time.Millisecond), r.ProbeCount)
+	return fmt.Sprintf("%-40s peak RSS %6.1f MB (+%5.1f MB over %5.1f MB), CPU %3.0f%%, probe max %v over %d round trips",
+		r.Name, mb(r.Peak), mb(r.Growth()), mb(r.Base), 100*r.CPU, r.ProbeMax.Round(time.Millisecond), r.ProbeCount)
 }
 
 func mb(n int64) float64 { return float64(n) / (1 << 20) }
@@ -57,9 +59,14 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 	if err != nil {
 		return res, fmt.Errorf("probe: %w", err)
 	}
+	cpu0, _ := t.CPUTime()
+	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, hold)
 	runErr := a.Run(actx, t)
 	cancel()
+	if cpu1, err := t.CPUTime(); err == nil {
+		res.CPU = float64(cpu1-cpu0) / float64(time.Since(start))
+	}
 	res.ProbeMax, res.ProbeCount, res.ProbeErr = probe.Stop()
 	res.Alive = t.Alive()
 	if res.Alive {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -280,6 +281,69 @@ func (a PosterFlood) Run(ctx context.Context, t *Target) error {
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+			}
+		}()
+	}
+	return hold(ctx)
+}
+
+// MeetFlood: Fillers connections leave 16 meet requests each pending,
+// with a selector nothing matches, over Events events; then Hammers
+// connections each send Rate meets a second to one of those events,
+// cancelling each (issue 15.8: with 10,000 pending in one event, every
+// arrival tested them all, and 8 connections at 180 a second kept a core
+// busy). The fillers never read; the hammers read their answers.
+type MeetFlood struct {
+	Fillers, Events, Hammers, Rate int
+}
+
+func (a MeetFlood) Name() string {
+	return fmt.Sprintf("meet flood (%d pending, %d × %d/s)", a.Fillers*16, a.Hammers, a.Rate)
+}
+
+func (a MeetFlood) Setup(ctx context.Context, t *Target) error { return nil }
+
+func (a MeetFlood) Run(ctx context.Context, t *Target) error {
+	for i := range a.Fillers {
+		p, err := dial(ctx, t.WS(), "", t.Token)
+		if err != nil {
+			return err
+		}
+		defer p.ws.CloseNow()
+		for j := range 16 {
+			m := &protocol.Meet{ID: p.id(), Event: fmt.Sprint("e", (i*16+j)%a.Events), Actor: fmt.Sprintf("f%d-%d", i, j),
+				Mates: 1, Selector: "team=nobody", TimeoutMS: 60000}
+			if err := p.send(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range a.Hammers {
+		p, err := dial(ctx, t.WS(), "", t.Token)
+		if err != nil {
+			return err
+		}
+		defer p.ws.CloseNow()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(time.Second / time.Duration(a.Rate))
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				m := &protocol.Meet{ID: p.id(), Event: "e0", Actor: fmt.Sprintf("h%d-%d", i, n), Mates: 1, Selector: "team=nobody", TimeoutMS: 60000}
+				if p.send(ctx, m) != nil || p.send(ctx, &protocol.Cancel{ID: m.ID}) != nil {
+					return
+				}
+				if _, err := p.request(ctx, nil, m.ID); err != nil && protocol.ErrorCode(err) == 0 {
+					return // the connection, not the meet, failed
+				}
 			}
 		}()
 	}

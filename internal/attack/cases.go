@@ -65,6 +65,11 @@ func Cases() []Case {
 			Hold: 6 * time.Second, Args: []string{"-max-object-bytes", "33554432"}, Bound: 2*32*mib + 32*mib, Before: "3 GB in 16 s"},
 		{Name: "poster_flood", Attack: PosterFlood{Workers: 16, Posts: 2000, Size: 60 << 10},
 			Hold: 6 * time.Second, Args: []string{"-max-posters-per-ip", "256"}, Bound: 64 * mib, Before: "830 MB in 20 s"},
+		// 625 × 16 requests for one event: it holds its limit of 1,000
+		// (-max-meets-per-event) and refuses the rest, so an arrival tests
+		// 1,000, not 10,000.
+		{Name: "meet_flood", Attack: MeetFlood{Fillers: 625, Events: 1, Hammers: 8, Rate: 180},
+			Hold: 6 * time.Second, Bound: 64 * mib, Before: "98% of a core"},
 		{Name: "idle_conns", Attack: IdleConns{Conns: 3000}, Hold: 4 * time.Second, Bound: 128 * mib,
 			Before: "(for comparison)"},
 	}

@@ -85,11 +85,13 @@ func expect[T protocol.Message](ctx context.Context, p *peer) (T, error) {
 	return v, nil
 }
 
-// request sends m (its ID set by the caller) and waits for the OK or
-// Error that answers id, skipping other frames.
+// request sends m (its ID set by the caller; nil: sent already) and waits
+// for the OK or Error that answers id, skipping other frames.
 func (p *peer) request(ctx context.Context, m protocol.Message, id uint32) (*protocol.OK, error) {
-	if err := p.send(ctx, m); err != nil {
-		return nil, err
+	if m != nil {
+		if err := p.send(ctx, m); err != nil {
+			return nil, err
+		}
 	}
 	for {
 		m, err := p.recv(ctx)

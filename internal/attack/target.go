@@ -128,6 +128,30 @@ func procStatus(pid int, field string) (int64, error) {
 	return 0, errors.New("attack: no " + field + " in /proc status")
 }
 
+// CPUTime returns the processor time the process used so far (user and
+// system, from /proc/PID/stat, in clock ticks of 10 ms).
+func (t *Target) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: fields start after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, errors.New("attack: short /proc stat")
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // utime, stime
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // Stop ends the server: SIGTERM, then SIGKILL after 10 s.
 func (t *Target) Stop() {
 	if !t.Alive() {
