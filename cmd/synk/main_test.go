@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +125,24 @@ func startServe(t *testing.T) string {
 		}
 	})
 	return <-ready
+}
+
+// TestServe_flagsInREADME: README's Configure table names every flag of
+// synk serve.
+func TestServe_flagsInREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage strings.Builder
+	parseServe([]string{"-h"}, func(string) (string, bool) { return "", false }, &usage)
+	flags := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(usage.String(), -1)
+	if len(flags) < 30 {
+		t.Fatalf("found %d flags in the usage, want them all:\n%s", len(flags), usage.String())
+	}
+	for _, m := range flags {
+		if !strings.Contains(string(readme), "`-"+m[1]+"`") {
+			t.Errorf("README's Configure table lacks -%s", m[1])
+		}
+	}
 }

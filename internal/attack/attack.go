@@ -2,7 +2,6 @@ package attack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -63,6 +62,7 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, hold)
 	runErr := a.Run(actx, t)
+	ranOut := actx.Err() != nil // an error once its time ran out is the attack's end
 	cancel()
 	if cpu1, err := t.CPUTime(); err == nil {
 		res.CPU = float64(cpu1-cpu0) / float64(time.Since(start))
@@ -72,7 +72,7 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 	if res.Alive {
 		res.Peak, err = t.PeakRSS()
 	}
-	if runErr != nil && !errors.Is(runErr, context.DeadlineExceeded) {
+	if runErr != nil && !ranOut {
 		return res, fmt.Errorf("%s: %w", a.Name(), runErr)
 	}
 	return res, err
