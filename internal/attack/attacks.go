@@ -37,13 +37,8 @@ func (a ResubFlood) Setup(ctx context.Context, t *Target) error {
 	if _, err := w.join(ctx, "flood", false); err != nil {
 		return err
 	}
-	const field = 15 << 10 // under the 16 KiB value limit
 	for i := range a.Objects {
-		wr := &protocol.Write{ID: w.id(), Room: "flood", Op: protocol.OpCreate, Object: fmt.Sprintf("o%04d", i), Kind: "blob", Area: "A"}
-		for f := 0; f*field < a.ObjectSize; f++ {
-			v, _ := msgpack.Marshal(strings.Repeat("x", min(field, a.ObjectSize-f*field)))
-			wr.Fields = append(wr.Fields, protocol.Entry{Key: fmt.Sprintf("f%d", f), Value: v})
-		}
+		wr := blobCreate(w.id(), "flood", fmt.Sprintf("o%04d", i), a.ObjectSize)
 		if _, err := w.request(ctx, wr, wr.ID); err != nil {
 			return err
 		}
@@ -83,6 +78,18 @@ func (a ResubFlood) Run(ctx context.Context, t *Target) error {
 		}()
 	}
 	return hold(ctx)
+}
+
+// blobCreate is a Write (request id) creating object id of about size
+// bytes in area A of room, in fields under the 16 KiB value limit.
+func blobCreate(id uint32, room, object string, size int) *protocol.Write {
+	const field = 15 << 10
+	w := &protocol.Write{ID: id, Room: room, Op: protocol.OpCreate, Object: object, Kind: "blob", Area: "A"}
+	for f := 0; f*field < size; f++ {
+		v, _ := msgpack.Marshal(strings.Repeat("x", min(field, size-f*field)))
+		w.Fields = append(w.Fields, protocol.Entry{Key: fmt.Sprint("f", f), Value: v})
+	}
+	return w
 }
 
 // ChunkStall: Conns uploads of a chunk announce Declared bytes, send Sent,
@@ -222,7 +229,6 @@ func (a ObjectFlood) Setup(context.Context, *Target) error { return nil }
 func (a ObjectFlood) Run(ctx context.Context, t *Target) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	const field = 15 << 10
 	for i := range a.Conns {
 		p, err := dial(ctx, t.WS(), fmt.Sprintf("writer%d", i), t.Token)
 		if err != nil {
@@ -237,11 +243,7 @@ func (a ObjectFlood) Run(ctx context.Context, t *Target) error {
 		go func() {
 			defer wg.Done()
 			for n := range a.Objects {
-				w := &protocol.Write{ID: p.id(), Room: room, Op: protocol.OpCreate, Object: fmt.Sprint(n), Kind: "blob", Area: "A"}
-				for f := 0; f*field < a.ObjectSize; f++ {
-					v, _ := msgpack.Marshal(strings.Repeat("x", min(field, a.ObjectSize-f*field)))
-					w.Fields = append(w.Fields, protocol.Entry{Key: fmt.Sprint("f", f), Value: v})
-				}
+				w := blobCreate(p.id(), room, fmt.Sprint(n), a.ObjectSize)
 				if _, err := p.request(ctx, w, w.ID); err != nil {
 					return // refused: the budget holds (or the attack's time is up)
 				}

@@ -85,9 +85,13 @@ func expect[T protocol.Message](ctx context.Context, p *peer) (T, error) {
 	return v, nil
 }
 
-// request sends m (its ID set by the caller; nil: sent already) and waits
-// for the OK or Error that answers id, skipping other frames.
-func (p *peer) request(ctx context.Context, m protocol.Message, id uint32) (*protocol.OK, error) {
+// answer sends m (its ID set by the caller; nil: sent already) and
+// returns the T that answers id, or the Error that does, skipping other
+// frames.
+func answer[T interface {
+	protocol.Message
+	*protocol.OK | *protocol.Joined
+}](ctx context.Context, p *peer, m protocol.Message, id uint32) (T, error) {
 	if m != nil {
 		if err := p.send(ctx, m); err != nil {
 			return nil, err
@@ -98,36 +102,34 @@ func (p *peer) request(ctx context.Context, m protocol.Message, id uint32) (*pro
 		if err != nil {
 			return nil, err
 		}
-		switch m := m.(type) {
-		case *protocol.OK:
-			if m.ID == id {
-				return m, nil
-			}
-		case *protocol.Error:
-			if m.ID == id {
-				return nil, m
-			}
+		if e, ok := m.(*protocol.Error); ok && e.ID == id {
+			return nil, e
+		}
+		if v, ok := m.(T); ok && answers(v, id) {
+			return v, nil
 		}
 	}
 }
 
+// answers reports whether m answers request id.
+func answers(m protocol.Message, id uint32) bool {
+	switch m := m.(type) {
+	case *protocol.OK:
+		return m.ID == id
+	case *protocol.Joined:
+		return m.ID == id && !m.More
+	}
+	return false
+}
+
+// request sends m and waits for the OK that answers id (see answer).
+func (p *peer) request(ctx context.Context, m protocol.Message, id uint32) (*protocol.OK, error) {
+	return answer[*protocol.OK](ctx, p, m, id)
+}
+
 func (p *peer) join(ctx context.Context, room string, observer bool, entries ...protocol.Entry) (*protocol.Joined, error) {
 	id := p.id()
-	if err := p.send(ctx, &protocol.Join{ID: id, Room: room, Observer: observer, Entries: entries}); err != nil {
-		return nil, err
-	}
-	for {
-		m, err := p.recv(ctx)
-		if err != nil {
-			return nil, err
-		}
-		switch m := m.(type) {
-		case *protocol.Joined:
-			return m, nil
-		case *protocol.Error:
-			return nil, m
-		}
-	}
+	return answer[*protocol.Joined](ctx, p, &protocol.Join{ID: id, Room: room, Observer: observer, Entries: entries}, id)
 }
 
 // Probe is a well-behaved client that measures round trips (a Set and its
