@@ -97,15 +97,29 @@ func (h *holdings) tidy(addr string) {
 // refuses them if r, the server or addr would go over its budget. The
 // caller holds r.mu; a negative d always succeeds.
 func (h *holdings) admitPresence(r *room, addr string, d int64) error {
+	return h.admitReplacing(r, addr, d, nil)
+}
+
+// admitReplacing is admitPresence for a member that takes old's place
+// (old may be nil): the bytes old holds count as freed, since removing it
+// will free them.
+func (h *holdings) admitReplacing(r *room, addr string, d int64, old *member) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if d > 0 && addr != "" {
+		var credit, ipCredit int64
+		if old != nil {
+			credit = old.cost
+			if old.ip == addr {
+				ipCredit = old.cost
+			}
+		}
 		switch {
-		case r.presence+d > int64(h.opts.MaxRoomPresence):
-			return protocol.Errorf(protocol.CodeTooMany, "room %s would hold %d bytes of presence, over its limit of %d", r.name, r.presence+d, h.opts.MaxRoomPresence)
-		case h.presence+d > h.opts.MaxPresence:
+		case r.presence-credit+d > int64(h.opts.MaxRoomPresence):
+			return protocol.Errorf(protocol.CodeTooMany, "room %s would hold %d bytes of presence, over its limit of %d", r.name, r.presence-credit+d, h.opts.MaxRoomPresence)
+		case h.presence-credit+d > h.opts.MaxPresence:
 			return protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d bytes of presence", h.opts.MaxPresence)
-		case h.ip(addr).presence+d > h.opts.MaxPresencePerIP:
+		case h.ip(addr).presence-ipCredit+d > h.opts.MaxPresencePerIP:
 			h.tidy(addr)
 			return protocol.Errorf(protocol.CodeTooMany, "the clients of one address may hold %d bytes of presence", h.opts.MaxPresencePerIP)
 		}

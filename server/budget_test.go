@@ -252,3 +252,21 @@ func TestJoined_parts(t *testing.T) {
 		t.Fatalf("%d frames carried %v, want at least 4 (2.4 MB in parts of 512 KiB) carrying m00…m39", frames, members)
 	}
 }
+
+// TestBudget_replaceInFullRoom: a client joining again from a new
+// connection (its old one not yet seen gone) takes its own place in a
+// room at its presence limit: the bytes of the member it replaces count
+// as freed.
+func TestBudget_replaceInFullRoom(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{MaxRoomPresence: 70 << 10})
+	dialPeer(t, hs, "a").join("r", false, blob("a", 15000), blob("b", 15000))
+	dialPeer(t, hs, "b").join("r", false, blob("a", 15000), blob("b", 15000))
+	again := dialPeer(t, hs, "a")
+	again.join("r", false, blob("a", 15000), blob("b", 15000)) // fails the test if refused
+	other := dialPeer(t, hs, "c")
+	other.send(&protocol.Join{ID: 9, Room: "r", Entries: []protocol.Entry{blob("a", 15000)}})
+	if e := other.expectError(protocol.CodeTooMany); e.ID != 9 {
+		t.Fatalf("error %+v, want TooMany for Join 9", e)
+	}
+}

@@ -224,8 +224,14 @@ func (m *member) apply(set []protocol.Entry, del []string, maxKeys int) error {
 // the server's and its address's share of presence bytes (a member of
 // another node is counted, never refused). The caller holds r.mu.
 func (r *room) update(m *member, set []protocol.Entry, del []string, maxKeys int) error {
+	return r.updateReplacing(m, set, del, maxKeys, nil)
+}
+
+// updateReplacing is update for a new member m that takes old's place
+// (old may be nil; the caller removes it once this succeeds).
+func (r *room) updateReplacing(m *member, set []protocol.Entry, del []string, maxKeys int, old *member) error {
 	d := costDelta(m.entries, set, del)
-	if err := r.hold.admitPresence(r, m.ip, d); err != nil {
+	if err := r.hold.admitReplacing(r, m.ip, d, old); err != nil {
 		return err
 	}
 	if err := m.apply(set, del, maxKeys); err != nil {

@@ -352,8 +352,8 @@ func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
 		return nil
 	}
 	m := &member{client: c.client, entries: make(map[string]msgpack.RawMessage), conn: c, ip: c.ip}
-	if err := r.update(m, j.Entries, nil, s.opts.MaxKeys); err != nil {
-		return err
+	if err := r.updateReplacing(m, j.Entries, nil, s.opts.MaxKeys, r.members[c.client]); err != nil {
+		return err // the member it would replace, if any, stays
 	}
 	if old := r.members[c.client]; old != nil {
 		r.removeMember(old, protocol.CodeReplaced)
