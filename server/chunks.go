@@ -29,7 +29,7 @@ import (
 const maxMissing = 10000
 
 func (s *Server) routeChunks() {
-	s.chunks = newChunkStore(s.opts.DataDir, s.opts.MaxChunkMemory)
+	s.chunks = newChunkStore(s.opts.DataDir, s.opts.MaxChunkMemory, s.opts.MinFreeDisk, int64(s.opts.MaxChunk))
 	s.mux.HandleFunc("PUT /synk/{room}/chunks/{hash}", s.servePutChunk)
 	s.mux.HandleFunc("GET /synk/{room}/chunks/{hash}", s.serveGetChunk)
 	s.mux.HandleFunc("POST /synk/{room}/chunks/missing", s.serveMissing)
@@ -132,7 +132,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errQuota):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
 		return
-	case errors.Is(err, errMemory):
+	case errors.Is(err, errMemory), errors.Is(err, errDiskFull):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
 		return
 	case errors.Is(err, errChunkStore):

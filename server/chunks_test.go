@@ -286,3 +286,17 @@ func TestChunks_memoryBudget(t *testing.T) {
 		t.Fatalf("after a collection = %d %s, want 201", code, body)
 	}
 }
+
+// TestChunks_diskFull: issue 15.6. Uploads to a data directory leave
+// MinFreeDisk free on its disk, whatever the rooms' quotas: a server whose
+// disk has less is answered 507 Overloaded (here: asking for more free
+// space than any disk has).
+func TestChunks_diskFull(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{DataDir: t.TempDir(), MinFreeDisk: 1 << 62})
+	data := []byte("hello")
+	code, body := rawDo(t, hs.URL+"/synk/r/chunks/"+hashOf(data), "PUT", data, "")
+	if code != 507 || !strings.Contains(string(body), `"code":217`) || !strings.Contains(string(body), "free") {
+		t.Fatalf("PUT = %d %s, want 507 Overloaded about free disk", code, body)
+	}
+}

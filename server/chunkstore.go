@@ -16,13 +16,16 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/synkhq/synk/internal/diskfree"
 )
 
 // chunkStore keeps each room's chunks, named by the SHA-256 of their
 // content, once: on disk under DataDir/chunks, or in memory.
 type chunkStore struct {
-	dir    string // "" keeps chunks in memory
-	maxMem int64  // the most bytes of chunks held in memory, every room's
+	dir      string // "" keeps chunks in memory
+	maxMem   int64  // the most bytes of chunks held in memory, every room's
+	minFree  int64  // the disk space an upload to dir must leave free
+	maxChunk int64  // the largest chunk
 
 	mu    sync.Mutex                     // Protects the following.
 	mem   map[string]map[string]memChunk // room → hash → chunk (memory only)
@@ -36,8 +39,8 @@ type memChunk struct {
 	at   time.Time // stored or last asked about
 }
 
-func newChunkStore(dataDir string, maxMem int64) *chunkStore {
-	cs := &chunkStore{maxMem: maxMem, mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
+func newChunkStore(dataDir string, maxMem, minFree, maxChunk int64) *chunkStore {
+	cs := &chunkStore{maxMem: maxMem, minFree: minFree, maxChunk: maxChunk, mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
 	if dataDir != "" {
 		cs.dir = filepath.Join(dataDir, "chunks")
 	}
@@ -124,6 +127,9 @@ func (cs *chunkStore) get(room string, sum [32]byte) ([]byte, error) {
 var (
 	errQuota  = errors.New("chunk quota")
 	errMemory = errors.New("chunk memory")
+	// errDiskFull: the data directory's disk would keep less than
+	// MinFreeDisk free.
+	errDiskFull = errors.New("chunk disk")
 )
 
 // put stores data, whose SHA-256 the caller has checked to be sum, unless
@@ -180,6 +186,9 @@ func (cs *chunkStore) putFrom(room string, sum [32]byte, quota int64, write func
 	dst := cs.path(room, sum)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return false, 0, fmt.Errorf("%w: %v", errChunkStore, err)
+	}
+	if free, ok := diskfree.Bytes(filepath.Dir(dst)); ok && free-cs.maxChunk < cs.minFree {
+		return false, 0, fmt.Errorf("%w: %d bytes free on the data directory's disk, which keeps %d free", errDiskFull, free, cs.minFree)
 	}
 	pf, err := renameio.NewPendingFile(dst, renameio.WithPermissions(0o644))
 	if err != nil {

@@ -161,6 +161,10 @@ type Options struct {
 	// hold in memory (without a DataDir); past it an upload is answered
 	// 507 with CodeOverloaded. Default 1 GiB.
 	MaxChunkMemory int64
+	// MinFreeDisk is the disk space chunk uploads leave free on the data
+	// directory's file system, whatever the rooms' quotas: past it an
+	// upload is answered 507 with CodeOverloaded. Default 1 GiB.
+	MinFreeDisk int64
 	// ChunkGrace is how long a chunk no file object refers to is kept
 	// after it was stored or last asked about (a device uploads a file's
 	// chunks before it writes the file). Default 24h.
@@ -243,6 +247,7 @@ func (o *Options) withDefaults() (Options, error) {
 	def64(&c.MaxPresence, 1<<30)
 	def64(&c.MaxPresencePerIP, 64<<20)
 	def64(&c.MaxChunkMemory, 1<<30)
+	def64(&c.MinFreeDisk, 1<<30)
 	if c.MaxPresencePerIP < 0 {
 		c.MaxPresencePerIP = math.MaxInt64
 	}

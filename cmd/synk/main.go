@@ -98,6 +98,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.Int64Var(&o.MaxObjectBytes, "max-object-bytes", 2<<30, "bytes of objects all rooms may hold together")
 	fs.Int64Var(&o.ChunkQuota, "chunk-quota", 0, "bytes of folder-sync chunks one room may hold (0: 64 GiB with -data, 1 GiB in memory)")
 	fs.Int64Var(&o.MaxChunkMemory, "max-chunk-memory", 1<<30, "bytes of folder-sync chunks all rooms may hold in memory (without -data)")
+	fs.Int64Var(&o.MinFreeDisk, "min-free-disk", 1<<30, "bytes of disk that folder-sync chunk uploads leave free on the data directory's file system")
 	fs.IntVar(&o.SendBuffer, "send-buffer", 4<<20, "bytes queued per client before it is cut as too slow (snapshots are streamed within it)")
 	fs.Int64Var(&o.MaxQueued, "max-queued", 1<<30, "bytes queued for all clients together before lagging ones are cut")
 	fs.Float64Var(&o.Rate, "rate", 200, "frames per second one connection may send on average (negative: no limit)")
