@@ -171,14 +171,15 @@ func (h *holdings) overObjects(d int64) error {
 	return nil
 }
 
-// settle brings the server's count of object bytes up to date with r's,
-// which its writes, restores and reloads keep. The caller holds r.mu.
+// settle brings the server's count of object bytes up to date with r's
+// objects and history, which its writes, restores and reloads keep. The
+// caller holds r.mu.
 func (h *holdings) settle(r *room) {
-	if d := r.objs.bytes - r.counted; d != 0 {
+	if d := r.objs.cost() - r.counted; d != 0 {
 		h.mu.Lock()
 		h.objects += d
 		h.mu.Unlock()
-		r.counted = r.objs.bytes
+		r.counted += d
 	}
 }
 

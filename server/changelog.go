@@ -30,6 +30,25 @@ type changeLog struct {
 	epoch   uint64
 	start   uint64 // changes up to and including start are forgotten
 	entries []change
+	bytes   int64 // the entries' cost (see changeCost), for the budgets
+}
+
+// changeCost is what a logged change costs in the budgets of objects: a
+// room's history counts against them as its objects do.
+func changeCost(c *change) int64 {
+	n := 64 + len(c.ID) + len(c.Area) + len(c.OpID)
+	for _, k := range c.Keys {
+		n += len(k) + 16
+	}
+	return int64(n)
+}
+
+// set replaces the entries, as when a room's log is loaded.
+func (l *changeLog) set(entries []change) {
+	l.entries, l.bytes = entries, 0
+	for i := range entries {
+		l.bytes += changeCost(&entries[i])
+	}
 }
 
 // newEpoch returns a random epoch, never 0.
@@ -46,6 +65,7 @@ func newEpoch() uint64 {
 // append adds c and forgets the oldest changes beyond max.
 func (l *changeLog) append(c change, max int) {
 	l.entries = append(l.entries, c)
+	l.bytes += changeCost(&c)
 	if n := len(l.entries) - max; n > 0 {
 		l.drop(n)
 	}
@@ -62,6 +82,9 @@ func (l *changeLog) drop(n int) {
 		return
 	}
 	l.start = l.entries[n-1].Seq
+	for i := range n {
+		l.bytes -= changeCost(&l.entries[i])
+	}
 	clear(l.entries[:n])
 	l.entries = l.entries[n:]
 	if len(l.entries) == 0 {

@@ -208,8 +208,8 @@ func (ob *objects) precheck(w *protocol.Write, lim limits) (*object, int64, erro
 	case protocol.OpDelete:
 		cost = -objectCost(o)
 	}
-	if cost > 0 && lim.maxBytes > 0 && ob.bytes+cost > lim.maxBytes {
-		return nil, 0, protocol.Errorf(protocol.CodeTooMany, "the room would hold %d bytes of objects, over its limit of %d", ob.bytes+cost, lim.maxBytes)
+	if cost > 0 && lim.maxBytes > 0 && ob.cost()+cost > lim.maxBytes {
+		return nil, 0, protocol.Errorf(protocol.CodeTooMany, "the room would hold %d bytes of objects and history, over its limit of %d", ob.cost()+cost, lim.maxBytes)
 	}
 	if lim.hold != nil {
 		if err := lim.hold.overObjects(cost); err != nil {
@@ -218,6 +218,9 @@ func (ob *objects) precheck(w *protocol.Write, lim limits) (*object, int64, erro
 	}
 	return o, cost, nil
 }
+
+// cost is what the room's objects and their history cost in the budgets.
+func (ob *objects) cost() int64 { return ob.bytes + ob.log.bytes }
 
 func (ob *objects) index(o *object) {
 	if ob.byArea[o.area] == nil {

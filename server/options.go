@@ -39,11 +39,13 @@ type Options struct {
 	// MaxObjects is the most objects one room may hold. Default 100000.
 	MaxObjects int
 	// MaxRoomObjectBytes is the most bytes of objects (ids, kinds, areas,
-	// field names and values, and 48 bytes a field) one room may hold;
-	// past it a write is refused with CodeTooMany. Default 256 MiB.
+	// field names and values, and 48 bytes a field) and of their change
+	// history (about 100 bytes a change, History changes at most) one room
+	// may hold; past it a write is refused with CodeTooMany. Default 256 MiB.
 	MaxRoomObjectBytes int64
-	// MaxObjectBytes is the most bytes of objects all rooms together may
-	// hold, counted alike; past it a write is refused with CodeOverloaded.
+	// MaxObjectBytes is the most bytes of objects and history all rooms
+	// together may hold, counted alike; past it a write is refused with
+	// CodeOverloaded.
 	// Default 2 GiB.
 	MaxObjectBytes int64
 	// MaxRoomPresence is the most bytes of presence (keys and values, and

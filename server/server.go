@@ -227,7 +227,7 @@ func (s *Server) restore(st backend, clean bool) error {
 		for _, ch := range sr.log {
 			r.objs.remember(ch.OpID, opResult{version: ch.Version}, s.opts.History)
 		}
-		r.objs.log.entries = sr.log
+		r.objs.log.set(sr.log)
 		r.objs.seq = sr.meta.Seq
 		if !r.empty() {
 			s.hold.settle(r)
