@@ -42,6 +42,7 @@ type meetKey struct{ scope, event string }
 // request.
 type meetBoard struct {
 	maxMates, maxPending, maxPerEvent, budget int
+	maxBytes                                  int64 // of pending requests, as meetCost counts them
 
 	queued chan<- *meetReq // test-only: told of every request left pending
 	left   chan<- *meetReq // test-only: told of every request withdrawn
@@ -51,6 +52,18 @@ type meetBoard struct {
 	gone    map[meetKey]int // requests of each queue matched or withdrawn
 	seq     uint64
 	pending int
+	bytes   int64 // the pending requests' cost
+}
+
+// meetCost is what a pending request costs in the board's budget of
+// bytes: its strings and labels, and 256 bytes of bookkeeping.
+func meetCost(r *meetReq) int64 {
+	p := &r.params
+	n := 256 + len(p.Event) + len(p.Actor) + len(p.Payload) + len(p.Selector)
+	for k, v := range p.Labels {
+		n += len(k) + len(v) + 32
+	}
+	return int64(n)
 }
 
 // searchBudget bounds the pairs one arrival may test while looking for a
@@ -58,8 +71,8 @@ type meetBoard struct {
 // A request whose search runs out waits for the next arrival.
 const searchBudget = 20000
 
-func newMeetBoard(maxMates, maxPending, maxPerEvent int) *meetBoard {
-	return &meetBoard{maxMates: maxMates, maxPending: maxPending, maxPerEvent: maxPerEvent, budget: searchBudget,
+func newMeetBoard(maxMates, maxPending, maxPerEvent int, maxBytes int64) *meetBoard {
+	return &meetBoard{maxMates: maxMates, maxPending: maxPending, maxPerEvent: maxPerEvent, maxBytes: maxBytes, budget: searchBudget,
 		queues: make(map[meetKey][]*meetReq), gone: make(map[meetKey]int)}
 }
 
@@ -120,6 +133,7 @@ func (b *meetBoard) add(r *meetReq) error {
 			if m != r {
 				m.gone = true
 				b.pending--
+				b.bytes -= meetCost(m)
 				b.gone[key]++
 			}
 		}
@@ -139,8 +153,12 @@ func (b *meetBoard) add(r *meetReq) error {
 	if len(b.queues[key])-b.gone[key] >= b.maxPerEvent {
 		return protocol.Errorf(protocol.CodeTooMany, "event %q holds the limit of %d pending meets", r.params.Event, b.maxPerEvent)
 	}
+	if c := meetCost(r); b.bytes+c > b.maxBytes {
+		return protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d bytes of pending meets", b.maxBytes)
+	}
 	b.queues[key] = append(b.queues[key], r)
 	b.pending++
+	b.bytes += meetCost(r)
 	if b.queued != nil {
 		b.queued <- r
 	}
@@ -157,6 +175,7 @@ func (b *meetBoard) withdraw(r *meetReq) bool {
 	}
 	r.gone = true
 	b.pending--
+	b.bytes -= meetCost(r)
 	key := meetKey{r.scope, r.params.Event}
 	b.gone[key]++
 	b.compact(key)

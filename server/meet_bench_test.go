@@ -23,7 +23,7 @@ func BenchmarkMeet(b *testing.B) {
 	matched, unmatched := 0, 0
 	var elapsed time.Duration
 	for b.Loop() {
-		board := newMeetBoard(16, 2*n, 2*n)
+		board := newMeetBoard(16, 2*n, 2*n, 1<<40)
 		rng := rand.New(rand.NewPCG(uint64(len(waits)), 9))
 		reqs := make([]*meetReq, n)
 		for i := range reqs {

@@ -200,7 +200,7 @@ func TestMeet_badInput(t *testing.T) {
 // other's labels, in both directions.
 func TestMeet_asymmetricSelectors(t *testing.T) {
 	t.Parallel()
-	b := newMeetBoard(16, 100, 100)
+	b := newMeetBoard(16, 100, 100, 1<<30)
 	var got [][]string
 	req := func(actor, lbls, sel string) *meetReq {
 		r, err := b.prepare("", meetParams{Event: "e", Actor: actor, Mates: 1, Labels: parseLabels(lbls), Selector: sel})
@@ -369,7 +369,7 @@ func TestMeet_limits(t *testing.T) {
 func TestMeet_random(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 55))
-	b := newMeetBoard(3, 1000, 1000)
+	b := newMeetBoard(3, 1000, 1000, 1<<30)
 	roles := []string{"a", "b", "c"}
 	var pending []*meetReq
 	matched := map[*meetReq]bool{}
@@ -533,7 +533,7 @@ func FuzzParseEvent(f *testing.F) {
 // lists at most its limit and says how many it left out.
 func TestMeet_perEventLimit(t *testing.T) {
 	t.Parallel()
-	b := newMeetBoard(16, 100, 3)
+	b := newMeetBoard(16, 100, 3, 1<<30)
 	add := func(scope, event, actor string) (*meetReq, error) {
 		r, err := b.prepare(scope, meetParams{Event: event, Actor: actor, Mates: 1, Selector: "team=nobody"})
 		if err != nil {
@@ -570,5 +570,34 @@ func TestMeet_perEventLimit(t *testing.T) {
 	}
 	if n != 2 || more != 2 {
 		t.Fatalf("stats listed %d and left out %d, want 2 and 2", n, more)
+	}
+}
+
+// TestMeet_bytesBudget: issue 15. Pending requests are bounded in bytes
+// server-wide (large payloads): past the budget, Overloaded; a request
+// withdrawn gives its bytes back.
+func TestMeet_bytesBudget(t *testing.T) {
+	t.Parallel()
+	b := newMeetBoard(16, 100, 100, 2*(256+40000)) // two of the requests below
+	var first *meetReq
+	for i := range 3 {
+		r, err := b.prepare("", meetParams{Event: "e", Actor: fmt.Sprint("a", i), Mates: 1, Selector: "team=nobody",
+			Payload: strings.Repeat("p", 39000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = b.add(r)
+		if i < 2 && err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if i == 2 && protocol.ErrorCode(err) != protocol.CodeOverloaded {
+			t.Fatalf("third request: %v, want Overloaded", err)
+		}
+		first = cmp.Or(first, r)
+	}
+	b.withdraw(first)
+	r, _ := b.prepare("", meetParams{Event: "e", Actor: "again", Mates: 1, Selector: "team=nobody", Payload: strings.Repeat("p", 39000)})
+	if err := b.add(r); err != nil {
+		t.Fatalf("after a withdrawal: %v", err)
 	}
 }

@@ -136,6 +136,10 @@ type Options struct {
 	// one scope: each arrival tests them all against its selector, so this
 	// bounds the work of one arrival. Default 1000.
 	MaxMeetsPerEvent int
+	// MaxMeetBytes is the most bytes of pending meet requests (payloads,
+	// labels, selectors, and 256 bytes a request) the server holds; past
+	// it a request is refused with CodeOverloaded. Default 256 MiB.
+	MaxMeetBytes int64
 	// MeetTimeout is the longest a meet request waits for its mates; a
 	// request may ask for less. Default 10m.
 	MeetTimeout time.Duration
@@ -250,6 +254,7 @@ func (o *Options) withDefaults() (Options, error) {
 	def64(&c.MaxPresencePerIP, 64<<20)
 	def64(&c.MaxChunkMemory, 1<<30)
 	def64(&c.MinFreeDisk, 1<<30)
+	def64(&c.MaxMeetBytes, 256<<20)
 	if c.MaxPresencePerIP < 0 {
 		c.MaxPresencePerIP = math.MaxInt64
 	}
@@ -285,7 +290,7 @@ func (o *Options) withDefaults() (Options, error) {
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 || c.MaxMeetsPerEvent < 1 ||
 		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)) ||
 		c.MaxRoomObjectBytes < 1 || c.MaxObjectBytes < 1 || c.MaxRoomPresence < 1 || c.MaxPresence < 1 ||
-		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1:
+		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1 || c.MaxMeetBytes < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, MaxBodyMemory ≥ MaxFrame and MaxChunk, others ≥ 1)")
 	}
 	return c, nil

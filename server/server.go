@@ -88,7 +88,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		conns:   make(map[*conn]struct{}),
 		ipConns: make(map[string]int),
 		wake:    make(chan struct{}, 1),
-		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets, o.MaxMeetsPerEvent),
+		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets, o.MaxMeetsPerEvent, o.MaxMeetBytes),
 	}
 	clean := true
 	if st == nil && o.DataDir != "" && o.NATS == nil { // a cluster node's objects are in JetStream

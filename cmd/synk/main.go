@@ -116,6 +116,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.MaxMeets, "max-meets", 16, "most pending meet requests per connection")
 	fs.IntVar(&o.MaxPendingMeets, "max-pending-meets", 100000, "most meet requests pending on the server")
 	fs.IntVar(&o.MaxMeetsPerEvent, "max-meets-per-event", 1000, "most meet requests pending for one event in one room")
+	fs.Int64Var(&o.MaxMeetBytes, "max-meet-bytes", 256<<20, "bytes of pending meet requests the server holds")
 	fs.DurationVar(&o.MeetTimeout, "meet-timeout", 10*time.Minute, "longest a meet request waits for its mates")
 	fs.IntVar(&o.History, "history", 20000, "changes per room kept for clients that resume after a disconnect")
 	fs.DurationVar(&o.HistoryAge, "history-age", 24*time.Hour, "how long a change is kept for resuming clients")
