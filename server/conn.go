@@ -75,7 +75,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.takeIP(ip) {
 		s.wg.Done()
 		writeError(w, http.StatusTooManyRequests, protocol.Errorf(protocol.CodeTooMany,
-			"the limit is %d connections per address", s.opts.MaxConnsPerIP))
+			"the limit is %d connections per address, %d in all", s.opts.MaxConnsPerIP, s.opts.MaxConns))
 		return
 	}
 	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
@@ -103,27 +103,24 @@ func remoteIP(addr string) string {
 	return addr
 }
 
-// takeIP counts a connection from ip, unless ip is at its limit.
+// takeIP counts a connection from ip, unless ip or the server is at its
+// limit.
 func (s *Server) takeIP(ip string) bool {
-	if s.opts.MaxConnsPerIP < 0 {
-		return true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ipConns[ip] >= s.opts.MaxConnsPerIP {
+	if s.open >= s.opts.MaxConns || s.opts.MaxConnsPerIP >= 0 && s.ipConns[ip] >= s.opts.MaxConnsPerIP {
 		return false
 	}
+	s.open++
 	s.ipConns[ip]++
 	return true
 }
 
 // releaseIP uncounts a connection from ip.
 func (s *Server) releaseIP(ip string) {
-	if s.opts.MaxConnsPerIP < 0 {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.open--
 	if s.ipConns[ip]--; s.ipConns[ip] <= 0 {
 		delete(s.ipConns, ip)
 	}

@@ -111,3 +111,18 @@ func get(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestLimits_conns: past MaxConns websocket connections in all (from any
+// address), the next is refused with 429 before the upgrade.
+func TestLimits_conns(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{MaxConns: 2, MaxConnsPerIP: -1})
+	dialPeer(t, hs, "a")
+	dialPeer(t, hs, "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, wsURL(hs), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third dial: %v, %v; want 429", resp, err)
+	}
+}

@@ -95,6 +95,9 @@ type Options struct {
 	// proxy every client has the proxy's address: raise it or turn it off
 	// (negative). Default 4096 (many users may share an address behind NAT).
 	MaxConnsPerIP int
+	// MaxConns is the most websocket connections open at once; more are
+	// refused with HTTP 429. Default 100000 (~14 KB each when idle).
+	MaxConns int
 
 	// BodyTimeout bounds the reading of one HTTP request body: a body not
 	// received within it is answered 408. Default 60s.
@@ -233,6 +236,7 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	defInt(&c.Burst, 1000)
 	defInt(&c.MaxConnsPerIP, 4096)
+	defInt(&c.MaxConns, 100000)
 	def(&c.BodyTimeout, time.Minute)
 	defInt(&c.MaxBodiesPerIP, 16)
 	if c.MaxBodyMemory == 0 {
@@ -290,7 +294,7 @@ func (o *Options) withDefaults() (Options, error) {
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 || c.MaxMeetsPerEvent < 1 ||
 		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)) ||
 		c.MaxRoomObjectBytes < 1 || c.MaxObjectBytes < 1 || c.MaxRoomPresence < 1 || c.MaxPresence < 1 ||
-		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1 || c.MaxMeetBytes < 1:
+		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1 || c.MaxMeetBytes < 1 || c.MaxConns < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, MaxBodyMemory ≥ MaxFrame and MaxChunk, others ≥ 1)")
 	}
 	return c, nil

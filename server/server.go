@@ -44,6 +44,7 @@ type Server struct {
 	rooms    map[string]*room
 	conns    map[*conn]struct{}
 	ipConns  map[string]int // open websocket connections per peer address
+	open     int            // open websocket connections
 	closing  bool
 	nextSlot uint8 // ping slot of the next connection
 }

@@ -42,7 +42,7 @@ func (s *Server) ServeSocket(ws Socket, remote string) error {
 	ip := remoteIP(remote)
 	if !s.takeIP(ip) {
 		s.wg.Done()
-		e := protocol.Errorf(protocol.CodeTooMany, "the limit is %d connections per address", s.opts.MaxConnsPerIP)
+		e := protocol.Errorf(protocol.CodeTooMany, "the limit is %d connections per address, %d in all", s.opts.MaxConnsPerIP, s.opts.MaxConns)
 		ws.Close(websocket.StatusPolicyViolation, e.Message)
 		return e
 	}

@@ -106,6 +106,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.DurationVar(&o.BodyTimeout, "body-timeout", time.Minute, "bound on reading one HTTP request body")
 	fs.IntVar(&o.MaxBodiesPerIP, "max-bodies-per-ip", 16, "HTTP request bodies read at once per IP address (negative: no limit)")
 	fs.Int64Var(&o.MaxBodyMemory, "max-body-memory", 32<<20, "bytes of HTTP request bodies held in memory at once, server-wide")
+	fs.IntVar(&o.MaxConns, "max-conns", 100000, "websocket connections open at once")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 4096, "websocket connections open at once per IP address (negative: no limit)")
 	fs.StringVar(&c.nats, "nats", "", "join a cluster of nodes sharing this NATS (nats://host:4222), or \"embedded\" to run one here\n(empty: run alone)")
 	fs.StringVar(&c.natsAddr, "nats-listen", "127.0.0.1:4222", "with -nats embedded, where the NATS server listens for other nodes")
