@@ -351,3 +351,51 @@ func (a MeetFlood) Run(ctx context.Context, t *Target) error {
 	}
 	return hold(ctx)
 }
+
+// RoomFill: Members members of one room fill their presence, Keys values
+// of 16 KB each (issue 15.5: 20 × 64 × 16 KB made the room's snapshot
+// larger than a client reads, so that nobody could join it any more).
+// Then a newcomer must still be able to join: Run fails if it cannot.
+type RoomFill struct {
+	Members, Keys int
+}
+
+func (a RoomFill) Name() string {
+	return fmt.Sprintf("room fill (%d members × %d × 16 KB)", a.Members, a.Keys)
+}
+
+func (a RoomFill) Setup(context.Context, *Target) error { return nil }
+
+func (a RoomFill) Run(ctx context.Context, t *Target) error {
+	v, _ := msgpack.Marshal(strings.Repeat("x", 16<<10-8))
+	for i := range a.Members {
+		p, err := dial(ctx, t.WS(), fmt.Sprintf("filler%d", i), t.Token)
+		if err != nil {
+			return err
+		}
+		defer p.ws.CloseNow()
+		if _, err := p.join(ctx, "full", false); err != nil {
+			return err
+		}
+		for k := 0; k < a.Keys; k += 3 { // three values a frame, under 64 KiB
+			s := &protocol.Set{ID: p.id(), Room: "full"}
+			for j := k; j < min(k+3, a.Keys); j++ {
+				s.Entries = append(s.Entries, protocol.Entry{Key: fmt.Sprint("k", j), Value: v})
+			}
+			if _, err := p.request(ctx, s, s.ID); protocol.ErrorCode(err) == protocol.CodeTooMany {
+				break // the room is full: this member holds what it has
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	n, err := dial(ctx, t.WS(), "newcomer", t.Token)
+	if err != nil {
+		return err
+	}
+	defer n.ws.CloseNow()
+	if _, err := n.join(ctx, "full", true); err != nil {
+		return fmt.Errorf("a newcomer cannot join the filled room: %w", err)
+	}
+	return hold(ctx)
+}

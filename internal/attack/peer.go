@@ -24,7 +24,7 @@ func dial(ctx context.Context, url, client, token string) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws.SetReadLimit(64 << 20)
+	ws.SetReadLimit(16 << 20) // as synk's clients
 	p := &peer{ws: ws}
 	if err := p.send(ctx, &protocol.Hello{Version: protocol.Version, Client: client, Token: token}); err != nil {
 		ws.CloseNow()
