@@ -71,6 +71,7 @@ type holdings struct {
 type ipHoldings struct {
 	presence int64 // bytes of presence of its members (websocket and HTTP)
 	posters  int   // HTTP posters it keeps in rooms
+	rooms    int   // rooms its clients created that are open
 }
 
 func (h *holdings) ip(addr string) *ipHoldings {
@@ -87,7 +88,7 @@ func (h *holdings) ip(addr string) *ipHoldings {
 
 // tidy forgets addr once it holds nothing. The caller holds h.mu.
 func (h *holdings) tidy(addr string) {
-	if u := h.perIP[addr]; u != nil && u.presence == 0 && u.posters == 0 {
+	if u := h.perIP[addr]; u != nil && u.presence == 0 && u.posters == 0 && u.rooms == 0 {
 		delete(h.perIP, addr)
 	}
 }
@@ -145,6 +146,28 @@ func (h *holdings) admitPoster(addr string) error {
 	}
 	u.posters++
 	return nil
+}
+
+// takeRoom counts a room created by a client of addr, or reports false if
+// addr has MaxRoomsPerIP open already.
+func (h *holdings) takeRoom(addr string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	u := h.ip(addr)
+	if u.rooms >= h.opts.MaxRoomsPerIP {
+		h.tidy(addr)
+		return false
+	}
+	u.rooms++
+	return true
+}
+
+// releaseRoom uncounts a room created by a client of addr, freed now.
+func (h *holdings) releaseRoom(addr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ip(addr).rooms--
+	h.tidy(addr)
 }
 
 // releasePoster uncounts an HTTP poster of addr.

@@ -270,3 +270,33 @@ func TestBudget_replaceInFullRoom(t *testing.T) {
 		t.Fatalf("error %+v, want TooMany for Join 9", e)
 	}
 }
+
+// TestBudget_roomsPerIP: issue 15.6. Clients from one address may have
+// created at most MaxRoomsPerIP open rooms: the next new room is refused
+// with TooMany (joining rooms others made is not), and a freed room makes
+// room.
+func TestBudget_roomsPerIP(t *testing.T) {
+	t.Parallel()
+	s, hs := testServer(t, &Options{MaxRoomsPerIP: 2})
+	p := dialPeer(t, hs, "p")
+	p.join("a", true)
+	p.join("b", true)
+	p.send(&protocol.Join{ID: 10, Room: "c", Observer: true})
+	if e := p.expectError(protocol.CodeTooMany); e.ID != 10 || !strings.Contains(e.Message, "create") {
+		t.Fatalf("error %+v, want TooMany for Join 10", e)
+	}
+	if resp, body := post(t, hs, "/synk/d", `{"c":"poster","d":[]}`); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("POST to a new room: %d %s, want 429", resp.StatusCode, body)
+	}
+	dialPeer(t, hs, "q").join("b", false) // a room made already
+	p.send(&protocol.Leave{ID: 11, Room: "a"})
+	if _, ok := reply(p, 11).(*protocol.OK); !ok {
+		t.Fatal("Leave not answered OK")
+	}
+	p.join("c", true)
+	s.hold.mu.Lock()
+	defer s.hold.mu.Unlock()
+	if n := s.hold.perIP["127.0.0.1"].rooms; n != 2 {
+		t.Fatalf("the address counts %d rooms, want 2 (b and c)", n)
+	}
+}

@@ -69,6 +69,10 @@ type Options struct {
 	// post that would create one more is refused with CodeOverloaded.
 	// Default 100000.
 	MaxRoomsTotal int
+	// MaxRoomsPerIP is the most open rooms that clients from one address
+	// may have created (by joining or posting first); one more is refused
+	// with CodeTooMany. Default 4096.
+	MaxRoomsPerIP int
 	// MaxAreas is the most areas one client may subscribe to in one room.
 	// Default 256.
 	MaxAreas int
@@ -247,6 +251,7 @@ func (o *Options) withDefaults() (Options, error) {
 	defInt(&c.MaxRoomPresence, 4<<20)
 	defInt(&c.MaxPostersPerIP, 1024)
 	defInt(&c.MaxRoomsTotal, 100000)
+	defInt(&c.MaxRoomsPerIP, 4096)
 	def64 := func(n *int64, v int64) {
 		if *n == 0 {
 			*n = v
@@ -294,7 +299,7 @@ func (o *Options) withDefaults() (Options, error) {
 		c.MaxObjects < 1 || c.MaxAreas < 1 || c.History < 1 || c.MaxMates < 1 || c.MaxMeets < 1 || c.MaxPendingMeets < 1 || c.MaxMeetsPerEvent < 1 ||
 		c.Burst < 1 || c.MaxChunk < 1 || c.ChunkQuota < 1 || c.MaxBodyMemory < int64(max(c.MaxFrame, c.MaxChunk)) ||
 		c.MaxRoomObjectBytes < 1 || c.MaxObjectBytes < 1 || c.MaxRoomPresence < 1 || c.MaxPresence < 1 ||
-		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1 || c.MaxMeetBytes < 1 || c.MaxConns < 1:
+		c.MaxPostersPerIP < 1 || c.MaxRoomsTotal < 1 || c.MaxChunkMemory < 1 || c.MaxMeetBytes < 1 || c.MaxConns < 1 || c.MaxRoomsPerIP < 1:
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, MaxBodyMemory ≥ MaxFrame and MaxChunk, others ≥ 1)")
 	}
 	return c, nil

@@ -30,6 +30,7 @@ type room struct {
 	remoteSeq map[string]uint64
 
 	hold     *holdings // the server's budgets
+	creator  string    // the address of the client that created it, counted against its share of rooms
 	presence int64     // bytes of presence of its members, as the budgets count them
 	counted  int64     // bytes of its objects the budgets count (see holdings.settle)
 

@@ -258,43 +258,77 @@ func (s *Server) lockRoom(name string, create bool) *room {
 		s.mu.Lock()
 		r := s.rooms[name]
 		if r == nil && create {
-			r = newRoom(name, s.storedMeta(name), &s.hold)
-			s.rooms[name] = r
-			if r.bus = s.bus; r.bus != nil {
-				r.bus.watch(name)
-				r.unconfirmed = true
-				if e := r.bus.epoch(); e != 0 {
-					r.objs.log.epoch = e
-				}
-			}
+			r = s.createRoomLocked(name)
 		}
 		s.mu.Unlock()
 		if r == nil {
 			return nil
 		}
-		r.mu.Lock()
-		if r.unconfirmed {
-			r.bus.confirmWatch()
-			r.unconfirmed = false
-		}
-		if !r.dead {
+		if r = s.lockCreated(r); r != nil {
 			return r
 		}
-		r.mu.Unlock()
 	}
 }
 
-// openRoom is lockRoom(name, true) for a client: it refuses to create a
-// room past MaxRoomsTotal with CodeOverloaded. (Two clients creating rooms
-// at once may take the server one room past it each.)
-func (s *Server) openRoom(name string) (*room, error) {
-	s.mu.Lock()
-	full := s.rooms[name] == nil && len(s.rooms) >= s.opts.MaxRoomsTotal
-	s.mu.Unlock()
-	if full {
-		return nil, protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d rooms", s.opts.MaxRoomsTotal)
+// createRoomLocked makes room name, continuing the change log position
+// kept in the store, if any. The caller holds s.mu.
+func (s *Server) createRoomLocked(name string) *room {
+	r := newRoom(name, s.storedMeta(name), &s.hold)
+	s.rooms[name] = r
+	if r.bus = s.bus; r.bus != nil {
+		r.bus.watch(name)
+		r.unconfirmed = true
+		if e := r.bus.epoch(); e != 0 {
+			r.objs.log.epoch = e
+		}
 	}
-	return s.lockRoom(name, true), nil
+	return r
+}
+
+// lockCreated locks r, which the caller found in s.rooms, and returns it,
+// or nil if it was freed meanwhile.
+func (s *Server) lockCreated(r *room) *room {
+	r.mu.Lock()
+	if r.unconfirmed {
+		r.bus.confirmWatch()
+		r.unconfirmed = false
+	}
+	if r.dead {
+		r.mu.Unlock()
+		return nil
+	}
+	return r
+}
+
+// openRoom is lockRoom(name, true) for a client from address ip: it
+// refuses to create a room past MaxRoomsTotal (CodeOverloaded) or past
+// ip's share, MaxRoomsPerIP (CodeTooMany). A room counts against the
+// address that created it until it is freed.
+func (s *Server) openRoom(name, ip string) (*room, error) {
+	for {
+		s.mu.Lock()
+		if r := s.rooms[name]; r != nil {
+			s.mu.Unlock()
+			if r = s.lockRoom(name, false); r != nil {
+				return r, nil
+			}
+			continue // freed meanwhile: create it
+		}
+		if len(s.rooms) >= s.opts.MaxRoomsTotal {
+			s.mu.Unlock()
+			return nil, protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d rooms", s.opts.MaxRoomsTotal)
+		}
+		if !s.hold.takeRoom(ip) {
+			s.mu.Unlock()
+			return nil, protocol.Errorf(protocol.CodeTooMany, "one address may create %d rooms that are open at once", s.opts.MaxRoomsPerIP)
+		}
+		r := s.createRoomLocked(name)
+		r.creator = ip
+		s.mu.Unlock()
+		if r = s.lockCreated(r); r != nil {
+			return r, nil
+		}
+	}
 }
 
 // storedMeta returns the stored position of a room, or a zero one.
@@ -326,6 +360,9 @@ func (s *Server) unlockRoom(r *room) {
 	if !r.dead && r.empty() {
 		r.dead = true
 		s.hold.drop(r)
+		if r.creator != "" {
+			s.hold.releaseRoom(r.creator)
+		}
 		delete(s.rooms, r.name)
 		if r.bus != nil {
 			r.bus.unwatch(r.name)
@@ -339,7 +376,7 @@ func (s *Server) unlockRoom(r *room) {
 // observer, and queues the Joined snapshot for it, giving the room handle
 // h on c.
 func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
-	r, err := s.openRoom(j.Room)
+	r, err := s.openRoom(j.Room, c.ip)
 	if err != nil {
 		return err
 	}
@@ -512,7 +549,7 @@ func (s *Server) post(name, client, ip string, entries []protocol.Entry) ([]prot
 	if err := checkValues(entries, s.opts.MaxValue); err != nil {
 		return nil, err
 	}
-	r, err := s.openRoom(name)
+	r, err := s.openRoom(name, ip)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.MaxValue, "max-value", 16<<10, "largest value in bytes")
 	fs.IntVar(&o.MaxRooms, "max-rooms", 16, "most rooms per connection")
 	fs.IntVar(&o.MaxRoomsTotal, "max-rooms-total", 100000, "most rooms the server holds at once")
+	fs.IntVar(&o.MaxRoomsPerIP, "max-rooms-per-ip", 4096, "most open rooms that clients from one IP address may have created")
 	fs.IntVar(&o.MaxRoomPresence, "max-room-presence", 4<<20, "bytes of presence the members of one room may hold together")
 	fs.Int64Var(&o.MaxPresence, "max-presence", 1<<30, "bytes of presence all rooms may hold together")
 	fs.Int64Var(&o.MaxPresencePerIP, "max-presence-per-ip", 64<<20, "bytes of presence the members from one IP address may hold (negative: no limit)")
