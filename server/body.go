@@ -61,11 +61,12 @@ func (s *Server) openBody(w http.ResponseWriter, r *http.Request) *bodyReader {
 }
 
 // refuseBody closes the connection after the answer to a request whose
-// body is not read: net/http would otherwise wait for the body, to reuse
-// the connection, as long as its sender likes to stall.
+// body is not read: net/http would otherwise read what is left of the
+// body, to reuse the connection, as long as its sender likes to stall.
 func refuseBody(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now()) // no more reading
 	}
 }
 
@@ -152,6 +153,7 @@ func (b *bodyReader) close() {
 // (413), over the server's budget (503), or cut or too slow (408/400).
 func (s *Server) bodyFailed(w http.ResponseWriter, err error, limit int) {
 	w.Header().Set("Connection", "close") // the rest of the body is not read
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "body is larger than %d bytes", limit))

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -72,11 +73,15 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 	if res.Alive {
 		res.Peak, err = t.PeakRSS()
 	}
-	if runErr != nil && !ranOut {
+	if runErr != nil && (!ranOut || errors.Is(runErr, ErrBound)) {
 		return res, fmt.Errorf("%s: %w", a.Name(), runErr)
 	}
 	return res, err
 }
+
+// ErrBound is wrapped by an attack's error when the server broke a bound
+// the attack checks itself.
+var ErrBound = errors.New("attack: the server broke a bound")
 
 // hold waits until ctx ends, and reports nil: an attack that held its
 // ground for its time did what it meant to.

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synkhq/synk/protocol"
@@ -95,9 +97,13 @@ func blobCreate(id uint32, room, object string, size int) *protocol.Write {
 // ChunkStall: Conns uploads of a chunk announce Declared bytes, send Sent,
 // and stall (issue 15.2: the server reserved the declared size up front
 // and had no deadline; a few hundred got it OOM-killed).
+// Reading is how many the server may still be reading when the attack
+// ends (its bodies per address); it must have answered and closed the
+// others.
 type ChunkStall struct {
 	Conns          int
 	Declared, Sent int
+	Reading        int
 }
 
 func (a ChunkStall) Name() string {
@@ -109,15 +115,17 @@ func (a ChunkStall) Setup(context.Context, *Target) error { return nil }
 func (a ChunkStall) Run(ctx context.Context, t *Target) error {
 	sum := sha256.Sum256([]byte("never sent"))
 	path := "/synk/stall/chunks/" + hex.EncodeToString(sum[:])
-	return stall(ctx, t, a.Conns, "PUT", path, a.Declared, a.Sent)
+	return stall(ctx, t, a.Conns, "PUT", path, a.Declared, a.Sent, a.Conns-a.Reading)
 }
 
 // SlowBodies: Conns requests to Path send all but the last byte of a body
 // of Size bytes, and stall (issue 15.4: 3,000 held 470–600 MB for minutes,
 // on a server with -auth-key that had not checked their token yet).
+// Reading is as in ChunkStall.
 type SlowBodies struct {
 	Conns, Size int
 	Path        string
+	Reading     int
 }
 
 func (a SlowBodies) Name() string {
@@ -127,20 +135,29 @@ func (a SlowBodies) Name() string {
 func (a SlowBodies) Setup(context.Context, *Target) error { return nil }
 
 func (a SlowBodies) Run(ctx context.Context, t *Target) error {
-	return stall(ctx, t, a.Conns, "POST", a.Path, a.Size, a.Size-1)
+	return stall(ctx, t, a.Conns, "POST", a.Path, a.Size, a.Size-1, a.Conns-a.Reading)
 }
 
 // stall opens n connections, each sending a request with a body of
-// declared bytes of which it sends sent, then holds them until ctx ends.
-func stall(ctx context.Context, t *Target, n int, method, path string, declared, sent int) error {
+// declared bytes of which it sends sent, and holds them until ctx ends.
+// Then at least minClosed of them must have been answered and closed by
+// the server (a refused request must not hold its connection), or it
+// returns an error wrapping ErrBound.
+func stall(ctx context.Context, t *Target, n int, method, path string, declared, sent, minClosed int) error {
 	var d net.Dialer
 	body := []byte(strings.Repeat("a", sent))
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	for range n {
 		c, err := d.DialContext(ctx, "tcp", t.Addr)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		conns = append(conns, c)
 		if method == "" {
 			continue
 		}
@@ -149,7 +166,38 @@ func stall(ctx context.Context, t *Target, n int, method, path string, declared,
 			continue // the server closed it: fine
 		}
 	}
-	return hold(ctx)
+	hold(ctx)
+	if closed := closedByPeer(conns); closed < minClosed {
+		return fmt.Errorf("%w: the server closed %d of %d stalled connections, want at least %d", ErrBound, closed, n, minClosed)
+	}
+	return nil
+}
+
+// closedByPeer counts the connections whose peer closed them: their
+// reads end (after any answer) within 200 ms.
+func closedByPeer(conns []net.Conn) int {
+	var n atomic.Int32
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(deadline)
+			buf := make([]byte, 512)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					var ne net.Error
+					if !errors.As(err, &ne) || !ne.Timeout() {
+						n.Add(1) // EOF or reset: closed
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return int(n.Load())
 }
 
 // IdleConns: Conns TCP connections that send nothing: what open
@@ -161,7 +209,7 @@ func (a IdleConns) Name() string { return fmt.Sprintf("idle connections (%d)", a
 func (a IdleConns) Setup(context.Context, *Target) error { return nil }
 
 func (a IdleConns) Run(ctx context.Context, t *Target) error {
-	return stall(ctx, t, a.Conns, "", "", 0, 0)
+	return stall(ctx, t, a.Conns, "", "", 0, 0, 0)
 }
 
 // PresenceFlood: Conns connections from one address join Rooms rooms each
