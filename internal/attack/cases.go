@@ -78,7 +78,7 @@ func Cases() []Case {
 		// 1,000, not 10,000.
 		{Name: "meet_flood", Attack: MeetFlood{Fillers: 625, Events: 1, Hammers: 8, Rate: 180},
 			Hold: 6 * time.Second, Bound: 64 * mib, Before: "98% of a core"},
-		{Name: "idle_conns", Attack: IdleConns{Conns: 3000}, Hold: 4 * time.Second, Bound: 128 * mib,
+		{Name: "idle_conns", Attack: IdleConns{Conns: 3000}, Hold: 4 * time.Second, Bound: 64 * mib,
 			Before: "(for comparison)"},
 	}
 }
