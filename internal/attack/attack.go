@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -63,7 +64,7 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, hold)
 	runErr := a.Run(actx, t)
-	ranOut := actx.Err() != nil // an error once its time ran out is the attack's end
+	out := ranOut(actx, runErr) // an error once its time ran out is the attack's end
 	cancel()
 	if cpu1, err := t.CPUTime(); err == nil {
 		res.CPU = float64(cpu1-cpu0) / float64(time.Since(start))
@@ -73,7 +74,7 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 	if res.Alive {
 		res.Peak, err = t.PeakRSS()
 	}
-	if runErr != nil && (!ranOut || errors.Is(runErr, ErrBound)) {
+	if runErr != nil && (!out || errors.Is(runErr, ErrBound)) {
 		return res, fmt.Errorf("%s: %w", a.Name(), runErr)
 	}
 	return res, err
@@ -82,6 +83,13 @@ func Measure(ctx context.Context, t *Target, a Attack, hold time.Duration) (Resu
 // ErrBound is wrapped by an attack's error when the server broke a bound
 // the attack checks itself.
 var ErrBound = errors.New("attack: the server broke a bound")
+
+// ranOut reports whether err came of ctx's time running out: ctx is done,
+// or err is a deadline of an operation bounded by ctx (the network's
+// deadline can fire a moment before ctx's own timer).
+func ranOut(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // hold waits until ctx ends, and reports nil: an attack that held its
 // ground for its time did what it meant to.
