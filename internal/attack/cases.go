@@ -64,7 +64,7 @@ func Cases() []Case {
 		// for the connections.
 		// The room holds its 4 MiB of presence (-max-room-presence) and a
 		// newcomer joins it, its snapshot in Joined frames of 512 KiB.
-		{Name: "room_fill", Attack: RoomFill{Members: 20, Keys: 64}, Hold: 4 * time.Second, Bound: 64 * mib,
+		{Name: "room_fill", Attack: RoomFill{Members: 20, Keys: 64}, Hold: 10 * time.Second, Bound: 64 * mib,
 			Before: "unjoinable: a 20 MiB snapshot, over the client's 16 MiB"},
 		{Name: "presence_flood", Attack: PresenceFlood{Conns: 100, Rooms: 16, Sets: 16, ValueSize: 15 << 10},
 			Hold: 6 * time.Second, Args: []string{"-max-presence-per-ip", "33554432", "-max-queued", "33554432"},
