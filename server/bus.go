@@ -26,9 +26,9 @@ type bus interface {
 	close() error
 	// nodes counts the live nodes, this one included.
 	nodes() int
-	// sharesObjects reports whether the nodes share objects (a room log
-	// in JetStream); epoch is then the log's.
-	sharesObjects() bool
+	// objectsErr returns why this node refuses what (objects), nil when
+	// the nodes share them (a room log in JetStream, whose epoch epoch is).
+	objectsErr(what string) error
 	epoch() uint64
 	// writeObject takes a write on r, whose lock the caller holds and
 	// which it releases.

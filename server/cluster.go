@@ -42,9 +42,16 @@ type cluster struct {
 
 	reconnects uint64 // the connection's reconnect count at the last tick
 	meets      clusterMeets
-	objects    *clusterObjects // nil: no JetStream, objects are refused
+
+	objs       atomic.Pointer[clusterObjects] // the room log, once opened
+	ready      atomic.Bool                    // every room is loaded from it and new writes followed
+	noJS       atomic.Bool                    // the NATS has no JetStream: objects are refused for good
+	catching   atomic.Bool                    // a catch-up of every room runs (catchUpSoon)
+	catchAgain atomic.Bool                    // and must go round once more
+	wg         sync.WaitGroup                 // the goroutines of spawn
 
 	mu      sync.Mutex // Protects the following.
+	closed  bool       // close has begun: spawn starts nothing
 	watches map[string]*nats.Subscription
 	seen    map[string]time.Time // other nodes by id: last heard from
 	subs    []*nats.Subscription // hb, bye, replies
@@ -90,11 +97,21 @@ func newCluster(s *Server, nc *nats.Conn) (*cluster, error) {
 		cl.subs = append(cl.subs, sub)
 	}
 	cl.nc.Publish("synk.hb", []byte(cl.node)) // the others know this node at once
-	if err := cl.openObjects(); err != nil {
-		cl.objects = nil
-		s.log.Warn("cluster: no room log (JetStream): objects are refused on this node", "err", err)
-	}
+	cl.startObjects()
 	return cl, nil
+}
+
+// spawn runs f on a goroutine close waits for; f must end when the
+// server's context does. It reports false, running nothing, once close
+// has begun.
+func (cl *cluster) spawn(f func()) bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.closed {
+		return false
+	}
+	cl.wg.Go(f)
+	return true
 }
 
 func (cl *cluster) publish(subj, reply string, ev *clusterEvent) {
@@ -310,7 +327,7 @@ func (cl *cluster) tick(deadline time.Time) {
 	if n := cl.nc.Stats().Reconnects; n != cl.reconnects {
 		cl.reconnects = n
 		cl.resync()
-		cl.catchUpAll() // object writes followed while away were lost too
+		cl.catchUpSoon() // object writes followed while away were lost too
 	}
 	if err := cl.nc.Publish("synk.hb", []byte(cl.node)); err != nil {
 		cl.s.log.Warn("cluster heartbeat failed", "err", err)
@@ -387,9 +404,13 @@ func (cl *cluster) drop(node string, reason protocol.Code) {
 // close tells the other nodes this one is leaving and stops following
 // NATS. The connection is the caller's.
 func (cl *cluster) close() error {
+	cl.mu.Lock()
+	cl.closed = true
+	cl.mu.Unlock()
+	cl.wg.Wait() // the server's context has ended: they are ending
 	cl.endMeets()
-	if cl.objects != nil && cl.objects.sub != nil {
-		cl.objects.sub.Unsubscribe()
+	if co := cl.objs.Load(); co != nil && co.sub != nil {
+		co.sub.Unsubscribe()
 	}
 	if cl.nc.IsClosed() {
 		return nil // nobody to tell

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -517,6 +518,7 @@ func TestCluster_objectsAfterTrim(t *testing.T) {
 			t.Fatalf("%v %s: %v", w.Op, w.Object, err)
 		}
 	}
+	trimLog(t, sA, "trim")
 	sC, _, _ := nodeWith(t, url, opts()) // starts after the trim: the log holds the last 3 writes
 	state := func(s *Server) map[string]string {
 		r := s.lockRoom("trim", false)
@@ -533,6 +535,22 @@ func TestCluster_objectsAfterTrim(t *testing.T) {
 	a, c := state(sA), state(sC)
 	if !reflect.DeepEqual(a, c) || len(a) != 3 {
 		t.Fatalf("node A holds %v, node C %v: want the same two objects", a, c)
+	}
+}
+
+// trimLog trims room's log as far as node s's memory of it allows, and
+// checks that it kept History writes.
+func trimLog(t *testing.T, s *Server, room string) {
+	t.Helper()
+	cl := s.bus.(*cluster)
+	co := cl.objs.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.trim(ctx, co, room); err != nil {
+		t.Fatal(err)
+	}
+	if es, whole, err := co.log.since(ctx, room, 0, 0); err != nil || whole || len(es) != s.opts.History {
+		t.Fatalf("room %s's log after a trim: %d writes, from its start %v (%v); want the last %d", room, len(es), whole, err, s.opts.History)
 	}
 }
 
@@ -572,6 +590,7 @@ func TestCluster_objectsFallBehind(t *testing.T) {
 	for i := 2; i <= 7; i++ { // more than the 3 the stream keeps
 		write(&protocol.Write{Op: protocol.OpUpdate, Object: "o1", Fields: []protocol.Entry{entry("x", i)}})
 	}
+	trimLog(t, sA, "far")
 	px.cut(false) // node C notices at its next heartbeat, or at the next write
 	select {
 	case <-reconnected:

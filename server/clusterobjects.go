@@ -28,9 +28,14 @@ import (
 // the same objects, versions and change logs, at offsets that are the
 // log's stream sequences, under the log's epoch: a client resumes on any
 // node. The writer's OK waits until its own node applied the write.
+//
+// A room's log is trimmed only by a node (trim), after each object the
+// trim removes writes of has a record in the bucket SYNK_OBJECTS at least
+// as new: a node that loads the room later reads the records, then the
+// log, and so never misses an acknowledged write.
 type clusterObjects struct {
 	log     *roomLog
-	records jetstream.KeyValue // each object's last record: to rebuild a room the log no longer reaches
+	records jetstream.KeyValue // each object's record, as of a sequence: to load a room its log no longer reaches
 	sub     *nats.Subscription
 
 	mu      sync.Mutex // Protects the following.
@@ -42,7 +47,6 @@ type clusterObjects struct {
 type writeResult struct {
 	version uint64
 	err     error
-	rec     *record // the object's record after the write, if it changed
 }
 
 // logWrite is a write as the room log stores it.
@@ -52,74 +56,183 @@ type logWrite struct {
 	Token string `msgpack:"k"` // the writer's, to answer it
 }
 
-// maxAppendTries bounds the retries of a write that keeps losing races.
-const maxAppendTries = 20
+const (
+	// maxAppendTries bounds the retries of a write that keeps losing races.
+	maxAppendTries = 20
+	// openWait is how long New waits for the room log before it serves;
+	// after that the node keeps trying in the background.
+	openWait = 30 * time.Second
+	// attemptWait bounds one attempt at opening the room log. Nodes started
+	// together on a NATS cluster still electing its JetStream leader may
+	// get no answer at all: the next attempt may.
+	attemptWait = 5 * time.Second
+	// appendWait bounds one append. A stream leader lost mid-way leaves it
+	// unanswered; the next attempt reaches the new leader.
+	appendWait = 2 * time.Second
+	// writeWait bounds a write, its retries included.
+	writeWait = 10 * time.Second
+	// catchUpWait bounds reading one room's missed writes.
+	catchUpWait = 10 * time.Second
+	// noResponders is how many attempts in a row nobody may answer
+	// before the NATS is taken to have no JetStream.
+	noResponders = 3
+	// catchUpWorkers is how many rooms catch up at once.
+	catchUpWorkers = 4
+)
 
-// openObjects opens the room log, replays every room's stored writes and
-// follows new ones. A NATS without JetStream gives an error: objects then
-// stay refused.
-func (cl *cluster) openObjects() error {
-	ctx, cancel := context.WithTimeout(cl.s.ctx, 30*time.Second)
+// errNoJetStream is a NATS without JetStream: objects stay refused.
+var errNoJetStream = errors.New("server: cluster: the NATS has no JetStream")
+
+// startObjects opens the room log, waiting at most openWait; past that
+// it keeps trying in the background, and objects are refused with
+// Overloaded ("try again") until it is open.
+func (cl *cluster) startObjects() {
+	ctx, cancel := context.WithTimeout(cl.s.ctx, openWait)
+	err := cl.openObjects(ctx)
+	cancel()
+	switch {
+	case err == nil:
+	case errors.Is(err, errNoJetStream):
+		cl.noJS.Store(true)
+		cl.s.log.Warn("cluster: the NATS has no JetStream: objects are refused on this node (docs/CLUSTER.md)", "err", err)
+	default:
+		cl.s.log.Warn("cluster: the room log is not reachable yet: objects wait for it (trying again in the background)", "err", err)
+		cl.spawn(func() {
+			if err := cl.openObjects(cl.s.ctx); errors.Is(err, errNoJetStream) {
+				cl.noJS.Store(true)
+			}
+		})
+	}
+}
+
+// openObjects opens the room log, trying again with a growing pause until
+// it is open, ctx ends, or the NATS turns out to have no JetStream.
+func (cl *cluster) openObjects(ctx context.Context) error {
+	pause, unanswered := 100*time.Millisecond, 0
+	for {
+		err := cl.openObjectsOnce(ctx)
+		if err == nil || errors.Is(err, errNoJetStream) {
+			return err
+		}
+		// Nobody serves the JetStream API: a NATS without JetStream, unless
+		// a server of it is still starting.
+		if errors.Is(err, nats.ErrNoResponders) {
+			if unanswered++; unanswered >= noResponders {
+				return fmt.Errorf("%w: %v", errNoJetStream, err)
+			}
+		} else {
+			unanswered = 0
+		}
+		cl.s.log.Info("cluster: the room log is not ready: trying again", "err", err, "in", pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// openObjectsOnce makes one attempt: it opens the room log and the
+// records, loads every room the log has writes for, and follows new ones.
+func (cl *cluster) openObjectsOnce(ctx context.Context) error {
+	actx, cancel := context.WithTimeout(ctx, attemptWait)
 	defer cancel()
-	log, err := openRoomLog(ctx, cl.nc, cl.s.opts.History, cl.s.opts.NATSReplicas)
+	log, err := openRoomLog(actx, cl.nc, cl.s.opts.History, cl.s.opts.NATSReplicas)
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		return fmt.Errorf("%w: %v", errNoJetStream, err)
+	}
 	if err != nil {
 		return err
 	}
-	js, err := jetstream.New(cl.nc)
-	if err != nil {
-		return err
-	}
-	records, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "SYNK_OBJECTS",
+	records, err := log.js.CreateOrUpdateKeyValue(actx, jetstream.KeyValueConfig{Bucket: "SYNK_OBJECTS",
 		Storage: jetstream.FileStorage, Replicas: cl.s.opts.NATSReplicas})
+	if err != nil {
+		return fmt.Errorf("server: object records: %w", err)
+	}
+	info, err := log.stream.Info(actx, jetstream.WithSubjectFilter(roomLogSubject+">"))
 	if err != nil {
 		return err
 	}
 	co := &clusterObjects{log: log, records: records, waiters: make(map[string]chan writeResult)}
-	cl.objects = co
-	info, err := log.stream.Info(ctx, jetstream.WithSubjectFilter(roomLogSubject+">"))
-	if err != nil {
-		return err
-	}
-	for subj := range info.State.Subjects {
+	cl.objs.Store(co)
+	for _, subj := range slices.Sorted(maps.Keys(info.State.Subjects)) {
 		room, err := roomFromToken(subj[len(roomLogSubject):])
 		if err != nil {
 			continue
 		}
-		if err := cl.catchUp(ctx, room, 0); err != nil {
+		if err := cl.catchUpRoom(ctx, co, room); err != nil {
 			return err
 		}
 	}
-	co.sub, err = log.follow(func(room string, e logEntry) {
-		r := cl.s.lockRoom(room, true)
-		last := r.logSeq
-		if e.Seq <= last {
-			cl.s.unlockRoom(r)
-			return
-		}
-		if e.Prev != last { // missed some: read them from the log first
-			cl.s.unlockRoom(r)
-			ctx, cancel := context.WithTimeout(cl.s.ctx, 10*time.Second)
-			defer cancel()
-			if err := cl.catchUp(ctx, room, last); err != nil {
-				cl.s.log.Error("cluster: room log gap not filled", "room", room, "err", err)
-			}
-			return
-		}
-		cl.apply(r, e)
-		cl.s.unlockRoom(r)
-	})
-	return err
+	co.sub, err = log.follow(func(room string, e logEntry) { cl.onLogEntry(co, room, e) })
+	if err != nil {
+		return err
+	}
+	cl.ready.Store(true)
+	return nil
 }
 
-// catchUpAll reads, for every room holding objects here, the writes this
-// node may have missed (after its connection to NATS came back).
-func (cl *cluster) catchUpAll() {
-	if cl.objects == nil {
+// onLogEntry applies a write another node (or this one) stored, unless
+// this node has it already; a gap before it is read from the log first.
+func (cl *cluster) onLogEntry(co *clusterObjects, room string, e logEntry) {
+	r := cl.s.lockRoom(room, true)
+	last := r.logSeq
+	if e.Seq <= last {
+		cl.s.unlockRoom(r)
 		return
 	}
+	if e.Prev != last { // missed some: read them from the log first
+		cl.s.unlockRoom(r)
+		ctx, cancel := context.WithTimeout(cl.s.ctx, catchUpWait)
+		defer cancel()
+		if err := cl.catchUp(ctx, co, room, last); err != nil {
+			cl.s.log.Error("cluster: room log gap not filled", "room", room, "err", err)
+		}
+		return
+	}
+	cl.apply(co, r, e)
+	cl.s.unlockRoom(r)
+}
+
+// catchUpSoon starts reading, for every room holding objects here, the
+// writes this node may have missed while its connection to NATS was
+// down. It runs off the janitor, so that pings and heartbeats never wait
+// on NATS; a call while one runs makes it go round once more.
+func (cl *cluster) catchUpSoon() {
+	if !cl.ready.Load() {
+		return
+	}
+	cl.catchAgain.Store(true)
+	if !cl.catching.CompareAndSwap(false, true) {
+		return
+	}
+	if !cl.spawn(func() {
+		for {
+			for cl.catchAgain.Swap(false) {
+				cl.catchUpAll()
+			}
+			cl.catching.Store(false)
+			if !cl.catchAgain.Load() || !cl.catching.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}) {
+		cl.catching.Store(false)
+	}
+}
+
+// catchUpAll catches up every room with objects here, catchUpWorkers at a
+// time, each within catchUpWait.
+func (cl *cluster) catchUpAll() {
+	co := cl.objs.Load()
 	cl.s.mu.Lock()
 	rooms := slices.Collect(maps.Values(cl.s.rooms))
 	cl.s.mu.Unlock()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, catchUpWorkers)
 	for _, r := range rooms {
 		r.mu.Lock()
 		name, last := r.name, r.logSeq
@@ -127,71 +240,181 @@ func (cl *cluster) catchUpAll() {
 		if last == 0 {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(cl.s.ctx, 10*time.Second)
-		if err := cl.catchUp(ctx, name, last); err != nil {
-			cl.s.log.Error("cluster: room catch-up failed", "room", name, "err", err)
+		select {
+		case slots <- struct{}{}:
+		case <-cl.s.ctx.Done():
 		}
-		cancel()
+		if cl.s.ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			ctx, cancel := context.WithTimeout(cl.s.ctx, catchUpWait)
+			defer cancel()
+			if err := cl.catchUp(ctx, co, name, last); err != nil {
+				cl.s.log.Error("cluster: room catch-up failed", "room", name, "err", err)
+			}
+		})
 	}
+	wg.Wait()
 }
 
-// catchUp applies room's stored writes after sequence after.
-func (cl *cluster) catchUp(ctx context.Context, room string, after uint64) error {
-	es, whole, err := cl.objects.log.since(ctx, room, after)
+// catchUpRoom applies room's stored writes after the last one applied
+// here.
+func (cl *cluster) catchUpRoom(ctx context.Context, co *clusterObjects, room string) error {
+	r := cl.s.lockRoom(room, true)
+	last := r.logSeq
+	cl.s.unlockRoom(r)
+	rctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	return cl.catchUp(rctx, co, room, last)
+}
+
+// catchUp applies room's stored writes after sequence after. If the log
+// no longer reaches back to it, the room is loaded again (load).
+func (cl *cluster) catchUp(ctx context.Context, co *clusterObjects, room string, after uint64) error {
+	es, whole, err := co.log.since(ctx, room, after, 0)
 	if err != nil {
 		return err
 	}
+	if !whole {
+		return cl.load(ctx, co, room)
+	}
 	r := cl.s.lockRoom(room, true)
 	defer cl.s.unlockRoom(r)
-	if !whole && after == 0 && r.logSeq == 0 {
-		// A node starting after the room's log was trimmed: its objects'
-		// last records first, then the log from there. Resuming clients
-		// older than that get a snapshot.
-		if err := cl.loadRecords(ctx, r); err != nil {
-			return err
-		}
-	} else if !whole {
-		// This node missed more of the room's log than the stream still
-		// holds: reload the room from the records, and send its clients
-		// away to come back for a snapshot.
-		cl.s.log.Warn("cluster: this node fell behind the room's kept history: reloading the room", "room", room)
-		if err := cl.reload(ctx, r); err != nil {
-			return err
-		}
-	}
 	for _, e := range es {
 		if e.Seq > r.logSeq {
-			cl.apply(r, e)
+			cl.apply(co, r, e)
 		}
 	}
 	return nil
 }
 
-// apply applies one logged write to r, whose lock the caller holds, and
-// answers its writer if it is waiting here.
-func (cl *cluster) apply(r *room, e logEntry) {
+// loadTries bounds how often load starts over because the room's log was
+// trimmed while it read.
+const loadTries = 5
+
+// load builds room's objects from their records and the room's log: the
+// first kept write's sequence F, then the records, then the log from F,
+// which must still start at F. A trim stores the records of what it
+// removes before it removes it, so the records read hold every write
+// below F, and the log every write from F: no window between them. If a
+// trim moved F meanwhile, load starts over.
+func (cl *cluster) load(ctx context.Context, co *clusterObjects, room string) error {
+	for range loadTries {
+		first, err := co.log.first(ctx, room)
+		if err != nil {
+			return err
+		}
+		recs, err := co.readRecords(ctx, room)
+		if err != nil {
+			return err
+		}
+		var es []logEntry
+		if first != 0 {
+			if es, _, err = co.log.since(ctx, room, first-1, 0); err != nil {
+				return err
+			}
+			if len(es) == 0 || es[0].Seq != first || !unbroken(es) {
+				continue // trimmed meanwhile
+			}
+		}
+		r := cl.s.lockRoom(room, true)
+		cl.rebuild(co, r, recs, es)
+		cl.s.unlockRoom(r)
+		return nil
+	}
+	return fmt.Errorf("server: cluster: room %q: its log was trimmed during each of %d loads", room, loadTries)
+}
+
+// rebuild replaces r's objects with recs, then applies es, the room's log
+// from its first kept write, skipping each write an object's record is
+// as new as. A room that held objects here (this node fell behind the
+// kept log) sends its subscribers away with Internal: they reconnect and
+// take a snapshot. The caller holds r's lock.
+func (cl *cluster) rebuild(co *clusterObjects, r *room, recs map[string]*record, es []logEntry) {
+	if r.logSeq > 0 {
+		cl.s.log.Warn("cluster: this node fell behind the room's kept log: loading the room again", "room", r.name)
+		for c := range r.objs.views {
+			c.stop(protocol.CodeInternal, "room "+r.name+" was loaded again: reconnect")
+		}
+	}
+	epoch := r.objs.log.epoch
+	r.objs = objects{}
+	r.objs.init()
+	r.objs.log.epoch = epoch
+	lim := cl.s.objectLimits()
+	var last uint64
+	for _, id := range slices.Sorted(maps.Keys(recs)) {
+		r.objs.restore(id, recs[id], lim)
+		last = max(last, recs[id].Seq)
+	}
+	for _, e := range es {
+		if lw, w, err := decodeLogged(e.Data); err == nil {
+			if rec := recs[w.Object]; rec != nil && rec.Seq >= e.Seq {
+				// The record holds this write already.
+				version := rec.Version
+				if o := r.objs.byID[w.Object]; o != nil {
+					version = o.version
+				}
+				r.objs.remember(w.OpID, opResult{version: version}, lw.At, lim)
+				co.answer(lw.Token, writeResult{version: version})
+				last = max(last, e.Seq)
+				continue
+			}
+		}
+		r.logSeq = max(r.logSeq, e.Seq-1)
+		cl.apply(co, r, e)
+		last = max(last, e.Seq)
+	}
+	r.logSeq, r.objs.seq = last, last
+	r.objs.log.set(nil)
+	r.objs.log.start = last // clients resuming from before it take a snapshot
+}
+
+// decodeLogged decodes a stored write.
+func decodeLogged(data []byte) (*logWrite, *protocol.Write, error) {
 	var lw logWrite
-	var res writeResult
-	var m protocol.Message
-	err := decodeChecked(e.Data, &lw)
-	if err == nil {
-		m, err = protocol.Decode(lw.Frame)
+	if err := decodeChecked(data, &lw); err != nil {
+		return nil, nil, err
+	}
+	m, err := protocol.Decode(lw.Frame)
+	if err != nil {
+		return nil, nil, err
 	}
 	w, ok := m.(*protocol.Write)
-	if err != nil || !ok {
+	if !ok {
+		return nil, nil, errors.New("server: a logged write is not a Write")
+	}
+	return &lw, w, nil
+}
+
+// apply applies one logged write to r, whose lock the caller holds, and
+// answers its writer if it is waiting here.
+func (cl *cluster) apply(co *clusterObjects, r *room, e logEntry) {
+	var res writeResult
+	lw, w, err := decodeLogged(e.Data)
+	if err != nil {
 		res.err = protocol.Errorf(protocol.CodeInternal, "a logged write does not decode")
 	} else {
 		r.objs.init()
 		r.objs.seq = e.Seq - 1 // the write's change takes the log's sequence
 		lim := cl.s.objectLimits()
 		lim.hold = nil // the writer's node checked the server's budget; every node applies alike
-		res.version, res.rec, _, res.err = r.objs.write(r.name, w, lim, lw.At)
+		res.version, _, _, res.err = r.objs.write(r.name, w, lim, lw.At)
 	}
 	r.objs.seq, r.logSeq = e.Seq, e.Seq
-	co := cl.objects
+	r.untrimmed++
+	if lw != nil {
+		co.answer(lw.Token, res)
+	}
+}
+
+// answer gives a waiting writer its result.
+func (co *clusterObjects) answer(token string, res writeResult) {
 	co.mu.Lock()
-	ch := co.waiters[lw.Token]
-	delete(co.waiters, lw.Token)
+	ch := co.waiters[token]
+	delete(co.waiters, token)
 	co.mu.Unlock()
 	if ch != nil {
 		ch <- res
@@ -200,79 +423,236 @@ func (cl *cluster) apply(r *room, e logEntry) {
 
 // epoch returns the room log's epoch, or 0 without one.
 func (cl *cluster) epoch() uint64 {
-	if cl.objects == nil {
-		return 0
+	if co := cl.objs.Load(); co != nil {
+		return co.log.epoch
 	}
-	return cl.objects.log.epoch
+	return 0
 }
 
-// sharesObjects reports whether objects go through the room log.
-func (cl *cluster) sharesObjects() bool { return cl.objects != nil }
+// objectsErr returns why objects are refused on this node, or nil.
+func (cl *cluster) objectsErr(what string) error {
+	switch {
+	case cl.ready.Load():
+		return nil
+	case cl.noJS.Load():
+		return protocol.Errorf(protocol.CodeUnsupported, "%s are shared across cluster nodes through JetStream, which this cluster's NATS lacks (docs/CLUSTER.md)", what)
+	}
+	return protocol.Errorf(protocol.CodeOverloaded, "this node is still opening the cluster's room log (JetStream): try again")
+}
 
 // writeObject takes a client's or server code's write on room r, whose
-// lock the caller holds and which it releases.
+// lock the caller holds and which it releases. An append that NATS does
+// not answer (a stream leader being elected) is tried again within
+// writeWait with the same token, so a first attempt that was stored after
+// all answers the writer and the write applies once; past writeWait the
+// answer is Overloaded ("try again"), which the clients retry.
 func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
-	co := cl.objects
-	if co == nil {
+	co := cl.objs.Load()
+	if err := cl.objectsErr("objects"); err != nil {
 		cl.s.unlockRoom(r)
-		return 0, protocol.Errorf(protocol.CodeUnsupported, "objects need JetStream in the cluster's NATS")
+		return 0, err
 	}
-	frame, err := protocol.Encode(withID(w))
+	token := co.newToken(cl.node)
+	wc := *withID(w)
+	if wc.OpID == "" {
+		wc.OpID = "~" + token // server code's write: retried appends apply once too
+	}
+	frame, err := protocol.Encode(&wc)
 	if err != nil {
 		cl.s.unlockRoom(r)
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(cl.s.ctx, 10*time.Second)
+	data, _ := msgpack.Marshal(&logWrite{Frame: frame, At: time.Now().UnixMilli(), Token: token})
+	done := make(chan writeResult, 1)
+	co.wait(token, done)
+	defer co.forget(token)
+	ctx, cancel := context.WithTimeout(cl.s.ctx, writeWait)
 	defer cancel()
 	name := r.name
-	for range maxAppendTries {
-		if err := r.objs.check(w, cl.s.objectLimits()); err != nil {
+	retry := protocol.Errorf(protocol.CodeOverloaded, "the cluster's room log did not take the write in time: try again")
+	pause, conflicts := 20*time.Millisecond, 0
+	for {
+		if err := r.objs.check(&wc, cl.s.objectLimits()); err != nil {
 			cl.s.unlockRoom(r)
 			return 0, err
 		}
 		expect := r.logSeq
 		cl.s.unlockRoom(r)
-		co.mu.Lock()
-		co.next++
-		token := cl.node + "." + strconv.FormatUint(co.next, 36)
-		done := make(chan writeResult, 1)
-		co.waiters[token] = done
-		co.mu.Unlock()
-		data, _ := msgpack.Marshal(&logWrite{Frame: frame, At: time.Now().UnixMilli(), Token: token})
-		_, err := co.log.append(ctx, name, data, expect)
+		actx, acancel := context.WithTimeout(ctx, appendWait)
+		_, err := co.log.append(actx, name, data, expect)
+		acancel()
 		if err == nil {
 			select {
 			case res := <-done:
-				if res.rec != nil {
-					if err := co.storeRecord(ctx, name, w.Object, res.rec); err != nil {
-						cl.s.log.Warn("cluster: object record not kept (the room log has the write)", "room", name, "object", w.Object, "err", err)
-					}
-				}
+				cl.trimSoon(co, name)
 				return res.version, res.err
 			case <-ctx.Done():
-				co.forget(token)
-				return 0, protocol.Errorf(protocol.CodeInternal, "the write was stored but not applied here in time")
+				return 0, protocol.Errorf(protocol.CodeOverloaded, "the write was stored but not applied here in time: try again")
 			}
 		}
-		co.forget(token)
-		if !errors.Is(err, errLogConflict) {
-			cl.s.log.Error("cluster: room log append failed", "room", name, "err", err)
-			return 0, protocol.Errorf(protocol.CodeInternal, "the write could not be stored")
+		switch {
+		case errors.Is(err, errLogConflict):
+			if conflicts++; conflicts >= maxAppendTries {
+				return 0, protocol.Errorf(protocol.CodeOverloaded, "the room is too busy: try again")
+			}
+		case errors.Is(err, errLogFull):
+			if err := cl.trim(ctx, co, name); err != nil {
+				cl.s.log.Warn("cluster: room log full and not trimmed", "room", name, "err", err)
+			}
+		default:
+			cl.s.log.Debug("cluster: room log append failed: trying again", "room", name, "err", err)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+			pause = min(2*pause, 500*time.Millisecond)
 		}
-		if err := cl.catchUp(ctx, name, expect); err != nil {
-			return 0, protocol.Errorf(protocol.CodeInternal, "the room could not catch up")
+		if ctx.Err() != nil {
+			return 0, retry
+		}
+		// What this node missed may hold an earlier attempt of this write.
+		if err := cl.catchUp(ctx, co, name, expect); err != nil && ctx.Err() != nil {
+			return 0, retry
+		}
+		select {
+		case res := <-done:
+			return res.version, res.err
+		default:
 		}
 		r = cl.s.lockRoom(name, true)
 	}
+}
+
+// newToken names a write of this node, for its answer.
+func (co *clusterObjects) newToken(node string) string {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	co.next++
+	return node + "." + strconv.FormatUint(co.next, 36)
+}
+
+// wait registers the writer of token.
+func (co *clusterObjects) wait(token string, ch chan writeResult) {
+	co.mu.Lock()
+	co.waiters[token] = ch
+	co.mu.Unlock()
+}
+
+func (co *clusterObjects) forget(token string) {
+	co.mu.Lock()
+	delete(co.waiters, token)
+	co.mu.Unlock()
+}
+
+// trimSoon trims room's log in the background once this node applied
+// half of History writes since it last did, unless a trim of it runs.
+func (cl *cluster) trimSoon(co *clusterObjects, name string) {
+	r := cl.s.lockRoom(name, false)
+	if r == nil {
+		return
+	}
+	start := !r.trimming && r.untrimmed >= max(1, cl.s.opts.History/2)
+	if start {
+		r.trimming, r.untrimmed = true, 0
+	}
 	cl.s.unlockRoom(r)
-	return 0, protocol.Errorf(protocol.CodeInternal, "the room is too busy: try again")
+	if !start {
+		return
+	}
+	if !cl.spawn(func() {
+		ctx, cancel := context.WithTimeout(cl.s.ctx, writeWait)
+		defer cancel()
+		if err := cl.trim(ctx, co, name); err != nil {
+			cl.s.log.Warn("cluster: room log not trimmed", "room", name, "err", err)
+		}
+		cl.trimDone(name)
+	}) {
+		cl.trimDone(name)
+	}
+}
+
+func (cl *cluster) trimDone(name string) {
+	if r := cl.s.lockRoom(name, false); r != nil {
+		r.trimming = false
+		cl.s.unlockRoom(r)
+	}
+}
+
+// trim removes room's logged writes older than the oldest change this
+// node keeps in memory (the last History). First, every object those
+// writes touched gets a record at least as new as its last of them: the
+// record this node holds now, unless the bucket has a newer one.
+func (cl *cluster) trim(ctx context.Context, co *clusterObjects, room string) error {
+	r := cl.s.lockRoom(room, false)
+	if r == nil {
+		return nil
+	}
+	var keep uint64
+	if len(r.objs.log.entries) > 0 {
+		keep = r.objs.log.entries[0].Seq
+	}
+	cl.s.unlockRoom(r)
+	if keep == 0 {
+		return nil
+	}
+	first, err := co.log.first(ctx, room)
+	if err != nil || first == 0 || first >= keep {
+		return err
+	}
+	es, _, err := co.log.since(ctx, room, first-1, keep)
+	if err != nil {
+		return err
+	}
+	latest := make(map[string]uint64)
+	for _, e := range es {
+		if _, w, err := decodeLogged(e.Data); err == nil {
+			latest[w.Object] = e.Seq
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(latest)) {
+		kept, err := co.record(ctx, room, id)
+		if err != nil {
+			return err
+		}
+		if kept != nil && kept.Seq >= latest[id] {
+			continue
+		}
+		r := cl.s.lockRoom(room, false)
+		if r == nil {
+			return nil
+		}
+		rec := r.objs.recordOf(id, r.logSeq)
+		cl.s.unlockRoom(r)
+		if err := co.storeRecord(ctx, room, id, rec); err != nil {
+			return err
+		}
+	}
+	return co.log.trim(ctx, room, keep)
 }
 
 // recordKey is an object's key in the records bucket.
 func recordKey(room, id string) string { return roomToken(room) + "." + hex.EncodeToString([]byte(id)) }
 
-// storeRecord keeps rec as object id's last record, unless a newer one is
-// kept (two nodes' writers may store out of order).
+// record returns object id's record in the bucket, nil if none.
+func (co *clusterObjects) record(ctx context.Context, room, id string) (*record, error) {
+	e, err := co.records.Get(ctx, recordKey(room, id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec record
+	if err := decodeChecked(e.Value(), &rec); err != nil {
+		return nil, fmt.Errorf("object record %s: %w", e.Key(), err)
+	}
+	return &rec, nil
+}
+
+// storeRecord keeps rec as object id's record, unless a newer one is kept
+// (two nodes may store out of order).
 func (co *clusterObjects) storeRecord(ctx context.Context, room, id string, rec *record) error {
 	val, err := msgpack.Marshal(rec)
 	if err != nil {
@@ -300,53 +680,31 @@ func (co *clusterObjects) storeRecord(ctx context.Context, room, id string, rec 
 	return errors.New("server: object record: too many concurrent updates")
 }
 
-// reload empties r's objects and loads them from the records. Every local
-// subscriber's connection ends with Internal: its client reconnects and,
-// its position being older than the room's history, takes a snapshot.
-// The caller holds r's lock.
-func (cl *cluster) reload(ctx context.Context, r *room) error {
-	for c := range r.objs.views {
-		c.stop(protocol.CodeInternal, "room "+r.name+" was reloaded: reconnect")
-	}
-	epoch := r.objs.log.epoch
-	r.objs = objects{}
-	r.objs.init()
-	r.objs.log.epoch = epoch
-	return cl.loadRecords(ctx, r)
-}
-
-// loadRecords puts r's objects back from their last records, and sets the
-// room's position to the newest of them. The caller holds r's lock.
-func (cl *cluster) loadRecords(ctx context.Context, r *room) error {
-	co := cl.objects
-	keys, err := co.records.ListKeysFiltered(ctx, roomToken(r.name)+".>")
+// readRecords returns room's object records by object id.
+func (co *clusterObjects) readRecords(ctx context.Context, room string) (map[string]*record, error) {
+	out := make(map[string]*record)
+	keys, err := co.records.ListKeysFiltered(ctx, roomToken(room)+".>")
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
-		return nil
+		return out, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer keys.Stop()
-	var last uint64
 	for key := range keys.Keys() {
-		e, err := co.records.Get(ctx, key)
-		if err != nil {
-			return err
-		}
-		id, err := hex.DecodeString(key[len(roomToken(r.name))+1:])
+		id, err := hex.DecodeString(key[len(roomToken(room))+1:])
 		if err != nil {
 			continue
 		}
-		var rec record
-		if err := decodeChecked(e.Value(), &rec); err != nil {
-			return fmt.Errorf("object record %s: %w", key, err)
+		rec, err := co.record(ctx, room, string(id))
+		if err != nil {
+			return nil, err
 		}
-		r.objs.restore(string(id), &rec, cl.s.opts.History)
-		last = max(last, rec.Seq)
+		if rec != nil {
+			out[string(id)] = rec
+		}
 	}
-	r.objs.seq, r.logSeq = last, last
-	r.objs.log.start = last
-	return nil
+	return out, nil
 }
 
 func roomFromToken(tok string) (string, error) {
@@ -354,10 +712,14 @@ func roomFromToken(tok string) (string, error) {
 	return string(b), err
 }
 
-func (co *clusterObjects) forget(token string) {
-	co.mu.Lock()
-	delete(co.waiters, token)
-	co.mu.Unlock()
+// recordOf returns object id's record as of sequence seq: its state now,
+// or its deletion.
+func (ob *objects) recordOf(id string, seq uint64) *record {
+	o := ob.byID[id]
+	if o == nil {
+		return &record{Seq: seq, Deleted: true}
+	}
+	return &record{Seq: seq, Kind: o.kind, Area: o.area, Version: o.version, Fields: maps.Clone(o.fields)}
 }
 
 // check reports the error applying w would give, without applying it.

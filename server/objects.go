@@ -3,6 +3,7 @@ package server
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -33,35 +34,53 @@ type objects struct {
 	log    changeLog                 // recent changes, for resume
 	done   map[string]opResult       // answers to recent client op ids
 	order  []string                  // op ids in done, oldest first
+	// doneBytes is done's cost (see opCost), for the budgets.
+	doneBytes int64
 
 	compacted uint64 // the store holds no change at or below this offset
 }
 
-// opResult is the first answer to a client op id.
+// opResult is the first answer to a client op id, and the time (unix
+// milliseconds, the write's clock) it was given.
 type opResult struct {
 	version uint64
 	err     error
+	at      int64
 }
 
-// remember keeps the answer to op, forgetting the oldest op id beyond
-// limit: a room remembers as many op ids as it keeps changes (History), so
-// a write resent by a client that is not further behind than the history
-// applies once.
-func (ob *objects) remember(op string, res opResult, limit int) {
+// maxRememberedOps bounds the op ids a room remembers, whatever their age.
+const maxRememberedOps = 100_000
+
+// opCost is what remembering an op id costs in the budgets of objects.
+func opCost(op string) int64 { return int64(len(op)) + entryOverhead }
+
+// remember keeps the answer to op, given at time at, and forgets op ids
+// answered more than lim.dedup before it (or beyond maxRememberedOps): a
+// write resent within the window applies once, however many writes came
+// between. In a cluster at is the writer's clock, which every node applies
+// with, so every node remembers the same op ids.
+func (ob *objects) remember(op string, res opResult, at int64, lim limits) {
 	if op == "" {
 		return
 	}
 	if ob.done == nil {
 		ob.done = make(map[string]opResult)
 	}
+	res.at = at
 	if _, ok := ob.done[op]; !ok {
 		ob.order = append(ob.order, op)
-		if len(ob.order) > limit {
-			delete(ob.done, ob.order[0])
-			ob.order = ob.order[1:]
-		}
+		ob.doneBytes += opCost(op)
 	}
 	ob.done[op] = res
+	for len(ob.order) > 0 {
+		old := ob.order[0]
+		if len(ob.order) <= maxRememberedOps && ob.done[old].at >= at-lim.dedup.Milliseconds() {
+			break
+		}
+		delete(ob.done, old)
+		ob.doneBytes -= opCost(old)
+		ob.order = ob.order[1:]
+	}
 }
 
 func (ob *objects) init() {
@@ -80,6 +99,7 @@ type limits struct {
 	maxObjects, maxFields, maxValue, history int
 	maxBytes                                 int64
 	hold                                     *holdings
+	dedup                                    time.Duration // how long an op id is remembered
 }
 
 // write applies one Write at time now (unix milliseconds) and tells every
@@ -93,7 +113,7 @@ func (ob *objects) write(room string, w *protocol.Write, lim limits, now int64) 
 		return res.version, nil, nil, res.err
 	}
 	v, ch, err := ob.apply(room, w, lim, now)
-	ob.remember(w.OpID, opResult{version: v, err: err}, lim.history)
+	ob.remember(w.OpID, opResult{version: v, err: err}, now, lim)
 	if err != nil || ch == nil {
 		return v, nil, nil, err
 	}
@@ -105,12 +125,12 @@ func (ob *objects) write(room string, w *protocol.Write, lim limits, now int64) 
 	return v, rec, ch, nil
 }
 
-// restore puts a stored object back, as at start-up, remembering op ids
-// up to limit.
-func (ob *objects) restore(id string, rec *record, limit int) {
+// restore puts a stored object back, as at start-up, remembering its last
+// op id as answered now.
+func (ob *objects) restore(id string, rec *record, lim limits) {
 	ob.init()
 	ob.seq = max(ob.seq, rec.Seq)
-	ob.remember(rec.Op, opResult{version: rec.Version}, limit)
+	ob.remember(rec.Op, opResult{version: rec.Version}, time.Now().UnixMilli(), lim)
 	if rec.Deleted {
 		return
 	}
@@ -220,7 +240,7 @@ func (ob *objects) precheck(w *protocol.Write, lim limits) (*object, int64, erro
 }
 
 // cost is what the room's objects and their history cost in the budgets.
-func (ob *objects) cost() int64 { return ob.bytes + ob.log.bytes }
+func (ob *objects) cost() int64 { return ob.bytes + ob.log.bytes + ob.doneBytes }
 
 func (ob *objects) index(o *object) {
 	if ob.byArea[o.area] == nil {

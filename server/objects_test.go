@@ -188,11 +188,12 @@ func TestObjects_pendingSettledByChanges(t *testing.T) {
 	mustWrite(t, s, del("r", "o059"))
 	mustWrite(t, s, move("r", "o058", "B"))
 	mustWrite(t, s, update("r", "o057", nil, entry("n", 7)))
+	mustWrite(t, s, create("r", "zz", "A")) // the last frame: once seen, so is every effect of the writes
 	seen := map[string]*protocol.Object{}
-	for {
+	for answered := false; !answered || seen["zz"] == nil; {
 		m := expect[protocol.Message](p)
 		if ok, isOK := m.(*protocol.OK); isOK && ok.ID == id {
-			break
+			answered = true
 		}
 		if o, isObj := m.(*protocol.Object); isObj {
 			if prev := seen[o.Object]; prev != nil && o.Event == protocol.ObjectPut {

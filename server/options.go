@@ -155,6 +155,12 @@ type Options struct {
 	// after a disconnect; one further behind gets a fresh snapshot.
 	// Default 20000.
 	History int
+	// DedupWindow is how long a room remembers the answer to a write's op
+	// id, so that the write resent by a client that reconnected (to this
+	// node or another of a cluster) within it applies once and gets its
+	// first answer, however many writes came between. At most 100,000 op
+	// ids a room. Default 10m.
+	DedupWindow time.Duration
 	// HistoryAge is how long a change is kept for resuming clients.
 	// Default 24h.
 	HistoryAge time.Duration
@@ -278,6 +284,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	defInt(&c.MaxAreas, 256)
 	defInt(&c.History, 20000)
+	if c.DedupWindow <= 0 {
+		c.DedupWindow = 10 * time.Minute
+	}
 	defInt(&c.MaxMates, 16)
 	defInt(&c.MaxMeets, 16)
 	defInt(&c.MaxPendingMeets, 100000)

@@ -26,6 +26,8 @@ type room struct {
 	unconfirmed bool
 	remote      int    // members of other nodes, in members
 	logSeq      uint64 // in a cluster: the room log's last sequence applied here
+	untrimmed   int    // in a cluster: writes applied since this node last trimmed the room's log
+	trimming    bool   // in a cluster: a trim of the room's log runs
 	// remoteSeq is, per other node, the number of its last event applied.
 	remoteSeq map[string]uint64
 

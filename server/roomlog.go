@@ -51,20 +51,34 @@ type logEntry struct {
 	Data      []byte
 }
 
-// openRoomLog creates or updates the stream. replicas is the number of
-// NATS servers that store each change (1 for one server).
+// errLogFull is an append refused because the room's log holds
+// logCap(History) changes: the nodes trim it (clusterObjects.trim) only
+// once every object's record reflects what the trim removes.
+var errLogFull = errors.New("server: room log: the room's log is full until it is trimmed")
+
+// logCap is the most changes a room's log holds. JetStream never drops a
+// change by itself (DiscardNew per subject): a change leaves only through
+// trim, after the records hold it, so no acknowledged write is lost to a
+// trim. A room's log is trimmed back to History changes once it holds
+// half as many again.
+func logCap(history int) int64 { return int64(2*history + 64) }
+
+// openRoomLog creates the stream, or updates its settings. replicas is the
+// number of NATS servers that store each change (1 for one server).
 func openRoomLog(ctx context.Context, nc *nats.Conn, history, replicas int) (*roomLog, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              roomLogStream,
-		Subjects:          []string{roomLogSubject + ">"},
-		MaxMsgsPerSubject: int64(history),
-		Storage:           jetstream.FileStorage,
-		Replicas:          replicas,
-		RePublish:         &jetstream.RePublish{Source: roomLogSubject + ">", Destination: roomLogLive + ">"},
+		Name:                 roomLogStream,
+		Subjects:             []string{roomLogSubject + ">"},
+		MaxMsgsPerSubject:    logCap(history),
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		Storage:              jetstream.FileStorage,
+		Replicas:             replicas,
+		RePublish:            &jetstream.RePublish{Source: roomLogSubject + ">", Destination: roomLogLive + ">"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: room log stream: %w", err)
@@ -96,6 +110,9 @@ func (l *roomLog) append(ctx context.Context, room string, data []byte, expect u
 	if isLogConflict(err) {
 		return 0, errLogConflict
 	}
+	if isLogFull(err) {
+		return 0, errLogFull
+	}
 	if err != nil {
 		return 0, fmt.Errorf("server: room log append: %w", err)
 	}
@@ -113,13 +130,38 @@ func isLogConflict(err error) bool {
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }
 
-// since returns room's stored changes after sequence after, oldest first,
-// and whether they follow it without a gap (false: the history was cut
-// below them, or the room has none left after a trim).
-func (l *roomLog) since(ctx context.Context, room string, after uint64) ([]logEntry, bool, error) {
+// isLogFull reports an append refused by the per-subject limit.
+func isLogFull(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.ErrorCode(10077) &&
+		strings.Contains(apiErr.Description, "per subject")
+}
+
+// trim removes room's changes below sequence keep.
+func (l *roomLog) trim(ctx context.Context, room string, keep uint64) error {
+	return l.stream.Purge(ctx, jetstream.WithPurgeSubject(roomLogSubject+roomToken(room)), jetstream.WithPurgeSequence(keep))
+}
+
+// first returns the sequence of room's oldest kept change, 0 if none.
+func (l *roomLog) first(ctx context.Context, room string) (uint64, error) {
+	m, err := l.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(roomLogSubject+roomToken(room)))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("server: room log read: %w", err)
+	}
+	return m.Sequence, nil
+}
+
+// since returns room's stored changes after sequence after and, unless
+// before is 0, below before, oldest first, and whether they follow after
+// without a gap (false: the log was trimmed past it, or trimmed while
+// read).
+func (l *roomLog) since(ctx context.Context, room string, after, before uint64) ([]logEntry, bool, error) {
 	subj := roomLogSubject + roomToken(room)
 	var out []logEntry
-	for seq := after + 1; ; {
+	for seq := after + 1; before == 0 || seq < before; {
 		m, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			break
@@ -127,11 +169,25 @@ func (l *roomLog) since(ctx context.Context, room string, after uint64) ([]logEn
 		if err != nil {
 			return nil, false, fmt.Errorf("server: room log read: %w", err)
 		}
+		if before != 0 && m.Sequence >= before {
+			break
+		}
 		prev, _ := strconv.ParseUint(m.Header.Get(prevHeader), 10, 64)
 		out = append(out, logEntry{Seq: m.Sequence, Prev: prev, Data: m.Data})
 		seq = m.Sequence + 1
 	}
-	return out, len(out) == 0 || out[0].Prev == after, nil
+	return out, len(out) == 0 || out[0].Prev == after && unbroken(out), nil
+}
+
+// unbroken reports whether each change of es follows the one before it:
+// none was trimmed from between them while they were read.
+func unbroken(es []logEntry) bool {
+	for i := 1; i < len(es); i++ {
+		if es[i].Prev != es[i-1].Seq {
+			return false
+		}
+	}
+	return true
 }
 
 // follow calls fn with each change stored from now on, in stream order:

@@ -74,16 +74,25 @@ func TestRoomLog(t *testing.T) {
 		}
 	}
 
-	es, whole, err := l.since(ctx, "lobby.1", a1)
+	es, whole, err := l.since(ctx, "lobby.1", a1, 0)
 	if err != nil || !whole || len(es) != 1 || string(es[0].Data) != "a2" {
 		t.Fatalf("since a1 = %+v %v %v, want [a2], whole", es, whole, err)
 	}
 	a3 := must("lobby.1", "a3", a2)
-	must("lobby.1", "a4", a3) // the room keeps 3: a1 is gone
-	if es, whole, err = l.since(ctx, "lobby.1", 0); err != nil || whole || len(es) != 3 {
+	a4 := must("lobby.1", "a4", a3)
+	if es, _, _ = l.since(ctx, "lobby.1", 0, a4); len(es) != 3 || es[2].Seq != a3 {
+		t.Fatalf("since 0 before a4 = %+v, want a1, a2, a3", es)
+	}
+	if err := l.trim(ctx, "lobby.1", a2); err != nil { // a1 is gone
+		t.Fatal(err)
+	}
+	if first, err := l.first(ctx, "lobby.1"); first != a2 || err != nil {
+		t.Fatalf("first after the trim = %d, %v; want a2 (%d)", first, err, a2)
+	}
+	if es, whole, err = l.since(ctx, "lobby.1", 0, 0); err != nil || whole || len(es) != 3 {
 		t.Fatalf("since 0 after a trim = %d entries, whole %v, %v; want 3, not whole", len(es), whole, err)
 	}
-	if _, whole, _ = l.since(ctx, "lobby.1", a1); !whole {
+	if _, whole, _ = l.since(ctx, "lobby.1", a1, 0); !whole {
 		t.Fatal("since a1 after the trim: want whole (a2 follows a1)")
 	}
 
@@ -93,6 +102,39 @@ func TestRoomLog(t *testing.T) {
 	}
 	if epochOf(info.Created.Add(time.Nanosecond)) == l.epoch {
 		t.Fatal("a stream made again (another creation time) has the same epoch")
+	}
+}
+
+// TestRoomLog_full: JetStream never drops a room's change by itself: past
+// logCap(History) an append is refused until the room is trimmed.
+func TestRoomLog_full(t *testing.T) {
+	t.Parallel()
+	nc := startJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l, err := openRoomLog(ctx, nc, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	var last uint64
+	for range logCap(1) {
+		if last, err = l.append(ctx, "r", []byte("x"), last); err != nil {
+			t.Fatalf("append %d: %v", len(seqs), err)
+		}
+		seqs = append(seqs, last)
+	}
+	if _, err := l.append(ctx, "r", []byte("x"), last); !errors.Is(err, errLogFull) {
+		t.Fatalf("append past the cap: %v, want errLogFull", err)
+	}
+	if es, _, err := l.since(ctx, "r", 0, 0); err != nil || len(es) != len(seqs) || es[0].Seq != seqs[0] {
+		t.Fatalf("the log holds %d changes (%v), want all %d from the first", len(es), err, len(seqs))
+	}
+	if err := l.trim(ctx, "r", seqs[len(seqs)-1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.append(ctx, "r", []byte("x"), last); err != nil {
+		t.Fatalf("append after the trim: %v", err)
 	}
 }
 

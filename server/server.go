@@ -55,13 +55,14 @@ func New(opts *Options) (*Server, error) {
 	return newServer(opts, nil, "")
 }
 
-// unclustered returns an Unsupported error when s is a cluster node whose
-// NATS has no JetStream: objects kept per node would silently differ.
+// unclustered returns an error when s is a cluster node that cannot share
+// objects: Unsupported when its NATS has no JetStream (objects kept per
+// node would silently differ), Overloaded while it opens the room log.
 func (s *Server) unclustered(what string) error {
-	if s.bus == nil || s.bus.sharesObjects() {
+	if s.bus == nil {
 		return nil
 	}
-	return protocol.Errorf(protocol.CodeUnsupported, "%s are shared across cluster nodes through JetStream, which this cluster's NATS lacks (docs/CLUSTER.md)", what)
+	return s.bus.objectsErr(what)
 }
 
 // serves returns a Forbidden error unless s serves room.
@@ -223,10 +224,10 @@ func (s *Server) restore(st backend, clean bool) error {
 	for name, sr := range rooms {
 		r := newRoom(name, sr.meta, &s.hold)
 		for id, rec := range sr.objects {
-			r.objs.restore(id, rec, s.opts.History)
+			r.objs.restore(id, rec, s.objectLimits())
 		}
 		for _, ch := range sr.log {
-			r.objs.remember(ch.OpID, opResult{version: ch.Version}, s.opts.History)
+			r.objs.remember(ch.OpID, opResult{version: ch.Version}, ch.At, s.objectLimits())
 		}
 		r.objs.log.set(sr.log)
 		r.objs.seq = sr.meta.Seq
@@ -516,7 +517,7 @@ func (s *Server) persist(room, id string, epoch uint64, rec *record, ch *change)
 
 func (s *Server) objectLimits() limits {
 	return limits{maxObjects: s.opts.MaxObjects, maxFields: s.opts.MaxKeys, maxValue: s.opts.MaxValue, history: s.opts.History,
-		maxBytes: s.opts.MaxRoomObjectBytes, hold: &s.hold}
+		maxBytes: s.opts.MaxRoomObjectBytes, hold: &s.hold, dedup: s.opts.DedupWindow}
 }
 
 // set changes c's presence map in a room and tells the others.
