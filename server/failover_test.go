@@ -326,3 +326,57 @@ func awaitObject(t *testing.T, s *Server, id string) {
 		}
 	}
 }
+
+// TestCluster_dedupWindow: a client's write resent on another node after
+// more writes than the room keeps (History 3) is answered as the first
+// time, not applied again: op ids are remembered for DedupWindow, on every
+// node. Before, they were forgotten after History writes, and the resent
+// create was answered Exists.
+func TestCluster_dedupWindow(t *testing.T) {
+	t.Parallel()
+	_, hsA, sB, hsB := twoNodesOn(t, runNATS(t, true), &Options{History: 3, Rate: -1}, &Options{History: 3, Rate: -1})
+	create := &protocol.Write{ID: 1, Room: "w", Op: protocol.OpCreate, Object: "crate", Kind: "k", Area: "a", OpID: "ada-1"}
+	ada := dialPeer(t, hsA, "ada")
+	ada.join("w", false)
+	ada.send(create)
+	if ok := expectOK(t, ada, 1); ok.Version != 1 {
+		t.Fatalf("create answered %+v", ok)
+	}
+	for i := range 10 {
+		mustWrite(t, sB, &protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "crate", Fields: []protocol.Entry{entry("n", i)}})
+	}
+	ada2 := dialPeer(t, hsB, "ada") // the client moved to node B, and resends
+	ada2.join("w", false)
+	create.ID = 2
+	ada2.send(create)
+	if ok := expectOK(t, ada2, 2); ok.Version != 1 {
+		t.Fatalf("the resent create answered %+v, want its first answer (version 1)", ok)
+	}
+}
+
+// TestRemember_window: op ids are forgotten once older than the window
+// (by the writes' clock), and beyond maxRememberedOps whatever their age;
+// the budget counts what they hold.
+func TestRemember_window(t *testing.T) {
+	t.Parallel()
+	var ob objects
+	lim := limits{dedup: time.Minute}
+	ob.remember("a", opResult{version: 1}, 0, lim)
+	ob.remember("b", opResult{version: 2}, 30_000, lim)
+	if _, ok := ob.done["a"]; !ok || ob.doneBytes != opCost("a")+opCost("b") {
+		t.Fatalf("a forgotten within the window, or bytes %d", ob.doneBytes)
+	}
+	ob.remember("c", opResult{version: 3}, 60_001, lim)
+	if _, ok := ob.done["a"]; ok {
+		t.Fatal("a remembered past the window")
+	}
+	if _, ok := ob.done["b"]; !ok || len(ob.order) != 2 || ob.doneBytes != opCost("b")+opCost("c") {
+		t.Fatalf("b forgotten within the window: %v, bytes %d", ob.order, ob.doneBytes)
+	}
+	for i := range maxRememberedOps + 5 {
+		ob.remember(fmt.Sprint("op", i), opResult{}, 60_002, lim)
+	}
+	if len(ob.done) != maxRememberedOps || len(ob.order) != maxRememberedOps {
+		t.Fatalf("%d op ids remembered, want at most %d", len(ob.done), maxRememberedOps)
+	}
+}
