@@ -343,7 +343,8 @@ func TestCluster_dedupWindow(t *testing.T) {
 		t.Fatalf("create answered %+v", ok)
 	}
 	for i := range 10 {
-		mustWrite(t, sB, &protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "crate", Fields: []protocol.Entry{entry("n", i)}})
+		mustWrite(t, sB, &protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "crate", Fields: []protocol.Entry{entry("n", i)},
+			OpID: fmt.Sprint("joe-", i)})
 	}
 	ada2 := dialPeer(t, hsB, "ada") // the client moved to node B, and resends
 	ada2.join("w", false)
