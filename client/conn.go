@@ -13,7 +13,9 @@ import (
 // Conn is a connection to a Synk server that survives network failures.
 // Create it with [Dial]; stop it with [Conn.Close].
 type Conn struct {
-	url    string
+	url    string   // of the live session (URL)
+	urls   []string // the server's addresses: Dial's url, then DialOptions.URLs
+	at     int      // the one in use, or tried next; the dialing goroutine's
 	opts   DialOptions
 	events *eventQueue
 	ctx    context.Context // ended by Close
@@ -48,7 +50,8 @@ func (c *Conn) nextOpID() string {
 
 // Dial connects to the websocket endpoint at url, such as
 // "ws://127.0.0.1:8080/ws", and says hello. It returns an error if that
-// first attempt fails; after it, the Conn reconnects on its own.
+// first attempt fails (with [DialOptions.URLs], after trying each once);
+// after it, the Conn reconnects on its own.
 func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	o := opts.withDefaults()
 	if o.Client != "" {
@@ -56,7 +59,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 			return nil, err
 		}
 	}
-	c := &Conn{url: url, opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room),
+	c := &Conn{urls: append([]string{url}, o.URLs...), opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room),
 		opPrefix: fmt.Sprintf("op%016x", rand.Uint64()), // math/rand/v2: crypto/rand costs 40 KB of wasm
 		loaded:   make(map[string]*roomState), persist: make(map[string]*Room), flushNow: make(chan struct{}, 1)}
 	if o.Store != nil {
@@ -68,7 +71,13 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 			return nil, err
 		}
 	}
-	s, err := c.dialSession(ctx, 1)
+	var s *session
+	var err error
+	for c.at = range c.urls {
+		if s, err = c.dialSession(ctx, 1); err == nil || terminal(err) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +94,14 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		go c.flushLoop()
 	}
 	return c, nil
+}
+
+// URL returns the address of the server this connection is on, or was
+// last on.
+func (c *Conn) URL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.url
 }
 
 // Client returns the client id the server gave this connection.
@@ -129,6 +146,7 @@ func (c *Conn) setSession(s *session) {
 	defer c.mu.Unlock()
 	c.sess = s
 	if s != nil {
+		c.url = s.url
 		c.client = s.welcome.Client
 		c.limits = s.welcome.Limits
 	}
@@ -232,6 +250,7 @@ func (c *Conn) reconnect(gen uint64) *session {
 			return nil
 		}
 		gen++
+		c.at = (c.at + 1) % len(c.urls) // a node that died may not come back: try the next
 		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 		s, err := c.dialSession(ctx, gen)
 		if err == nil {

@@ -77,3 +77,62 @@ func TestConn_garbageEndsSession(t *testing.T) {
 		t.Fatalf("event = %+v, want Disconnected with ErrMalformed", e)
 	}
 }
+
+// TestWrite_overloadedRetried: a write answered Overloaded (a cluster node
+// between two NATS stream leaders) is sent again after a backoff, with the
+// same op id, and its caller sees only the final answer.
+func TestWrite_overloadedRetried(t *testing.T) {
+	t.Parallel()
+	opIDs := make(chan string, 4)
+	url := scripted(t, func(ctx context.Context, ws *websocket.Conn) {
+		send := func(m protocol.Message) {
+			b, _ := protocol.Encode(m)
+			_ = ws.Write(ctx, websocket.MessageBinary, b)
+		}
+		overloaded := 2
+		for {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				return
+			}
+			m, err := protocol.Decode(b)
+			if err != nil {
+				return
+			}
+			switch m := m.(type) {
+			case *protocol.Hello:
+				send(&protocol.Welcome{Version: 1, Client: "a", PingMS: 1000, TimeoutMS: 3000})
+			case *protocol.Join:
+				send(&protocol.Joined{ID: m.ID, Room: m.Room})
+			case *protocol.Write:
+				opIDs <- m.OpID
+				if overloaded > 0 {
+					overloaded--
+					send(&protocol.Error{ID: m.ID, Room: m.Room, Code: protocol.CodeOverloaded, Message: "try again"})
+					continue
+				}
+				send(&protocol.OK{ID: m.ID, Version: 1})
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, url, &DialOptions{MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.Join(ctx, "w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := r.Create(ctx, "o", "k", "a", nil); err != nil || v != 1 {
+		t.Fatalf("create = %d, %v; want 1 after two Overloaded answers", v, err)
+	}
+	first := <-opIDs
+	for range 2 {
+		if id := <-opIDs; id != first {
+			t.Fatalf("resent with op id %q, want %q", id, first)
+		}
+	}
+}

@@ -6,6 +6,12 @@ import "time"
 type DialOptions struct {
 	// Client is the client id in rooms; empty lets the server choose one.
 	Client string
+	// URLs are further addresses of the same service, such as the other
+	// nodes of a cluster (docs/CLUSTER.md). Dial tries its url, then these
+	// in turn; after a session is lost, each reconnect attempt goes to the
+	// next of them, with the same rooms, outbox and cache, and resumes
+	// there (positions hold across the nodes of a cluster).
+	URLs []string
 	// Token is the token (a JSON Web Token) a server with auth requires;
 	// its subject is then the client id. When it expires the server ends
 	// the session with protocol.CodeUnauthorized: dial again with a new one.

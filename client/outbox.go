@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/synkhq/synk/protocol"
 )
@@ -34,7 +35,14 @@ type pendingWrite struct {
 	version uint64         // the answer, once done is closed
 	err     error
 	waiting bool // a call waits for the answer; guarded by the room's mutex
+	tries   int  // answers Overloaded so far; guarded by the room's mutex
 }
+
+// maxOverloaded is how many Overloaded answers a write is sent again
+// after (with backoff, about 15 s with the default backoff) before the
+// answer is the write's: a cluster node that lost its NATS stream leader
+// answers so until a new one is elected.
+const maxOverloaded = 8
 
 // Create creates object id of kind in area with fields (encoded as
 // msgpack) and returns its version, 1.
@@ -158,6 +166,16 @@ func (r *Room) sendWrite(ctx context.Context, s *session, pw *pendingWrite) erro
 	return nil
 }
 
+// resend sends pw again on the live session, unless it was answered or
+// the room closed meanwhile; without a session, the reconnect sends it.
+func (r *Room) resend(pw *pendingWrite) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.sess; slices.Contains(r.outbox, pw) && s != nil && s.alive() {
+		_ = r.sendWrite(r.c.ctx, s, pw) // a lost session resends the outbox
+	}
+}
+
 // sendOutbox sends every write of the outbox on a fresh session s, after
 // its Join and Sub. The caller holds r.mu.
 func (r *Room) sendOutbox(ctx context.Context, s *session) error {
@@ -182,6 +200,12 @@ func (r *Room) writeAnswered(pw *pendingWrite, m protocol.Message) {
 	case *protocol.OK:
 		pw.version = m.Version
 	case *protocol.Error:
+		if m.Code == protocol.CodeOverloaded && pw.tries < maxOverloaded {
+			pw.tries++
+			r.mu.Unlock()
+			time.AfterFunc(backoff(pw.tries, r.c.opts.MinBackoff, r.c.opts.MaxBackoff), func() { r.resend(pw) })
+			return
+		}
 		pw.err = m
 	}
 	close(pw.done)

@@ -17,6 +17,7 @@ import (
 type session struct {
 	c       *Conn
 	gen     uint64 // counts sessions of c, from 1
+	url     string // the server's address
 	ws      transport
 	welcome *protocol.Welcome
 	out     chan []byte
@@ -36,7 +37,8 @@ type session struct {
 
 // dialSession connects, says hello and starts the reader and writer.
 func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
-	ws, err := dialTransport(ctx, c.url, c.opts.ReadLimit)
+	url := c.urls[c.at]
+	ws, err := dialTransport(ctx, url, c.opts.ReadLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +71,7 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 		return fail(fmt.Errorf("client: hello answered with %v", m.Type()))
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	s := &session{c: c, gen: gen, ws: ws, welcome: w, out: make(chan []byte, 64), parts: make(map[uint32][]protocol.Member),
+	s := &session{c: c, gen: gen, url: url, ws: ws, welcome: w, out: make(chan []byte, 64), parts: make(map[uint32][]protocol.Member),
 		ctx: sctx, cancel: cancel, done: sctx.Done(), pending: make(map[uint32]chan protocol.Message),
 		handlers: make(map[uint32]func(protocol.Message))}
 	s.wg.Add(2)

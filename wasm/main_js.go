@@ -21,7 +21,7 @@ func main() {
 	b := &bridge{conns: make(map[int]*client.Conn), rooms: make(map[int]*client.Room), stores: make(map[*client.Conn]*idbStore)}
 	api := jsObject.New()
 	api.Set("version", protocol.Version)
-	api.Set("dial", b.fn("dial(url, {client, store}, onEvent)", 3, b.dial))
+	api.Set("dial", b.fn("dial(urls, {client, store}, onEvent)", 3, b.dial))
 	api.Set("join", b.fn("join(conn, room, {observer, presence})", 3, b.join))
 	api.Set("set", b.fn("set(room, entries)", 2, b.set))
 	api.Set("del", b.fn("del(room, keys)", 2, b.del))
@@ -98,7 +98,7 @@ func (b *bridge) room(id js.Value) (*client.Room, error) {
 }
 
 func (b *bridge) dial(args []js.Value) js.Value {
-	url, opts, onEvent := args[0].String(), args[1], args[2]
+	urls, opts, onEvent := strings.Split(args[0].String(), " "), args[1], args[2] // synk.js sends a list joined by spaces
 	var o client.DialOptions
 	var storeName string
 	if opts.Type() == js.TypeObject {
@@ -121,7 +121,8 @@ func (b *bridge) dial(args []js.Value) js.Value {
 			}
 			o.Store = st
 		}
-		c, err := client.Dial(ctx, url, &o)
+		o.URLs = urls[1:]
+		c, err := client.Dial(ctx, urls[0], &o)
 		if err != nil {
 			if st != nil {
 				st.close()

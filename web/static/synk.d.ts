@@ -177,6 +177,6 @@ export class Conn {
 export function load(): Promise<unknown>;
 /** ws(s)://<server synk.js came from>/ws */
 export function defaultURL(): string;
-export function connect(url?: string, opts?: { client?: string; store?: string; token?: string }): Promise<Conn>;
+export function connect(url?: string | string[], opts?: { client?: string; store?: string; token?: string }): Promise<Conn>;
 export function join(name: string, opts?: JoinOptions): Promise<Room>;
-export function join(url: string, name: string, opts?: JoinOptions): Promise<Room>;
+export function join(url: string | string[], name: string, opts?: JoinOptions): Promise<Room>;

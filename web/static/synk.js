@@ -192,7 +192,10 @@ export class Room {
 }
 
 /**
- * Connects to url (default: the server synk.js came from). opts: {client,
+ * Connects to url (default: the server synk.js came from), or to the
+ * first that answers of a list of urls (the nodes of a cluster): after a
+ * disconnect each reconnect attempt goes to the next, with the same rooms,
+ * cache and unanswered writes. opts: {client,
  * store, token}. token: the token a server with auth requires. With store, a name, the connection keeps each joined room's
  * objects, position and unanswered writes in IndexedDB: a write made
  * offline survives a closed tab and goes out when a page joins the room
@@ -200,6 +203,7 @@ export class Room {
  * and store.
  */
 export async function connect(url = defaultURL(), opts = {}) {
+  url = [].concat(url).join(" ");
   const key = url + "|" + (opts.client || "") + "|" + (opts.store || "") + "|" + (opts.token || "");
   if (!conns.has(key)) {
     const p = (async () => {
@@ -222,7 +226,7 @@ export async function connect(url = defaultURL(), opts = {}) {
 
 /**
  * Joins a room: join(name, opts) on the default server, or
- * join(url, name, opts). opts: { observer, presence, client, store, token }.
+ * join(url, name, opts), url a string or a list (see connect). opts: { observer, presence, client, store, token }.
  */
 export async function join(...args) {
   const [url, name, opts = {}] =
