@@ -20,6 +20,9 @@ type bus interface {
 	confirmWatch()
 	// unwatch stops following a room freed here.
 	unwatch(name string)
+	// open opens what the nodes share beyond presence (the room log); New
+	// waits for it, with the janitor running.
+	open()
 	// tick sends a heartbeat and drops nodes not heard from since deadline.
 	tick(deadline time.Time)
 	// close leaves the cluster.

@@ -97,9 +97,12 @@ func newCluster(s *Server, nc *nats.Conn) (*cluster, error) {
 		cl.subs = append(cl.subs, sub)
 	}
 	cl.nc.Publish("synk.hb", []byte(cl.node)) // the others know this node at once
-	cl.startObjects()
 	return cl, nil
 }
+
+// open opens the room log (startObjects); New calls it once the janitor
+// runs, so that heartbeats go on while it waits.
+func (cl *cluster) open() { cl.startObjects() }
 
 // spawn runs f on a goroutine close waits for; f must end when the
 // server's context does. It reports false, running nothing, once close

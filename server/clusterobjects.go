@@ -319,10 +319,29 @@ func (cl *cluster) load(ctx context.Context, co *clusterObjects, room string) er
 				continue // trimmed meanwhile
 			}
 		}
-		r := cl.s.lockRoom(room, true)
-		cl.rebuild(co, r, recs, es)
-		cl.s.unlockRoom(r)
-		return nil
+		// This node may have applied writes past what was read meanwhile:
+		// read up to them, so that the room never steps back.
+		for {
+			var end uint64
+			if len(es) > 0 {
+				end = es[len(es)-1].Seq
+			}
+			r := cl.s.lockRoom(room, true)
+			if r.logSeq <= end || len(es) == 0 {
+				cl.rebuild(co, r, recs, es)
+				cl.s.unlockRoom(r)
+				return nil
+			}
+			cl.s.unlockRoom(r)
+			more, whole, err := co.log.since(ctx, room, end, 0)
+			if err != nil {
+				return err
+			}
+			if !whole || len(more) == 0 {
+				break // trimmed meanwhile: start over
+			}
+			es = append(es, more...)
+		}
 	}
 	return fmt.Errorf("server: cluster: room %q: its log was trimmed during each of %d loads", room, loadTries)
 }
@@ -513,7 +532,10 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 			return 0, retry
 		}
 		// What this node missed may hold an earlier attempt of this write.
-		if err := cl.catchUp(ctx, co, name, expect); err != nil && ctx.Err() != nil {
+		cctx, ccancel := context.WithTimeout(ctx, appendWait)
+		err = cl.catchUp(cctx, co, name, expect)
+		ccancel()
+		if err != nil && ctx.Err() != nil {
 			return 0, retry
 		}
 		select {

@@ -161,22 +161,100 @@ func (l *roomLog) first(ctx context.Context, room string) (uint64, error) {
 func (l *roomLog) since(ctx context.Context, room string, after, before uint64) ([]logEntry, bool, error) {
 	subj := roomLogSubject + roomToken(room)
 	var out []logEntry
-	for seq := after + 1; before == 0 || seq < before; {
+	seq := after + 1
+	for range directReads {
+		if before != 0 && seq >= before {
+			return out, whole(out, after), nil
+		}
 		m, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
+			return out, whole(out, after), nil
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("server: room log read: %w", err)
 		}
 		if before != 0 && m.Sequence >= before {
-			break
+			return out, whole(out, after), nil
 		}
-		prev, _ := strconv.ParseUint(m.Header.Get(prevHeader), 10, 64)
-		out = append(out, logEntry{Seq: m.Sequence, Prev: prev, Data: m.Data})
+		out = append(out, entryOf(m.Sequence, m.Header, m.Data))
 		seq = m.Sequence + 1
 	}
-	return out, len(out) == 0 || out[0].Prev == after && unbroken(out), nil
+	rest, err := l.read(ctx, subj, seq, before)
+	if err != nil {
+		return nil, false, err
+	}
+	out = append(out, rest...)
+	return out, whole(out, after), nil
+}
+
+// directReads is how many changes since reads one request each before it
+// streams the rest through a consumer: a catch-up usually misses a few, a
+// node starting reads thousands.
+const directReads = 8
+
+// read returns subj's changes from sequence from, below before unless
+// it is 0, through an ordered consumer (batches of up to 1,024).
+func (l *roomLog) read(ctx context.Context, subj string, from, before uint64) ([]logEntry, error) {
+	last, err := l.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server: room log read: %w", err)
+	}
+	end := last.Sequence
+	if before != 0 {
+		end = min(end, before-1)
+	}
+	if end < from {
+		return nil, nil
+	}
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from, InactiveThreshold: 10 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("server: room log read: %w", err)
+	}
+	var out []logEntry
+	for {
+		// No wait: the server sends what it has and ends the batch, so that
+		// reading it to its end (which the client's fetch needs, or it
+		// lingers) takes no longer than the messages do.
+		batch, err := cons.FetchNoWait(1024)
+		if err != nil {
+			return nil, fmt.Errorf("server: room log read: %w", err)
+		}
+		n, done := 0, false
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil || done || meta.Sequence.Stream > end {
+				done = true
+				continue
+			}
+			out = append(out, entryOf(meta.Sequence.Stream, m.Headers(), m.Data()))
+			done = meta.Sequence.Stream == end
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, fmt.Errorf("server: room log read: %w", err)
+		}
+		if done || n == 0 {
+			return out, nil // n == 0: trimmed meanwhile; what is left is read
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// entryOf makes a stored change's entry.
+func entryOf(seq uint64, h nats.Header, data []byte) logEntry {
+	prev, _ := strconv.ParseUint(h.Get(prevHeader), 10, 64)
+	return logEntry{Seq: seq, Prev: prev, Data: data}
+}
+
+// whole reports whether es follows sequence after without a gap.
+func whole(es []logEntry, after uint64) bool {
+	return len(es) == 0 || es[0].Prev == after && unbroken(es)
 }
 
 // unbroken reports whether each change of es follows the one before it:
@@ -191,7 +269,7 @@ func unbroken(es []logEntry) bool {
 }
 
 // follow calls fn with each change stored from now on, in stream order:
-// its room, and the entry with the room's previous sequence. fn runs on
+// its room, and the entry with the room's previous sequence (Synk-Prev). fn runs on
 // one goroutine of the NATS client. The subscription is the caller's.
 func (l *roomLog) follow(fn func(room string, e logEntry)) (*nats.Subscription, error) {
 	return l.nc.Subscribe(roomLogLive+">", func(m *nats.Msg) {
@@ -200,7 +278,10 @@ func (l *roomLog) follow(fn func(room string, e logEntry)) (*nats.Subscription, 
 			return
 		}
 		seq, _ := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
-		prev, _ := strconv.ParseUint(m.Header.Get(jetstream.LastSequenceHeader), 10, 64)
-		fn(string(room), logEntry{Seq: seq, Prev: prev, Data: m.Data})
+		// The room's previous sequence is the one the append expected, which
+		// JetStream checked: Nats-Last-Sequence, which RePublish adds, is not
+		// always that around a change of stream leader (a node trusting it
+		// applied a write without the one before, and its objects diverged).
+		fn(string(room), entryOf(seq, m.Header, m.Data))
 	})
 }

@@ -136,6 +136,9 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 	s.routeChunks()
 	s.wg.Add(1)
 	go s.janitor()
+	if s.bus != nil {
+		s.bus.open()
+	}
 	return s, nil
 }
 

@@ -68,7 +68,11 @@ func joinNATS(spec, listen, dataDir, sync string, log *slog.Logger) (*nats.Conn,
 		stopServer = func() { ns.Shutdown(); ns.WaitForShutdown(); cleanup() }
 		log.Info("embedded NATS with JetStream", "url", url, "store", store)
 	}
-	nc, err := nats.Connect(url, nats.Name("synk"), nats.MaxReconnects(-1))
+	// A NATS server that died is left at once for another of the list:
+	// the default pause before reconnecting (2 s) would add to the time
+	// writes wait after a stream leader's death (docs/CLUSTER.md).
+	nc, err := nats.Connect(url, nats.Name("synk"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(100*time.Millisecond), nats.ReconnectJitter(100*time.Millisecond, time.Second))
 	if err != nil {
 		stopServer()
 		return nil, nil, fmt.Errorf("NATS %s: %w", url, err)

@@ -152,6 +152,13 @@ func (t *Target) CPUTime() (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// Kill ends the server at once (SIGKILL), as a crash would, and waits
+// until it is gone.
+func (t *Target) Kill() {
+	t.cmd.Process.Kill()
+	<-t.done
+}
+
 // Stop ends the server: SIGTERM, then SIGKILL after 10 s.
 func (t *Target) Stop() {
 	if !t.Alive() {
