@@ -109,9 +109,11 @@ check:
 compare:
 	$(GO) run ./bench/compare -runs 3 -out docs/bench
 
-## soak: 200 clients for 2 minutes; lost writes, goroutines and heap (bench/soak)
+## soak: 200 clients for 2 minutes; lost writes, goroutines and heap (bench/soak);
+## then the multi-process cluster test with 30 s of writing between its kills
 soak:
 	$(GO) run ./bench/soak -conns 200 -duration 2m
+	$(GO) test -count=1 -run TestCluster -v ./internal/chaos -long
 
 ## bench: codec and fan-out benchmarks (see README for the figures)
 bench:

@@ -225,38 +225,61 @@ func (cl *cluster) catchUpSoon() {
 }
 
 // catchUpAll catches up every room with objects here, catchUpWorkers at a
-// time, each within catchUpWait.
+// time, each within catchUpWait; rooms that failed (JetStream electing a
+// leader) are tried again with a growing pause until they succeed or the
+// server stops.
 func (cl *cluster) catchUpAll() {
 	co := cl.objs.Load()
 	cl.s.mu.Lock()
-	rooms := slices.Collect(maps.Values(cl.s.rooms))
+	names := slices.Sorted(maps.Keys(cl.s.rooms))
 	cl.s.mu.Unlock()
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, catchUpWorkers)
-	for _, r := range rooms {
-		r.mu.Lock()
-		name, last := r.name, r.logSeq
-		r.mu.Unlock()
-		if last == 0 {
-			continue
-		}
-		select {
-		case slots <- struct{}{}:
-		case <-cl.s.ctx.Done():
-		}
-		if cl.s.ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			ctx, cancel := context.WithTimeout(cl.s.ctx, catchUpWait)
-			defer cancel()
-			if err := cl.catchUp(ctx, co, name, last); err != nil {
-				cl.s.log.Error("cluster: room catch-up failed", "room", name, "err", err)
+	for pause := 100 * time.Millisecond; len(names) > 0; pause = min(2*pause, 2*time.Second) {
+		var mu sync.Mutex
+		var failed []string
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, catchUpWorkers)
+		for _, name := range names {
+			r := cl.s.lockRoom(name, false)
+			if r == nil {
+				continue
 			}
-		})
+			last := r.logSeq
+			cl.s.unlockRoom(r)
+			if last == 0 {
+				continue
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-cl.s.ctx.Done():
+			}
+			if cl.s.ctx.Err() != nil {
+				break
+			}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				ctx, cancel := context.WithTimeout(cl.s.ctx, catchUpWait)
+				defer cancel()
+				if err := cl.catchUp(ctx, co, name, last); err != nil {
+					cl.s.log.Warn("cluster: room catch-up failed: trying again", "room", name, "err", err)
+					mu.Lock()
+					failed = append(failed, name)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		names = failed
+		if len(names) == 0 {
+			return
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-cl.s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
-	wg.Wait()
 }
 
 // catchUpRoom applies room's stored writes after the last one applied

@@ -145,4 +145,7 @@ func TestServe_flagsInREADME(t *testing.T) {
 			t.Errorf("README's Configure table lacks -%s", m[1])
 		}
 	}
+	if !strings.Contains(usage.String(), "comma-separated list of its servers") {
+		t.Error("-h does not say that -nats takes a comma-separated list of NATS servers")
+	}
 }
