@@ -341,3 +341,14 @@ test("pages meet each other and an HTTP client; an aborted meet is withdrawn", a
   await ann.close();
   await bob.close();
 });
+
+test("a page given several addresses joins through the first that answers", async () => {
+  const wsURL = synk.url.replace(/^http/, "ws") + "/ws";
+  const dead = "ws://127.0.0.1:1/ws"; // nothing listens on port 1
+  const amy = await joinPage("multi", "Amy", { url: [dead, wsURL] });
+  const ben = await joinPage("multi", "Ben");
+  await ben.waitForFunction(() => window.room.members().some((m) => m.client === "Amy"));
+  await amy.waitForFunction(() => window.room.members().some((m) => m.client === "Ben"));
+  await amy.close();
+  await ben.close();
+});
