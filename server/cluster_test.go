@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/synkhq/synk/internal/natstest"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -23,22 +23,22 @@ func startNATS(t testing.TB) string { return runNATS(t, false) }
 
 // runNATS runs an in-process NATS server, with JetStream if js, and
 // returns its URL.
-func runNATS(t testing.TB, js bool) string {
+func runNATS(t testing.TB, js bool) string { return natstest.Run(t, js) }
+
+// proxiedNATS connects to the NATS server at target through a proxy the
+// test can cut; reconnected gets a value each time the connection is back.
+func proxiedNATS(t *testing.T, target string) (conn *nats.Conn, px *tcpProxy, reconnected chan struct{}) {
 	t.Helper()
-	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
-	if js {
-		opts.JetStream, opts.StoreDir = true, t.TempDir()
-	}
-	ns, err := natsserver.NewServer(opts)
+	px = newTCPProxy(t, target)
+	reconnected = make(chan struct{}, 4)
+	conn, err := nats.Connect("nats://"+px.ln.Addr().String(), nats.ReconnectWait(20*time.Millisecond),
+		nats.ReconnectJitter(0, 0), nats.MaxReconnects(-1),
+		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS did not start")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
+	t.Cleanup(conn.Close)
+	return conn, px, reconnected
 }
 
 // node runs a Server joined to the NATS at url, with short timeouts.
@@ -562,15 +562,7 @@ func TestCluster_objectsFallBehind(t *testing.T) {
 	t.Parallel()
 	url := runNATS(t, true)
 	sA, _, _ := nodeWith(t, url, &Options{History: 3, Rate: -1})
-	px := newTCPProxy(t, strings.TrimPrefix(url, "nats://"))
-	reconnected := make(chan struct{}, 4)
-	ncC, err := nats.Connect("nats://"+px.ln.Addr().String(), nats.ReconnectWait(20*time.Millisecond),
-		nats.ReconnectJitter(0, 0), nats.MaxReconnects(-1),
-		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ncC.Close)
+	ncC, px, reconnected := proxiedNATS(t, strings.TrimPrefix(url, "nats://"))
 	sC, hsC := testServer(t, &Options{NATS: ncC, History: 3, Rate: -1})
 	write := func(w *protocol.Write) {
 		t.Helper()

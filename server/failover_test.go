@@ -136,15 +136,7 @@ func TestCluster_startTogether(t *testing.T) {
 func TestCluster_catchUpOffJanitor(t *testing.T) {
 	t.Parallel()
 	nc := runNATSCluster(t, 3)
-	px := newTCPProxy(t, nc.servers[0].Addr().String())
-	reconnected := make(chan struct{}, 4)
-	conn, err := nats.Connect("nats://"+px.ln.Addr().String(), nats.ReconnectWait(20*time.Millisecond),
-		nats.ReconnectJitter(0, 0), nats.MaxReconnects(-1),
-		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
+	conn, px, reconnected := proxiedNATS(t, nc.servers[0].Addr().String())
 	s, hs := testServer(t, &Options{NATS: conn, NATSReplicas: 3, Rate: -1,
 		Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond})
 	if _, err := s.Write(&protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a"}); err != nil {

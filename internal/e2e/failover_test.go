@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/internal/natstest"
 	"github.com/synkhq/synk/server"
 )
 
@@ -30,18 +30,9 @@ func clusterNode(t *testing.T, url string) (*server.Server, string) {
 // object stays, and its presence reaches the other node's clients again.
 func TestFailover(t *testing.T) {
 	t.Parallel()
-	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, JetStream: true, StoreDir: t.TempDir()}
-	ns, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS did not start")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	sA, urlA := clusterNode(t, ns.ClientURL())
-	_, urlB := clusterNode(t, ns.ClientURL())
+	natsURL := natstest.Run(t, true)
+	sA, urlA := clusterNode(t, natsURL)
+	_, urlB := clusterNode(t, natsURL)
 
 	bob := dial(t, urlB, "bob")
 	join(t, bob, "w", nil)
