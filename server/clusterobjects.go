@@ -514,6 +514,10 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 	retry := protocol.Errorf(protocol.CodeOverloaded, "the cluster's room log did not take the write in time: try again")
 	pause, conflicts := 20*time.Millisecond, 0
 	for {
+		if res, ok := r.objs.done[wc.OpID]; ok { // applied already: a resend, or an earlier attempt stored after all
+			cl.s.unlockRoom(r)
+			return res.version, res.err
+		}
 		if err := r.objs.check(&wc, cl.s.objectLimits()); err != nil {
 			cl.s.unlockRoom(r)
 			return 0, err

@@ -207,10 +207,16 @@ func TestCluster(t *testing.T) {
 	defer stopWriters()
 	werrs := make(chan error, 6)
 	var writers sync.WaitGroup
+	type writerConn struct {
+		c *client.Conn
+		r *client.Room
+	}
+	var wconns []writerConn
 	for i := range 3 {
 		for k := range 2 {
 			c := dial(t, fmt.Sprintf("writer-%d-%d", i, k), ws(i), ws((i+1)%3), ws((i+2)%3))
 			r := joinRoom(t, c, false)
+			wconns = append(wconns, writerConn{c, r})
 			writers.Go(func() { writer(wctx, r, fmt.Sprintf("w%d%d", i, k), m, werrs) })
 		}
 	}
@@ -301,6 +307,19 @@ func TestCluster(t *testing.T) {
 	case err := <-werrs:
 		t.Fatalf("writer: %v", err)
 	default:
+	}
+	// A write whose caller stopped waiting is still in its client's outbox
+	// (and maybe on its way through a node): wait for every answer, so
+	// that the marker comes after every write.
+	settle := time.After(60 * time.Second)
+	for _, w := range wconns {
+		for len(w.r.Pending()) > 0 {
+			select {
+			case <-w.c.Events():
+			case <-settle:
+				t.Fatalf("writes still unanswered after 60 s: %v", w.r.Pending())
+			}
+		}
 	}
 
 	// Every node holds every acknowledged write, and the same objects.
