@@ -194,11 +194,18 @@ func TestCluster_replace(t *testing.T) {
 // refuses new ones until up.
 type tcpProxy struct {
 	ln     net.Listener
+	mu     sync.Mutex // Protects target, conns and down.
 	target string
-	mu     sync.Mutex
 	conns  []net.Conn
 	down   bool
 	wg     sync.WaitGroup
+}
+
+// retarget makes new connections go to target.
+func (p *tcpProxy) retarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -221,9 +228,9 @@ func (p *tcpProxy) accept() {
 			return
 		}
 		p.mu.Lock()
-		refuse := p.down
+		refuse, target := p.down, p.target
 		p.mu.Unlock()
-		d, err := net.Dial("tcp", p.target)
+		d, err := net.Dial("tcp", target)
 		if refuse || err != nil {
 			c.Close()
 			continue

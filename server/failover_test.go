@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,35 +129,46 @@ func TestCluster_startTogether(t *testing.T) {
 }
 
 // TestCluster_catchUpOffJanitor: a node whose NATS connection comes back
-// while the JetStream stream has no leader (two of three NATS servers
-// down) catches its rooms up in the background: its idle clients keep
-// getting pings and are not cut. Before, the janitor read the missed
-// writes itself, up to 10 s a room, and cut every idle client of the
-// node for silence when it came back.
+// while JetStream does not answer (as while it elects a stream leader)
+// catches its rooms up in the background: its idle clients keep getting
+// pings and are not cut. Here the connection comes back to a NATS server
+// where the JetStream API swallows every request. Before, the janitor read
+// the missed writes itself, up to 10 s a room, and cut every idle client
+// of the node for silence when it came back.
 func TestCluster_catchUpOffJanitor(t *testing.T) {
 	t.Parallel()
-	nc := runNATSCluster(t, 3)
-	conn, px, reconnected := proxiedNATS(t, nc.servers[0].Addr().String())
-	s, hs := testServer(t, &Options{NATS: conn, NATSReplicas: 3, Rate: -1,
-		Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond})
+	url := runNATS(t, true)
+	conn, px, reconnected := proxiedNATS(t, strings.TrimPrefix(url, "nats://"))
+	s, hs := testServer(t, &Options{NATS: conn, Rate: -1,
+		Timeout: 2 * time.Second, PingInterval: 200 * time.Millisecond}) // a cut would come within 2 s, even on a busy machine
 	if _, err := s.Write(&protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "o", Kind: "k", Area: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	ada := dialPeer(t, hs, "ada")
 	ada.join("w", false)
-	nc.lead(t, conn, "SYNK_ROOMS", 1) // not the node's NATS server, which would answer reads while it thinks it leads
 
-	nc.servers[1].Shutdown() // the stream loses its leader and quorum: reads of it go unanswered
-	nc.servers[2].Shutdown()
-	px.cut(false) // the node's NATS connection drops and comes back
+	mute := runNATS(t, false) // JetStream requests there get no answer at all
+	hole, err := nats.Connect(mute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	if _, err := hole.Subscribe("$JS.API.>", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hole.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	px.retarget(strings.TrimPrefix(mute, "nats://"))
+	px.cut(false) // the node's NATS connection drops and comes back, to the mute server
 	select {
 	case <-reconnected:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the node did not reconnect to NATS")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	const pings = 20 // 3 s at one ping each 150 ms: over three times the timeout
+	const pings = 30 // 6 s at one ping each 200 ms: three times the timeout
 	for n := 0; n < pings; {
 		_, b, err := ada.ws.Read(ctx)
 		if err != nil {
@@ -172,6 +184,9 @@ func TestCluster_catchUpOffJanitor(t *testing.T) {
 	}
 	if !s.bus.(*cluster).catching.Load() {
 		t.Fatal("the catch-up is over: the test did not overlap it")
+	}
+	if err := s.Shutdown(ctx); err != nil { // while the mute server runs
+		t.Fatal(err)
 	}
 }
 
