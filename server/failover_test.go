@@ -65,26 +65,6 @@ func runNATSCluster(t testing.TB, n int) *natsCluster {
 	return nc
 }
 
-// lead makes server i the leader of stream, asking its leader to step
-// down for it, and waits until it is.
-func (nc *natsCluster) lead(t testing.TB, conn *nats.Conn, stream string, i int) {
-	t.Helper()
-	name := nc.servers[i].Name()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(20 * time.Second)
-	for !nc.servers[i].JetStreamIsStreamLeader("$G", stream) {
-		if _, err := conn.Request("$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(`{"placement":{"preferred":"`+name+`"}}`), 2*time.Second); err != nil {
-			t.Logf("stepdown: %v", err)
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("%s does not lead stream %s", name, stream)
-		}
-	}
-}
-
 // TestCluster_startTogether: nodes started at the same moment as a fresh
 // three-server NATS cluster, whose JetStream has no leader yet, all open
 // the room log (creating its stream races between them) and take object
