@@ -739,8 +739,16 @@ func (co *clusterObjects) readRecords(ctx context.Context, room string) (map[str
 	if err != nil {
 		return nil, err
 	}
-	defer keys.Stop()
+	// Every key first: the lister's goroutine blocks on a full channel
+	// until it is read to its end, whatever happens after.
+	var names []string
 	for key := range keys.Keys() {
+		names = append(names, key)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, key := range names {
 		id, err := hex.DecodeString(key[len(roomToken(room))+1:])
 		if err != nil {
 			continue
