@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -27,6 +28,7 @@ type Conn struct {
 	sessCh   chan struct{}
 	rooms    map[string]*Room
 	client   string
+	secret   string // the resume secret of client, when the server gave it
 	limits   protocol.Limits
 	failure  error  // set when the Conn stops for good
 	opPrefix string // random, names this Conn's object writes
@@ -147,7 +149,9 @@ func (c *Conn) setSession(s *session) {
 	c.sess = s
 	if s != nil {
 		c.url = s.url
-		c.client = s.welcome.Client
+		// A secret is kept when a later Welcome has none (a restarted server
+		// does not know it): the id is still sent, and stays this client's.
+		c.client, c.secret = s.welcome.Client, cmp.Or(s.welcome.Secret, c.secret)
 		c.limits = s.welcome.Limits
 	}
 	close(c.sessCh)

@@ -46,7 +46,14 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 		ws.closeNow()
 		return nil, err
 	}
-	b, err := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: c.opts.Client, Batch: true, Token: c.opts.Token})
+	hello := &protocol.Hello{Version: protocol.Version, Client: c.opts.Client, Batch: true, Token: c.opts.Token}
+	c.mu.Lock()
+	if hello.Client == "" && hello.Token == "" && c.secret != "" {
+		// The id the server gave, and the proof: the same client again.
+		hello.Client, hello.Secret = c.client, c.secret
+	}
+	c.mu.Unlock()
+	b, err := protocol.Encode(hello)
 	if err != nil {
 		return fail(err)
 	}

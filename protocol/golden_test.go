@@ -47,8 +47,11 @@ var golden = []struct {
 	{"hello_anonymous", &Hello{Version: 1}},
 	{"hello_batch", &Hello{Version: 1, Client: "ada", Batch: true}},
 	{"hello_token", &Hello{Version: 1, Batch: true, Token: "h.p.s"}},
+	{"hello_resume", &Hello{Version: 1, Client: "u-4e1f", Batch: true, Secret: "k3Yq"}},
 	{"welcome", &Welcome{Version: 1, Client: "ada", PingMS: 3000, TimeoutMS: 10000,
 		Limits: Limits{MaxFrame: 65536, MaxKeys: 64, MaxValue: 16384, MaxRooms: 16}, Batch: true}},
+	{"welcome_secret", &Welcome{Version: 1, Client: "u-4e1f", PingMS: 3000, TimeoutMS: 10000,
+		Limits: Limits{MaxFrame: 65536, MaxKeys: 64, MaxValue: 16384, MaxRooms: 16}, Batch: true, Secret: "k3Yq"}},
 	{"join", &Join{ID: 1, Room: "lobby", Entries: []Entry{{Key: "name", Value: mp("ada")}}}},
 	{"join_observer", &Join{ID: 2, Room: "lobby", Observer: true}},
 	{"joined", &Joined{ID: 1, Room: "lobby", Members: []Member{

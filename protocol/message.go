@@ -18,11 +18,14 @@ const Version = 1
 //	     queued for the client in as few messages as it can
 //	"a": a token (a JSON Web Token) when the server requires one; its
 //	     subject is then the client id
+//	"s": the resume secret a Welcome gave with the id in "c": proof that
+//	     this is the same client again, after a reconnect
 type Hello struct {
 	Version uint16 `msgpack:"v"`
 	Client  string `msgpack:"c,omitempty"`
 	Batch   bool   `msgpack:"b,omitempty"`
 	Token   string `msgpack:"a,omitempty"`
+	Secret  string `msgpack:"s,omitempty"`
 }
 
 // Welcome answers a [Hello] and tells the client its id and the server's
@@ -35,6 +38,10 @@ type Hello struct {
 //	"l": the server's [Limits]
 //	"b": the server reads websocket messages that carry several frames
 //	     back to back (see [Next])
+//	"s": the resume secret of the client id, when the server chose the id
+//	     or the Hello proved it: a client that reconnects sends both in its
+//	     Hello, and its new connection takes over its rooms' membership
+//	     without others seeing it leave and join
 type Welcome struct {
 	Version   uint16 `msgpack:"v"`
 	Client    string `msgpack:"c"`
@@ -42,7 +49,11 @@ type Welcome struct {
 	TimeoutMS uint32 `msgpack:"o"`
 	Limits    Limits `msgpack:"l"`
 	Batch     bool   `msgpack:"b,omitempty"`
+	Secret    string `msgpack:"s,omitempty"`
 }
+
+// MaxSecret is the longest resume secret a Hello may carry, in bytes.
+const MaxSecret = 64
 
 // Limits are the server's limits, sent in a [Welcome] so that a client can
 // refuse a request before sending it. Zero means no limit.

@@ -10,6 +10,9 @@ func validate(m Message) error {
 		if m.Client != "" {
 			err = CheckClient(m.Client)
 		}
+		if err == nil && m.Secret != "" && (m.Client == "" || len(m.Secret) > MaxSecret) {
+			err = Errorf(CodeBadRequest, "a resume secret goes with its client id, and has at most %d bytes", MaxSecret)
+		}
 	case *Join:
 		id = m.ID
 		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkEntries(m.Entries))

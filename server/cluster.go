@@ -429,28 +429,3 @@ func (cl *cluster) close() error {
 	errs = append(errs, cl.nc.Publish("synk.bye", []byte(cl.node)), cl.nc.Flush())
 	return errors.Join(errs...)
 }
-
-func entryMap(entries []protocol.Entry) map[string]msgpack.RawMessage {
-	m := make(map[string]msgpack.RawMessage, len(entries))
-	for _, e := range entries {
-		m[e.Key] = e.Value
-	}
-	return m
-}
-
-// diffEntries returns what turns old into the entries next.
-func diffEntries(old map[string]msgpack.RawMessage, next []protocol.Entry) (set []protocol.Entry, del []string) {
-	keep := make(map[string]bool, len(next))
-	for _, e := range next {
-		keep[e.Key] = true
-		if v, ok := old[e.Key]; !ok || string(v) != string(e.Value) {
-			set = append(set, e)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(old)) {
-		if !keep[k] {
-			del = append(del, k)
-		}
-	}
-	return set, del
-}

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,6 +26,10 @@ type conn struct {
 	s      *Server
 	ws     Socket
 	client string
+	// proven: the client id is this client's (the server chose it, or the
+	// Hello carried its resume secret, or a token names it), so the
+	// connection takes over its membership from an older one quietly.
+	proven bool
 	ip     string       // the peer's address, for the per-address budgets
 	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
@@ -130,13 +137,13 @@ func (s *Server) releaseIP(ip string) {
 func (s *Server) run(ws Socket, remote string) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
-	hello, grant, err := s.handshake(s.ctx, ws)
+	hello, grant, proven, err := s.handshake(s.ctx, ws)
 	if err != nil {
 		s.log.Debug("websocket handshake", "remote", remote, "err", err)
 		return
 	}
 	client := hello.Client
-	c := &conn{s: s, ws: ws, client: client, ip: remoteIP(remote), batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
+	c := &conn{s: s, ws: ws, client: client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
 		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 	if s.opts.Rate > 0 {
@@ -183,18 +190,19 @@ func (s *Server) run(ws Socket, remote string) {
 }
 
 // handshake reads the Hello and answers with the Welcome.
-func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Grant, error) {
+// It reports whether the client id is proven to be this client's.
+func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Grant, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout) // ctx ends with Shutdown
 	defer cancel()
-	fail := func(e *protocol.Error) (*protocol.Hello, *Grant, error) {
+	fail := func(e *protocol.Error) (*protocol.Hello, *Grant, bool, error) {
 		b, _ := protocol.Encode(e)
 		_ = ws.Write(ctx, websocket.MessageBinary, b)
 		_ = ws.Close(websocket.StatusCode(e.Code.CloseStatus()), e.Message)
-		return nil, nil, e
+		return nil, nil, false, e
 	}
 	typ, b, err := ws.Read(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if typ != websocket.MessageBinary {
 		return fail(protocol.Errorf(protocol.CodeBadFrame, "frames are binary messages"))
@@ -220,20 +228,37 @@ func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Gr
 		}
 		h.Client = grant.User
 	}
-	if h.Client == "" {
+	proven := grant != nil // the token names the client
+	switch {
+	case h.Client == "":
 		var id [6]byte
 		_, _ = rand.Read(id[:])
-		h.Client = "u-" + hex.EncodeToString(id[:])
+		h.Client, proven = "u-"+hex.EncodeToString(id[:]), true
+	case h.Secret != "" && grant == nil:
+		proven = hmac.Equal([]byte(h.Secret), []byte(s.secretFor(h.Client)))
+	}
+	var secret string
+	if proven && grant == nil {
+		secret = s.secretFor(h.Client)
 	}
 	o := s.opts
 	b, err = protocol.Encode(&protocol.Welcome{Version: protocol.Version, Client: h.Client, Batch: true,
 		PingMS: uint32(o.PingInterval / time.Millisecond), TimeoutMS: uint32(o.Timeout / time.Millisecond),
 		Limits: protocol.Limits{MaxFrame: uint32(o.MaxFrame), MaxKeys: uint32(o.MaxKeys),
-			MaxValue: uint32(o.MaxValue), MaxRooms: uint32(o.MaxRooms)}})
+			MaxValue: uint32(o.MaxValue), MaxRooms: uint32(o.MaxRooms)}, Secret: secret})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return h, grant, ws.Write(ctx, websocket.MessageBinary, b)
+	return h, grant, proven, ws.Write(ctx, websocket.MessageBinary, b)
+}
+
+// secretFor returns client's resume secret: a keyed hash only this server
+// process can make, so that nobody else can take over a client's
+// membership by its id.
+func (s *Server) secretFor(client string) string {
+	mac := hmac.New(sha256.New, s.idKey[:])
+	mac.Write([]byte(client))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
 }
 
 // asProtocolError turns a Decode error into the error frame that answers it.

@@ -155,6 +155,19 @@ func (r *room) broadcast(p *protocol.Presence, except *conn) {
 // removeMember drops m from the room and tells the others why. The caller
 // holds r.mu.
 func (r *room) removeMember(m *member, reason protocol.Code) {
+	r.dropMember(m)
+	p := &protocol.Presence{Room: r.name, Event: protocol.EventLeave, Client: m.client, Reason: reason}
+	if m.node != "" {
+		r.remote--
+		r.broadcast(p, nil)
+		return
+	}
+	r.announce(p, nil)
+}
+
+// dropMember removes m from r and uncounts what it held, telling nobody.
+// The caller holds r.mu.
+func (r *room) dropMember(m *member) {
 	delete(r.members, m.client)
 	r.hold.admitPresence(r, m.ip, -m.cost)
 	m.cost = 0
@@ -164,13 +177,6 @@ func (r *room) removeMember(m *member, reason protocol.Code) {
 	if m.conn != nil {
 		delete(r.subs, m.conn)
 	}
-	p := &protocol.Presence{Room: r.name, Event: protocol.EventLeave, Client: m.client, Reason: reason}
-	if m.node != "" {
-		r.remote--
-		r.broadcast(p, nil)
-		return
-	}
-	r.announce(p, nil)
 }
 
 // announce queues p, a local member's event, for every receiver but
@@ -261,4 +267,29 @@ func checkValues(es []protocol.Entry, max int) error {
 		}
 	}
 	return nil
+}
+
+func entryMap(entries []protocol.Entry) map[string]msgpack.RawMessage {
+	m := make(map[string]msgpack.RawMessage, len(entries))
+	for _, e := range entries {
+		m[e.Key] = e.Value
+	}
+	return m
+}
+
+// diffEntries returns what turns old into the entries next.
+func diffEntries(old map[string]msgpack.RawMessage, next []protocol.Entry) (set []protocol.Entry, del []string) {
+	keep := make(map[string]bool, len(next))
+	for _, e := range next {
+		keep[e.Key] = true
+		if v, ok := old[e.Key]; !ok || string(v) != string(e.Value) {
+			set = append(set, e)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(old)) {
+		if !keep[k] {
+			del = append(del, k)
+		}
+	}
+	return set, del
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"maps"
@@ -27,6 +28,7 @@ type Server struct {
 	met    *metrics
 	only   string        // the one room served, or "" for any
 	wake   chan struct{} // wakes a parked janitor: a client came
+	idKey  [32]byte      // keys the resume secrets of client ids (secretFor)
 	bus    bus           // the cluster's presence bus, or nil
 	chunks *chunkStore   // folder sync's chunks (nil under js)
 
@@ -110,6 +112,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		s.store = st
 	}
 	s.hold.opts = &s.opts
+	_, _ = rand.Read(s.idKey[:])
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if o.NATS != nil {
 		if s.bus, err = newBus(s, o.NATS); err != nil {
@@ -396,6 +399,22 @@ func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
 	m := &member{client: c.client, entries: make(map[string]msgpack.RawMessage), conn: c, ip: c.ip}
 	if err := r.updateReplacing(m, j.Entries, nil, s.opts.MaxKeys, r.members[c.client]); err != nil {
 		return err // the member it would replace, if any, stays
+	}
+	if old := r.members[c.client]; old != nil && old.conn != nil && old.conn != c && c.proven {
+		// The same client on a new connection (it reconnected before the
+		// old one timed out): it takes over the membership, and the others
+		// hear only what changed in its entries, not a Leave and a Join.
+		r.dropMember(old)
+		r.objs.drop(old.conn)
+		old.conn.sendMsg(&protocol.Error{Code: protocol.CodeReplaced, Room: r.name,
+			Message: c.client + " reconnected on another connection"})
+		r.members[c.client] = m
+		r.subs[c] = m
+		if set, del := diffEntries(old.entries, j.Entries); len(set) > 0 || len(del) > 0 {
+			r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client, Entries: set, Delete: del}, c)
+		}
+		c.sendJoined(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
+		return nil
 	}
 	if old := r.members[c.client]; old != nil {
 		r.removeMember(old, protocol.CodeReplaced)

@@ -12,19 +12,20 @@ import (
 // connections open but drop everything, like a dead network path).
 type proxy struct {
 	ln      net.Listener
-	target  string
 	wg      sync.WaitGroup
 	cutNext atomic.Bool // cut a link right after it relays bytes to the server
 
 	mu     sync.Mutex // Protects the following.
+	target string
 	links  map[*link]struct{}
 	refuse bool // close new connections at once: the server looks down
 }
 
 type link struct {
-	a, b net.Conn
-	mu   sync.Mutex // Protects dead.
-	dead bool
+	a, b     net.Conn
+	mu       sync.Mutex // Protects dead and orphaned.
+	dead     bool
+	orphaned bool // its client side is closed, its server side open (orphan)
 }
 
 func (l *link) isDead() bool {
@@ -56,13 +57,13 @@ func (p *proxy) accept() {
 			return
 		}
 		p.mu.Lock()
-		refuse := p.refuse
+		refuse, target := p.refuse, p.target
 		p.mu.Unlock()
 		if refuse {
 			a.Close()
 			continue
 		}
-		b, err := net.Dial("tcp", p.target)
+		b, err := net.Dial("tcp", target)
 		if err != nil {
 			a.Close()
 			continue
@@ -82,8 +83,16 @@ func (p *proxy) accept() {
 func (p *proxy) pipe(l *link, dst, src net.Conn, toServer bool) {
 	defer p.wg.Done()
 	defer func() {
-		dst.Close()
-		src.Close()
+		l.mu.Lock()
+		orphaned := l.orphaned
+		l.mu.Unlock()
+		if !orphaned { // an orphaned link's server side stays open (orphan)
+			dst.Close()
+			src.Close()
+		} else if toServer {
+			src.Close()
+			return // the link stays, for cut to close its server side
+		}
 		p.mu.Lock()
 		delete(p.links, l)
 		p.mu.Unlock()
@@ -127,6 +136,13 @@ func (p *proxy) down() {
 	p.cut()
 }
 
+// retarget sends new connections to target (another server).
+func (p *proxy) retarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
+
 // up lets connections through again.
 func (p *proxy) up() {
 	p.mu.Lock()
@@ -143,6 +159,20 @@ func (p *proxy) blackhole() {
 		l.mu.Lock()
 		l.dead = true
 		l.mu.Unlock()
+	}
+}
+
+// orphan closes every current connection on the client's side only: the
+// client sees it end at once, while the server keeps its side open and
+// hears nothing, until its timeout.
+func (p *proxy) orphan() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range p.links {
+		l.mu.Lock()
+		l.dead, l.orphaned = true, true
+		l.mu.Unlock()
+		l.a.Close()
 	}
 }
 

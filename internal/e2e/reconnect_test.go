@@ -120,3 +120,80 @@ func TestClient_replaced(t *testing.T) {
 		t.Fatalf("Set on a replaced room = %v, want Replaced", err)
 	}
 }
+
+// TestClient_keepsItsID: a client the server named, whose connection dies
+// on its side while the server still holds it, reconnects as the same
+// client: its id does not change, it never hears itself leave, and the
+// others see neither a Leave nor a Join, only its next change.
+func TestClient_keepsItsID(t *testing.T) {
+	t.Parallel()
+	_, hs, url := start(t, nil)
+	px := newProxy(t, hs.Listener.Addr().String())
+	c := dial(t, "ws://"+px.addr()+"/ws", "")
+	id := c.Client()
+	r := join(t, c, "lobby", &client.JoinOptions{Presence: map[string]any{"pose": 1}})
+	obs := dial(t, url, "")
+	join(t, obs, "lobby", &client.JoinOptions{Observer: true})
+	nextFor(t, obs, client.EventJoin, id) // from its snapshot
+
+	px.orphan() // the server does not notice: it holds the old connection until its timeout
+	next(t, c, client.EventDisconnected)
+	next(t, c, client.EventReconnected)
+	if got := c.Client(); got != id {
+		t.Fatalf("Client() = %s after the reconnect, want %s", got, id)
+	}
+	if err := r.Set(ctxT(t), map[string]any{"pose": 2}); err != nil {
+		t.Fatal(err)
+	}
+	for { // the observer: nothing of the client but its change
+		var e client.Event
+		select {
+		case e = <-obs.Events():
+		case <-ctxT(t).Done():
+			t.Fatal("the observer did not see the client's change")
+		}
+		if e.Client == id && (e.Kind == client.EventLeave || e.Kind == client.EventJoin) {
+			t.Fatalf("the observer saw %v of the client", e.Kind)
+		}
+		if e.Client == id && e.Kind == client.EventChange {
+			break
+		}
+	}
+	for len(c.Events()) > 0 {
+		if e := <-c.Events(); e.Kind == client.EventLeave && e.Client == id {
+			t.Fatal("the client heard itself leave")
+		}
+	}
+}
+
+// TestClient_keepsItsIDAcrossRestart: a client the server named keeps its
+// id when the server restarts (the new one does not know its secret, and
+// takes the id as chosen) and on every reconnect after: the new server's
+// clients see it once, with no ghost of its old self.
+func TestClient_keepsItsIDAcrossRestart(t *testing.T) {
+	t.Parallel()
+	s1, hs1, _ := start(t, nil)
+	px := newProxy(t, hs1.Listener.Addr().String())
+	c := dial(t, "ws://"+px.addr()+"/ws", "")
+	id := c.Client()
+	join(t, c, "lobby", &client.JoinOptions{Presence: map[string]any{"pose": 1}})
+
+	_, hs2, url2 := start(t, nil)
+	px.retarget(hs2.Listener.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s1.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next(t, c, client.EventReconnected)
+	px.orphan() // and once more, on the new server
+	next(t, c, client.EventReconnected)
+	if got := c.Client(); got != id {
+		t.Fatalf("Client() = %s after a restart and a reconnect, want %s", got, id)
+	}
+	obs := dial(t, url2, "")
+	r := join(t, obs, "lobby", &client.JoinOptions{Observer: true})
+	if ms := r.Members(); len(ms) != 1 || ms[0].Client != id {
+		t.Fatalf("the new server's room holds %v, want only %s", ms, id)
+	}
+}

@@ -352,3 +352,25 @@ test("a page given several addresses joins through the first that answers", asyn
   await amy.close();
   await ben.close();
 });
+
+test("after the server restarts, a page is itself once: no ghost of its old self", async () => {
+  const first = await startSynk();
+  const relay = await startRelay(new URL(first.url).host);
+  const second = await startSynk();
+  try {
+    const solo = await openWorld(browser.context, `http://127.0.0.1:${relay.port}`, "ghost", "Solo");
+    const id = await solo.evaluate(() => window.synkWorld.room.conn.client);
+    relay.retarget(new URL(second.url).host);
+    await first.stop(); // the page reconnects, through the relay, to the second server
+    const bob = await openWorld(browser.context, second.url, "ghost", "Bob");
+    await solo.waitForFunction(() => [...window.synkWorld.others.values()].some((o) => o.name === "Bob"));
+    assert.deepEqual(await otherNames(solo), ["Bob"], "the page sees itself as another member");
+    assert.equal(await solo.evaluate(() => window.synkWorld.room.conn.client), id);
+    assert.deepEqual(await otherNames(bob), ["Solo"]);
+    await solo.close();
+    await bob.close();
+  } finally {
+    await relay.close();
+    await second.stop();
+  }
+});

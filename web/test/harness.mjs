@@ -93,10 +93,12 @@ export async function openWorld(context, url, room, name) {
 /**
  * A TCP relay on 127.0.0.1 to target ("host:port") that a test can take
  * down (cut every link, refuse new ones) and bring up again: the server
- * looks unreachable to the pages behind it. Resolves to {port, down, up, close}.
+ * looks unreachable to the pages behind it, and send new links to another
+ * server (retarget). Resolves to {port, down, up, retarget, close}.
  */
 export function startRelay(target) {
-  const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+  const split = (t) => [t.slice(0, t.lastIndexOf(":")), Number(t.slice(t.lastIndexOf(":") + 1))];
+  let [host, port] = split(target);
   const links = new Set();
   let refuse = false;
   const server = createNetServer((a) => {
@@ -114,6 +116,7 @@ export function startRelay(target) {
     port: server.address().port,
     down: () => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } },
     up: () => { refuse = false; },
+    retarget: (t) => { [host, port] = split(t); },
     close: () => new Promise((done) => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } server.close(done); }),
   })));
 }
