@@ -5,6 +5,7 @@
 //	synk token -key FILE -sub USER -room PATTERN=CAPS …
 //	synk folder DIR -room ROOM -server ws://HOST:PORT [-once]
 //	synk discover [-timeout 2s]
+//	synk version
 //
 // Every flag can also be set by an environment variable: -max-keys by
 // SYNK_MAX_KEYS, and so on. A flag given on the command line wins.
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -38,25 +40,81 @@ func main() {
 	}
 }
 
+// usage lists the commands.
+const usage = `Synk keeps state in sync between a server and many clients.
+
+Usage:
+
+	synk serve [flags]      run the server, with the browser client and demo pages
+	synk token [flags]      mint a client token for a server run with -auth-key
+	synk folder DIR [flags] keep a directory in sync through a room
+	synk discover [flags]   list the synk servers announced on the local network
+	synk version            print the version
+	synk help               print this
+
+Run "synk COMMAND -h" for a command's flags.
+`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "token":
-			return token(args[1:], stdout, stderr)
-		case "folder":
-			return syncFolder(ctx, args[1:], stdout, stderr)
-		case "discover":
-			return discover(ctx, args[1:], stdout, stderr)
-		}
+	err := command(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the flags were printed
 	}
-	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: synk serve | token | folder | discover [flags]  (-h lists them)")
-	}
-	cfg, err := parseServe(args[1:], os.LookupEnv, stderr)
-	if err != nil {
+	return err
+}
+
+func command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		_, err := io.WriteString(stdout, usage)
 		return err
 	}
-	return serve(ctx, cfg, nil)
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	case "version", "-version", "--version":
+		_, err := fmt.Fprintln(stdout, "synk", version())
+		return err
+	case "token":
+		return token(args[1:], stdout, stderr)
+	case "folder":
+		return syncFolder(ctx, args[1:], stdout, stderr)
+	case "discover":
+		return discover(ctx, args[1:], stdout, stderr)
+	case "serve":
+		cfg, err := parseServe(args[1:], os.LookupEnv, stderr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, nil)
+	}
+	io.WriteString(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// version returns the module version and VCS revision the binary was
+// built from, as far as the build recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + modified
+	}
+	return v + " " + bi.GoVersion
 }
 
 // serveConfig is what the serve flags set.

@@ -149,3 +149,36 @@ func TestServe_flagsInREADME(t *testing.T) {
 		t.Error("-h does not say that -nats takes a comma-separated list of NATS servers")
 	}
 }
+
+// TestRun_usage: synk, synk help and synk -h print the commands and
+// succeed; -h on a command prints its flags and succeeds; an unknown
+// command says so; synk version prints one; synk token names what it
+// lacks.
+func TestRun_usage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args    []string
+		ok      bool
+		out     string // in stdout, or stderr for errors and flag lists
+		errText string
+	}{
+		{nil, true, "synk serve [flags]", ""},
+		{[]string{"help"}, true, "synk folder DIR", ""},
+		{[]string{"-h"}, true, "synk discover", ""},
+		{[]string{"version"}, true, "synk ", ""},
+		{[]string{"serve", "-h"}, true, "-max-keys", ""},
+		{[]string{"token", "-h"}, true, "-sub", ""},
+		{[]string{"discover", "-h"}, true, "-timeout", ""},
+		{[]string{"bogus"}, false, "synk serve [flags]", `unknown command "bogus"`},
+		{[]string{"token", "-sub", "ada", "-room", "*=read"}, false, "", "-key missing"},
+	} {
+		var stdout, stderr strings.Builder
+		err := run(context.Background(), tc.args, &stdout, &stderr)
+		if (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), tc.errText) {
+			t.Errorf("synk %v: error %v, want ok=%v with %q", tc.args, err, tc.ok, tc.errText)
+		}
+		if !strings.Contains(stdout.String()+stderr.String(), tc.out) {
+			t.Errorf("synk %v printed %q, want %q in it", tc.args, stdout.String()+stderr.String(), tc.out)
+		}
+	}
+}

@@ -39,8 +39,20 @@ func token(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *keyFile == "" || *sub == "" || len(rooms) == 0 || fs.NArg() > 0 {
-		return fmt.Errorf("usage: synk token -key FILE -sub USER -room PATTERN=CAPS [-room …] [-ttl 1h]")
+	var missing []string
+	for _, f := range []struct {
+		name  string
+		unset bool
+	}{{"-key", *keyFile == ""}, {"-sub", *sub == ""}, {"-room", len(rooms) == 0}} {
+		if f.unset {
+			missing = append(missing, f.name)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return fmt.Errorf("token: %s missing; usage: synk token -key FILE -sub USER -room PATTERN=CAPS [-room …] [-ttl 1h]", strings.Join(missing, ", "))
+	case fs.NArg() > 0:
+		return fmt.Errorf("token: unexpected argument %q; usage: synk token -key FILE -sub USER -room PATTERN=CAPS [-room …] [-ttl 1h]", fs.Arg(0))
 	}
 	key, err := loadKey(*keyFile, true)
 	if err != nil {
