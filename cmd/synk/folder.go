@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
@@ -25,14 +26,15 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.PrintDefaults()
 	}
 	var o folder.Options
-	var once bool
+	var once, create bool
 	var tokenFile, progress string
 	var level slog.Level
 	fs.StringVar(&o.Room, "room", "", "the room the devices share (required)")
-	fs.StringVar(&o.Server, "server", "", "the server's websocket address, ws://host:port or ws://host:port/ws,\nor \"lan\": the one server synk discover finds (required)")
+	fs.StringVar(&o.Server, "server", "", "the server: host:port, http://host:port, ws://host:port or ws://host:port/ws,\nor \"lan\": the one server synk discover finds (required)")
 	fs.StringVar(&o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
 	fs.StringVar(&tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
 	fs.BoolVar(&once, "once", false, "sync until the folder and the room agree, then exit")
+	fs.BoolVar(&create, "create", false, "create DIR if it does not exist (without it, a missing DIR is an error)")
 	fs.StringVar(&progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	// The folder may come first ("synk folder ./dir -room r") or last.
@@ -71,8 +73,14 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("-server lan: %d servers answered (%s); name one", len(found), strings.Join(names, ", "))
 		}
 	}
-	if !strings.Contains(strings.TrimPrefix(strings.TrimPrefix(o.Server, "ws://"), "wss://"), "/") {
-		o.Server += "/ws"
+	var err error
+	if o.Server, err = websocketURL(o.Server); err != nil {
+		return err
+	}
+	if st, err := os.Stat(o.Dir); errors.Is(err, os.ErrNotExist) && !create {
+		return fmt.Errorf("folder %s does not exist (-create makes it)", o.Dir)
+	} else if err == nil && !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", o.Dir)
 	}
 	if tokenFile != "" {
 		b, err := os.ReadFile(tokenFile)
@@ -108,4 +116,29 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "synced %s: sent %d chunks (%d bytes), received %d chunks (%d bytes)\n",
 		o.Dir, st.ChunksSent, st.BytesSent, st.ChunksReceived, st.BytesReceived)
 	return err
+}
+
+// websocketURL turns a server address as a person writes it (host:port,
+// http://host:port, ws://host:port, with or without /ws) into the
+// websocket URL of its /ws endpoint.
+func websocketURL(server string) (string, error) {
+	if !strings.Contains(server, "://") {
+		server = "ws://" + server
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("-server %q: want host:port, http://host:port or ws://host:port/ws", server)
+	}
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("-server %q: scheme %s is not http(s) or ws(s)", server, u.Scheme)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/ws"
+	}
+	return u.String(), nil
 }

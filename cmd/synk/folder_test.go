@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -38,5 +39,38 @@ func TestFolder_cli(t *testing.T) {
 		if err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
 		}
+	}
+}
+
+// TestWebsocketURL: -server takes an address as a person writes it.
+func TestWebsocketURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"127.0.0.1:8080":           "ws://127.0.0.1:8080/ws",
+		"http://127.0.0.1:8080":    "ws://127.0.0.1:8080/ws",
+		"http://host:8080/":        "ws://host:8080/ws",
+		"https://sync.example.org": "wss://sync.example.org/ws",
+		"ws://host:7700":           "ws://host:7700/ws",
+		"ws://host:7700/ws":        "ws://host:7700/ws",
+		"wss://host/custom/ws":     "wss://host/custom/ws",
+		"ftp://host:21":            "",
+		"http://":                  "",
+	} {
+		got, err := websocketURL(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("websocketURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestFolder_missingDir: a folder that does not exist is an error, unless
+// -create.
+func TestFolder_missingDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "nope")
+	var out strings.Builder
+	err := syncFolder(context.Background(), []string{dir, "-room", "r", "-server", "127.0.0.1:1", "-once"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("synk folder on a missing directory: %v, want an error saying so", err)
 	}
 }
