@@ -168,8 +168,7 @@ func TestMeet_badInput(t *testing.T) {
 	}{
 		{"unknown_json_field", "input=json", `{"event":"e","actor":"a","colour":"red"}`, `unknown field \"colour\"`},
 		{"unknown_yaml_field", "input=yaml", "{event: e, actor: a, colour: red}", "field colour not found"},
-		{"unknown_query", "event=e&actor=a&colour=red", "", `unknown parameter \"colour\"`},
-		{"query_with_body", "input=json&event=e", `{"event":"e","actor":"a"}`, "unknown parameter"},
+		{"query_with_body", "input=json&event=e", `{"event":"e","actor":"a"}`, `parameter \"event\" belongs in the body`},
 		{"bad_selector", "event=e&actor=a&selector=actor%20%3D%3D%3D%20b", "", "selector"},
 		{"negative_mates", "event=e&actor=a&mates=-1", "", "mates must be 0 to 4"},
 		{"too_many_mates", "input=json", `{"event":"e","actor":"a","mates":5}`, "mates must be 0 to 4"},
@@ -599,5 +598,21 @@ func TestMeet_bytesBudget(t *testing.T) {
 	r, _ := b.prepare("", meetParams{Event: "e", Actor: "again", Mates: 1, Selector: "team=nobody", Payload: strings.Repeat("p", 39000)})
 	if err := b.add(r); err != nil {
 		t.Fatalf("after a withdrawal: %v", err)
+	}
+}
+
+// TestMeet_ignoresUnknownQuery: a parameter /event does not know, such as
+// a browser's cache-buster, is ignored, as netsync ignores it.
+func TestMeet_ignoresUnknownQuery(t *testing.T) {
+	t.Parallel()
+	_, hs, _ := meetServer(t, nil)
+	ctx := context.Background()
+	a := callEvent(ctx, hs, "event=e&actor=a&payload=1&_=123", "")
+	b := callEvent(ctx, hs, "event=e&actor=b&payload=2&colour=red", "")
+	want := map[string]string{"a": "1", "b": "2"}
+	for _, c := range []*eventCall{a, b} {
+		if got := c.payloads(t); !maps.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
 	}
 }

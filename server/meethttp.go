@@ -140,7 +140,8 @@ func meetStatus(code protocol.Code) int {
 }
 
 // parseEvent reads a request from the query (input "" or "url") or from a
-// JSON or YAML body (input "json", "yaml"). Unknown fields are errors.
+// JSON or YAML body (input "json", "yaml"). Unknown body fields are
+// errors; unknown query parameters are ignored.
 func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, meetParams, time.Duration, error) {
 	q := r.URL.Query()
 	p := meetParams{Mates: 1}
@@ -163,11 +164,8 @@ func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, mee
 	}
 	switch input := q.Get("input"); input {
 	case "", "url":
-		for k := range q {
-			if !eventQuery[k] {
-				return bad("unknown parameter %q", k)
-			}
-		}
+		// Other parameters (a cache-buster such as _=123) are ignored, as
+		// netsync ignores them.
 		p.Event, p.Actor, p.Payload, p.Selector = q.Get("event"), q.Get("actor"), q.Get("payload"), q.Get("selector")
 		if v := q.Get("mates"); v != "" {
 			n, err := strconv.Atoi(v)
@@ -185,8 +183,8 @@ func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, mee
 		}
 	case "json", "yaml":
 		for k := range q {
-			if k != "input" && k != "room" && k != "timeout" && k != "token" {
-				return bad("unknown parameter %q (the request is in the body)", k)
+			if eventQuery[k] && k != "input" && k != "room" && k != "timeout" && k != "token" {
+				return bad("parameter %q belongs in the body with input=%s", k, input)
 			}
 		}
 		body, ok := s.readBody(w, r, s.opts.MaxFrame)
