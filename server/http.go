@@ -121,7 +121,9 @@ func parsePost(body []byte) (string, []protocol.Entry, error) {
 		return "", nil, err
 	}
 	var items []json.RawMessage
-	if raw, ok := top["d"]; ok && json.Unmarshal(raw, &items) != nil {
+	if raw, ok := top["d"]; !ok || string(raw) == "null" {
+		return bad(`"d" (the client's data, an array of {"k":..,"v":..}) is missing`)
+	} else if json.Unmarshal(raw, &items) != nil {
 		return bad(`"d" must be an array of {"k":..,"v":..}, got %s`, raw)
 	}
 	entries := make([]protocol.Entry, 0, len(items))

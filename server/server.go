@@ -592,11 +592,15 @@ func (s *Server) post(name, client, ip string, entries []protocol.Entry) ([]prot
 		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: client, Entries: entries}, nil)
 	case m.conn != nil || m.node != "":
 		return nil, protocol.Errorf(protocol.CodeConflict, "client %s is connected by websocket", client)
-	case len(entries) > 0:
-		if err := r.update(m, entries, nil, s.opts.MaxKeys); err != nil {
+	default: // the body is the poster's whole data, as supersynk stores it
+		set, del := diffEntries(m.entries, entries)
+		if len(set) == 0 && len(del) == 0 {
+			break
+		}
+		if err := r.update(m, set, del, s.opts.MaxKeys); err != nil {
 			return nil, err
 		}
-		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: entries}, nil)
+		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
 	}
 	m.seen = time.Now()
 	s.wakeJanitor() // to time the poster out
