@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -315,7 +316,7 @@ func (cl *cluster) catchUp(ctx context.Context, co *clusterObjects, room string,
 
 // loadTries bounds how often load starts over because the room's log was
 // trimmed while it read.
-const loadTries = 5
+const loadTries = 20
 
 // load builds room's objects from their records and the room's log: the
 // first kept write's sequence F, then the records, then the log from F,
@@ -512,15 +513,30 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 	defer cancel()
 	name := r.name
 	retry := protocol.Errorf(protocol.CodeOverloaded, "the cluster's room log did not take the write in time: try again")
-	pause, conflicts := 20*time.Millisecond, 0
+	pause, conflicts, caughtUp := 20*time.Millisecond, 0, false
 	for {
 		if res, ok := r.objs.done[wc.OpID]; ok { // applied already: a resend, or an earlier attempt stored after all
 			cl.s.unlockRoom(r)
 			return res.version, res.err
 		}
 		if err := r.objs.check(&wc, cl.s.objectLimits()); err != nil {
+			// This node may not have applied the writes that make it pass
+			// yet (an object created through another node a moment ago):
+			// read what the log has past its position, once, and check again.
+			last := r.logSeq
 			cl.s.unlockRoom(r)
-			return 0, err
+			if caughtUp {
+				return 0, err
+			}
+			caughtUp = true
+			cctx, ccancel := context.WithTimeout(ctx, appendWait)
+			cerr := cl.catchUp(cctx, co, name, last)
+			ccancel()
+			if cerr != nil {
+				return 0, err
+			}
+			r = cl.s.lockRoom(name, true)
+			continue
 		}
 		expect := r.logSeq
 		cl.s.unlockRoom(r)
@@ -729,39 +745,39 @@ func (co *clusterObjects) storeRecord(ctx context.Context, room, id string, rec 
 	return errors.New("server: object record: too many concurrent updates")
 }
 
-// readRecords returns room's object records by object id.
+// readRecords returns room's object records by object id, read in one
+// stream (a watch of the room's keys, which delivers every current value
+// and then says it is done).
 func (co *clusterObjects) readRecords(ctx context.Context, room string) (map[string]*record, error) {
 	out := make(map[string]*record)
-	keys, err := co.records.ListKeysFiltered(ctx, roomToken(room)+".>")
-	if errors.Is(err, jetstream.ErrNoKeysFound) {
-		return out, nil
-	}
+	prefix := roomToken(room) + "."
+	w, err := co.records.WatchFiltered(ctx, []string{prefix + ">"}, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, err
 	}
-	// Every key first: the lister's goroutine blocks on a full channel
-	// until it is read to its end, whatever happens after.
-	var names []string
-	for key := range keys.Keys() {
-		names = append(names, key)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, key := range names {
-		id, err := hex.DecodeString(key[len(roomToken(room))+1:])
-		if err != nil {
-			continue
+	defer w.Stop()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("server: object records: the watch ended")
+			}
+			if e == nil { // every current value was delivered
+				return out, nil
+			}
+			id, err := hex.DecodeString(strings.TrimPrefix(e.Key(), prefix))
+			if err != nil {
+				continue
+			}
+			var rec record
+			if err := decodeChecked(e.Value(), &rec); err != nil {
+				return nil, fmt.Errorf("object record %s: %w", e.Key(), err)
+			}
+			out[string(id)] = &rec
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		rec, err := co.record(ctx, room, string(id))
-		if err != nil {
-			return nil, err
-		}
-		if rec != nil {
-			out[string(id)] = rec
-		}
 	}
-	return out, nil
 }
 
 func roomFromToken(tok string) (string, error) {
