@@ -368,3 +368,27 @@ func TestRemember_window(t *testing.T) {
 		t.Fatalf("%d op ids remembered, want at most %d", len(ob.done), maxRememberedOps)
 	}
 }
+
+// TestCluster_writeOnLaggingNode: a node that has not applied a write
+// acknowledged through another node yet (its NATS connection was down)
+// reads the log before it refuses a write that depends on it: an update
+// of an object created a moment ago on node A succeeds on node B.
+func TestCluster_writeOnLaggingNode(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	sA, _, _ := nodeWith(t, url, &Options{Rate: -1})
+	conn, px, reconnected := proxiedNATS(t, strings.TrimPrefix(url, "nats://"))
+	sB, _ := testServer(t, &Options{NATS: conn, Rate: -1, Timeout: time.Hour, PingInterval: 30 * time.Minute}) // no catch-up at a heartbeat
+	mustWrite(t, sB, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "first", Kind: "k", Area: "a"})
+	px.cut(true)
+	mustWrite(t, sA, &protocol.Write{Room: "w", Op: protocol.OpCreate, Object: "crate", Kind: "k", Area: "a"})
+	px.cut(false)
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("node B did not reconnect")
+	}
+	if v, err := sB.Write(&protocol.Write{Room: "w", Op: protocol.OpUpdate, Object: "crate", Fields: []protocol.Entry{entry("n", 1)}}); err != nil || v != 2 {
+		t.Fatalf("update on node B = v%d, %v; want v2", v, err)
+	}
+}
