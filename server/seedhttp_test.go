@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
 
 // TestPost_asTheSeed: supersynk's HTTP API. A POST replaces the poster's
 // data, as the seed stores the whole body each time: keys left out are
@@ -33,5 +37,39 @@ func TestPost_asTheSeed(t *testing.T) {
 		if resp, body := post(t, hs, "/synk/r", bad); resp.StatusCode != 400 {
 			t.Errorf("POST %s = %d %s, want 400", bad, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestHTTP_cors: a page of an allowed origin (here localhost, allowed by
+// default) may call the HTTP API from the browser: the preflight is
+// answered and the answers name the origin; another origin's preflight
+// is refused, and its answers carry no CORS header.
+func TestHTTP_cors(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	do := func(method, origin string) *http.Response {
+		req, _ := http.NewRequest(method, hs.URL+"/synk/r", strings.NewReader(`{"c":"a","d":[]}`))
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := do("OPTIONS", "http://localhost:3000"); resp.StatusCode != 204 ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight from localhost: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := do("POST", "http://localhost:3000"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
+		t.Fatalf("POST from localhost: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := do("OPTIONS", "https://evil.example"); resp.StatusCode != 403 {
+		t.Fatalf("preflight from another origin: %d", resp.StatusCode)
+	}
+	if resp := do("POST", "https://evil.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("an answer to another origin carries %v", resp.Header)
 	}
 }

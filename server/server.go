@@ -149,6 +149,9 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 // within BodyTimeout (a websocket, once upgraded, is not bound by it).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	if s.cors(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
