@@ -151,14 +151,16 @@ func TestClient_crash(t *testing.T) {
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	lines := bufio.NewScanner(out)
+	var said []string // the child's output, for a failure's message
 	await := func(want string) {
 		t.Helper()
 		for lines.Scan() {
+			said = append(said, lines.Text())
 			if lines.Text() == want {
 				return
 			}
 		}
-		t.Fatalf("child ended before printing %q", want)
+		t.Fatalf("child ended before printing %q; its output:\n%s", want, strings.Join(said, "\n"))
 	}
 	await("ready")
 	px.down()
@@ -221,7 +223,9 @@ func TestClient_crashChild(t *testing.T) {
 			break
 		}
 	}
-	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	// Long enough for the store to take the write on a busy machine: the
+	// call then waits, offline, until it ends.
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := r.Update(short, "x", map[string]any{"by": "child"}, nil); !errors.Is(err, client.ErrPending) {
 		t.Fatalf("offline Update = %v, want ErrPending", err)
