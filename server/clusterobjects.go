@@ -406,7 +406,6 @@ func (cl *cluster) rebuild(co *clusterObjects, r *room, recs map[string]*record,
 				continue
 			}
 		}
-		r.logSeq = max(r.logSeq, e.Seq-1)
 		cl.apply(co, r, e)
 		last = max(last, e.Seq)
 	}
