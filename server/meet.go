@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +34,13 @@ type meetReq struct {
 	created time.Time
 	onMatch func(payloads map[string]string) // called once, under the board's lock; must not block
 	gone    bool                             // matched or withdrawn
+	queued  bool                             // on the board (not only arriving)
+
+	// claimer is the older pending request r waits for: r is kept for
+	// its group and forms no other group with younger requests. A
+	// request claims at most its mates.
+	claimer *meetReq
+	claims  int // how many pending requests this one claims
 }
 
 type meetKey struct{ scope, event string }
@@ -125,23 +134,7 @@ func (b *meetBoard) add(r *meetReq) error {
 	r.seq = b.seq
 	key := meetKey{r.scope, r.params.Event}
 	if group := b.match(r, b.queues[key]); group != nil {
-		payloads := make(map[string]string, len(group))
-		for _, m := range group {
-			payloads[m.params.Actor] = m.params.Payload
-		}
-		for _, m := range group {
-			if m != r {
-				m.gone = true
-				b.pending--
-				b.bytes -= meetCost(m)
-				b.gone[key]++
-			}
-		}
-		r.gone = true
-		b.compact(key)
-		for _, m := range group {
-			m.onMatch(payloads)
-		}
+		b.form(key, group)
 		return nil
 	}
 	if b.pending >= b.maxPending {
@@ -157,31 +150,112 @@ func (b *meetBoard) add(r *meetReq) error {
 		return protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d bytes of pending meets", b.maxBytes)
 	}
 	b.queues[key] = append(b.queues[key], r)
+	r.queued = true
 	b.pending++
 	b.bytes += meetCost(r)
+	b.claim(r, b.queues[key])
 	if b.queued != nil {
 		b.queued <- r
 	}
 	return nil
 }
 
+// form takes the members of group off the board, frees the requests they
+// claimed, and tells every member. The freed requests are then placed
+// again, oldest first, as if they had just arrived in their old place.
+func (b *meetBoard) form(key meetKey, group []*meetReq) {
+	payloads := make(map[string]string, len(group))
+	for _, m := range group {
+		payloads[m.params.Actor] = m.params.Payload
+	}
+	var freed []*meetReq
+	for _, m := range group {
+		freed = b.drop(key, m, freed)
+	}
+	b.compact(key)
+	for _, m := range group {
+		m.onMatch(payloads)
+	}
+	b.replace(key, freed)
+}
+
+// drop marks r gone, undoes its claims both ways, and appends the
+// requests it claimed to freed.
+func (b *meetBoard) drop(key meetKey, r *meetReq, freed []*meetReq) []*meetReq {
+	r.gone = true
+	if r.queued {
+		b.pending--
+		b.bytes -= meetCost(r)
+		b.gone[key]++
+	}
+	if r.claimer != nil {
+		r.claimer.claims--
+		r.claimer = nil
+	}
+	if r.claims > 0 {
+		for _, q := range b.queues[key] {
+			if q.claimer == r {
+				q.claimer = nil
+				freed = append(freed, q)
+			}
+		}
+		r.claims = 0
+	}
+	return freed
+}
+
+// replace places freed requests again, oldest first: each one forms the
+// oldest group it completes, or is claimed anew.
+func (b *meetBoard) replace(key meetKey, freed []*meetReq) {
+	slices.SortFunc(freed, func(x, y *meetReq) int { return cmp.Compare(x.seq, y.seq) })
+	for _, r := range freed {
+		if r.gone || r.claimer != nil {
+			continue
+		}
+		if group := b.match(r, b.queues[key]); group != nil {
+			b.form(key, group)
+			continue
+		}
+		b.claim(r, b.queues[key])
+	}
+}
+
+// claim makes pending r wait for the oldest older pending request it
+// matches that is itself unclaimed and claims fewer than its mates: a
+// request that needs 3 mates is then completed by the next arrivals
+// rather than watching pairs form from them (issue 17.3).
+func (b *meetBoard) claim(r *meetReq, q []*meetReq) {
+	if r.params.Mates == 0 {
+		return
+	}
+	for _, c := range q {
+		if c.seq >= r.seq {
+			return
+		}
+		if !c.gone && c.claimer == nil && c.claims < c.params.Mates && compatible(c, r) {
+			r.claimer = c
+			c.claims++
+			return
+		}
+	}
+}
+
 // withdraw takes r off the board. It reports false if r was matched (or
-// withdrawn) already.
+// withdrawn) already. Requests r claimed are placed again, and may form
+// groups at once.
 func (b *meetBoard) withdraw(r *meetReq) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r.gone {
 		return false
 	}
-	r.gone = true
-	b.pending--
-	b.bytes -= meetCost(r)
 	key := meetKey{r.scope, r.params.Event}
-	b.gone[key]++
+	freed := b.drop(key, r, nil)
 	b.compact(key)
 	if b.left != nil {
 		b.left <- r
 	}
+	b.replace(key, freed)
 	return true
 }
 
@@ -212,21 +286,61 @@ func compatible(a, b *meetReq) bool {
 }
 
 // match returns the group r completes with the pending requests q, r
-// included, or nil. Among the possible groups it returns the one whose
-// members waited longest (the first in arrival order, member by member).
-// A group has as many members as its largest mates plus one.
+// included, or nil. Groups are tried by their oldest member (the head),
+// oldest first, then member by member in arrival order, so the request
+// that waited longest and can be completed is. A request claimed by
+// another (see claim) is used only in a group of that request or of an
+// older one; a claimed request is nobody's head. A group has as many
+// members as its largest mates plus one.
 func (b *meetBoard) match(r *meetReq, q []*meetReq) []*meetReq {
 	if r.params.Mates == 0 {
 		return []*meetReq{r}
 	}
 	var cands []*meetReq
 	for _, c := range q {
-		if !c.gone && compatible(r, c) {
+		if c != r && !c.gone && compatible(r, c) {
 			cands = append(cands, c)
 		}
 	}
 	budget := b.budget
-	return search([]*meetReq{r}, r.params.Mates+1, cands, 0, &budget)
+	var list []*meetReq
+	for _, h := range cands {
+		if h.seq > r.seq {
+			break // r is older than the rest: it heads its group
+		}
+		if h.claimer != nil {
+			continue
+		}
+		if g := b.headed(h, r, cands, &list, &budget); g != nil || budget < 0 {
+			return g
+		}
+	}
+	return b.headed(r, r, cands, &list, &budget)
+}
+
+// headed returns the group headed by h that holds r, from cands (every
+// pending request r matches, in arrival order), or nil. list is scratch.
+func (b *meetBoard) headed(h, r *meetReq, cands []*meetReq, list *[]*meetReq, budget *int) []*meetReq {
+	*list = (*list)[:0]
+	for _, c := range cands {
+		if c == h || c.seq < h.seq || (c.claimer != nil && c.claimer != h && c.claimer.seq < h.seq) {
+			continue
+		}
+		if h != r {
+			if *budget--; *budget < 0 {
+				return nil
+			}
+			if !compatible(h, c) {
+				continue
+			}
+		}
+		*list = append(*list, c)
+	}
+	group := []*meetReq{h}
+	if h != r {
+		group = append(group, r)
+	}
+	return search(group, max(h.params.Mates, r.params.Mates)+1, *list, 0, budget)
 }
 
 // search extends group, whose members all match pairwise, to target

@@ -363,8 +363,9 @@ func TestMeet_limits(t *testing.T) {
 // TestMeet_random drives the board with seeded random requests and
 // withdrawals and checks every group: as many members as its largest
 // mates plus one, distinct actors, every pair matching both ways, no
-// request in two groups or matched after leaving, and the group chosen
-// the oldest possible one (checked by brute force).
+// request in two groups or matched after leaving, and the group an
+// arrival completes the oldest possible one given who claims whom
+// (checked by brute force).
 func TestMeet_random(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 55))
@@ -373,14 +374,53 @@ func TestMeet_random(t *testing.T) {
 	var pending []*meetReq
 	matched := map[*meetReq]bool{}
 	var mu sync.Mutex // onMatch runs under the board's lock, in this goroutine; mu documents that
+	var calls []*meetReq
+	groupOf := map[*meetReq]map[string]string{} // the payloads each member got
 	groups := 0
+	// check validates the groups formed by one step and returns the
+	// one holding r, if any.
+	check := func(step int, r *meetReq) []*meetReq {
+		byGroup := map[string][]*meetReq{}
+		for _, m := range calls {
+			if matched[m] {
+				t.Fatalf("step %d: request %d matched twice", step, m.seq)
+			}
+			matched[m] = true
+			k := strings.Join(slices.Sorted(maps.Keys(groupOf[m])), ",")
+			byGroup[k] = append(byGroup[k], m)
+		}
+		calls = nil
+		var withR []*meetReq
+		for _, g := range byGroup {
+			groups++
+			size := 0
+			for _, m := range g {
+				size = max(size, m.params.Mates+1)
+				for _, o := range g {
+					if o != m && !compatible(m, o) {
+						t.Fatalf("step %d: %s and %s do not match", step, m.params.Actor, o.params.Actor)
+					}
+				}
+				if m == r {
+					withR = g
+				}
+			}
+			if size != len(g) {
+				t.Fatalf("step %d: group of %d, largest mates+1 is %d", step, len(g), size)
+			}
+		}
+		pending = slices.DeleteFunc(pending, func(p *meetReq) bool { return matched[p] })
+		return withR
+	}
 	for step := range 3000 {
 		if len(pending) > 0 && rng.IntN(5) == 0 {
 			i := rng.IntN(len(pending))
-			if !b.withdraw(pending[i]) {
+			w := pending[i]
+			if !b.withdraw(w) {
 				t.Fatalf("step %d: withdraw of a pending request failed", step)
 			}
 			pending = slices.Delete(pending, i, i+1)
+			check(step, nil)
 			continue
 		}
 		role := roles[rng.IntN(len(roles))]
@@ -396,42 +436,21 @@ func TestMeet_random(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := oldestGroup(r, pending)
-		var got []*meetReq
-		r.onMatch = func(map[string]string) {}
-		for _, p := range append([]*meetReq{r}, pending...) {
-			p.onMatch = func(map[string]string) {
-				mu.Lock()
-				got = append(got, p)
-				mu.Unlock()
-			}
+		r.onMatch = func(p map[string]string) {
+			mu.Lock()
+			groupOf[r] = p
+			calls = append(calls, r)
+			mu.Unlock()
 		}
+		want := oldestGroup(r, pending)
 		b.add(r)
+		got := check(step, r)
 		if !slices.Equal(memberSeqs(got), memberSeqs(want)) {
 			t.Fatalf("step %d: group %v, brute force finds %v", step, memberSeqs(got), memberSeqs(want))
 		}
-		if len(got) == 0 {
+		if got == nil {
 			pending = append(pending, r)
-			continue
 		}
-		groups++
-		size := 0
-		for _, m := range got {
-			size = max(size, m.params.Mates+1)
-			if matched[m] {
-				t.Fatalf("step %d: request %d matched twice", step, m.seq)
-			}
-			matched[m] = true
-			for _, o := range got {
-				if o != m && !compatible(m, o) {
-					t.Fatalf("step %d: %s and %s do not match", step, m.params.Actor, o.params.Actor)
-				}
-			}
-		}
-		if size != len(got) {
-			t.Fatalf("step %d: group of %d, largest mates+1 is %d", step, len(got), size)
-		}
-		pending = slices.DeleteFunc(pending, func(p *meetReq) bool { return matched[p] })
 	}
 	if b.count() != len(pending) || groups < 100 {
 		t.Fatalf("board holds %d, test %d; %d groups formed", b.count(), len(pending), groups)
@@ -439,7 +458,9 @@ func TestMeet_random(t *testing.T) {
 }
 
 // oldestGroup finds by brute force the group r would complete: the first,
-// in arrival order member by member, of the valid groups.
+// in arrival order member by member, of the valid groups whose oldest
+// member is claimed by nobody and whose other members are claimed by
+// nobody, by it, or by a younger request.
 func oldestGroup(r *meetReq, pending []*meetReq) []*meetReq {
 	var best []*meetReq
 	var try func(group []*meetReq, from int)
@@ -459,17 +480,31 @@ func oldestGroup(r *meetReq, pending []*meetReq) []*meetReq {
 			return
 		}
 		for i := from; i < len(pending); i++ {
+			c := pending[i]
+			if c.claimer != nil && c.claimer != group[0] && c.claimer.seq < group[0].seq {
+				continue
+			}
 			ok := true
 			for _, m := range group {
-				ok = ok && compatible(m, pending[i])
+				ok = ok && compatible(m, c)
 			}
 			if ok {
-				try(append(group, pending[i]), i+1)
+				try(append(group, c), i+1)
 			}
 		}
 	}
-	try([]*meetReq{r}, 0)
-	return best
+	for i, h := range pending {
+		if h.claimer == nil && compatible(h, r) {
+			try([]*meetReq{h, r}, i+1)
+		}
+		if best != nil {
+			return best
+		}
+	}
+	if r.params.Mates == 0 {
+		return []*meetReq{r}
+	}
+	return nil // r is the youngest: it heads no group but its own
 }
 
 func memberSeqs(g []*meetReq) []uint64 {
@@ -614,5 +649,81 @@ func TestMeet_ignoresUnknownQuery(t *testing.T) {
 		if got := c.payloads(t); !maps.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
+	}
+}
+
+// TestMeet_largerGroupsServed: issue 17.3. A request needing 3 mates is
+// completed by the next three arrivals even though they need only one
+// each: they wait for it rather than pairing off (netsync formed the
+// group of 4 in half its trials; synk never did). Once it is matched, or
+// withdrawn, pairs form again at once.
+func TestMeet_largerGroupsServed(t *testing.T) {
+	t.Parallel()
+	_, hs, queued := meetServer(t, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // the old board never matched A
+	defer cancel()
+	call := func(actor string, mates int) *eventCall {
+		return callEvent(ctx, hs, fmt.Sprintf("event=game&actor=%s&payload=%s&mates=%d", actor, actor, mates), "")
+	}
+	four := call("A", 3)
+	<-queued
+	var pairs []*eventCall
+	for _, actor := range []string{"B", "C", "D", "E", "F", "G", "H"} {
+		c := call(actor, 1)
+		pairs = append(pairs, c)
+		select {
+		case <-queued:
+		case <-c.done: // matched at once
+		}
+	}
+	if got := four.payloads(t); !maps.Equal(got, map[string]string{"A": "A", "B": "B", "C": "C", "D": "D"}) {
+		t.Fatalf("the request for 3 mates got %v, want A with the next three", got)
+	}
+	if got := pairs[3].payloads(t); !maps.Equal(got, map[string]string{"E": "E", "F": "F"}) {
+		t.Fatalf("E got %v, want E and F", got)
+	}
+	if got := pairs[5].payloads(t); !maps.Equal(got, map[string]string{"G": "G", "H": "H"}) {
+		t.Fatalf("G got %v, want G and H", got)
+	}
+
+	// A claimer that leaves frees what it claimed: the two it held pair.
+	b := newMeetBoard(8, 100, 100, 1<<20)
+	var formed [][]string
+	req := func(actor string, mates int) *meetReq {
+		r, err := b.prepare("", meetParams{Event: "e", Actor: actor, Mates: mates})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.onMatch = func(p map[string]string) {
+			if actor == slices.Min(slices.Collect(maps.Keys(p))) {
+				formed = append(formed, slices.Sorted(maps.Keys(p)))
+			}
+		}
+		if err := b.add(r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	big := req("a", 5)
+	req("b", 1)
+	req("c", 1)
+	if len(formed) != 0 || big.claims != 2 {
+		t.Fatalf("groups %v, claims %d: b and c should wait for a", formed, big.claims)
+	}
+	b.withdraw(big)
+	if !slices.EqualFunc(formed, [][]string{{"b", "c"}}, slices.Equal) || b.count() != 0 {
+		t.Fatalf("after a left: groups %v, %d pending; want b and c paired", formed, b.count())
+	}
+
+	// Claimed requests count towards their claimer's group, whatever
+	// their own size: x (2 mates) claims y (3), so y heads nothing; p
+	// and q then make the group of 4 that y needs, with x.
+	formed = nil
+	req("x", 2)
+	req("y", 3)
+	req("p", 1)
+	req("q", 1)
+	if len(formed) != 1 || !slices.Equal(formed[0], []string{"p", "q", "x", "y"}) {
+		t.Fatalf("groups %v, want x y p q together", formed)
 	}
 }
