@@ -69,6 +69,8 @@ type clusterEvent struct {
 	Delete  []string               `msgpack:"x,omitempty"`
 	Reason  protocol.Code          `msgpack:"w,omitempty"`
 	Members []protocol.Member      `msgpack:"m,omitempty"`
+	Posted  []byte                 `msgpack:"j,omitempty"` // an HTTP poster's data as posted (see parsePost)
+	PostedM map[string][]byte      `msgpack:"p,omitempty"` // the same for Members, by client
 }
 
 // newBus returns the presence bus of a server in a cluster.
@@ -130,8 +132,12 @@ func (cl *cluster) publish(subj, reply string, ev *clusterEvent) {
 // announce publishes a local member's presence event in r. The caller
 // holds r.mu, so a room's events leave in the order the room made them.
 func (cl *cluster) announce(r *room, p *protocol.Presence) {
-	cl.publish("synk.p."+r.name, "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Kind: p.Event,
-		Client: p.Client, Entries: p.Entries, Delete: p.Delete, Reason: p.Reason})
+	ev := &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Kind: p.Event,
+		Client: p.Client, Entries: p.Entries, Delete: p.Delete, Reason: p.Reason}
+	if m := r.members[p.Client]; m != nil && p.Event != protocol.EventLeave {
+		ev.Posted = m.posted
+	}
+	cl.publish("synk.p."+r.name, "", ev)
 }
 
 // watch starts following room and asks the other nodes for its members.
@@ -192,7 +198,7 @@ func (cl *cluster) onRequest(msg *nats.Msg) {
 	if r == nil {
 		return
 	}
-	reply := &clusterEvent{Node: cl.node, Seq: cl.seq.Load(), Room: r.name, Members: r.localMembers()}
+	reply := &clusterEvent{Node: cl.node, Seq: cl.seq.Load(), Room: r.name, Members: r.localMembers(), PostedM: localPosted(r)}
 	cl.s.unlockRoom(r)
 	cl.publish(msg.Reply, "", reply)
 }
@@ -222,13 +228,28 @@ func (cl *cluster) applyMembers(r *room, ev *clusterEvent) {
 	had := make(map[string]bool)
 	for _, m := range ev.Members {
 		had[m.Client] = true
-		cl.applyJoin(r, ev.Node, m.Client, m.Entries)
+		cl.applyJoin(r, ev.Node, m.Client, m.Entries, ev.PostedM[m.Client])
 	}
 	for _, m := range slices.Collect(maps.Values(r.members)) {
 		if m.node == ev.Node && !had[m.client] {
 			r.removeMember(m, protocol.CodeTimeout)
 		}
 	}
+}
+
+// localPosted returns the data of r's local HTTP posters as posted, by
+// client, or nil. The caller holds r.mu.
+func localPosted(r *room) map[string][]byte {
+	var out map[string][]byte
+	for id, m := range r.members {
+		if m.node == "" && m.posted != nil {
+			if out == nil {
+				out = make(map[string][]byte)
+			}
+			out[id] = m.posted
+		}
+	}
+	return out
 }
 
 // onPresence applies another node's event.
@@ -255,9 +276,13 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 	m := r.members[ev.Client]
 	switch ev.Kind {
 	case protocol.EventJoin:
-		cl.applyJoin(r, ev.Node, ev.Client, ev.Entries)
+		cl.applyJoin(r, ev.Node, ev.Client, ev.Entries, ev.Posted)
 	case protocol.EventChange:
 		if m != nil && m.node == ev.Node {
+			r.setPosted(m, ev.Posted) // counted, never refused
+			if len(ev.Entries) == 0 && len(ev.Delete) == 0 {
+				break // only the posted spelling changed
+			}
 			r.update(m, ev.Entries, ev.Delete, math.MaxInt) // its node kept it within the limits; counted, never refused
 			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: ev.Client,
 				Entries: ev.Entries, Delete: ev.Delete}, nil)
@@ -272,14 +297,17 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 // applyJoin adds or refreshes a member of another node. A local member
 // with the same client id is replaced, as a second connection is on one
 // node.
-func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.Entry) {
+func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.Entry, posted []byte) {
 	m := r.members[client]
 	if m != nil && m.node == node {
+		m.posted = posted // recounted below, or now
 		set, del := diffEntries(m.entries, entries)
 		if len(set) > 0 || len(del) > 0 {
 			m.entries = entryMap(entries)
 			r.recount(m)
 			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
+		} else {
+			r.recount(m)
 		}
 		return
 	}
@@ -290,7 +318,7 @@ func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.En
 				Message: "another connection joined as " + client})
 		}
 	}
-	m = &member{client: client, entries: entryMap(entries), node: node}
+	m = &member{client: client, entries: entryMap(entries), node: node, posted: posted}
 	r.recount(m)
 	r.members[client] = m
 	r.remote++
@@ -368,7 +396,7 @@ func (cl *cluster) resync() {
 		if r == nil {
 			continue
 		}
-		cl.publish("synk.p."+name, "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Members: r.localMembers()})
+		cl.publish("synk.p."+name, "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Members: r.localMembers(), PostedM: localPosted(r)})
 		cl.s.unlockRoom(r)
 		cl.publish("synk.s."+name, "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
 	}

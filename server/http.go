@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/synkhq/synk/protocol"
@@ -23,10 +25,11 @@ import (
 // websocket members as such. Binary values set over websocket come back as
 // base64 strings.
 
-// jsonMember is a member in the supersynk JSON shape.
+// jsonMember is a member in the supersynk JSON shape. Entries is the
+// JSON array of its {"k":..,"v":..} entries.
 type jsonMember struct {
-	Client  string      `json:"c"`
-	Entries []jsonEntry `json:"d"`
+	Client  string          `json:"c"`
+	Entries json.RawMessage `json:"d"`
 }
 
 type jsonEntry struct {
@@ -55,7 +58,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	client, entries, err := parsePost(body)
+	client, entries, posted, err := parsePost(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -63,12 +66,12 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	if !s.httpAllow(w, r, name, CapPresence, client) {
 		return
 	}
-	others, err := s.post(name, client, remoteIP(r.RemoteAddr), entries)
+	others, err := s.post(name, client, remoteIP(r.RemoteAddr), entries, posted)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(others))
+	writeJSON(w, http.StatusOK, others)
 }
 
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +87,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	if !s.httpAllow(w, r, name, CapObserve, "") {
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(s.members(name)))
+	writeJSON(w, http.StatusOK, s.members(name))
 }
 
 // serveRooms lists the rooms the request's token may observe.
@@ -99,16 +102,17 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 }
 
 // parsePost validates a supersynk request body and converts its values to
-// msgpack. Its errors say which part is wrong.
-func parsePost(body []byte) (string, []protocol.Entry, error) {
-	bad := func(format string, args ...any) (string, []protocol.Entry, error) {
-		return "", nil, protocol.Errorf(protocol.CodeBadRequest, format, args...)
+// msgpack. posted is its "d" as sent, compacted: HTTP readers get it back
+// as is, with every number spelled as posted and the entries in their
+// order. Its errors say which part is wrong.
+func parsePost(body []byte) (client string, entries []protocol.Entry, posted []byte, err error) {
+	bad := func(format string, args ...any) (string, []protocol.Entry, []byte, error) {
+		return "", nil, nil, protocol.Errorf(protocol.CodeBadRequest, format, args...)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return bad("body is not a JSON object: %v", err)
 	}
-	var client string
 	if raw, ok := top["c"]; !ok {
 		return bad(`"c" (the client id) is missing`)
 	} else if json.Unmarshal(raw, &client) != nil {
@@ -118,7 +122,7 @@ func parsePost(body []byte) (string, []protocol.Entry, error) {
 		return bad(`"c" must not be empty`)
 	}
 	if err := protocol.CheckClient(client); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var items []json.RawMessage
 	if raw, ok := top["d"]; !ok || string(raw) == "null" {
@@ -126,7 +130,10 @@ func parsePost(body []byte) (string, []protocol.Entry, error) {
 	} else if json.Unmarshal(raw, &items) != nil {
 		return bad(`"d" must be an array of {"k":..,"v":..}, got %s`, raw)
 	}
-	entries := make([]protocol.Entry, 0, len(items))
+	entries = make([]protocol.Entry, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	var out bytes.Buffer
+	out.WriteByte('[')
 	for i, raw := range items {
 		var item map[string]json.RawMessage
 		if json.Unmarshal(raw, &item) != nil {
@@ -137,8 +144,12 @@ func parsePost(body []byte) (string, []protocol.Entry, error) {
 			return bad(`d[%d].k must be a string`, i)
 		}
 		if err := protocol.CheckKey(key); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
+		if seen[key] {
+			return bad(`d[%d].k: key %q appears twice`, i, key)
+		}
+		seen[key] = true
 		v, ok := item["v"]
 		if !ok {
 			return bad(`d[%d].v is missing`, i)
@@ -148,8 +159,20 @@ func parsePost(body []byte) (string, []protocol.Entry, error) {
 			return bad(`d[%d].v: %v`, i, err)
 		}
 		entries = append(entries, protocol.Entry{Key: key, Value: val})
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		out.WriteString(`{"k":`)
+		out.Write(k)
+		out.WriteString(`,"v":`)
+		if err := json.Compact(&out, v); err != nil {
+			return bad(`d[%d].v: %v`, i, err)
+		}
+		out.WriteByte('}')
 	}
-	return client, entries, nil
+	out.WriteByte(']')
+	return client, entries, out.Bytes(), nil
 }
 
 func jsonToMsgpack(raw json.RawMessage) (msgpack.RawMessage, error) {
@@ -159,40 +182,80 @@ func jsonToMsgpack(raw json.RawMessage) (msgpack.RawMessage, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	return msgpack.Marshal(numbers(v))
+	v, err := numbers(v)
+	if err != nil {
+		return nil, err
+	}
+	return msgpack.Marshal(v)
 }
 
-// numbers turns json.Number into int64 where exact, else float64.
-func numbers(v any) any {
+// numbers turns each json.Number into an int64 or uint64 where exact,
+// else a float64; a number beyond float64's range is an error rather
+// than an infinity that JSON cannot show.
+func numbers(v any) (any, error) {
+	var err error
 	switch v := v.(type) {
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
-			return i
+			return i, nil
 		}
-		f, _ := v.Float64()
-		return f
+		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+			return u, nil
+		}
+		f, err := v.Float64()
+		if err != nil {
+			return nil, fmt.Errorf("number %s is beyond a 64-bit float's range", v)
+		}
+		return f, nil
 	case []any:
 		for i := range v {
-			v[i] = numbers(v[i])
+			if v[i], err = numbers(v[i]); err != nil {
+				return nil, err
+			}
 		}
 	case map[string]any:
 		for k := range v {
-			v[k] = numbers(v[k])
+			if v[k], err = numbers(v[k]); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return v
+	return v, nil
 }
 
-func toJSON(ms []protocol.Member) []jsonMember {
-	out := make([]jsonMember, 0, len(ms))
-	for _, m := range ms {
-		jm := jsonMember{Client: m.Client, Entries: make([]jsonEntry, 0, len(m.Entries))}
-		for _, e := range m.Entries {
-			jm.Entries = append(jm.Entries, jsonEntry{Key: e.Key, Value: msgpackToJSON(e.Value)})
+// jsonMembers returns the members of r but except in the supersynk
+// shape: an HTTP poster's entries as posted, a websocket member's in key
+// order. The caller holds r.mu.
+func (r *room) jsonMembers(except string) []jsonMember {
+	out := make([]jsonMember, 0, len(r.members))
+	for _, id := range slices.Sorted(maps.Keys(r.members)) {
+		m := r.members[id]
+		if id == except {
+			continue
 		}
-		out = append(out, jm)
+		d := json.RawMessage(m.posted)
+		if d == nil {
+			es := make([]jsonEntry, 0, len(m.entries))
+			for _, e := range sortedEntries(m.entries) {
+				es = append(es, jsonEntry{Key: e.Key, Value: msgpackToJSON(e.Value)})
+			}
+			d, _ = json.Marshal(es) // jsonSafe leaves nothing it cannot write
+		}
+		out = append(out, jsonMember{Client: id, Entries: d})
 	}
 	return out
+}
+
+// setPosted keeps posted, m's data as its poster sent it (see parsePost),
+// for HTTP readers, counting its bytes with m's presence. The caller
+// holds r.mu.
+func (r *room) setPosted(m *member, posted []byte) error {
+	d := int64(len(posted) - len(m.posted))
+	if err := r.hold.admitPresence(r, m.ip, d); err != nil {
+		return err
+	}
+	m.posted, m.cost = posted, m.cost+d
+	return nil
 }
 
 // msgpackToJSON decodes a msgpack value into something encoding/json can

@@ -139,8 +139,9 @@ func FuzzParsePost(f *testing.F) {
 	f.Add([]byte(`{"c":"joe","d":[{"k":"n","v":{"a":[1,2.5e300,-3,null]}}]}`))
 	f.Add([]byte(`{"c":"","d":[{"k":1}]}`))
 	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`))
+	f.Add([]byte(`{"c":"a","d":[{"k":"z","v":18446744073709551615},{"k":"a","v":1.0e0, "x":1}, {"k":"b","v":1e999}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		client, entries, err := parsePost(body)
+		client, entries, posted, err := parsePost(body)
 		if err != nil {
 			if protocol.ErrorCode(err) == 0 {
 				t.Fatalf("error without a code: %v", err)
@@ -156,6 +157,18 @@ func FuzzParsePost(f *testing.F) {
 			}
 			if _, err := json.Marshal(msgpackToJSON(e.Value)); err != nil {
 				t.Fatalf("value does not go back to JSON: %v", err)
+			}
+		}
+		var back []struct {
+			K string          `json:"k"`
+			V json.RawMessage `json:"v"`
+		}
+		if err := json.Unmarshal(posted, &back); err != nil || len(back) != len(entries) {
+			t.Fatalf("posted %s is not the entries' JSON: %v", posted, err)
+		}
+		for i, e := range back {
+			if v, err := jsonToMsgpack(e.V); e.K != entries[i].Key || err != nil || string(v) != string(entries[i].Value) {
+				t.Fatalf("posted entry %d %s differs from %q % x", i, e.V, entries[i].Key, entries[i].Value)
 			}
 		}
 	})

@@ -85,7 +85,8 @@ type member struct {
 	seen    time.Time // last HTTP post
 	node    string    // the cluster node it is connected to; "" for this one
 	ip      string    // the address of its client; "" for a member of another node
-	cost    int64     // its entries' bytes, as the budgets count them
+	cost    int64     // its entries' bytes, and posted's, as the budgets count them
+	posted  []byte    // an HTTP poster's data as posted, for HTTP readers (see parsePost); nil if not posted
 }
 
 // RoomInfo describes a room, as listed by [Server.Rooms].
@@ -254,7 +255,7 @@ func (r *room) updateReplacing(m *member, set []protocol.Entry, del []string, ma
 // recount counts m's map again after it was replaced whole (a member of
 // another node). The caller holds r.mu.
 func (r *room) recount(m *member) {
-	c := mapCost(m.entries)
+	c := mapCost(m.entries) + int64(len(m.posted))
 	r.hold.admitPresence(r, m.ip, c-m.cost)
 	m.cost = c
 }

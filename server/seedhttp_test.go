@@ -1,9 +1,13 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // TestPost_asTheSeed: supersynk's HTTP API. A POST replaces the poster's
@@ -71,5 +75,85 @@ func TestHTTP_cors(t *testing.T) {
 	}
 	if resp := do("POST", "https://evil.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("an answer to another origin carries %v", resp.Header)
+	}
+}
+
+// TestPost_exactValues: issue 17.2. HTTP readers get a poster's values
+// back as posted: 64-bit integers keep their digits, numbers keep their
+// spelling, entries and object members their order; websocket members
+// get the exact numbers in msgpack. A number JSON cannot carry back, or a
+// key given twice, is a 400 rather than a silent null or a lost entry.
+func TestPost_exactValues(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	ws := dialPeer(t, hs, "sock")
+	ws.join("r", false)
+	d := `[{"k":"z","v":18446744073709551615},{"k":"big","v":9007199254740993},{"k":"a","v":1.0},` +
+		`{"k":"m","v":{"y":1e3,"x":-0.0,"w":[1.50,"\u00e9"]}},{"k":"n","v":-9223372036854775808}]`
+	if resp, body := post(t, hs, "/synk/r", `{"c":"a", "d": `+strings.ReplaceAll(d, ",", ", ")+`}`); resp.StatusCode != 200 {
+		t.Fatalf("post: %d %s", resp.StatusCode, body)
+	}
+	if _, body := get(t, hs.URL+"/synk/r"); !strings.Contains(body, `{"c":"a","d":`+d+`}`) {
+		t.Fatalf("GET = %s\nwant the entries as posted: %s", body, d)
+	}
+	if resp, body := post(t, hs, "/synk/r", `{"c":"b","d":[]}`); resp.StatusCode != 200 || !strings.Contains(body, `{"c":"a","d":`+d+`}`) {
+		t.Fatalf("another poster got %d %s", resp.StatusCode, body)
+	}
+	p := expect[*protocol.Presence](ws)
+	want := map[string]any{"z": uint64(math.MaxUint64), "big": int64(9007199254740993), "a": 1.0, "n": int64(math.MinInt64)}
+	for _, e := range p.Entries {
+		if w, ok := want[e.Key]; ok {
+			var v any
+			if err := msgpack.Unmarshal(e.Value, &v); err != nil || v != w {
+				t.Errorf("websocket member got %s = %#v, want %#v", e.Key, v, w)
+			}
+		}
+	}
+	for _, bad := range []string{
+		`{"c":"a","d":[{"k":"x","v":1e999}]}`,
+		`{"c":"a","d":[{"k":"x","v":-1e400}]}`,
+		`{"c":"a","d":[{"k":"x","v":1},{"k":"x","v":2}]}`,
+	} {
+		if resp, body := post(t, hs, "/synk/r", bad); resp.StatusCode != 400 {
+			t.Errorf("POST %s = %d %s, want 400", bad, resp.StatusCode, body)
+		}
+	}
+	if _, body := get(t, hs.URL+"/synk/r"); !strings.Contains(body, `{"c":"a","d":`+d+`}`) {
+		t.Fatalf("a refused POST changed the data: %s", body)
+	}
+}
+
+// TestCluster_postedAsPosted: on a cluster, every node's HTTP readers get
+// a poster's data as posted, whether the node heard the post as it
+// happened, heard it respelled with the same values, or took the room's
+// members when it opened the room later.
+func TestCluster_postedAsPosted(t *testing.T) {
+	t.Parallel()
+	hsA, hsB := twoNodes(t)
+	watcher := dialPeer(t, hsB, "w")
+	watcher.join("r", true)
+	d := `[{"k":"z","v":18446744073709551615},{"k":"a","v":1.0}]`
+	if resp, body := post(t, hsA, "/synk/r", `{"c":"a","d":`+d+`}`); resp.StatusCode != 200 {
+		t.Fatalf("post: %d %s", resp.StatusCode, body)
+	}
+	awaitPresence(t, watcher, "a", protocol.EventJoin)
+	if _, body := get(t, hsB.URL+"/synk/r"); body != `[{"c":"a","d":`+d+`}]`+"\n" {
+		t.Fatalf("GET on the other node = %s, want %s", body, d)
+	}
+	d = `[{"k":"z","v":18446744073709551615},{"k":"a","v":1.00}]` // the same values
+	post(t, hsA, "/synk/r", `{"c":"a","d":`+d+`}`)
+	post(t, hsA, "/synk/r", `{"c":"marker","d":[]}`) // after a's event, from the same node
+	awaitPresence(t, watcher, "marker", protocol.EventJoin)
+	if _, body := get(t, hsB.URL+"/synk/r"); !strings.HasPrefix(body, `[{"c":"a","d":`+d+`}`) {
+		t.Fatalf("GET on the other node after a respelling = %s, want %s", body, d)
+	}
+
+	post(t, hsA, "/synk/later", `{"c":"a","d":`+d+`}`)
+	late := dialPeer(t, hsB, "l")
+	if j := late.join("later", true); len(j.Members) == 0 { // else it comes once the other node answers
+		awaitPresence(t, late, "a", protocol.EventJoin)
+	}
+	if _, body := get(t, hsB.URL+"/synk/later"); body != `[{"c":"a","d":`+d+`}]`+"\n" {
+		t.Fatalf("GET on a node that opened the room later = %s, want %s", body, d)
 	}
 }

@@ -570,8 +570,9 @@ func (s *Server) set(c *conn, m *protocol.Set) error {
 	return nil
 }
 
-// post stores an HTTP poster's entries and returns every other member.
-func (s *Server) post(name, client, ip string, entries []protocol.Entry) ([]protocol.Member, error) {
+// post stores an HTTP poster's entries, posted being their JSON as sent,
+// and returns every other member.
+func (s *Server) post(name, client, ip string, entries []protocol.Entry, posted []byte) ([]jsonMember, error) {
 	if err := checkValues(entries, s.opts.MaxValue); err != nil {
 		return nil, err
 	}
@@ -587,7 +588,12 @@ func (s *Server) post(name, client, ip string, entries []protocol.Entry) ([]prot
 			return nil, err
 		}
 		m = &member{client: client, entries: make(map[string]msgpack.RawMessage), ip: ip}
+		if err := r.setPosted(m, posted); err != nil {
+			s.hold.releasePoster(ip)
+			return nil, err
+		}
 		if err := r.update(m, entries, nil, s.opts.MaxKeys); err != nil {
+			r.setPosted(m, nil)
 			s.hold.releasePoster(ip)
 			return nil, err
 		}
@@ -596,28 +602,37 @@ func (s *Server) post(name, client, ip string, entries []protocol.Entry) ([]prot
 	case m.conn != nil || m.node != "":
 		return nil, protocol.Errorf(protocol.CodeConflict, "client %s is connected by websocket", client)
 	default: // the body is the poster's whole data, as supersynk stores it
+		old := m.posted
+		if err := r.setPosted(m, posted); err != nil {
+			return nil, err
+		}
 		set, del := diffEntries(m.entries, entries)
 		if len(set) == 0 && len(del) == 0 {
+			if r.bus != nil && string(old) != string(posted) { // same values, spelled anew: for other nodes' HTTP readers
+				r.bus.announce(r, &protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client})
+			}
 			break
 		}
 		if err := r.update(m, set, del, s.opts.MaxKeys); err != nil {
+			r.setPosted(m, old)
 			return nil, err
 		}
 		r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
 	}
 	m.seen = time.Now()
 	s.wakeJanitor() // to time the poster out
-	return r.snapshot(client), nil
+	return r.jsonMembers(client), nil
 }
 
-// members returns every participant of a room, or nil if it does not exist.
-func (s *Server) members(name string) []protocol.Member {
+// members returns every participant of a room in the supersynk shape
+// (none if it does not exist).
+func (s *Server) members(name string) []jsonMember {
 	r := s.lockRoom(name, false)
 	if r == nil {
-		return nil
+		return []jsonMember{}
 	}
 	defer s.unlockRoom(r)
-	return r.snapshot("")
+	return r.jsonMembers("")
 }
 
 // pingSlots spreads the pings over the ping interval: each tick of
