@@ -53,7 +53,10 @@ func (s *Server) Write(w *protocol.Write) (uint64, error) {
 		return 0, protocol.Errorf(protocol.CodeShutdown, "server shutting down")
 	}
 	defer s.wg.Done()
-	r := s.lockRoom(w.Room, w.Op == protocol.OpCreate)
+	// In a cluster the room may hold objects written through another
+	// node while this one has not opened it: open it, and the room log
+	// decides (a NotFound from the log frees the empty room later).
+	r := s.lockRoom(w.Room, w.Op == protocol.OpCreate || s.bus != nil)
 	if r == nil {
 		return 0, protocol.Errorf(protocol.CodeNotFound, "no object %s in room %s", w.Object, w.Room)
 	}
