@@ -85,7 +85,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			"the limit is %d connections per address, %d in all", s.opts.MaxConnsPerIP, s.opts.MaxConns))
 		return
 	}
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
+	if err := s.CheckOrigin(r.Header.Get("Origin"), r.Host); err != nil {
+		defer s.wg.Done()
+		defer s.releaseIP(ip)
+		s.refuseOrigin(w, r, err)
+		return
+	}
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // CheckOrigin did
 	if err != nil {
 		s.releaseIP(ip)
 		s.wg.Done()

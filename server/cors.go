@@ -2,9 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
-	"path"
-	"strings"
 
 	"github.com/synkhq/synk/protocol"
 )
@@ -38,22 +35,4 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
 	return true
-}
-
-// originAllowed reports whether a page of origin may use the server,
-// reached as host: the rule the websocket's Accept applies.
-func (s *Server) originAllowed(origin, host string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, host) {
-		return true
-	}
-	for _, p := range s.opts.OriginPatterns {
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
-			return true
-		}
-	}
-	return false
 }

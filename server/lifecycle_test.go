@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,27 +260,76 @@ func TestServer_shutdown(t *testing.T) {
 	}
 }
 
+// TestServer_origins: a page of an origin not allowed is refused, and
+// told why where a browser lets it know: its Hello is answered with a
+// Forbidden Error naming the flag that would allow it, and the close
+// status carries the code. The server logs the origin and that flag at
+// the default level, once a minute per origin (issue 17.4).
 func TestServer_origins(t *testing.T) {
 	t.Parallel()
-	_, hs := testServer(t, &Options{OriginPatterns: []string{"app.example"}})
+	var log syncBuffer
+	_, hs := testServer(t, &Options{OriginPatterns: []string{"app.example"},
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	for _, tt := range []struct {
 		origin string
 		ok     bool
 	}{
 		{"http://app.example", true},
 		{"http://localhost:3000", true},
-		{"http://evil.example", false},
+		{"http://evil.example:81", false},
+		{"http://evil.example:81", false},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		ws, _, err := websocket.Dial(ctx, wsURL(hs), &websocket.DialOptions{HTTPHeader: map[string][]string{"Origin": {tt.origin}}})
+		if err != nil {
+			t.Fatalf("origin %s: dial: %v", tt.origin, err)
+		}
+		ws.Write(ctx, websocket.MessageBinary, mustEncode(t, &protocol.Hello{Version: protocol.Version, Client: "a"}))
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("origin %s: no answer to Hello: %v", tt.origin, err)
+		}
+		m, _ := protocol.Decode(b)
+		if _, welcome := m.(*protocol.Welcome); welcome != tt.ok {
+			t.Errorf("origin %s: Hello answered %#v, want ok=%v", tt.origin, m, tt.ok)
+		}
+		if !tt.ok {
+			e, _ := m.(*protocol.Error)
+			if e == nil || e.Code != protocol.CodeForbidden || !strings.Contains(e.Message, "-origins evil.example:81") {
+				t.Errorf("origin %s: refused with %#v, want Forbidden naming -origins evil.example:81", tt.origin, m)
+			}
+			_, _, err := ws.Read(ctx)
+			if websocket.CloseStatus(err) != websocket.StatusCode(protocol.CodeForbidden.CloseStatus()) {
+				t.Errorf("origin %s: closed with %v, want status %d", tt.origin, err, protocol.CodeForbidden.CloseStatus())
+			}
+		}
 		cancel()
-		if (err == nil) != tt.ok {
-			t.Errorf("origin %s: dial error = %v, want ok=%v", tt.origin, err, tt.ok)
-		}
-		if ws != nil {
-			ws.CloseNow()
-		}
+		ws.CloseNow()
 	}
+	logged := log.String()
+	if n := strings.Count(logged, "websocket refused"); n != 1 ||
+		!strings.Contains(logged, "level=WARN") || !strings.Contains(logged, `origin=http://evil.example:81`) ||
+		!strings.Contains(logged, `"allow with"="-origins evil.example:81"`) {
+		t.Errorf("log (want one line naming the origin and the flag):\n%s", logged)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func mustEncode(t *testing.T, m protocol.Message) []byte {

@@ -38,6 +38,7 @@ type Server struct {
 	collecting  atomic.Bool     // a chunk collection runs
 	chunksSwept time.Time       // when the last one started (the janitor's)
 	failed      atomic.Bool     // a store write failed: memory and disk may differ
+	refused     onceAMinute     // origins refused at the websocket, for the log
 	ctx         context.Context // ended by Shutdown: stops the janitor and handshakes
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup

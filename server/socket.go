@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"net/url"
-	"path"
-	"strings"
 
 	"github.com/coder/websocket"
 	"github.com/synkhq/synk/protocol"
@@ -52,27 +49,4 @@ func (s *Server) ServeSocket(ws Socket, remote string) error {
 		s.run(ws, remote)
 	}()
 	return nil
-}
-
-// CheckOrigin returns a Forbidden error unless a browser on origin (the
-// Origin header; empty for programs) may open a websocket to host, as
-// GET /ws decides: the server's own host, and Options.OriginPatterns. A
-// caller that accepts websockets itself (ServeSocket) checks with it.
-func (s *Server) CheckOrigin(origin, host string) error {
-	if origin == "" {
-		return nil
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return protocol.Errorf(protocol.CodeForbidden, "bad Origin %q", origin)
-	}
-	if strings.EqualFold(u.Host, host) {
-		return nil
-	}
-	for _, p := range s.opts.OriginPatterns {
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
-			return nil
-		}
-	}
-	return protocol.Errorf(protocol.CodeForbidden, "origin %s is not allowed", origin)
 }

@@ -3,8 +3,9 @@
 // the synk binary, and the handler that serves them.
 //
 // synk.wasm, wasm_exec.js and the .br/.gz variants are built into static/
-// by `make wasm`; a binary built without them serves the pages and answers
-// 404 for the bundle.
+// by `make wasm`; a binary built without them (a plain `go build` or
+// `go install`) serves the pages and answers 404 for the bundle with
+// [NoClient] as its JSON error, which synk.js and the pages show.
 package web
 
 import (
@@ -12,10 +13,13 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +27,24 @@ import (
 
 //go:embed static
 var static embed.FS
+
+// NoClient says why a binary has no browser client, and what to do.
+const NoClient = "this synk binary was built without the browser client (web/static/synk.wasm): " +
+	"build it with `make build`, or run `make wasm` before `go build ./cmd/synk`"
+
+// HasClient reports whether the binary carries the browser client:
+// synk.wasm and the wasm_exec.js of the toolchain that built it.
+func HasClient() bool {
+	for _, name := range clientFiles {
+		if _, err := fs.Stat(static, "static/"+name); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// clientFiles are the browser client's files that `make wasm` builds.
+var clientFiles = []string{"synk.wasm", "wasm_exec.js"}
 
 // pages maps clean URLs to their files.
 var pages = map[string]string{"/": "index.html", "/observer": "observer.html"}
@@ -37,6 +59,10 @@ func Handler() http.Handler {
 	if err != nil {
 		panic("bug: static directory missing from the embed: " + err.Error())
 	}
+	return handlerFor(root)
+}
+
+func handlerFor(root fs.FS) *handler {
 	h := &handler{files: make(map[string]*file)}
 	_ = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -71,6 +97,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name = strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 	}
 	f := h.files[name]
+	if f == nil && slices.Contains(clientFiles, name) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.WriteHeader(http.StatusNotFound)
+		msg, _ := json.Marshal(NoClient)
+		fmt.Fprintf(w, `{"error":{"code":216,"name":"Unsupported","message":%s}}`+"\n", msg)
+		return
+	}
 	if f == nil || strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
 		http.NotFound(w, r)
 		return

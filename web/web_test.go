@@ -1,9 +1,13 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func get(t *testing.T, h http.Handler, path string, hdr map[string]string) *httptest.ResponseRecorder {
@@ -72,5 +76,33 @@ func TestHandler_precompressed(t *testing.T) {
 	}
 	if rec := get(t, h, "/synk.wasm", map[string]string{"Accept-Encoding": "br;q=0, gzip;q=0"}); rec.Header().Get("Content-Encoding") != "" {
 		t.Fatalf("q=0 refused encodings, got %q", rec.Header().Get("Content-Encoding"))
+	}
+}
+
+// TestHandler_noClient: issue 17.4. A binary built without `make wasm`
+// answers the bundle's files with a JSON 404 that says how to get them,
+// readable by pages of any origin; HasClient tells the binary at start.
+func TestHandler_noClient(t *testing.T) {
+	t.Parallel()
+	h := handlerFor(fstest.MapFS{"index.html": {Data: []byte("<p>")}, "synk.js": {Data: []byte("export {}")}})
+	for _, p := range []string{"/synk.wasm", "/wasm_exec.js"} {
+		rec := get(t, h, p, nil)
+		var body struct {
+			Error struct {
+				Code    int    `json:"code"`
+				Name    string `json:"name"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 404 || body.Error.Name != "Unsupported" ||
+			!strings.Contains(body.Error.Message, "make build") || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s = %d %v %s, want a JSON 404 saying to run make build", p, rec.Code, rec.Header(), rec.Body)
+		}
+	}
+	if rec := get(t, h, "/", nil); rec.Code != 200 {
+		t.Errorf("GET / = %d", rec.Code)
+	}
+	if _, err := os.Stat("static/synk.wasm"); (err == nil) != HasClient() {
+		t.Errorf("HasClient() = %v, but static/synk.wasm: %v", HasClient(), err)
 	}
 }

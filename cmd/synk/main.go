@@ -130,13 +130,15 @@ type serveConfig struct {
 	opts     server.Options
 	origins  string
 	logLevel slog.Level
+	logTo    io.Writer // the command's stderr
+	noClient bool      // the binary lacks the browser client (web.HasClient)
 }
 
 // parseServe reads the serve flags, each defaulting to its SYNK_ variable.
 func parseServe(args []string, env func(string) (string, bool), stderr io.Writer) (*serveConfig, error) {
 	fs := flag.NewFlagSet("synk serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &serveConfig{}
+	c := &serveConfig{logTo: stderr, noClient: !web.HasClient()}
 	o := &c.opts
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&o.DataDir, "data", "synk-data", `directory of the object store; "" keeps objects in memory only`)
@@ -217,7 +219,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 // serve runs the server until ctx ends, then shuts it down gracefully. If
 // ready is not nil, it receives the listening address.
 func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	log := slog.New(slog.NewTextHandler(c.logTo, &slog.HandlerOptions{Level: c.logLevel}))
 	c.opts.Logger = log
 	if c.authKey != "" {
 		key, err := loadKey(c.authKey, false)
@@ -274,6 +276,9 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if c.noClient {
+		log.Warn("no browser client: /synk.wasm answers 404, and the world and observer pages say why", "why", web.NoClient)
+	}
 	log.Info("synk serving", "addr", "http://"+ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws",
 		"observer", "http://"+ln.Addr().String()+"/observer")
 	if ready != nil {

@@ -127,6 +127,30 @@ func startServe(t *testing.T) string {
 	return <-ready
 }
 
+// TestServe_saysWhenNoClient: issue 17.4. A binary built without the
+// browser client (plain go build) says so at start, at the default log
+// level, with what to do.
+func TestServe_saysWhenNoClient(t *testing.T) {
+	t.Parallel()
+	var log strings.Builder
+	c, err := parseServe([]string{"-addr", "127.0.0.1:0"}, func(string) (string, bool) { return "", false }, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.noClient = true
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- serve(ctx, c, ready) }()
+	<-ready
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "level=WARN msg=\"no browser client") || !strings.Contains(log.String(), "make build") {
+		t.Fatalf("the log does not say the client is missing:\n%s", log.String())
+	}
+}
+
 // TestServe_flagsInREADME: README's Configure table names every flag of
 // synk serve.
 func TestServe_flagsInREADME(t *testing.T) {

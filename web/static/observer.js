@@ -68,8 +68,12 @@ async function main() {
   setStatus("watching", "on");
   for (;;) {
     try { await refresh(); setStatus("watching", "on"); }
-    catch (e) { setStatus("error: " + (e.codeName || e.message), "off"); }
+    catch (e) { setStatus("error: " + explain(e), "off"); }
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
-main();
+
+// explain words an error for a person: its code name and what it says.
+const explain = (e) => (e.codeName ? e.codeName + ": " : "") + e.message.replace(/^.*?synk: \w+ \(\d+\)(?: in room \S+)?: /, "");
+
+main().catch((e) => { setStatus("error: " + explain(e), "off"); console.error(e); });

@@ -20,10 +20,11 @@ export function load() {
 }
 
 async function boot() {
+  const src = await fetch(new URL("synk.wasm", base));
+  if (!src.ok) throw await httpError(src);
   if (!globalThis.Go) await import(new URL("wasm_exec.js", base).href);
   const go = new globalThis.Go();
   const ready = new Promise((resolve) => { globalThis.__synkReady = resolve; });
-  const src = fetch(new URL("synk.wasm", base));
   let result;
   try {
     result = await WebAssembly.instantiateStreaming(src, go.importObject);
@@ -34,6 +35,15 @@ async function boot() {
   go.run(result.instance); // resolves only when main exits: never awaited
   await ready;
   return globalThis.__synk;
+}
+
+// httpError turns a failed fetch of the client into an Error as the
+// protocol's: the server's JSON error when it sent one (a binary built
+// without the browser client says so), else the HTTP status.
+async function httpError(resp) {
+  let e = { code: 0, name: "", message: `synk.wasm: HTTP ${resp.status}` };
+  try { e = { ...e, ...(await resp.json()).error }; } catch { /* not JSON */ }
+  return Object.assign(new Error(e.message), { code: e.code, codeName: e.name });
 }
 
 /** The websocket URL of the server synk.js was loaded from. */

@@ -206,4 +206,7 @@ function avatar(a, mine) {
   ctx.fillStyle = "#e8ecf8"; ctx.fillText(a.name + (mine ? " (you)" : ""), a.x, a.y - 28);
 }
 
-main().catch((e) => { status("error: " + (e.codeName || e.message), "off"); console.error(e); });
+// explain words an error for a person: its code name and what it says.
+const explain = (e) => (e.codeName ? e.codeName + ": " : "") + e.message.replace(/^.*?synk: \w+ \(\d+\)(?: in room \S+)?: /, "");
+
+main().catch((e) => { status("error: " + explain(e), "off"); console.error(e); });

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, startWorkerd, launchBrowser, openWorld, startRelay, synkBin } from "./harness.mjs";
+import { startSynk, startWorkerd, launchBrowser, openWorld, startRelay, synkBin, buildWithoutClient, startBinary } from "./harness.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
 let synk, browser;
@@ -95,7 +95,7 @@ test("a page on another origin embeds the client only when allowed", async () =>
   const embedPage = (synkURL) => `<!doctype html><script type="module">
     import * as synk from "${synkURL}/synk.js";
     window.result = synk.join("embed", { presence: { hi: 1 } })
-      .then((r) => "joined " + r.members().length, (e) => "refused " + e.message);
+      .then((r) => "joined " + r.members().length, (e) => "refused " + e.codeName + " " + e.message);
   </script>`;
   const site = createServer((req, res) => {
     res.setHeader("Content-Type", "text/html");
@@ -106,7 +106,9 @@ test("a page on another origin embeds the client only when allowed", async () =>
   const closed = await startSynk("-same-origin-only");
   const open = await startSynk("-same-origin-only", "-origins", origin);
   try {
-    for (const [srv, want] of [[closed, /^refused/], [open, /^joined 1$/]]) {
+    // Refused, the page learns why, and the server log says which flag allows it.
+    const refused = new RegExp(`^refused Forbidden .*origin http://${origin} is not allowed: start synk with -origins ${origin}`);
+    for (const [srv, want] of [[closed, refused], [open, /^joined 1$/]]) {
       const page = await browser.context.newPage();
       await page.goto(`http://${origin}/${encodeURIComponent(srv.url)}`);
       const result = await page.waitForFunction(() => window.result, null, { timeout: 15000 })
@@ -114,6 +116,7 @@ test("a page on another origin embeds the client only when allowed", async () =>
       assert.match(result, want);
       await page.close();
     }
+    assert.match(closed.log(), new RegExp(`level=WARN msg="websocket refused: origin not allowed" origin=http://${origin}.*"allow with"="-origins ${origin}"`));
   } finally {
     await closed.stop();
     await open.stop();
@@ -372,5 +375,21 @@ test("after the server restarts, a page is itself once: no ghost of its old self
   } finally {
     await relay.close();
     await second.stop();
+  }
+});
+
+test("a binary built without the browser client says so, and its pages say why", async () => {
+  const bare = await startBinary(buildWithoutClient(), []);
+  try {
+    assert.match(bare.log(), /level=WARN msg="no browser client.*make build/);
+    for (const path of ["/", "/observer"]) {
+      const page = await browser.context.newPage();
+      await page.goto(bare.url + path);
+      await page.waitForFunction(() => /make build/.test(document.getElementById("status").textContent), null, { timeout: 15000 });
+      assert.match(await page.textContent("#status"), /^error: Unsupported: this synk binary was built without the browser client/);
+      await page.close();
+    }
+  } finally {
+    await bare.stop();
   }
 });

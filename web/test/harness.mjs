@@ -1,7 +1,7 @@
 // Shared by the browser tests and the browser benchmark: start synk
 // binaries on loopback and a headless Chromium driven by playwright-core.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,10 +44,29 @@ export function startWorkerd() {
   });
 }
 
-/** Starts `synk serve` on 127.0.0.1:0 with extra flags; resolves to {url, stop}. */
-export function startSynk(...flags) {
+/** Starts `synk serve` on 127.0.0.1:0 with extra flags; resolves to {url, log, stop}. */
+export function startSynk(...flags) { return startBinary(synkBin, flags); }
+
+/**
+ * Builds synk as `go build ./cmd/synk` does in a fresh clone, where `make
+ * wasm` has not run: without the browser client (its files hidden from
+ * the build by an overlay). Returns the binary's path.
+ */
+export function buildWithoutClient() {
+  const dir = mkdtempSync(join(tmpdir(), "synk-noclient-"));
+  const hidden = {};
+  for (const f of ["synk.wasm", "wasm_exec.js"]) {
+    for (const ext of ["", ".br", ".gz"]) hidden[join(root, "web", "static", f + ext)] = "";
+  }
+  writeFileSync(join(dir, "overlay.json"), JSON.stringify({ Replace: hidden }));
+  execFileSync("go", ["build", "-overlay", join(dir, "overlay.json"), "-o", join(dir, "synk"), "./cmd/synk"], { cwd: root, stdio: "inherit" });
+  return join(dir, "synk");
+}
+
+/** Starts the synk binary bin as startSynk does. */
+export function startBinary(bin, flags) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(synkBin, ["serve", "-addr", "127.0.0.1:0", "-data", "", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(bin, ["serve", "-addr", "127.0.0.1:0", "-data", "", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const timer = setTimeout(() => { proc.kill(); reject(new Error("synk did not start:\n" + log)); }, 15000);
     proc.stderr.setEncoding("utf8");
@@ -58,6 +77,7 @@ export function startSynk(...flags) {
         clearTimeout(timer);
         resolve({
           url: m[1],
+          log: () => log,
           stop: () => new Promise((done) => { proc.once("exit", done); proc.kill("SIGTERM"); }),
         });
       }
