@@ -7,13 +7,14 @@ WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm
 # .ci/fuzz.sh for Go 1.26's deadline race with durations.
 FUZZTIME    ?= 1m
 ADDR        ?= 127.0.0.1:8080
+DATA        ?= .cache/synk-data
 
 .PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
 all: fmt lint test
 
-## run: build the browser client, then start `synk serve` on $(ADDR) with defaults
-run: wasm
-	$(GO) run ./cmd/synk serve -addr $(ADDR) -data .cache/synk-data
+## run: build the browser client and bin/synk, then start `synk serve` on $(ADDR) with defaults (Ctrl-C stops it)
+run: build
+	@exec bin/synk serve -addr $(ADDR) -data $(DATA)
 
 ## build: the synk binary, browser client embedded, in bin/
 build: wasm
