@@ -33,6 +33,7 @@ func TestHandler(t *testing.T) {
 		{"/observer", "", 200, "text/html; charset=utf-8", ""},
 		{"/synk.js", "", 200, "text/javascript; charset=utf-8", ""},
 		{"/synk.d.ts", "", 200, "text/plain; charset=utf-8", ""},
+		{"/favicon.ico", "", 200, "image/svg+xml", ""},
 		{"/nope.js", "", 404, "", ""},
 		{"/synk.js.br", "br", 404, "", ""},
 		{"/../web.go", "", 404, "", ""},

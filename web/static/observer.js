@@ -10,11 +10,22 @@ const setStatus = (t, s) => {
   document.getElementById("dot").className = "dot " + (s || "");
 };
 
+// fmt shows a value for reading: numbers to 3 decimals, typed arrays
+// (a Float32Array pose) as their numbers, bytes as a count, and at most
+// 80 characters.
 function fmt(v) {
   if (v instanceof Uint8Array) return `<${v.length} bytes>`;
-  const s = JSON.stringify(v);
+  const s = JSON.stringify(v, (_, x) => {
+    if (typeof x === "number" && !Number.isInteger(x)) return Number(x.toFixed(3));
+    if (ArrayBuffer.isView(x) && !(x instanceof DataView)) return Array.from(x, Number);
+    return x;
+  });
   return s.length > 80 ? s.slice(0, 77) + "…" : s;
 }
+
+// byKey orders entries by key, so that a member's values keep their place
+// whatever order its changes came in.
+const byKey = ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0);
 
 function render() {
   root.replaceChildren();
@@ -37,7 +48,7 @@ function render() {
       div.className = "member"; div.dataset.client = m.client;
       const b = document.createElement("b"); b.textContent = m.client;
       const code = document.createElement("code");
-      code.textContent = Object.entries(m.values).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
+      code.textContent = Object.entries(m.values).sort(byKey).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
       div.append(b, code); card.append(div);
     }
     root.append(card);

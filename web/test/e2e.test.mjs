@@ -91,6 +91,29 @@ test("the observer page lists members live and cannot write", async () => {
   await obs.close();
 });
 
+test("the observer shows a member's values in key order, rounded; the pages have an icon", async () => {
+  const writer = await joinPage("t-obs", "w", { presence: { z: 1, a: 0.1 + 0.2 } });
+  const obs = await browser.context.newPage();
+  await obs.goto(`${synk.url}/observer`);
+  const line = () => obs.textContent('[data-room="t-obs"] [data-client="w"] code', { timeout: 15000 });
+  assert.equal(await line(), "a=0.3  z=1");
+  await writer.evaluate(() => window.room.presence.set({ m: [0.1 + 0.2, 2], pose: new Float32Array([1.5, 0.1, -2]) }));
+  await obs.waitForFunction(() => /pose/.test(document.querySelector('[data-room="t-obs"] [data-client="w"] code')?.textContent));
+  assert.equal(await line(), "a=0.3  m=[0.3,2]  pose=<12 bytes>  z=1");
+  for (const page of [obs, writer]) {
+    const icon = await page.evaluate(async () => {
+      const href = document.querySelector('link[rel="icon"]')?.href;
+      const res = href && await fetch(href);
+      return res ? `${res.status} ${res.headers.get("content-type")}` : "none";
+    });
+    assert.equal(icon, "200 image/svg+xml");
+  }
+  const ico = await fetch(`${synk.url}/favicon.ico`);
+  assert.equal(ico.status, 200);
+  await writer.close();
+  await obs.close();
+});
+
 test("a page on another origin embeds the client only when allowed", async () => {
   const embedPage = (synkURL) => `<!doctype html><script type="module">
     import * as synk from "${synkURL}/synk.js";
