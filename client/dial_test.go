@@ -47,7 +47,7 @@ func TestDial_refused(t *testing.T) {
 	if protocol.ErrorCode(err) != protocol.CodeBadVersion {
 		t.Fatalf("Dial = %v, want BadVersion", err)
 	}
-	if _, err := Dial(ctx, url, &DialOptions{Client: "no spaces"}); protocol.ErrorCode(err) != protocol.CodeBadName {
+	if _, err := Dial(ctx, url, &DialOptions{Client: "no/slash"}); protocol.ErrorCode(err) != protocol.CodeBadName {
 		t.Fatalf("Dial with a bad id = %v, want BadName", err)
 	}
 }

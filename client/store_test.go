@@ -50,7 +50,7 @@ func Test_parseState(t *testing.T) {
 	}{
 		{"unknown_kind", "x\x00w", []byte{0xc0}, "unknown key"},
 		{"no_separator", "garbage", []byte{0xc0}, "unknown key"},
-		{"bad_room", prefixRoom + "a b", []byte{0x80}, "room"},
+		{"bad_room", prefixRoom + "a/b", []byte{0x80}, "room"},
 		{"bad_object_id", objectKey("w", ""), []byte{0x80}, "key must be"},
 		{"bad_seq", prefixWrite + "w\x00zz", []byte{0x80}, "sequence"},
 		{"short_seq", prefixWrite + "w\x00ff", []byte{0x80}, "sequence"},

@@ -30,6 +30,7 @@ func _() {
 	_ = x[CodeForbidden-215]
 	_ = x[CodeUnsupported-216]
 	_ = x[CodeOverloaded-217]
+	_ = x[CodeMethodNotAllowed-218]
 	_ = x[CodeShutdown-300]
 	_ = x[CodeTimeout-301]
 	_ = x[CodeSlowConsumer-302]
@@ -41,14 +42,14 @@ func _() {
 
 const (
 	_Code_name_0 = "BadFrameBadVersionFrameTooLargeHelloFirst"
-	_Code_name_1 = "BadRequestBadNameNotJoinedAlreadyJoinedReadOnlyTooManyKeysValueTooLargeTooManyRoomsConflictNotFoundExistsStaleTooManyCanceledExpiredForbiddenUnsupportedOverloaded"
+	_Code_name_1 = "BadRequestBadNameNotJoinedAlreadyJoinedReadOnlyTooManyKeysValueTooLargeTooManyRoomsConflictNotFoundExistsStaleTooManyCanceledExpiredForbiddenUnsupportedOverloadedMethodNotAllowed"
 	_Code_name_2 = "ShutdownTimeoutSlowConsumerInternalRateLimited"
 	_Code_name_3 = "ReplacedUnauthorized"
 )
 
 var (
 	_Code_index_0 = [...]uint8{0, 8, 18, 31, 41}
-	_Code_index_1 = [...]uint8{0, 10, 17, 26, 39, 47, 58, 71, 83, 91, 99, 105, 110, 117, 125, 132, 141, 152, 162}
+	_Code_index_1 = [...]uint8{0, 10, 17, 26, 39, 47, 58, 71, 83, 91, 99, 105, 110, 117, 125, 132, 141, 152, 162, 178}
 	_Code_index_2 = [...]uint8{0, 8, 15, 27, 35, 46}
 	_Code_index_3 = [...]uint8{0, 8, 20}
 )
@@ -58,7 +59,7 @@ func (i Code) String() string {
 	case 100 <= i && i <= 103:
 		i -= 100
 		return _Code_name_0[_Code_index_0[i]:_Code_index_0[i+1]]
-	case 200 <= i && i <= 217:
+	case 200 <= i && i <= 218:
 		i -= 200
 		return _Code_name_1[_Code_index_1[i]:_Code_index_1[i+1]]
 	case 300 <= i && i <= 304:

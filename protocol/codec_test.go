@@ -30,7 +30,7 @@ func TestDecode_errors(t *testing.T) {
 		{"repeated_type", []byte{0x82, 0xa1, 0x74, 0x0e, 0xa1, 0x74, 0x0f}, ErrMalformed, 0},
 		{"wrong_value_type", []byte{0x83, 0xa1, 0x74, 0x03, 0xa1, 0x69, 0x01, 0xa1, 0x72, 0x05}, ErrMalformed, 0},
 		{"join_without_id", mustEncode(&Join{Room: "lobby"}), nil, CodeBadRequest},
-		{"join_bad_room", mustEncode(&Join{ID: 1, Room: "a b"}), nil, CodeBadName},
+		{"join_bad_room", mustEncode(&Join{ID: 1, Room: "a\tb"}), nil, CodeBadName},
 		{"join_observer_entries", mustEncode(&Join{ID: 1, Room: "a", Observer: true, Entries: []Entry{{Key: "k", Value: mp(1)}}}), nil, CodeBadRequest},
 		{"set_empty", mustEncode(&Set{ID: 9, Room: "a"}), nil, CodeBadRequest},
 		{"set_bad_key", mustEncode(&Set{Room: "a", Delete: []string{"a\x00"}}), nil, CodeBadName},

@@ -77,7 +77,7 @@ func TestChunks(t *testing.T) {
 				{"upper_hex", "GET", u + strings.ToUpper(h), nil, 400, "lowercase hex"},
 				{"mismatch", "PUT", u + hashOf([]byte("other")), data, 400, "does not hash"},
 				{"too_large", "PUT", u + hashOf(make([]byte, 2000)), make([]byte, 2000), 413, "limit"},
-				{"bad_room", "GET", hs.URL + "/synk/bad%20room/chunks/" + h, nil, 400, `"code":201`},
+				{"bad_room", "GET", hs.URL + "/synk/bad%09room/chunks/" + h, nil, 400, `"code":201`},
 				{"missing_unknown_field", "POST", u + "missing", []byte(`{"hash":[]}`), 400, "unknown field"},
 				{"missing_bad_hash", "POST", u + "missing", []byte(`{"hashes":["zz"]}`), 400, "64 hex"},
 				{"quota", "PUT", u + hashOf(other), other, 507, "quota"},

@@ -24,6 +24,10 @@ import (
 //
 //	synk.p.<room>   a node's presence events in room: join, change, leave
 //	synk.s.<room>   a request for the members each node holds in room
+//
+// (<room> is the name in hex, roomToken: a name may hold any character a
+// subject cannot.)
+//
 //	synk.r.<node>   the replies to a node's requests
 //	synk.hb         every node's heartbeat, each PingInterval
 //	synk.bye        a node shutting down
@@ -137,7 +141,7 @@ func (cl *cluster) announce(r *room, p *protocol.Presence) {
 	if m := r.members[p.Client]; m != nil && p.Event != protocol.EventLeave {
 		ev.Posted = m.posted
 	}
-	cl.publish("synk.p."+r.name, "", ev)
+	cl.publish("synk.p."+roomToken(r.name), "", ev)
 }
 
 // watch starts following room and asks the other nodes for its members.
@@ -148,17 +152,17 @@ func (cl *cluster) watch(name string) {
 	if cl.watches[name] != nil {
 		return
 	}
-	sub, err := cl.nc.Subscribe("synk.p."+name, cl.onPresence)
+	sub, err := cl.nc.Subscribe("synk.p."+roomToken(name), cl.onPresence)
 	if err != nil {
 		cl.s.log.Warn("cluster subscribe failed", "room", name, "err", err)
 		return
 	}
 	sub.SetPendingLimits(-1, -1) // a room never drops events: the room lock is brief
 	cl.watches[name] = sub
-	if sub, err := cl.nc.Subscribe("synk.s."+name, cl.onRequest); err == nil {
+	if sub, err := cl.nc.Subscribe("synk.s."+roomToken(name), cl.onRequest); err == nil {
 		cl.watches["\x00"+name] = sub
 	}
-	cl.publish("synk.s."+name, "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
+	cl.publish("synk.s."+roomToken(name), "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
 }
 
 // confirmWatch makes a round trip to NATS: the subscriptions of watch were
@@ -259,7 +263,10 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 		return
 	}
 	cl.heard(ev.Node)
-	room := msg.Subject[len("synk.p."):]
+	room, err := roomFromToken(msg.Subject[len("synk.p."):])
+	if err != nil {
+		return
+	}
 	r := cl.s.lockRoom(room, false)
 	if r == nil {
 		return
@@ -396,9 +403,9 @@ func (cl *cluster) resync() {
 		if r == nil {
 			continue
 		}
-		cl.publish("synk.p."+name, "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Members: r.localMembers(), PostedM: localPosted(r)})
+		cl.publish("synk.p."+roomToken(name), "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Members: r.localMembers(), PostedM: localPosted(r)})
 		cl.s.unlockRoom(r)
-		cl.publish("synk.s."+name, "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
+		cl.publish("synk.s."+roomToken(name), "synk.r."+cl.node, &clusterEvent{Node: cl.node, Room: name})
 	}
 }
 

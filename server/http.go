@@ -296,21 +296,25 @@ func jsonSafe(v any) any {
 	return v
 }
 
-// serveNoRoute answers a request under /synk/ that no route takes, in
-// JSON like every other error: 405 with Allow when the path is known for
-// another method, else 404.
+// noRoutes are the server's paths with no method, and the tree under
+// /synk/: serveNoRoute answers what the routes with a method leave.
+var noRoutes = []string{"/ws", "/synk", "/synk/", "/event", "/stats", "/metrics"}
+
+// serveNoRoute answers a request to the server's paths that no route
+// takes, in JSON like every other error: 405 MethodNotAllowed with Allow
+// when the path is known for another method, else 404.
 func (s *Server) serveNoRoute(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
 		other := *r
 		other.Method = m
-		if _, pattern := s.mux.Handler(&other); pattern != "" && pattern != "/synk/" {
+		if _, pattern := s.mux.Handler(&other); pattern != "" && !slices.Contains(noRoutes, pattern) {
 			allow = append(allow, m)
 		}
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, http.StatusMethodNotAllowed, protocol.Errorf(protocol.CodeBadRequest, "%s is not allowed on %s", r.Method, r.URL.Path))
+		writeError(w, http.StatusMethodNotAllowed, protocol.Errorf(protocol.CodeMethodNotAllowed, "%s is not allowed on %s; %s is", r.Method, r.URL.Path, strings.Join(allow, ", ")))
 		return
 	}
 	writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such route: %s %s", r.Method, r.URL.Path))

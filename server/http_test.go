@@ -82,8 +82,8 @@ func TestHTTP_badInput(t *testing.T) {
 		{"item_not_object", "/synk/r", `{"c":"a","d":[1]}`, 400, protocol.CodeBadRequest, `d[0] must be an object`},
 		{"k_not_string", "/synk/r", `{"c":"a","d":[{"k":1,"v":1}]}`, 400, protocol.CodeBadRequest, `d[0].k`},
 		{"v_missing", "/synk/r", `{"c":"a","d":[{"k":"x"}]}`, 400, protocol.CodeBadRequest, `d[0].v is missing`},
-		{"bad_room", "/synk/a~b!", `{"c":"a"}`, 400, protocol.CodeBadName, "room"},
-		{"bad_client", "/synk/r", `{"c":"a b"}`, 400, protocol.CodeBadName, "client id"},
+		{"bad_room", "/synk/a%09b", `{"c":"a"}`, 400, protocol.CodeBadName, "room"},
+		{"bad_client", "/synk/r", `{"c":"a/b","d":[]}`, 400, protocol.CodeBadName, "client id"},
 		{"too_large", "/synk/r", `{"c":"a","d":[{"k":"x","v":"` + strings.Repeat("x", 600) + `"}]}`, 413, protocol.CodeFrameTooLarge, "larger than"},
 	}
 	for _, tt := range tests {
@@ -175,7 +175,9 @@ func FuzzParsePost(f *testing.F) {
 }
 
 // TestHTTP_noRoute: a path under /synk/ that no route takes gets a JSON
-// 404, and a known path with another method a JSON 405 (with Allow).
+// 404, and a known path with another method a JSON 405 MethodNotAllowed
+// with Allow (issue 17.2: it said BadRequest; /event, /stats, /synk,
+// /metrics and /ws answered net/http's plain text).
 func TestHTTP_noRoute(t *testing.T) {
 	t.Parallel()
 	_, hs := testServer(t, nil)
@@ -184,8 +186,13 @@ func TestHTTP_noRoute(t *testing.T) {
 		status       int
 		code         string
 	}{
-		{"DELETE", "/synk/vr", 405, `"code":200`},
-		{"PATCH", "/synk/vr/chunks/abc", 405, `"code":200`},
+		{"DELETE", "/synk/vr", 405, `"code":218,"name":"MethodNotAllowed"`},
+		{"PATCH", "/synk/vr/chunks/abc", 405, `"code":218`},
+		{"PUT", "/event", 405, `"code":218`},
+		{"POST", "/stats", 405, `"code":218`},
+		{"POST", "/synk", 405, `"code":218`},
+		{"DELETE", "/metrics", 405, `"code":218`},
+		{"POST", "/ws", 405, `"code":218`},
 		{"GET", "/synk/a/b/c", 404, `"code":209`},
 		{"PUT", "/synk/r/chunks/%2F", 404, `"code":209`},
 	} {

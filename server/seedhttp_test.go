@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"strings"
@@ -155,5 +156,56 @@ func TestCluster_postedAsPosted(t *testing.T) {
 	}
 	if _, body := get(t, hsB.URL+"/synk/later"); body != `[{"c":"a","d":`+d+`}]`+"\n" {
 		t.Fatalf("GET on a node that opened the room later = %s, want %s", body, d)
+	}
+}
+
+// TestHTTP_utf8Names: issue 17.2. Room names and client ids are any UTF-8
+// without control characters or "/", percent-encoded in the path, as the
+// seed's Flask routes take them; a refused name's error shows it as it is
+// ('é', not 'Ã').
+func TestHTTP_utf8Names(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	ws := dialPeer(t, hs, "ünïcode ☕")
+	ws.join("café ☕", false)
+	if resp, body := post(t, hs, "/synk/caf%C3%A9%20%E2%98%95", `{"c":"zoë","d":[{"k":"k","v":1}]}`); resp.StatusCode != 200 ||
+		body != `[{"c":"ünïcode ☕","d":[]}]`+"\n" {
+		t.Fatalf("POST to a UTF-8 room = %d %s", resp.StatusCode, body)
+	}
+	if p := expect[*protocol.Presence](ws); p.Client != "zoë" || p.Room != "café ☕" {
+		t.Fatalf("the websocket member got %+v", p)
+	}
+	for _, c := range []struct{ path, body, says string }{
+		{"/synk/caf%C3%A9%2Fbar", `{"c":"a","d":[]}`, `room "café/bar" has a "/"`},
+		{"/synk/r", `{"c":"zoë/x","d":[]}`, `client id "zoë/x" has a "/"`},
+		{"/synk/caf%C3%A9%09", `{"c":"a","d":[]}`, `room "café\t" has a control character (U+0009)`},
+	} {
+		resp, body := post(t, hs, c.path, c.body)
+		var e map[string]httpError
+		json.Unmarshal([]byte(body), &e)
+		if resp.StatusCode != 400 || e["error"].Code != protocol.CodeBadName || !strings.Contains(e["error"].Message, c.says) {
+			t.Errorf("POST %s %s = %d %s, want 400 saying %s", c.path, c.body, resp.StatusCode, body, c.says)
+		}
+	}
+}
+
+// TestCluster_anyRoomName: a room whose name holds what a NATS subject
+// cannot (spaces, dots, wildcards) is shared by the nodes like any other.
+func TestCluster_anyRoomName(t *testing.T) {
+	t.Parallel()
+	hsA, hsB := twoNodes(t)
+	const room = "a..b *> ☕"
+	watcher := dialPeer(t, hsB, "w")
+	watcher.join(room, true)
+	ada := dialPeer(t, hsA, "ada")
+	ada.join(room, false, entry("x", 1))
+	if p := awaitPresence(t, watcher, "ada", protocol.EventJoin); p.Room != room {
+		t.Fatalf("the other node's member got %+v", p)
+	}
+	other := dialPeer(t, hsA, "other")
+	other.join("a..b", false) // a prefix of the name's subject before: not the same room
+	ada.send(&protocol.Set{Room: room, Entries: []protocol.Entry{entry("x", 2)}})
+	if p := awaitPresence(t, watcher, "ada", protocol.EventChange); p.Room != room {
+		t.Fatalf("the other node's member got %+v", p)
 	}
 }

@@ -136,7 +136,9 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 	s.mux.HandleFunc("POST /event", s.serveEvent)
 	s.mux.HandleFunc("GET /stats", s.serveStats)
 	s.mux.Handle("GET /metrics", s.met.handler())
-	s.mux.HandleFunc("/synk/", s.serveNoRoute)
+	for _, p := range noRoutes {
+		s.mux.HandleFunc(p, s.serveNoRoute)
+	}
 	s.routeChunks()
 	s.wg.Add(1)
 	go s.janitor()

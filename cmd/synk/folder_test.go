@@ -34,7 +34,7 @@ func TestFolder_cli(t *testing.T) {
 		{"folder", a, "-room", "r"},
 		{"folder", "-room", "r", "-server", "ws://" + addr},
 		{"folder", a, "-room", "r", "-server", "ws://" + addr, "-progress", "sometimes"},
-		{"folder", a, "-room", "bad room", "-server", "ws://" + addr, "-once"},
+		{"folder", a, "-room", "bad/room", "-server", "ws://" + addr, "-once"},
 	} {
 		if err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)

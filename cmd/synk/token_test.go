@@ -54,7 +54,7 @@ func TestToken(t *testing.T) {
 		{"token", "-key", secret, "-sub", "ada"},                            // no room
 		{"token", "-key", secret, "-sub", "ada", "-room", "lobby=fly"},      // unknown capability
 		{"token", "-key", pubFile, "-sub", "ada", "-room", "lobby=read"},    // a public key cannot sign
-		{"token", "-key", secret, "-sub", "a b", "-room", "lobby=presence"}, // bad user id
+		{"token", "-key", secret, "-sub", "a/b", "-room", "lobby=presence"}, // bad user id
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("synk %v: want an error", args)

@@ -89,8 +89,8 @@ func TestClient_serverRefusal(t *testing.T) {
 	if err := r.Set(ctxT(t), map[string]any{"a": string(make([]byte, 100))}); protocol.ErrorCode(err) != protocol.CodeValueTooLarge {
 		t.Fatalf("Set of a large value = %v, want ValueTooLarge", err)
 	}
-	if _, err := c.Join(ctxT(t), "bad room", nil); protocol.ErrorCode(err) != protocol.CodeBadName {
-		t.Fatalf("Join(bad room) = %v, want BadName", err)
+	if _, err := c.Join(ctxT(t), "bad/room", nil); protocol.ErrorCode(err) != protocol.CodeBadName {
+		t.Fatalf("Join(bad/room) = %v, want BadName", err)
 	}
 	if err := r.Set(ctxT(t), map[string]any{"a": 1, "b": 2}); err != nil {
 		t.Fatalf("Set within limits = %v", err)

@@ -134,6 +134,16 @@ func TestEdge(t *testing.T) {
 		if code, out := httpDo(t, "POST", w.url("/synk/seed"), `{"c":"a b"}`); code != 400 || !strings.Contains(out, `"error"`) {
 			t.Fatalf("bad POST = %d %s, want 400 with a JSON error", code, out)
 		}
+		// Room names are UTF-8, percent-encoded in the path.
+		if code, out := httpDo(t, "POST", w.url("/synk/caf%C3%A9%20%E2%98%95"), `{"c":"zoë","d":[{"k":"k","v":1.0}]}`); code != 200 || out != "[]" {
+			t.Fatalf("POST to a UTF-8 room = %d %s", code, out)
+		}
+		if code, out := httpDo(t, "GET", w.url("/synk/caf%C3%A9%20%E2%98%95"), ""); code != 200 || out != `[{"c":"zoë","d":[{"k":"k","v":1.0}]}]` {
+			t.Fatalf("GET of a UTF-8 room = %d %s", code, out)
+		}
+		if code, out := httpDo(t, "GET", w.url("/synk/a%09b"), ""); code != 400 || !strings.Contains(out, `"BadName"`) {
+			t.Fatalf("GET of a room with a tab = %d %s, want 400 BadName", code, out)
+		}
 		if code, _ := httpDo(t, "GET", w.url("/nowhere"), ""); code != 404 {
 			t.Fatalf("GET /nowhere = %d, want 404", code)
 		}

@@ -4,17 +4,27 @@
 import "./wasm_exec.js"; // syumai/workers' wasm_exec: a "context" global per Go instance
 import mod from "./synk.wasm";
 
-// roomOf returns the room a request is for: /ws/{room} or /synk/{room}.
+// roomOf returns the room a request is for, /ws/{room} or /synk/{room}
+// with the name percent-decoded; "" for another path, null for a name
+// that is not a room's (protocol.CheckRoom: 1 to 64 bytes of UTF-8
+// without control characters or "/").
 function roomOf(url) {
-  const m = new URL(url).pathname.match(/^\/(ws|synk)\/([A-Za-z0-9._~-]{1,64})$/);
-  return m && m[2];
+  const m = new URL(url).pathname.match(/^\/(ws|synk)\/([^/]+)$/);
+  if (!m) return "";
+  let name;
+  try { name = decodeURIComponent(m[2]); } catch { return null; }
+  const bytes = new TextEncoder().encode(name).length;
+  return bytes > 64 || /[\u0000-\u001f\u007f-\u009f/]/.test(name) ? null : name;
 }
 
 export default {
   async fetch(req, env) {
     const room = roomOf(req.url);
-    if (!room) {
+    if (room === "") {
       return Response.json({ error: { code: 209, name: "NotFound", message: "use /ws/{room} or /synk/{room}" } }, { status: 404 });
+    }
+    if (room === null) {
+      return Response.json({ error: { code: 201, name: "BadName", message: "a room name is 1 to 64 bytes of UTF-8 without control characters or \"/\", percent-encoded in the path" } }, { status: 400 });
     }
     return env.ROOMS.get(env.ROOMS.idFromName(room)).fetch(req);
   },
