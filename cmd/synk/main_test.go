@@ -133,7 +133,7 @@ func startServe(t *testing.T) string {
 func TestServe_saysWhenNoClient(t *testing.T) {
 	t.Parallel()
 	var log strings.Builder
-	c, err := parseServe([]string{"-addr", "127.0.0.1:0"}, func(string) (string, bool) { return "", false }, &log)
+	c, err := parseServe([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, func(string) (string, bool) { return "", false }, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
