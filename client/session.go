@@ -48,8 +48,9 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 	}
 	hello := &protocol.Hello{Version: protocol.Version, Client: c.opts.Client, Batch: true, Token: c.opts.Token}
 	c.mu.Lock()
-	if hello.Client == "" && hello.Token == "" && c.secret != "" {
-		// The id the server gave, and the proof: the same client again.
+	if hello.Token == "" && c.secret != "" && (hello.Client == "" || hello.Client == c.client) {
+		// The id (the server's, or the one chosen) and the proof the
+		// server gave: the same client again.
 		hello.Client, hello.Secret = c.client, c.secret
 	}
 	c.mu.Unlock()

@@ -165,6 +165,7 @@ func (s *Server) run(ws Socket, remote string) {
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	s.clients[c.client]++
 	s.wakeJanitor()
 	c.slot = s.nextSlot
 	s.nextSlot = (s.nextSlot + 1) % pingSlots
@@ -191,6 +192,9 @@ func (s *Server) run(ws Socket, remote string) {
 	}
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.clients[c.client]--; s.clients[c.client] <= 0 {
+		delete(s.clients, c.client)
+	}
 	s.mu.Unlock()
 	s.log.Debug("websocket closed", "client", client, "code", reason)
 }
@@ -243,8 +247,12 @@ func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Gr
 	case h.Secret != "" && grant == nil:
 		proven = hmac.Equal([]byte(h.Secret), []byte(s.secretFor(h.Client)))
 	}
+	// A secret goes to a client whose id is proven, and to one that
+	// chose an id no connection here holds: the first to take an id may
+	// take it over later (after a cut, or this server's restart) without
+	// the others seeing it leave and join.
 	var secret string
-	if proven && grant == nil {
+	if grant == nil && (proven || !s.clientHeld(h.Client)) {
 		secret = s.secretFor(h.Client)
 	}
 	o := s.opts
@@ -256,6 +264,13 @@ func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Gr
 		return nil, nil, false, err
 	}
 	return h, grant, proven, ws.Write(ctx, websocket.MessageBinary, b)
+}
+
+// clientHeld reports whether a connection of this server has client's id.
+func (s *Server) clientHeld(client string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients[client] > 0
 }
 
 // secretFor returns client's resume secret: a keyed hash only this server

@@ -61,6 +61,15 @@ func TestJoin_sameClientReconnects(t *testing.T) {
 			t.Fatalf("then %+v, want the Join", p)
 		}
 	}
+	// An id nobody here holds, chosen: the first to take it gets a secret,
+	// and may come back with it unseen; a second connection does not.
+	solo := dialPeer(t, hs, "solo")
+	if solo.welcome.Secret == "" || solo.welcome.Secret == secret {
+		t.Fatalf("Welcome to a free chosen id: secret %q, want its own", solo.welcome.Secret)
+	}
+	if twin := dialPeer(t, hs, "solo"); twin.welcome.Secret != "" {
+		t.Fatalf("Welcome to a chosen id held by another connection carries a secret")
+	}
 	// A secret without an id is a bad Hello.
 	bad := &peer{t: t, ws: dialRaw(t, hs)}
 	bad.send(&protocol.Hello{Version: protocol.Version, Secret: secret})

@@ -46,6 +46,7 @@ type Server struct {
 	mu       sync.Mutex // Protects the following.
 	rooms    map[string]*room
 	conns    map[*conn]struct{}
+	clients  map[string]int // connections by client id
 	ipConns  map[string]int // open websocket connections per peer address
 	open     int            // open websocket connections
 	closing  bool
@@ -85,12 +86,12 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		only:    only,
-		opts:    o,
-		log:     o.Logger,
-		mux:     http.NewServeMux(),
-		rooms:   make(map[string]*room),
-		conns:   make(map[*conn]struct{}),
+		only:  only,
+		opts:  o,
+		log:   o.Logger,
+		mux:   http.NewServeMux(),
+		rooms: make(map[string]*room),
+		conns: make(map[*conn]struct{}), clients: make(map[string]int),
 		ipConns: make(map[string]int),
 		wake:    make(chan struct{}, 1),
 		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets, o.MaxMeetsPerEvent, o.MaxMeetBytes),
