@@ -12,6 +12,10 @@ type bus interface {
 	// announce tells the other nodes of a local member's event in r; the
 	// caller holds r.mu.
 	announce(r *room, p *protocol.Presence)
+	// takeOver tells the other nodes that a client another node held
+	// reconnected here, proving its id (p is its Join): they move it
+	// here without a Leave and a Join. The caller holds r.mu.
+	takeOver(r *room, p *protocol.Presence)
 	// watch follows a room now in memory here; the caller holds s.mu.
 	watch(name string)
 	// confirmWatch waits until what watch asked for is in place, so that every

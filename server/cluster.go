@@ -75,6 +75,7 @@ type clusterEvent struct {
 	Members []protocol.Member      `msgpack:"m,omitempty"`
 	Posted  []byte                 `msgpack:"j,omitempty"` // an HTTP poster's data as posted (see parsePost)
 	PostedM map[string][]byte      `msgpack:"p,omitempty"` // the same for Members, by client
+	Took    bool                   `msgpack:"t,omitempty"` // a Join of a client that proved its id: it moves here unseen
 }
 
 // newBus returns the presence bus of a server in a cluster.
@@ -135,9 +136,13 @@ func (cl *cluster) publish(subj, reply string, ev *clusterEvent) {
 
 // announce publishes a local member's presence event in r. The caller
 // holds r.mu, so a room's events leave in the order the room made them.
-func (cl *cluster) announce(r *room, p *protocol.Presence) {
+func (cl *cluster) announce(r *room, p *protocol.Presence) { cl.publishEvent(r, p, false) }
+
+func (cl *cluster) takeOver(r *room, p *protocol.Presence) { cl.publishEvent(r, p, true) }
+
+func (cl *cluster) publishEvent(r *room, p *protocol.Presence, took bool) {
 	ev := &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Kind: p.Event,
-		Client: p.Client, Entries: p.Entries, Delete: p.Delete, Reason: p.Reason}
+		Client: p.Client, Entries: p.Entries, Delete: p.Delete, Reason: p.Reason, Took: took}
 	if m := r.members[p.Client]; m != nil && p.Event != protocol.EventLeave {
 		ev.Posted = m.posted
 	}
@@ -232,7 +237,7 @@ func (cl *cluster) applyMembers(r *room, ev *clusterEvent) {
 	had := make(map[string]bool)
 	for _, m := range ev.Members {
 		had[m.Client] = true
-		cl.applyJoin(r, ev.Node, m.Client, m.Entries, ev.PostedM[m.Client])
+		cl.applyJoin(r, ev.Node, m.Client, m.Entries, ev.PostedM[m.Client], false)
 	}
 	for _, m := range slices.Collect(maps.Values(r.members)) {
 		if m.node == ev.Node && !had[m.client] {
@@ -283,7 +288,7 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 	m := r.members[ev.Client]
 	switch ev.Kind {
 	case protocol.EventJoin:
-		cl.applyJoin(r, ev.Node, ev.Client, ev.Entries, ev.Posted)
+		cl.applyJoin(r, ev.Node, ev.Client, ev.Entries, ev.Posted, ev.Took)
 	case protocol.EventChange:
 		if m != nil && m.node == ev.Node {
 			r.setPosted(m, ev.Posted) // counted, never refused
@@ -303,8 +308,9 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 
 // applyJoin adds or refreshes a member of another node. A local member
 // with the same client id is replaced, as a second connection is on one
-// node.
-func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.Entry, posted []byte) {
+// node; unless took, the client having proven its id there: then it moves
+// to that node unseen, and the others hear only what changed.
+func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.Entry, posted []byte, took bool) {
 	m := r.members[client]
 	if m != nil && m.node == node {
 		m.posted = posted // recounted below, or now
@@ -315,6 +321,24 @@ func (cl *cluster) applyJoin(r *room, node, client string, entries []protocol.En
 			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
 		} else {
 			r.recount(m)
+		}
+		return
+	}
+	if m != nil && took {
+		r.dropMember(m)
+		if m.node != "" {
+			r.remote--
+		} else if m.conn != nil {
+			r.objs.drop(m.conn)
+			m.conn.sendMsg(&protocol.Error{Code: protocol.CodeReplaced, Room: r.name,
+				Message: client + " reconnected on another node"})
+		}
+		moved := &member{client: client, entries: entryMap(entries), node: node, posted: posted}
+		r.recount(moved)
+		r.members[client] = moved
+		r.remote++
+		if set, del := diffEntries(m.entries, entries); len(set) > 0 || len(del) > 0 {
+			r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: client, Entries: set, Delete: del}, nil)
 		}
 		return
 	}

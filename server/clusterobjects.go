@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -153,6 +154,9 @@ func (cl *cluster) openObjectsOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: object records: %w", err)
 	}
+	if err := cl.shareIDKey(actx, log.js); err != nil {
+		return err
+	}
 	info, err := log.stream.Info(actx, jetstream.WithSubjectFilter(roomLogSubject+">"))
 	if err != nil {
 		return err
@@ -173,6 +177,34 @@ func (cl *cluster) openObjectsOnce(ctx context.Context) error {
 		return err
 	}
 	cl.ready.Store(true)
+	return nil
+}
+
+// shareIDKey makes the nodes key resume secrets alike (secretFor): the
+// first node stores a random key in the SYNK_SERVER bucket, and every
+// node takes the stored one, so that a client that fails over to another
+// node proves its id there and takes over its membership unseen.
+func (cl *cluster) shareIDKey(ctx context.Context, js jetstream.JetStream) error {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "SYNK_SERVER",
+		Storage: jetstream.FileStorage, Replicas: cl.s.opts.NATSReplicas})
+	if err != nil {
+		return fmt.Errorf("server: shared id key: %w", err)
+	}
+	key := new([32]byte)
+	rand.Read(key[:])
+	if _, err := kv.Create(ctx, "idkey", key[:]); errors.Is(err, jetstream.ErrKeyExists) {
+		e, err := kv.Get(ctx, "idkey")
+		if err != nil {
+			return fmt.Errorf("server: shared id key: %w", err)
+		}
+		if len(e.Value()) != len(key) {
+			return fmt.Errorf("server: shared id key: %d bytes stored, want %d", len(e.Value()), len(key))
+		}
+		copy(key[:], e.Value())
+	} else if err != nil {
+		return fmt.Errorf("server: shared id key: %w", err)
+	}
+	cl.s.idKey.Store(key)
 	return nil
 }
 

@@ -274,10 +274,10 @@ func (s *Server) clientHeld(client string) bool {
 }
 
 // secretFor returns client's resume secret: a keyed hash only this server
-// process can make, so that nobody else can take over a client's
-// membership by its id.
+// (this process, or the nodes of its cluster, which share the key) can
+// make, so that nobody else can take over a client's membership by its id.
 func (s *Server) secretFor(client string) string {
-	mac := hmac.New(sha256.New, s.idKey[:])
+	mac := hmac.New(sha256.New, s.idKey.Load()[:])
 	mac.Write([]byte(client))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
 }

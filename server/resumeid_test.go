@@ -75,3 +75,41 @@ func TestJoin_sameClientReconnects(t *testing.T) {
 	bad.send(&protocol.Hello{Version: protocol.Version, Secret: secret})
 	bad.expectError(protocol.CodeBadRequest)
 }
+
+// TestCluster_takeoverUnseen: a client that fails over to another node
+// while its old connection is still held proves its id there (the nodes
+// share the key of resume secrets) and takes over its membership: the
+// observers on both nodes see only its change, never a Leave and a Join,
+// and the old connection, closing later, makes no Leave either.
+func TestCluster_takeoverUnseen(t *testing.T) {
+	t.Parallel()
+	_, hsA, _, hsB := twoNodesOn(t, runNATS(t, true), &Options{}, &Options{})
+	ada := dialPeer(t, hsA, "")
+	id, secret := ada.welcome.Client, ada.welcome.Secret
+	ada.join("w", false, entry("pose", 1))
+	eveA, eveB := dialPeer(t, hsA, "eveA"), dialPeer(t, hsB, "eveB")
+	eveA.join("w", true)
+	if j := eveB.join("w", true); len(j.Members) == 0 {
+		awaitPresence(t, eveB, id, protocol.EventJoin)
+	}
+
+	again := helloPeer(t, &peer{t: t, ws: dialRaw(t, hsB)}, &protocol.Hello{Client: id, Secret: secret})
+	if again.welcome.Secret != secret {
+		t.Fatalf("the other node's Welcome has secret %q, want the first node's %q: the nodes do not share the key", again.welcome.Secret, secret)
+	}
+	again.join("w", false, entry("pose", 2))
+	for _, eve := range []*peer{eveA, eveB} {
+		if p := expect[*protocol.Presence](eve); p.Event != protocol.EventChange || p.Client != id {
+			t.Fatalf("an observer saw %+v, want only the change of %s's pose", p, id)
+		}
+	}
+	ada.expectError(protocol.CodeReplaced)
+	ada.ws.CloseNow()
+	marker := dialPeer(t, hsA, "marker")
+	marker.join("w", false)
+	for _, eve := range []*peer{eveA, eveB} {
+		if p := expect[*protocol.Presence](eve); p.Event != protocol.EventJoin || p.Client != "marker" {
+			t.Fatalf("after the old connection closed an observer saw %+v, want the marker's join", p)
+		}
+	}
+}

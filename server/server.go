@@ -26,11 +26,11 @@ type Server struct {
 	store  backend // nil: objects live in memory only
 	meets  *meetBoard
 	met    *metrics
-	only   string        // the one room served, or "" for any
-	wake   chan struct{} // wakes a parked janitor: a client came
-	idKey  [32]byte      // keys the resume secrets of client ids (secretFor)
-	bus    bus           // the cluster's presence bus, or nil
-	chunks *chunkStore   // folder sync's chunks (nil under js)
+	only   string                   // the one room served, or "" for any
+	wake   chan struct{}            // wakes a parked janitor: a client came
+	idKey  atomic.Pointer[[32]byte] // keys the resume secrets of client ids (secretFor); a cluster's nodes share one
+	bus    bus                      // the cluster's presence bus, or nil
+	chunks *chunkStore              // folder sync's chunks (nil under js)
 
 	queued      atomic.Int64    // bytes queued for every connection (see conn.send)
 	bodies      bodyGate        // HTTP request bodies being read
@@ -114,7 +114,9 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		s.store = st
 	}
 	s.hold.opts = &s.opts
-	_, _ = rand.Read(s.idKey[:])
+	key := new([32]byte)
+	_, _ = rand.Read(key[:])
+	s.idKey.Store(key)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if o.NATS != nil {
 		if s.bus, err = newBus(s, o.NATS); err != nil {
@@ -407,17 +409,29 @@ func (s *Server) join(c *conn, j *protocol.Join, h uint32) error {
 	if err := r.updateReplacing(m, j.Entries, nil, s.opts.MaxKeys, r.members[c.client]); err != nil {
 		return err // the member it would replace, if any, stays
 	}
-	if old := r.members[c.client]; old != nil && old.conn != nil && old.conn != c && c.proven {
+	if old := r.members[c.client]; old != nil && c.proven && (old.node != "" || old.conn != nil && old.conn != c) {
 		// The same client on a new connection (it reconnected before the
-		// old one timed out): it takes over the membership, and the others
-		// hear only what changed in its entries, not a Leave and a Join.
+		// old one timed out, here or on another node): it takes over the
+		// membership, and the others hear only what changed in its
+		// entries, not a Leave and a Join.
 		r.dropMember(old)
-		r.objs.drop(old.conn)
-		old.conn.sendMsg(&protocol.Error{Code: protocol.CodeReplaced, Room: r.name,
-			Message: c.client + " reconnected on another connection"})
+		if old.node != "" {
+			r.remote--
+		} else {
+			r.objs.drop(old.conn)
+			old.conn.sendMsg(&protocol.Error{Code: protocol.CodeReplaced, Room: r.name,
+				Message: c.client + " reconnected on another connection"})
+		}
 		r.members[c.client] = m
 		r.subs[c] = m
-		if set, del := diffEntries(old.entries, j.Entries); len(set) > 0 || len(del) > 0 {
+		set, del := diffEntries(old.entries, j.Entries)
+		switch {
+		case old.node != "": // the other nodes must learn where it is now
+			if len(set) > 0 || len(del) > 0 {
+				r.broadcast(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client, Entries: set, Delete: del}, c)
+			}
+			r.bus.takeOver(r, &protocol.Presence{Room: r.name, Event: protocol.EventJoin, Client: c.client, Entries: j.Entries})
+		case len(set) > 0 || len(del) > 0:
 			r.announce(&protocol.Presence{Room: r.name, Event: protocol.EventChange, Client: c.client, Entries: set, Delete: del}, c)
 		}
 		c.sendJoined(&protocol.Joined{ID: j.ID, Room: r.name, Members: r.snapshot(""), Handle: h})
