@@ -79,6 +79,12 @@ func (h *hub) framesSent(t testing.TB) int {
 // device opens a folder in dir and closes it at the end of the test.
 func device(t testing.TB, h *hub, dir, name string) *Folder {
 	t.Helper()
+	return deviceAt(t, h.url, dir, name)
+}
+
+// deviceAt is device through the server at url.
+func deviceAt(t testing.TB, url, dir, name string) *Folder {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if d := os.Getenv("FOLDER_DEBUG"); d != "" { // a directory for the logs, one file a test
 		w, err := os.OpenFile(filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_")+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -88,7 +94,7 @@ func device(t testing.TB, h *hub, dir, name string) *Folder {
 		t.Cleanup(func() { w.Close() })
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).With("dev", name)
 	}
-	f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: h.url, Device: name, Logger: log})
+	f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: url, Device: name, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

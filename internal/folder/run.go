@@ -21,6 +21,13 @@ const (
 // edits among them). Paths that keep failing make it return an error
 // that names them.
 func (f *Folder) Once(ctx context.Context) error {
+	// First the room's changes up to now: the server answers a Sub after
+	// everything it queued for this device before it, so what another
+	// device's Once wrote is in the cache before the first pass reads it
+	// (without, a busy machine let a pass run before the change came).
+	if err := f.room.Subscribe(ctx, []string{Area}, nil); err != nil {
+		return fmt.Errorf("folder: catching up with the room: %w", err)
+	}
 	var last passResult
 	failing := 0
 	for range maxPasses {
