@@ -295,8 +295,8 @@ func TestServer_origins(t *testing.T) {
 		}
 		if !tt.ok {
 			e, _ := m.(*protocol.Error)
-			if e == nil || e.Code != protocol.CodeForbidden || !strings.Contains(e.Message, "-origins evil.example:81") {
-				t.Errorf("origin %s: refused with %#v, want Forbidden naming -origins evil.example:81", tt.origin, m)
+			if e == nil || e.Code != protocol.CodeForbidden || !strings.Contains(e.Message, "add evil.example:81 to -origins") {
+				t.Errorf("origin %s: refused with %#v, want Forbidden naming -origins and evil.example:81", tt.origin, m)
 			}
 			_, _, err := ws.Read(ctx)
 			if websocket.CloseStatus(err) != websocket.StatusCode(protocol.CodeForbidden.CloseStatus()) {

@@ -34,7 +34,7 @@ func (s *Server) CheckOrigin(origin, host string) error {
 			return nil
 		}
 	}
-	return protocol.Errorf(protocol.CodeForbidden, "origin %s is not allowed: start synk with -origins %s", origin, u.Host)
+	return protocol.Errorf(protocol.CodeForbidden, "origin %s is not allowed: add %s to -origins (SYNK_ORIGINS)", origin, u.Host)
 }
 
 // originAllowed reports whether a page of origin may use the server,
@@ -45,27 +45,45 @@ func (s *Server) originAllowed(origin, host string) bool {
 
 // refuseOrigin answers a websocket from a page whose origin err refused.
 // A browser hides a refused upgrade's status from the page, so the
-// socket is accepted only to say why: the client's Hello is read and
-// answered with err as an Error frame and the close status that carries
-// it (the Go and browser clients reject with Forbidden and this message),
-// and nothing the page sent is acted on. The server logs the refusal, at
-// most once a minute per origin.
+// socket is accepted only to say why (see refuse).
 func (s *Server) refuseOrigin(w http.ResponseWriter, r *http.Request, err error) {
+	ws, aerr := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // refused: only told why
+	if aerr != nil {
+		return
+	}
+	s.refuse(ws, r.Header.Get("Origin"), r.RemoteAddr, err)
+}
+
+// RefuseSocket answers a websocket, which the caller accepted, from a
+// browser on origin that [Server.CheckOrigin] refused with err, as GET /ws
+// answers its own: the client's Hello is read and answered with err as an
+// Error frame and the close status that carries it (the Go and browser
+// clients reject with Forbidden and the message), and nothing the page
+// sent is acted on. The server logs the refusal, at most once a minute per
+// origin. It returns at once; the socket is closed within 5 s.
+func (s *Server) RefuseSocket(ws Socket, origin, remote string, err error) {
+	if !s.enter() {
+		ws.CloseNow()
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		s.refuse(ws, origin, remote, err)
+	}()
+}
+
+// refuse logs a refused origin and tells the socket's client why.
+func (s *Server) refuse(ws Socket, origin, remote string, err error) {
+	defer ws.CloseNow()
 	e := asProtocolError(err)
-	origin := r.Header.Get("Origin")
 	if s.refused.first(origin, time.Now()) {
 		host := origin
 		if u, err := url.Parse(origin); err == nil && u.Host != "" {
 			host = u.Host
 		}
-		s.log.Warn("websocket refused: origin not allowed", "origin", origin, "remote", r.RemoteAddr,
+		s.log.Warn("websocket refused: origin not allowed", "origin", origin, "remote", remote,
 			"allow with", "-origins "+host)
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // refused: only told why
-	if err != nil {
-		return
-	}
-	defer ws.CloseNow()
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()

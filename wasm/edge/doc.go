@@ -14,6 +14,7 @@
 //	handleRequest(request) → Promise<Response>   HTTP (syumai/workers)
 //	checkOrigin(origin, host) → reason or ""     before accepting a websocket
 //	open(ws, remote) → id                        a websocket the Durable Object accepted
+//	refuse(ws, remote, origin, host) → id        one whose origin checkOrigin refused: told why, then closed
 //	message(id, data)                            webSocketMessage
 //	closed(id, code, reason)                     webSocketClose / webSocketError
 //

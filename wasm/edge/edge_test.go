@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/protocol"
 )
 
 // workerd runs the edge worker built by make edge (SYNK_EDGE_DIR) under a
@@ -147,11 +148,22 @@ func TestEdge(t *testing.T) {
 		if code, _ := httpDo(t, "GET", w.url("/nowhere"), ""); code != 404 {
 			t.Fatalf("GET /nowhere = %d, want 404", code)
 		}
-		// A page of another site may not open a websocket.
-		_, resp, err := websocket.Dial(ctxT(t), "ws://"+w.addr+"/ws/seed",
+		// A page of another site may not use a websocket: it is told why.
+		ws, _, err := websocket.Dial(ctxT(t), "ws://"+w.addr+"/ws/seed",
 			&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.test"}}})
-		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("websocket from https://evil.test: %v, want 403", err)
+		if err != nil {
+			t.Fatalf("websocket from https://evil.test: %v", err)
+		}
+		defer ws.CloseNow()
+		hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Client: "mallory"})
+		ws.Write(ctxT(t), websocket.MessageBinary, hello)
+		_, b, err := ws.Read(ctxT(t))
+		m, _ := protocol.Decode(b)
+		if e, ok := m.(*protocol.Error); err != nil || !ok || e.Code != protocol.CodeForbidden || !strings.Contains(e.Message, "add evil.test to -origins (SYNK_ORIGINS)") {
+			t.Fatalf("a page of https://evil.test got %v %v, want Forbidden naming -origins evil.test", m, err)
+		}
+		if _, _, err := ws.Read(ctxT(t)); websocket.CloseStatus(err) != websocket.StatusCode(protocol.CodeForbidden.CloseStatus()) {
+			t.Fatalf("then %v, want close status %d", err, protocol.CodeForbidden.CloseStatus())
 		}
 	})
 

@@ -55,12 +55,16 @@ export class Room {
   async fetch(req) {
     await this.ready;
     if (req.headers.get("Upgrade") === "websocket") {
-      const refused = this.binding.checkOrigin(req.headers.get("Origin") || "", new URL(req.url).host);
-      if (refused) return Response.json({ error: { code: 215, name: "Forbidden", message: refused } }, { status: 403 });
+      const origin = req.headers.get("Origin") || "", host = new URL(req.url).host;
+      const remote = req.headers.get("CF-Connecting-IP") || "edge";
       const pair = new WebSocketPair();
       const [client, server] = Object.values(pair);
       this.ctx.acceptWebSocket(server);
-      const id = this.binding.open(server, req.headers.get("CF-Connecting-IP") || "edge");
+      // A page whose origin is refused gets its socket only to learn why:
+      // a browser hides a refused upgrade's status from the page.
+      const id = this.binding.checkOrigin(origin, host)
+        ? this.binding.refuse(server, remote, origin, host)
+        : this.binding.open(server, remote);
       if (id) this.sockets.set(server, id);
       return new Response(null, { status: 101, webSocket: client });
     }

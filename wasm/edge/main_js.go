@@ -44,6 +44,7 @@ func main() {
 	b := &bridge{s: s, sockets: make(map[int]*socket)}
 	binding.Set("checkOrigin", js.FuncOf(b.checkOrigin))
 	binding.Set("open", js.FuncOf(b.open))
+	binding.Set("refuse", js.FuncOf(b.refuse))
 	binding.Set("message", js.FuncOf(b.message))
 	binding.Set("closed", js.FuncOf(b.closed))
 	workers.ServeNonBlock(s) // binding.handleRequest: HTTP, /synk/{room}
@@ -89,6 +90,26 @@ func (b *bridge) open(_ js.Value, args []js.Value) any {
 		b.drop(id)
 		return 0
 	}
+	return id
+}
+
+// refuse(ws, remote, origin, host) answers a websocket the Durable Object
+// accepted from a page whose origin checkOrigin refused, telling it why
+// (server.RefuseSocket), and returns its id, which message and closed
+// take.
+func (b *bridge) refuse(_ js.Value, args []js.Value) any {
+	origin := args[2].String()
+	err := b.s.CheckOrigin(origin, args[3].String())
+	if err == nil {
+		return b.open(js.Undefined(), args[:2])
+	}
+	sock := newSocket(args[0])
+	b.mu.Lock()
+	b.next++
+	id := b.next
+	b.sockets[id] = sock
+	b.mu.Unlock()
+	b.s.RefuseSocket(sock, origin, args[1].String(), err)
 	return id
 }
 

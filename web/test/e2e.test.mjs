@@ -130,7 +130,7 @@ test("a page on another origin embeds the client only when allowed", async () =>
   const open = await startSynk("-same-origin-only", "-origins", origin);
   try {
     // Refused, the page learns why, and the server log says which flag allows it.
-    const refused = new RegExp(`^refused Forbidden .*origin http://${origin} is not allowed: start synk with -origins ${origin}`);
+    const refused = new RegExp(`^refused Forbidden .*origin http://${origin} is not allowed: add ${origin} to -origins \\(SYNK_ORIGINS\\)`);
     for (const [srv, want] of [[closed, refused], [open, /^joined 1$/]]) {
       const page = await browser.context.newPage();
       await page.goto(`http://${origin}/${encodeURIComponent(srv.url)}`);
