@@ -63,6 +63,7 @@ bench-browser: deps build
 
 test-go:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -C bench -race -count=1 ./...
 
 test-wasm: deps
 	PATH="$(WASM_EXEC):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./protocol/... ./client/...
@@ -83,6 +84,7 @@ fuzz-brief:
 
 lint: fmt-check vet check .cache/staticcheck
 	.cache/staticcheck ./...
+	cd bench && ../.cache/staticcheck ./...
 	GOOS=js GOARCH=wasm .cache/staticcheck ./protocol/... ./client/...
 
 .cache/staticcheck:
@@ -90,11 +92,13 @@ lint: fmt-check vet check .cache/staticcheck
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -C bench ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./protocol/... ./client/...
 
 fmt:
 	gofmt -s -w .
 	$(GO) mod tidy
+	$(GO) mod tidy -C bench
 
 fmt-check:
 	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then echo "gofmt -s would change:"; echo "$$out"; exit 1; fi
@@ -108,18 +112,18 @@ check:
 
 ## compare: Synk beside centrifuge and a bare hub (docs/BENCHMARKS.md); ~25 minutes
 compare:
-	$(GO) run ./bench/compare -runs 3 -out docs/bench
+	$(GO) run -C bench ./compare -runs 3 -out ../docs/bench
 
 ## soak: 200 clients for 2 minutes; lost writes, goroutines and heap (bench/soak);
 ## then the multi-process cluster test with 30 s of writing between its kills
 soak:
-	$(GO) run ./bench/soak -conns 200 -duration 2m
+	$(GO) run -C bench ./soak -conns 200 -duration 2m
 	$(GO) test -count=1 -run TestCluster -v ./internal/chaos -long
 
 ## bench: codec and fan-out benchmarks (see README for the figures)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol
-	$(GO) test -run '^$$' -bench Fanout -benchtime 600x ./internal/e2e
+	$(GO) test -C bench -run '^$$' -bench Fanout -benchtime 600x ./load
 
 # Node, Chromium and playwright-core for the js/wasm and browser tests.
 deps:

@@ -3,8 +3,8 @@
 // RSS growth per attack (median and range) beside its bound, and a probe
 // client's longest round trip: the figures of docs/LIMITS.md.
 //
-//	go run ./bench/attack -runs 3
-//	go run ./bench/attack -bin /tmp/synk-old -plain   # an older build, without the new flags
+//	go run -C bench ./attack -runs 3
+//	go run -C bench ./attack -bin /tmp/synk-old -plain   # an older build, without the new flags
 //
 // Each attack is bounded in count and time and stops by itself.
 package main

@@ -5,10 +5,10 @@
 // so that its CPU time, memory and bytes written are its own; the clients
 // run in this process, each system with its own Go client.
 //
-//	go run ./bench/compare                       # every workload, 3 runs, medians
-//	go run ./bench/compare -workloads fanout -runs 5
-//	go run ./bench/compare -out docs/bench       # also write tables and charts there
-//	go run ./bench/compare -workloads none -out docs/bench   # redraw them from results.json
+//	go run -C bench ./compare                       # every workload, 3 runs, medians
+//	go run -C bench ./compare -workloads fanout -runs 5
+//	go run -C bench ./compare -out ../docs/bench    # also write tables and charts there
+//	go run -C bench ./compare -workloads none -out ../docs/bench   # redraw them from results.json
 //
 // Each load is bounded: a fixed number of messages or a fixed duration.
 package main

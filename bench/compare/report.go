@@ -164,7 +164,7 @@ func (rep *report) write(dir string) error {
 	}
 	rep.merge(filepath.Join(dir, "results.json"))
 	var md strings.Builder
-	fmt.Fprintf(&md, "<!-- written by go run ./bench/compare; do not edit -->\n\nMachine: %s. %s, %d runs per load and system, medians.\n",
+	fmt.Fprintf(&md, "<!-- written by go run -C bench ./compare; do not edit -->\n\nMachine: %s. %s, %d runs per load and system, medians.\n",
 		machine(), rep.started.UTC().Format("2006-01-02"), rep.runs)
 	for _, w := range rep.order {
 		md.WriteString(rep.table(w))

@@ -3,7 +3,7 @@
 // device to the server and on to a second device, then the bytes that
 // small edits send.
 //
-//	go run ./bench/folder -size 1GB
+//	go run -C bench ./folder -size 1GB
 //
 // It runs a server in its own process, storing objects and chunks on disk
 // in a temporary directory, and two devices in temporary folders; all of

@@ -1,7 +1,7 @@
 // Command load drives a running Synk server with one publisher and many
 // subscribers in one room and prints deliveries per second and latency.
 //
-//	go run ./bench/load -url ws://127.0.0.1:8080/ws -subs 1000 -n 1000
+//	go run -C bench ./load -url ws://127.0.0.1:8080/ws -subs 1000 -n 1000
 //
 // Point it only at a server you run, on loopback.
 package main
@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/synkhq/synk/internal/loadgen"
+	"github.com/synkhq/synk/bench/internal/loadgen"
 )
 
 func main() {

@@ -4,7 +4,7 @@
 // no acknowledged write was lost and that the server's goroutines and heap
 // came back to where they were after a warm-up.
 //
-//	go run ./bench/soak -conns 200 -duration 2m
+//	go run -C bench ./soak -conns 200 -duration 2m
 //
 // Without -url it runs a server in its own process (objects stored in a
 // temporary directory, 200 changes of history per room) and measures it

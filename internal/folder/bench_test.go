@@ -7,7 +7,7 @@ import (
 
 // BenchmarkInitialSync: a 64 MB folder of mixed files from one device
 // through the server to a fresh second device, per iteration (MB/s of
-// the whole trip). go run ./bench/folder -size 1GB for the full figure.
+// the whole trip). go run -C bench ./folder -size 1GB for the full figure.
 func BenchmarkInitialSync(b *testing.B) {
 	h := startHub(b)
 	src := b.TempDir()

@@ -1,11 +1,14 @@
-package e2e
+package main
 
 import (
 	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/synkhq/synk/internal/loadgen"
+	"github.com/synkhq/synk/bench/internal/loadgen"
 	"github.com/synkhq/synk/server"
 )
 
@@ -14,7 +17,7 @@ import (
 // publishes as fast as acknowledgements allow (throughput; latency then is
 // mostly queueing), "60Hz" at a pose-update rate (latency).
 //
-//	go test ./internal/e2e -run '^$' -bench Fanout -benchtime 600x
+//	go test -C bench ./load -run '^$' -bench Fanout -benchtime 600x
 func BenchmarkFanout(b *testing.B) {
 	for _, bc := range []struct {
 		name string
@@ -51,4 +54,28 @@ func TestFanout_small(t *testing.T) {
 	if r.Deliveries != 20*50 {
 		t.Fatalf("deliveries = %d, want %d", r.Deliveries, 20*50)
 	}
+}
+
+// start runs a server with opts on loopback until the test ends and
+// returns its websocket URL.
+func start(tb testing.TB, opts *server.Options) (*server.Server, *httptest.Server, string) {
+	tb.Helper()
+	if opts == nil {
+		opts = &server.Options{}
+	}
+	opts.Logger = slog.New(slog.DiscardHandler)
+	s, err := server.New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	tb.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			tb.Error(err)
+		}
+	})
+	return s, hs, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
 }
