@@ -2,14 +2,10 @@
 
 package server
 
-import (
-	"errors"
-
-	"github.com/nats-io/nats.go"
-)
+import "errors"
 
 // newBus: at the edge, a room is one Durable Object; there is no cluster
 // to join.
-func newBus(*Server, *nats.Conn) (bus, error) {
+func newBus(*Server, NATSConn) (bus, error) {
 	return nil, errors.New("server: Options.NATS is not supported under js/wasm")
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/nats-io/nats.go"
 	"log/slog"
 	"time"
 )
@@ -197,7 +196,7 @@ type Options struct {
 	// (see docs/CLUSTER.md); a node's objects then live in JetStream, not
 	// in DataDir. Every node needs the same limits. The connection is the
 	// caller's to close, after Shutdown. Nil runs alone.
-	NATS *nats.Conn
+	NATS NATSConn
 	// NATSReplicas is how many NATS servers store each object write (the
 	// room log's JetStream replicas): 3 on a three-server NATS cluster.
 	// Default 1.
