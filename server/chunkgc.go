@@ -5,13 +5,12 @@ package server
 import (
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/synkhq/synk/protocol"
 )
 
 // Chunks are collected when nothing refers to them. A chunk is kept while
-// an object of kind "file" in its room names it, in field "c" (32-byte
-// hashes back to back) or through field "l" (the hash of a chunk that
-// holds such a list, itself kept), or while it is younger than
+// a file object in its room names it (protocol.ChunkRefs: inline, or
+// through a list chunk, itself kept), or while it is younger than
 // ChunkGrace: a device uploads a file's chunks before it writes the file's
 // object. Being asked about (the missing list, a PUT of a chunk held)
 // renews a chunk's age, so one a device is about to refer to again is not
@@ -66,16 +65,11 @@ func (s *Server) chunkRefs(room string) map[[32]byte]bool {
 	var lists [][32]byte
 	if r := s.lockRoom(room, false); r != nil {
 		for _, o := range r.objs.byID {
-			if o.kind != "file" {
-				continue
-			}
-			var c, l []byte
-			if msgpack.Unmarshal(o.fields["c"], &c) == nil && len(c)%32 == 0 {
-				add(c)
-			}
-			if msgpack.Unmarshal(o.fields["l"], &l) == nil && len(l) == 32 {
-				keep[[32]byte(l)] = true
-				lists = append(lists, [32]byte(l))
+			hashes, list := protocol.ChunkRefs(o.kind, o.fields)
+			add(hashes)
+			if list != nil {
+				keep[[32]byte(list)] = true
+				lists = append(lists, [32]byte(list))
 			}
 		}
 		s.unlockRoom(r)
