@@ -5,11 +5,11 @@ package server
 import (
 	"time"
 
-	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/internal/chunkref"
 )
 
 // Chunks are collected when nothing refers to them. A chunk is kept while
-// a file object in its room names it (protocol.ChunkRefs: inline, or
+// a file object in its room names it (chunkref.ChunkRefs: inline, or
 // through a list chunk, itself kept), or while it is younger than
 // ChunkGrace: a device uploads a file's chunks before it writes the file's
 // object. Being asked about (the missing list, a PUT of a chunk held)
@@ -65,7 +65,7 @@ func (s *Server) chunkRefs(room string) map[[32]byte]bool {
 	var lists [][32]byte
 	if r := s.lockRoom(room, false); r != nil {
 		for _, o := range r.objs.byID {
-			hashes, list := protocol.ChunkRefs(o.kind, o.fields)
+			hashes, list := chunkref.ChunkRefs(o.kind, o.fields)
 			add(hashes)
 			if list != nil {
 				keep[[32]byte(list)] = true

@@ -9,7 +9,7 @@ import (
 	"io/fs"
 
 	"github.com/synkhq/synk/client"
-	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/internal/chunkref"
 )
 
 // Files and directories are objects of the room, all in one area. A
@@ -25,14 +25,14 @@ import (
 //	   inlineChunks chunks; else empty and
 //	l  the SHA-256 of a chunk that holds that list
 //
-// (c and l, and the kind "file", are protocol.FileChunks, FileChunkList
+// (c and l, and the kind "file", are chunkref.FileChunks, FileChunkList
 // and FileKind: the server reads them to keep the chunks files need.)
 //
 // The object id is derived from the path, so every device names a path's
 // object alike and two devices creating one path meet in CodeExists.
 const (
 	Area     = "files"
-	KindFile = protocol.FileKind
+	KindFile = chunkref.FileKind
 	KindDir  = "dir"
 
 	inlineChunks = 256 // 8 KiB of hashes: well within a value's limit
@@ -86,7 +86,7 @@ func decodeRecord(o client.Object) (*record, error) {
 	for _, f := range []struct {
 		k string
 		v any
-	}{{"s", &r.Size}, {"t", &r.MTime}, {"h", &h}, {protocol.FileChunks, &r.Chunks}, {protocol.FileChunkList, &r.List}} {
+	}{{"s", &r.Size}, {"t", &r.MTime}, {"h", &h}, {chunkref.FileChunks, &r.Chunks}, {chunkref.FileChunkList, &r.List}} {
 		if err := o.Get(f.k, f.v); err != nil {
 			return nil, fmt.Errorf("object %s: field %s: %w", o.ID, f.k, err)
 		}
@@ -150,7 +150,7 @@ func (r *record) fields() map[string]any {
 	}
 	f["s"], f["t"], f["h"] = r.Size, r.MTime, r.Hash[:]
 	// Both always present (one empty), so an update replaces both.
-	f[protocol.FileChunks], f[protocol.FileChunkList] = append([]byte{}, r.Chunks...), append([]byte{}, r.List...)
+	f[chunkref.FileChunks], f[chunkref.FileChunkList] = append([]byte{}, r.Chunks...), append([]byte{}, r.List...)
 	return f
 }
 

@@ -1,13 +1,21 @@
-package protocol
+// Package chunkref is the one place that knows how folder sync's file
+// objects refer to chunks: the folder records (internal/folder) write
+// references this way, and the server's chunk collection (server) reads
+// them to keep the chunks files need.
+//
+// Folder sync keeps files as objects, and their content as chunks the
+// server stores by SHA-256 (docs/FOLDER.md). An object of kind FileKind
+// names its chunks' hashes, 32 bytes each back to back, in field
+// FileChunks, or, for a long list, the hash of a chunk that holds that
+// list in field FileChunkList.
+//
+// (It is not in protocol/, which the browser bundle compiles: the browser
+// never reads chunk references.)
+package chunkref
 
 import "github.com/vmihailenco/msgpack/v5"
 
-// Folder sync keeps files as objects, and their content as chunks the
-// server stores by SHA-256 (docs/FOLDER.md). The server keeps a chunk
-// while a file refers to it, so the schema of a reference is shared here:
-// an object of kind FileKind names its chunks' hashes, 32 bytes each back
-// to back, in field FileChunks, or, for a long list, the hash of a chunk
-// that holds that list in field FileChunkList.
+// The schema of a chunk reference.
 const (
 	FileKind      = "file"
 	FileChunks    = "c"
