@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -37,7 +39,7 @@ func (s *Server) routeChunks() {
 
 // chunkRoom checks the room of a chunk request and the caller's right to
 // c in it, answering the error itself when it returns false.
-func (s *Server) chunkRoom(w http.ResponseWriter, r *http.Request, c Capability) (string, bool) {
+func (s *Server) chunkRoom(w http.ResponseWriter, r *http.Request, c auth.Capability) (string, bool) {
 	name := r.PathValue("room")
 	if err := protocol.CheckRoom(name); err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -56,7 +58,7 @@ func (s *Server) chunkRoom(w http.ResponseWriter, r *http.Request, c Capability)
 
 // chunkNamed is chunkRoom for a request naming a chunk: it also decodes
 // the chunk's hash.
-func (s *Server) chunkNamed(w http.ResponseWriter, r *http.Request, c Capability) (string, [32]byte, bool) {
+func (s *Server) chunkNamed(w http.ResponseWriter, r *http.Request, c auth.Capability) (string, [32]byte, bool) {
 	room, ok := s.chunkRoom(w, r, c)
 	if !ok {
 		return "", [32]byte{}, false
@@ -82,7 +84,7 @@ func parseHash(h string) ([32]byte, error) {
 }
 
 func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
-	room, sum, ok := s.chunkNamed(w, r, CapWrite)
+	room, sum, ok := s.chunkNamed(w, r, auth.CapWrite)
 	if !ok {
 		return
 	}
@@ -151,7 +153,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
-	room, sum, ok := s.chunkNamed(w, r, CapRead)
+	room, sum, ok := s.chunkNamed(w, r, auth.CapRead)
 	if !ok {
 		return
 	}
@@ -173,7 +175,7 @@ func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
-	room, ok := s.chunkRoom(w, r, CapWrite)
+	room, ok := s.chunkRoom(w, r, auth.CapWrite)
 	if !ok {
 		return
 	}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -115,8 +117,8 @@ func TestChunks_kept(t *testing.T) {
 func TestChunks_auth(t *testing.T) {
 	t.Parallel()
 	hs := authServer(t, nil)
-	reader := mint(t, hmacKey, claims("ada", time.Hour, map[string][]Capability{"photos": {CapRead}}))
-	writer := mint(t, hmacKey, claims("joe", time.Hour, map[string][]Capability{"photos": {CapRead, CapWrite}}))
+	reader := mint(t, hmacKey, claims("ada", time.Hour, map[string][]auth.Capability{"photos": {auth.CapRead}}))
+	writer := mint(t, hmacKey, claims("joe", time.Hour, map[string][]auth.Capability{"photos": {auth.CapRead, auth.CapWrite}}))
 	data := []byte("a chunk")
 	u := hs.URL + "/synk/photos/chunks/" + hashOf(data)
 	for _, c := range []struct {

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/coder/websocket"
 	"github.com/synkhq/synk/protocol"
 	"golang.org/x/time/rate"
@@ -60,7 +62,7 @@ type conn struct {
 	handles    map[uint32]string // joined rooms by handle
 	lastHandle uint32
 
-	grant   *Grant        // what the client's token allows; nil: auth is off
+	grant   *auth.Grant   // what the client's token allows; nil: auth is off
 	expiry  *time.Timer   // ends the session when the token expires
 	limiter *rate.Limiter // frames per second; nil: no limit
 
@@ -201,10 +203,10 @@ func (s *Server) run(ws Socket, remote string) {
 
 // handshake reads the Hello and answers with the Welcome.
 // It reports whether the client id is proven to be this client's.
-func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Grant, bool, error) {
+func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *auth.Grant, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout) // ctx ends with Shutdown
 	defer cancel()
-	fail := func(e *protocol.Error) (*protocol.Hello, *Grant, bool, error) {
+	fail := func(e *protocol.Error) (*protocol.Hello, *auth.Grant, bool, error) {
 		b, _ := protocol.Encode(e)
 		_ = ws.Write(ctx, websocket.MessageBinary, b)
 		_ = ws.Close(websocket.StatusCode(e.Code.CloseStatus()), e.Message)
@@ -228,7 +230,7 @@ func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *Gr
 	if h.Version != protocol.Version {
 		return fail(protocol.Errorf(protocol.CodeBadVersion, "version %d is not supported; this server speaks %d", h.Version, protocol.Version))
 	}
-	var grant *Grant
+	var grant *auth.Grant
 	if s.opts.Auth != nil {
 		if grant, err = s.opts.Auth.Verify(h.Token); err != nil {
 			return fail(asProtocolError(err))
@@ -375,7 +377,7 @@ func (c *conn) handle(b []byte) bool {
 		if err = c.s.unclustered("objects"); err != nil {
 			break
 		}
-		if err = c.grant.check(m.Room, CapRead); err == nil {
+		if err = c.grant.Check(m.Room, auth.CapRead); err == nil {
 			err = c.s.subscribe(c, m) // queues its OK itself
 		}
 	case *protocol.Write:
@@ -384,7 +386,7 @@ func (c *conn) handle(b []byte) bool {
 		if err = c.s.unclustered("objects"); err != nil {
 			break
 		}
-		if err = c.grant.check(m.Room, CapWrite); err != nil {
+		if err = c.grant.Check(m.Room, auth.CapWrite); err != nil {
 			break
 		}
 		if v, err = c.s.writeObject(c, m); err == nil {
@@ -415,11 +417,11 @@ func (c *conn) join(j *protocol.Join) error {
 	if err := c.s.serves(j.Room); err != nil {
 		return err
 	}
-	need := CapPresence
+	need := auth.CapPresence
 	if j.Observer {
-		need = CapObserve
+		need = auth.CapObserve
 	}
-	if err := c.grant.check(j.Room, need); err != nil {
+	if err := c.grant.Check(j.Room, need); err != nil {
 		return err
 	}
 	if _, ok := c.rooms[j.Room]; !ok && len(c.rooms) >= c.s.opts.MaxRooms {

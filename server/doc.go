@@ -18,8 +18,8 @@
 // # Auth and limits
 //
 // With [Options.Auth] every client presents a JSON Web Token (see
-// [NewAuth], [Claims]): its subject is the client id, its "rooms" claim
-// grants [Capability] values per room pattern, and a session ends when it
+// [auth.New], [auth.Claims]): its subject is the client id, its "rooms" claim
+// grants [auth.Capability] values per room pattern, and a session ends when it
 // expires. Without it the server runs open, for development. A connection
 // is also bounded in frames per second ([Options.Rate], a token bucket),
 // rooms, and connections per address ([Options.MaxConnsPerIP]).

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/server"
 )
 
@@ -57,42 +55,4 @@ func ExampleNewObjects() {
 	c, area, version, _ := crates.Get("c1")
 	fmt.Println(v, c.X, c.Mass, area, version)
 	// Output: 2 3 40 0:1 3
-}
-
-// With auth, a client presents a token minted for it (here by the server's
-// own Mint; any JWT library will do) and may do what its rooms claim says.
-func ExampleNewAuth() {
-	key := []byte("a secret of at least thirty-two bytes")
-	auth, err := server.NewAuth(key)
-	if err != nil {
-		panic(err)
-	}
-	token, err := server.Mint(key, server.Claims{
-		Rooms: map[string][]server.Capability{"lobby": {server.CapPresence, server.CapObserve}},
-		RegisteredClaims: jwt.RegisteredClaims{Subject: "ada",
-			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))},
-	})
-	if err != nil {
-		panic(err)
-	}
-	s, err := server.New(&server.Options{Auth: auth})
-	if err != nil {
-		panic(err)
-	}
-	hs := httptest.NewServer(s)
-	defer hs.Close()
-	defer s.Shutdown(context.Background())
-
-	for _, url := range []string{"/synk/lobby", "/synk/lobby?token=" + token, "/synk/attic?token=" + token} {
-		resp, err := http.Get(hs.URL + url)
-		if err != nil {
-			panic(err)
-		}
-		resp.Body.Close()
-		fmt.Println(resp.StatusCode)
-	}
-	// Output:
-	// 401
-	// 200
-	// 403
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -51,7 +53,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, err)
 		return
 	}
-	if !s.httpAllow(w, r, name, CapPresence, "") { // before the body is read
+	if !s.httpAllow(w, r, name, auth.CapPresence, "") { // before the body is read
 		return
 	}
 	body, ok := s.readBody(w, r, s.opts.MaxFrame)
@@ -63,7 +65,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	if !s.httpAllow(w, r, name, CapPresence, client) {
+	if !s.httpAllow(w, r, name, auth.CapPresence, client) {
 		return
 	}
 	others, err := s.post(name, client, remoteIP(r.RemoteAddr), entries, posted)
@@ -84,7 +86,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, err)
 		return
 	}
-	if !s.httpAllow(w, r, name, CapObserve, "") {
+	if !s.httpAllow(w, r, name, auth.CapObserve, "") {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.members(name))
@@ -97,7 +99,7 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rooms := s.Rooms()
-	rooms = slices.DeleteFunc(rooms, func(ri RoomInfo) bool { return !g.Allows(ri.Name, CapObserve) })
+	rooms = slices.DeleteFunc(rooms, func(ri RoomInfo) bool { return !g.Allows(ri.Name, auth.CapObserve) })
 	writeJSON(w, http.StatusOK, rooms)
 }
 

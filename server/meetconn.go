@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -22,7 +24,7 @@ func (c *conn) meet(m *protocol.Meet) error {
 	if err := c.s.serves(m.Room); err != nil {
 		return err
 	}
-	if err := c.grant.check(m.Room, CapMeet); err != nil {
+	if err := c.grant.Check(m.Room, auth.CapMeet); err != nil {
 		return err
 	}
 	if c.grant != nil && m.Actor != c.grant.User {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/protocol"
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/labels"
@@ -39,7 +41,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.wg.Done()
 	if room := r.URL.Query().Get("room"); protocol.CheckRoom(room) == nil || room == "" {
-		if !s.httpAllow(w, r, room, CapMeet, "") { // before any body is read
+		if !s.httpAllow(w, r, room, auth.CapMeet, "") { // before any body is read
 			return
 		}
 	}
@@ -51,7 +53,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	if !s.httpAllow(w, r, scope, CapMeet, p.Actor) {
+	if !s.httpAllow(w, r, scope, auth.CapMeet, p.Actor) {
 		return
 	}
 	req, err := s.meets.prepare(scope, p)
@@ -222,7 +224,7 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.httpAllow(w, r, scope, CapMeet, "") {
+	if !s.httpAllow(w, r, scope, auth.CapMeet, "") {
 		return
 	}
 	limit := maxStats

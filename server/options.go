@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"log/slog"
 	"time"
 )
@@ -116,11 +118,11 @@ type Options struct {
 	// CodeOverloaded. Default 32 MiB.
 	MaxBodyMemory int64
 
-	// Auth verifies the tokens clients present (see [NewAuth]): in the
+	// Auth verifies the tokens clients present (see [auth.New]): in the
 	// Hello for websocket clients, as the "token" query parameter or an
 	// "Authorization: Bearer" header for HTTP. Nil runs the server open, for
 	// development: anyone may do anything, and New logs a warning.
-	Auth *Auth
+	Auth *auth.Auth
 
 	// OriginPatterns lists the browser Origins, as host patterns such as
 	// "example.com" or "*.example.com:8443", that may open a websocket.

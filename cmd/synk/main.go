@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/server"
 	"github.com/synkhq/synk/web"
 )
@@ -226,7 +228,7 @@ func serve(ctx context.Context, c *serveConfig, ready chan<- string) error {
 		if err != nil {
 			return err
 		}
-		if c.opts.Auth, err = server.NewAuth(key); err != nil {
+		if c.opts.Auth, err = auth.New(key); err != nil {
 			return err
 		}
 	}

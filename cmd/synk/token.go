@@ -7,14 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/synkhq/synk/server"
 )
 
 // roomFlags collects -room pattern=cap,cap flags.
-type roomFlags map[string][]server.Capability
+type roomFlags map[string][]auth.Capability
 
-func (r roomFlags) String() string { return fmt.Sprint(map[string][]server.Capability(r)) }
+func (r roomFlags) String() string { return fmt.Sprint(map[string][]auth.Capability(r)) }
 
 func (r roomFlags) Set(v string) error {
 	pattern, caps, ok := strings.Cut(v, "=")
@@ -22,7 +23,7 @@ func (r roomFlags) Set(v string) error {
 		return fmt.Errorf("%q: want pattern=capability,… such as lobby=presence,read", v)
 	}
 	for _, c := range strings.Split(caps, ",") {
-		r[pattern] = append(r[pattern], server.Capability(strings.TrimSpace(c)))
+		r[pattern] = append(r[pattern], auth.Capability(strings.TrimSpace(c)))
 	}
 	return nil
 }
@@ -59,7 +60,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	now := time.Now()
-	t, err := server.Mint(key, server.Claims{Rooms: rooms, RegisteredClaims: jwt.RegisteredClaims{
+	t, err := auth.Mint(key, auth.Claims{Rooms: rooms, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: *sub, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(*ttl))}})
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/synkhq/synk/server"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // TestToken: synk token mints with an HMAC secret file or a PEM private
@@ -42,11 +42,11 @@ func TestToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := must(server.NewAuth(key)).Verify(strings.TrimSpace(out.String()))
+		g, err := must(auth.New(key)).Verify(strings.TrimSpace(out.String()))
 		if err != nil {
 			t.Fatalf("token from %s: %v", c.sign, err)
 		}
-		if g.User != "ada" || !g.Allows("lobby", server.CapRead) || !g.Allows("hall", server.CapObserve) || g.Allows("hall", server.CapRead) {
+		if g.User != "ada" || !g.Allows("lobby", auth.CapRead) || !g.Allows("hall", auth.CapObserve) || g.Allows("hall", auth.CapRead) {
 			t.Fatalf("grant %+v, want ada: presence+read in lobby, observe anywhere", g)
 		}
 	}

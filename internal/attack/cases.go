@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/synkhq/synk/server"
 )
 
 // Case is one attack as the tests and bench/attack run it: against a
@@ -109,7 +110,7 @@ func (c Case) Run(ctx context.Context, bin string, plain bool) (Result, error) {
 			return Result{}, err
 		}
 		args = append(args, "-auth-key", key)
-		token, err = server.Mint(secret, server.Claims{Rooms: map[string][]server.Capability{"probe": {server.CapPresence}},
+		token, err = auth.Mint(secret, auth.Claims{Rooms: map[string][]auth.Capability{"probe": {auth.CapPresence}},
 			RegisteredClaims: jwt.RegisteredClaims{Subject: "probe", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
 		if err != nil {
 			return Result{}, err

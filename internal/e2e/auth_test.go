@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/protocol"
@@ -15,14 +17,14 @@ import (
 // fails Dial; a session whose token expires ends for good (no reconnect).
 func TestAuth_client(t *testing.T) {
 	key := []byte("a development secret of 32 bytes")
-	auth, err := server.NewAuth(key)
+	verifier, err := auth.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, url := start(t, &server.Options{Auth: auth})
+	_, _, url := start(t, &server.Options{Auth: verifier})
 	token := func(user string, ttl time.Duration) string {
-		s, err := server.Mint(key, server.Claims{
-			Rooms:            map[string][]server.Capability{"lobby": {server.CapPresence, server.CapRead}},
+		s, err := auth.Mint(key, auth.Claims{
+			Rooms:            map[string][]auth.Capability{"lobby": {auth.CapPresence, auth.CapRead}},
 			RegisteredClaims: jwt.RegisteredClaims{Subject: user, ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl))}})
 		if err != nil {
 			t.Fatal(err)

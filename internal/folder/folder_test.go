@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/server"
 )
@@ -493,11 +495,11 @@ func TestFolder_noWriteThroughLinks(t *testing.T) {
 func TestFolder_auth(t *testing.T) {
 	t.Parallel()
 	key := []byte("0123456789abcdef0123456789abcdef")
-	auth, err := server.NewAuth(key)
+	verifier, err := auth.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(&server.Options{Auth: auth, Logger: slog.New(slog.DiscardHandler)})
+	s, err := server.New(&server.Options{Auth: verifier, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,8 +509,8 @@ func TestFolder_auth(t *testing.T) {
 		s.Shutdown(context.Background())
 	}()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
-	token := func(sub string, caps ...server.Capability) string {
-		tok, err := server.Mint(key, server.Claims{Rooms: map[string][]server.Capability{"photos": caps},
+	token := func(sub string, caps ...auth.Capability) string {
+		tok, err := auth.Mint(key, auth.Claims{Rooms: map[string][]auth.Capability{"photos": caps},
 			RegisteredClaims: jwt.RegisteredClaims{Subject: sub, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
 		if err != nil {
 			t.Fatal(err)
@@ -525,13 +527,13 @@ func TestFolder_auth(t *testing.T) {
 	}
 	a, b := t.TempDir(), t.TempDir()
 	write(t, a, "x.txt", []byte("x"))
-	fa := open(a, token("laptop", server.CapPresence, server.CapRead, server.CapWrite))
+	fa := open(a, token("laptop", auth.CapPresence, auth.CapRead, auth.CapWrite))
 	if fa.Device() != "laptop" {
 		t.Errorf("device = %q, want the token's subject", fa.Device())
 	}
 	once(t, fa)
 	write(t, b, "y.txt", []byte("y"))
-	fb := open(b, token("viewer", server.CapPresence, server.CapRead))
+	fb := open(b, token("viewer", auth.CapPresence, auth.CapRead))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if err := fb.Once(ctx); err == nil || !strings.Contains(err.Error(), "403") {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/synkhq/synk/server/auth"
+
 	"github.com/synkhq/synk/server"
 	"github.com/syumai/workers"
 )
@@ -29,7 +31,7 @@ func main() {
 		}
 	}
 	if key := env.Get("SYNK_AUTH_KEY"); key.Type() == js.TypeString && key.String() != "" {
-		auth, err := server.NewAuth([]byte(key.String()))
+		auth, err := auth.New([]byte(key.String()))
 		if err != nil {
 			fail(binding, err)
 			return

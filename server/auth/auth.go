@@ -1,14 +1,17 @@
-package server
+// Package auth verifies and mints Synk's client tokens: JSON Web Tokens
+// naming a client (sub), an expiry (exp) and what the client may do in
+// which rooms (rooms). A server run with an [Auth] takes only clients
+// with a valid token; a user's own service mints tokens with [Mint] after
+// its login (synk token does, for development).
+package auth
 
 import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net/http"
 	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -61,8 +64,9 @@ func (g *Grant) Allows(room string, c Capability) bool {
 	return false
 }
 
-// check returns a Forbidden error unless g grants c in room.
-func (g *Grant) check(room string, c Capability) error {
+// Check returns a [protocol.CodeForbidden] error unless g grants c in
+// room.
+func (g *Grant) Check(room string, c Capability) error {
 	if g.Allows(room, c) {
 		return nil
 	}
@@ -79,24 +83,24 @@ type Auth struct {
 	methods []string
 }
 
-// NewAuth returns an Auth verifying with key: a []byte HMAC secret of at
+// New returns an Auth verifying with key: a []byte HMAC secret of at
 // least 32 bytes, an *rsa.PublicKey or an ed25519.PublicKey.
-func NewAuth(key any) (*Auth, error) {
+func New(key any) (*Auth, error) {
 	switch k := key.(type) {
 	case []byte:
 		if len(k) < 32 {
-			return nil, fmt.Errorf("server: an HMAC secret needs at least 32 bytes, got %d", len(k))
+			return nil, fmt.Errorf("auth: an HMAC secret needs at least 32 bytes, got %d", len(k))
 		}
 		return &Auth{key: k, methods: []string{"HS256", "HS384", "HS512"}}, nil
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("server: an RSA key needs at least 2048 bits, got %d", k.N.BitLen())
+			return nil, fmt.Errorf("auth: an RSA key needs at least 2048 bits, got %d", k.N.BitLen())
 		}
 		return &Auth{key: k, methods: []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}}, nil
 	case ed25519.PublicKey:
 		return &Auth{key: k, methods: []string{"EdDSA"}}, nil
 	}
-	return nil, fmt.Errorf("server: unsupported verification key %T (want []byte, *rsa.PublicKey or ed25519.PublicKey)", key)
+	return nil, fmt.Errorf("auth: unsupported verification key %T (want []byte, *rsa.PublicKey or ed25519.PublicKey)", key)
 }
 
 // Verify checks token and returns what it grants. Its errors are
@@ -125,18 +129,18 @@ func (a *Auth) Verify(token string) (*Grant, error) {
 // token` uses it to mint tokens for development.
 func Mint(key any, claims Claims) (string, error) {
 	if protocol.CheckClient(claims.Subject) != nil {
-		return "", fmt.Errorf("server: the subject %q is not a valid client id", claims.Subject)
+		return "", fmt.Errorf("auth: the subject %q is not a valid client id", claims.Subject)
 	}
 	if claims.ExpiresAt == nil {
-		return "", errors.New("server: a token needs an expiry")
+		return "", errors.New("auth: a token needs an expiry")
 	}
 	for pattern, caps := range claims.Rooms {
 		if _, err := path.Match(pattern, ""); err != nil {
-			return "", fmt.Errorf("server: room pattern %q: %v", pattern, err)
+			return "", fmt.Errorf("auth: room pattern %q: %v", pattern, err)
 		}
 		for _, c := range caps {
 			if !slices.Contains(allCaps, c) {
-				return "", fmt.Errorf("server: unknown capability %q (want one of %v)", c, allCaps)
+				return "", fmt.Errorf("auth: unknown capability %q (want one of %v)", c, allCaps)
 			}
 		}
 	}
@@ -149,48 +153,7 @@ func Mint(key any, claims Claims) (string, error) {
 	case ed25519.PrivateKey:
 		m = jwt.SigningMethodEdDSA
 	default:
-		return "", fmt.Errorf("server: unsupported signing key %T", key)
+		return "", fmt.Errorf("auth: unsupported signing key %T", key)
 	}
 	return jwt.NewWithClaims(m, claims).SignedString(key)
-}
-
-// httpGrant verifies the token of an HTTP request, given as the "token"
-// query parameter or an "Authorization: Bearer" header. It returns nil
-// and true when auth is off; on a missing or bad token it answers 401 and
-// returns false.
-func (s *Server) httpGrant(w http.ResponseWriter, r *http.Request) (*Grant, bool) {
-	if s.opts.Auth == nil {
-		return nil, true
-	}
-	token := r.URL.Query().Get("token")
-	if h := r.Header.Get("Authorization"); token == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		token = h[7:]
-	}
-	g, err := s.opts.Auth.Verify(token)
-	if err != nil {
-		refuseBody(w, r)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="synk"`)
-		writeError(w, http.StatusUnauthorized, err)
-		return nil, false
-	}
-	return g, true
-}
-
-// httpAllow checks that an HTTP request's token grants c in room (as
-// user, when user is not empty), answering 401 or 403 when it does not.
-func (s *Server) httpAllow(w http.ResponseWriter, r *http.Request, room string, c Capability, user string) bool {
-	g, ok := s.httpGrant(w, r)
-	if !ok {
-		return false
-	}
-	err := g.check(room, c)
-	if err == nil && g != nil && user != "" && user != g.User {
-		err = protocol.Errorf(protocol.CodeForbidden, "the token is for %q, not %q", g.User, user)
-	}
-	if err != nil {
-		refuseBody(w, r)
-		writeError(w, http.StatusForbidden, err)
-		return false
-	}
-	return true
 }
