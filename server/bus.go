@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/synkhq/synk/internal/meet"
+
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -42,9 +44,9 @@ type bus interface {
 	writeObject(r *room, w *protocol.Write) (uint64, error)
 	// meet sends a meet request to the node that owns its event; onMatch
 	// or onEnd gets its outcome. The returned function cancels it.
-	meet(scope string, p meetParams, timeout time.Duration, onMatch func(map[string]string),
+	meet(scope string, p meet.Params, timeout time.Duration, onMatch func(map[string]string),
 		onEnd func(*protocol.Error)) func(protocol.Code, string)
 	// stats gathers every node's pending meets of scope, waiting at most
 	// wait for the others.
-	stats(scope string, wait time.Duration) map[string]map[string]map[string]meetStat
+	stats(scope string, wait time.Duration) map[string]map[string]map[string]meet.Stat
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/synkhq/synk/internal/meet"
+
 	"github.com/nats-io/nats.go"
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -50,7 +52,7 @@ type waitingMeet struct {
 // this one).
 type ownedMeet struct {
 	from  string
-	req   *meetReq
+	req   *meet.Request
 	timer *time.Timer
 }
 
@@ -60,7 +62,7 @@ type meetMsg struct {
 	Token     string            `msgpack:"t"`
 	From      string            `msgpack:"f,omitempty"`
 	Scope     string            `msgpack:"r,omitempty"`
-	Params    *meetParams       `msgpack:"p,omitempty"`
+	Params    *meet.Params      `msgpack:"p,omitempty"`
 	TimeoutMS int64             `msgpack:"o,omitempty"`
 	Payloads  map[string]string `msgpack:"y,omitempty"`
 	Code      protocol.Code     `msgpack:"e,omitempty"`
@@ -86,7 +88,7 @@ func (cl *cluster) owner(scope, event string) string {
 // meet sends a request to its owner; onMatch or onEnd is called once,
 // with its outcome. The returned function cancels it with a code (the
 // outcome still comes through onEnd, or onMatch if it matched first).
-func (cl *cluster) meet(scope string, p meetParams, timeout time.Duration,
+func (cl *cluster) meet(scope string, p meet.Params, timeout time.Duration,
 	onMatch func(map[string]string), onEnd func(*protocol.Error)) func(protocol.Code, string) {
 	cl.meets.mu.Lock()
 	cl.meets.next++
@@ -134,14 +136,14 @@ func (cl *cluster) own(m *meetMsg) {
 	if m.Params == nil {
 		return
 	}
-	req, err := cl.s.meets.prepare(m.Scope, *m.Params)
+	req, err := cl.s.meets.Prepare(m.Scope, *m.Params)
 	if err != nil {
 		e := asProtocolError(err)
 		cl.answer(m.From, &meetMsg{Token: m.Token, Code: e.Code, Message: e.Message})
 		return
 	}
 	om := &ownedMeet{from: m.From, req: req}
-	req.onMatch = func(payloads map[string]string) { // under the board's lock: no blocking
+	req.OnMatch = func(payloads map[string]string) { // under the board's lock: no blocking
 		cl.meets.mu.Lock()
 		if om.timer != nil {
 			om.timer.Stop()
@@ -153,7 +155,7 @@ func (cl *cluster) own(m *meetMsg) {
 	cl.meets.mu.Lock()
 	cl.meets.owned[m.Token] = om
 	cl.meets.mu.Unlock()
-	if err := cl.s.meets.add(req); err != nil {
+	if err := cl.s.meets.Add(req); err != nil {
 		cl.meets.mu.Lock()
 		delete(cl.meets.owned, m.Token)
 		cl.meets.mu.Unlock()
@@ -178,7 +180,7 @@ func (cl *cluster) cancelOwned(c *meetMsg) {
 	cl.meets.mu.Lock()
 	om := cl.meets.owned[c.Token]
 	cl.meets.mu.Unlock()
-	if om == nil || !cl.s.meets.withdraw(om.req) {
+	if om == nil || !cl.s.meets.Withdraw(om.req) {
 		return // answered already, or matched: its answer is on its way
 	}
 	cl.meets.mu.Lock()
@@ -236,7 +238,7 @@ func (cl *cluster) onStats(msg *nats.Msg) {
 	if msg.Reply == "" {
 		return
 	}
-	part, _ := cl.s.meets.stats(string(msg.Data), maxStatsPerNode)
+	part, _ := cl.s.meets.Stats(string(msg.Data), maxStatsPerNode)
 	b, err := msgpack.Marshal(part)
 	if err == nil {
 		err = msg.Respond(b)
@@ -248,8 +250,8 @@ func (cl *cluster) onStats(msg *nats.Msg) {
 
 // stats returns the pending meets of scope on every node: the ones this
 // node owns and the others' answers within wait.
-func (cl *cluster) stats(scope string, wait time.Duration) map[string]map[string]map[string]meetStat {
-	out, _ := cl.s.meets.stats(scope, maxStats)
+func (cl *cluster) stats(scope string, wait time.Duration) map[string]map[string]map[string]meet.Stat {
+	out, _ := cl.s.meets.Stats(scope, maxStats)
 	cl.mu.Lock()
 	others := len(cl.seen)
 	cl.mu.Unlock()
@@ -271,17 +273,17 @@ func (cl *cluster) stats(scope string, wait time.Duration) map[string]map[string
 		if err != nil {
 			break
 		}
-		var part map[string]map[string]map[string]meetStat
+		var part map[string]map[string]map[string]meet.Stat
 		if decodeChecked(msg.Data, &part) != nil {
 			continue
 		}
 		for event, byActor := range part {
 			if out[event] == nil {
-				out[event] = make(map[string]map[string]meetStat)
+				out[event] = make(map[string]map[string]meet.Stat)
 			}
 			for actor, byRid := range byActor {
 				if out[event][actor] == nil {
-					out[event][actor] = make(map[string]meetStat)
+					out[event][actor] = make(map[string]meet.Stat)
 				}
 				maps.Copy(out[event][actor], byRid)
 			}

@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/synkhq/synk/internal/meet"
+
 	"github.com/synkhq/synk/server/auth"
 
 	"github.com/synkhq/synk/protocol"
@@ -11,7 +13,7 @@ import (
 // pendingMeet is a websocket client's meet request on the board, or, on
 // a cluster node, sent to its owner (cancel set).
 type pendingMeet struct {
-	req    *meetReq
+	req    *meet.Request
 	timer  *time.Timer // expires the request
 	cancel func(protocol.Code, string)
 }
@@ -44,7 +46,7 @@ func (c *conn) meet(m *protocol.Meet) error {
 	case n >= c.s.opts.MaxMeets:
 		return protocol.Errorf(protocol.CodeTooMany, "the limit is %d pending meets per connection", c.s.opts.MaxMeets)
 	}
-	req, err := c.s.meets.prepare(m.Room, meetParams{Event: m.Event, Actor: m.Actor, Payload: m.Payload,
+	req, err := c.s.meets.Prepare(m.Room, meet.Params{Event: m.Event, Actor: m.Actor, Payload: m.Payload,
 		Labels: m.Labels, Selector: m.Selector, Mates: int(m.Mates)})
 	if err != nil {
 		return err
@@ -55,17 +57,17 @@ func (c *conn) meet(m *protocol.Meet) error {
 	}
 	id := m.ID
 	if c.s.bus != nil {
-		return c.meetClustered(id, m.Room, req.params, timeout)
+		return c.meetClustered(id, m.Room, req.Params(), timeout)
 	}
 	pm := &pendingMeet{req: req}
-	req.onMatch = func(payloads map[string]string) {
+	req.OnMatch = func(payloads map[string]string) {
 		c.dropMeet(id)
 		c.sendMsg(&protocol.Met{ID: id, Payloads: payloads})
 	}
 	c.mmu.Lock()
 	c.meets[id] = pm
 	c.mmu.Unlock()
-	if err := c.s.meets.add(req); err != nil {
+	if err := c.s.meets.Add(req); err != nil {
 		c.dropMeet(id)
 		return err
 	}
@@ -81,7 +83,7 @@ func (c *conn) meet(m *protocol.Meet) error {
 
 // meetClustered sends meet id to its event's owner node; its Met or Error
 // comes back from there.
-func (c *conn) meetClustered(id uint32, scope string, p meetParams, timeout time.Duration) error {
+func (c *conn) meetClustered(id uint32, scope string, p meet.Params, timeout time.Duration) error {
 	pm := &pendingMeet{}
 	c.mmu.Lock()
 	c.meets[id] = pm
@@ -106,7 +108,7 @@ func (c *conn) endMeet(id uint32, e *protocol.Error) {
 		pm.cancel(e.Code, e.Message) // the owner answers
 		return
 	}
-	if pm == nil || !c.s.meets.withdraw(pm.req) {
+	if pm == nil || !c.s.meets.Withdraw(pm.req) {
 		return // answered already, or matched: its Met is queued
 	}
 	c.dropMeet(id)
@@ -140,7 +142,7 @@ func (c *conn) dropMeets() {
 		if pm.timer != nil {
 			pm.timer.Stop()
 		}
-		c.s.meets.withdraw(pm.req)
+		c.s.meets.Withdraw(pm.req)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/synkhq/synk/internal/meet"
+
 	"github.com/synkhq/synk/server/auth"
 
 	"github.com/synkhq/synk/protocol"
@@ -56,18 +58,18 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	if !s.httpAllow(w, r, scope, auth.CapMeet, p.Actor) {
 		return
 	}
-	req, err := s.meets.prepare(scope, p)
+	req, err := s.meets.Prepare(scope, p)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
 	if s.bus != nil {
-		s.eventClustered(w, r, scope, req.params, timeout)
+		s.eventClustered(w, r, scope, req.Params(), timeout)
 		return
 	}
 	met := make(chan map[string]string, 1)
-	req.onMatch = func(payloads map[string]string) { met <- payloads }
-	if err := s.meets.add(req); err != nil {
+	req.OnMatch = func(payloads map[string]string) { met <- payloads }
+	if err := s.meets.Add(req); err != nil {
 		writeError(w, http.StatusTooManyRequests, err)
 		return
 	}
@@ -86,7 +88,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	case <-s.ctx.Done():
 		cause, status = protocol.Errorf(protocol.CodeShutdown, "server shutting down"), http.StatusServiceUnavailable
 	}
-	if !s.meets.withdraw(req) {
+	if !s.meets.Withdraw(req) {
 		writeIndented(w, map[string]any{"payloads": <-met}) // matched meanwhile
 		return
 	}
@@ -97,7 +99,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 // the owner's answer. A request whose client goes away is canceled there;
 // the owner's answer to that still ends the handler (or, if the owner
 // cannot be heard, 5 s).
-func (s *Server) eventClustered(w http.ResponseWriter, r *http.Request, scope string, p meetParams, timeout time.Duration) {
+func (s *Server) eventClustered(w http.ResponseWriter, r *http.Request, scope string, p meet.Params, timeout time.Duration) {
 	met := make(chan map[string]string, 1)
 	ended := make(chan *protocol.Error, 1)
 	cancel := s.bus.meet(scope, p, timeout, func(payloads map[string]string) { met <- payloads },
@@ -144,9 +146,9 @@ func meetStatus(code protocol.Code) int {
 // parseEvent reads a request from the query (input "" or "url") or from a
 // JSON or YAML body (input "json", "yaml"). Unknown body fields are
 // errors; unknown query parameters are ignored.
-func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, meetParams, time.Duration, error) {
+func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, meet.Params, time.Duration, error) {
 	q := r.URL.Query()
-	p := meetParams{Mates: 1}
+	p := meet.Params{Mates: 1}
 	scope := q.Get("room")
 	if scope != "" {
 		if err := protocol.CheckRoom(scope); err != nil {
@@ -161,7 +163,7 @@ func (s *Server) parseEvent(w http.ResponseWriter, r *http.Request) (string, mee
 		}
 		timeout = min(d, timeout)
 	}
-	bad := func(format string, args ...any) (string, meetParams, time.Duration, error) {
+	bad := func(format string, args ...any) (string, meet.Params, time.Duration, error) {
 		return "", p, 0, protocol.Errorf(protocol.CodeBadRequest, format, args...)
 	}
 	switch input := q.Get("input"); input {
@@ -240,7 +242,7 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 		writeIndented(w, s.bus.stats(scope, 500*time.Millisecond))
 		return
 	}
-	stats, more := s.meets.stats(scope, limit)
+	stats, more := s.meets.Stats(scope, limit)
 	if more > 0 {
 		// The body keeps netsync's shape; the header says what it left out.
 		w.Header().Set("X-Synk-Omitted", strconv.Itoa(more))

@@ -37,7 +37,7 @@ func newMetrics(s *Server) *metrics {
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synk_rooms", Help: "Rooms in memory."},
 		func() float64 { s.mu.Lock(); defer s.mu.Unlock(); return float64(len(s.rooms)) }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synk_meets_pending", Help: "Meet requests waiting for mates."},
-		func() float64 { return float64(s.meets.count()) }))
+		func() float64 { return float64(s.meets.Count()) }))
 	if s.bus != nil {
 		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synk_cluster_nodes", Help: "Live cluster nodes, this one included."},
 			func() float64 { return float64(s.bus.nodes()) }))

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/synkhq/synk/internal/meet"
+
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -24,7 +26,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	store  backend // nil: objects live in memory only
-	meets  *meetBoard
+	meets  *meet.Board
 	met    *metrics
 	only   string                   // the one room served, or "" for any
 	wake   chan struct{}            // wakes a parked janitor: a client came
@@ -94,7 +96,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		conns: make(map[*conn]struct{}), clients: make(map[string]int),
 		ipConns: make(map[string]int),
 		wake:    make(chan struct{}, 1),
-		meets:   newMeetBoard(o.MaxMates, o.MaxPendingMeets, o.MaxMeetsPerEvent, o.MaxMeetBytes),
+		meets:   meet.New(o.MaxMates, o.MaxPendingMeets, o.MaxMeetsPerEvent, o.MaxMeetBytes),
 	}
 	clean := true
 	if st == nil && o.DataDir != "" && o.NATS == nil { // a cluster node's objects are in JetStream

@@ -1,4 +1,4 @@
-package server
+package meet
 
 import (
 	"fmt"
@@ -23,11 +23,11 @@ func BenchmarkMeet(b *testing.B) {
 	matched, unmatched := 0, 0
 	var elapsed time.Duration
 	for b.Loop() {
-		board := newMeetBoard(16, 2*n, 2*n, 1<<40)
+		board := New(16, 2*n, 2*n, 1<<40)
 		rng := rand.New(rand.NewPCG(uint64(len(waits)), 9))
-		reqs := make([]*meetReq, n)
+		reqs := make([]*Request, n)
 		for i := range reqs {
-			p := meetParams{Event: "game", Actor: fmt.Sprint("p", i), Mates: 1 + rng.IntN(4),
+			p := Params{Event: "game", Actor: fmt.Sprint("p", i), Mates: 1 + rng.IntN(4),
 				Labels: map[string]string{"tier": "silver"}}
 			if i%2 == 0 {
 				p.Labels["tier"] = "gold"
@@ -35,7 +35,7 @@ func BenchmarkMeet(b *testing.B) {
 			if rng.IntN(10) == 0 {
 				p.Selector = "tier=gold"
 			}
-			r, err := board.prepare("", p)
+			r, err := board.Prepare("", p)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func BenchmarkMeet(b *testing.B) {
 		var wg sync.WaitGroup
 		start := time.Now()
 		for i, r := range reqs {
-			r.onMatch = func(map[string]string) {
+			r.OnMatch = func(map[string]string) {
 				mu.Lock()
 				met[i] = time.Now()
 				mu.Unlock()
@@ -58,7 +58,7 @@ func BenchmarkMeet(b *testing.B) {
 				mu.Lock()
 				arrived[i] = time.Now()
 				mu.Unlock()
-				if err := board.add(r); err != nil {
+				if err := board.Add(r); err != nil {
 					b.Error(err)
 				}
 			}()
@@ -66,7 +66,7 @@ func BenchmarkMeet(b *testing.B) {
 		wg.Wait()
 		elapsed += time.Since(start)
 		for i, r := range reqs {
-			if board.withdraw(r) {
+			if board.Withdraw(r) {
 				unmatched++
 				continue
 			}

@@ -1,4 +1,11 @@
-package server
+// Package meet is the rendezvous board of netsync's model: a request
+// waits until enough others with the same event arrive that every
+// member's label selector matches every other member's labels, both ways;
+// then all get every payload, keyed by actor. Groups are formed
+// longest-waiting first, for groups of every size (see Board.Add). The
+// server (server/) puts the requests of its HTTP /event endpoint, its
+// websocket clients and its cluster's nodes on one Board.
+package meet
 
 import (
 	"cmp"
@@ -12,9 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// meetParams is one rendezvous request, as the seed project netsync took
+// Params is one rendezvous request, as the seed project netsync took
 // it over HTTP (protocol.Meet carries the same over the websocket).
-type meetParams struct {
+type Params struct {
 	Event    string            `json:"event" yaml:"event"`
 	Actor    string            `json:"actor" yaml:"actor"`
 	Payload  string            `json:"payload" yaml:"payload"`
@@ -23,50 +30,50 @@ type meetParams struct {
 	Mates    int               `json:"mates" yaml:"mates"`
 }
 
-// meetReq is one pending request on the board.
-type meetReq struct {
+// Request is one pending request on the board.
+type Request struct {
 	seq     uint64 // arrival order: lower waited longer
 	rid     string // its name in /stats
 	scope   string // room, or "" for the server-wide scope
-	params  meetParams
+	params  Params
 	sel     labels.Selector
 	set     labels.Set
 	created time.Time
-	onMatch func(payloads map[string]string) // called once, under the board's lock; must not block
+	OnMatch func(payloads map[string]string) // called once, under the board's lock; must not block; set before Add
 	gone    bool                             // matched or withdrawn
 	queued  bool                             // on the board (not only arriving)
 
 	// claimer is the older pending request r waits for: r is kept for
 	// its group and forms no other group with younger requests. A
 	// request claims at most its mates.
-	claimer *meetReq
+	claimer *Request
 	claims  int // how many pending requests this one claims
 }
 
-type meetKey struct{ scope, event string }
+type eventKey struct{ scope, event string }
 
-// meetBoard holds the pending requests and forms groups. Everything runs
+// Board holds the pending requests and forms groups. Everything runs
 // under its lock, in the goroutine that adds or withdraws a request: a
 // group can only form when a request arrives, and it includes that
 // request.
-type meetBoard struct {
+type Board struct {
 	maxMates, maxPending, maxPerEvent, budget int
-	maxBytes                                  int64 // of pending requests, as meetCost counts them
+	maxBytes                                  int64 // of pending requests, as cost counts them
 
-	queued chan<- *meetReq // test-only: told of every request left pending
-	left   chan<- *meetReq // test-only: told of every request withdrawn
+	Queued chan<- *Request // if set (tests): told of every request left pending
+	Left   chan<- *Request // if set (tests): told of every request withdrawn
 
 	mu      sync.Mutex // Protects the following.
-	queues  map[meetKey][]*meetReq
-	gone    map[meetKey]int // requests of each queue matched or withdrawn
+	queues  map[eventKey][]*Request
+	gone    map[eventKey]int // requests of each queue matched or withdrawn
 	seq     uint64
 	pending int
 	bytes   int64 // the pending requests' cost
 }
 
-// meetCost is what a pending request costs in the board's budget of
+// cost is what a pending request costs in the board's budget of
 // bytes: its strings and labels, and 256 bytes of bookkeeping.
-func meetCost(r *meetReq) int64 {
+func cost(r *Request) int64 {
 	p := &r.params
 	n := 256 + len(p.Event) + len(p.Actor) + len(p.Payload) + len(p.Selector)
 	for k, v := range p.Labels {
@@ -80,14 +87,17 @@ func meetCost(r *meetReq) int64 {
 // A request whose search runs out waits for the next arrival.
 const searchBudget = 20000
 
-func newMeetBoard(maxMates, maxPending, maxPerEvent int, maxBytes int64) *meetBoard {
-	return &meetBoard{maxMates: maxMates, maxPending: maxPending, maxPerEvent: maxPerEvent, maxBytes: maxBytes, budget: searchBudget,
-		queues: make(map[meetKey][]*meetReq), gone: make(map[meetKey]int)}
+// New returns an empty board: a request may ask for at most maxMates
+// mates; the board holds at most maxPending requests, maxPerEvent of one
+// event and scope, and maxBytes of them as cost counts.
+func New(maxMates, maxPending, maxPerEvent int, maxBytes int64) *Board {
+	return &Board{maxMates: maxMates, maxPending: maxPending, maxPerEvent: maxPerEvent, maxBytes: maxBytes, budget: searchBudget,
+		queues: make(map[eventKey][]*Request), gone: make(map[eventKey]int)}
 }
 
-// prepare validates p, fills in the seed's defaults (labels actor=<actor>,
+// Prepare validates p, fills in the seed's defaults (labels actor=<actor>,
 // selector "actor != <actor>") and parses it into a request.
-func (b *meetBoard) prepare(scope string, p meetParams) (*meetReq, error) {
+func (b *Board) Prepare(scope string, p Params) (*Request, error) {
 	if err := protocol.CheckKey(p.Event); err != nil {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "event must be 1 to %d bytes of UTF-8 without control characters", protocol.MaxNameLen)
 	}
@@ -111,8 +121,11 @@ func (b *meetBoard) prepare(scope string, p meetParams) (*meetReq, error) {
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "selector %q: %v", p.Selector, err)
 	}
-	return &meetReq{rid: ridString(), scope: scope, params: p, sel: sel, set: set, created: time.Now()}, nil
+	return &Request{rid: ridString(), scope: scope, params: p, sel: sel, set: set, created: time.Now()}, nil
 }
+
+// Params returns the request as Prepare made it (defaults filled in).
+func (r *Request) Params() Params { return r.params }
 
 // ridString returns 8 random letters, as netsync named requests in /stats.
 func ridString() string {
@@ -124,15 +137,15 @@ func ridString() string {
 	return string(b)
 }
 
-// add forms the oldest group that r completes, if any, calling every
-// member's onMatch before it returns; else it leaves r pending, unless the
+// Add forms the oldest group that r completes, if any, calling every
+// member's OnMatch before it returns; else it leaves r pending, unless the
 // board is full.
-func (b *meetBoard) add(r *meetReq) error {
+func (b *Board) Add(r *Request) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.seq++
 	r.seq = b.seq
-	key := meetKey{r.scope, r.params.Event}
+	key := eventKey{r.scope, r.params.Event}
 	if group := b.match(r, b.queues[key]); group != nil {
 		b.form(key, group)
 		return nil
@@ -146,16 +159,16 @@ func (b *meetBoard) add(r *meetReq) error {
 	if len(b.queues[key])-b.gone[key] >= b.maxPerEvent {
 		return protocol.Errorf(protocol.CodeTooMany, "event %q holds the limit of %d pending meets", r.params.Event, b.maxPerEvent)
 	}
-	if c := meetCost(r); b.bytes+c > b.maxBytes {
+	if c := cost(r); b.bytes+c > b.maxBytes {
 		return protocol.Errorf(protocol.CodeOverloaded, "the server holds its limit of %d bytes of pending meets", b.maxBytes)
 	}
 	b.queues[key] = append(b.queues[key], r)
 	r.queued = true
 	b.pending++
-	b.bytes += meetCost(r)
+	b.bytes += cost(r)
 	b.claim(r, b.queues[key])
-	if b.queued != nil {
-		b.queued <- r
+	if b.Queued != nil {
+		b.Queued <- r
 	}
 	return nil
 }
@@ -163,29 +176,29 @@ func (b *meetBoard) add(r *meetReq) error {
 // form takes the members of group off the board, frees the requests they
 // claimed, and tells every member. The freed requests are then placed
 // again, oldest first, as if they had just arrived in their old place.
-func (b *meetBoard) form(key meetKey, group []*meetReq) {
+func (b *Board) form(key eventKey, group []*Request) {
 	payloads := make(map[string]string, len(group))
 	for _, m := range group {
 		payloads[m.params.Actor] = m.params.Payload
 	}
-	var freed []*meetReq
+	var freed []*Request
 	for _, m := range group {
 		freed = b.drop(key, m, freed)
 	}
 	b.compact(key)
 	for _, m := range group {
-		m.onMatch(payloads)
+		m.OnMatch(payloads)
 	}
 	b.replace(key, freed)
 }
 
 // drop marks r gone, undoes its claims both ways, and appends the
 // requests it claimed to freed.
-func (b *meetBoard) drop(key meetKey, r *meetReq, freed []*meetReq) []*meetReq {
+func (b *Board) drop(key eventKey, r *Request, freed []*Request) []*Request {
 	r.gone = true
 	if r.queued {
 		b.pending--
-		b.bytes -= meetCost(r)
+		b.bytes -= cost(r)
 		b.gone[key]++
 	}
 	if r.claimer != nil {
@@ -206,8 +219,8 @@ func (b *meetBoard) drop(key meetKey, r *meetReq, freed []*meetReq) []*meetReq {
 
 // replace places freed requests again, oldest first: each one forms the
 // oldest group it completes, or is claimed anew.
-func (b *meetBoard) replace(key meetKey, freed []*meetReq) {
-	slices.SortFunc(freed, func(x, y *meetReq) int { return cmp.Compare(x.seq, y.seq) })
+func (b *Board) replace(key eventKey, freed []*Request) {
+	slices.SortFunc(freed, func(x, y *Request) int { return cmp.Compare(x.seq, y.seq) })
 	for _, r := range freed {
 		if r.gone || r.claimer != nil {
 			continue
@@ -224,7 +237,7 @@ func (b *meetBoard) replace(key meetKey, freed []*meetReq) {
 // matches that is itself unclaimed and claims fewer than its mates: a
 // request that needs 3 mates is then completed by the next arrivals
 // rather than watching pairs form from them (issue 17.3).
-func (b *meetBoard) claim(r *meetReq, q []*meetReq) {
+func (b *Board) claim(r *Request, q []*Request) {
 	if r.params.Mates == 0 {
 		return
 	}
@@ -240,27 +253,27 @@ func (b *meetBoard) claim(r *meetReq, q []*meetReq) {
 	}
 }
 
-// withdraw takes r off the board. It reports false if r was matched (or
+// Withdraw takes r off the board. It reports false if r was matched (or
 // withdrawn) already. Requests r claimed are placed again, and may form
 // groups at once.
-func (b *meetBoard) withdraw(r *meetReq) bool {
+func (b *Board) Withdraw(r *Request) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r.gone {
 		return false
 	}
-	key := meetKey{r.scope, r.params.Event}
+	key := eventKey{r.scope, r.params.Event}
 	freed := b.drop(key, r, nil)
 	b.compact(key)
-	if b.left != nil {
-		b.left <- r
+	if b.Left != nil {
+		b.Left <- r
 	}
 	b.replace(key, freed)
 	return true
 }
 
 // compact drops gone requests from a queue once they are half of it.
-func (b *meetBoard) compact(key meetKey) {
+func (b *Board) compact(key eventKey) {
 	q, gone := b.queues[key], b.gone[key]
 	switch {
 	case gone == len(q):
@@ -268,7 +281,7 @@ func (b *meetBoard) compact(key meetKey) {
 		delete(b.gone, key)
 	case gone*2 >= len(q):
 		b.gone[key] = 0
-		live := make([]*meetReq, 0, len(q)-gone)
+		live := make([]*Request, 0, len(q)-gone)
 		for _, r := range q {
 			if !r.gone {
 				live = append(live, r)
@@ -281,7 +294,7 @@ func (b *meetBoard) compact(key meetKey) {
 // compatible reports whether a and b may be in one group: distinct actors
 // (payloads are keyed by actor), and each one's selector matches the
 // other's labels.
-func compatible(a, b *meetReq) bool {
+func compatible(a, b *Request) bool {
 	return a.params.Actor != b.params.Actor && a.sel.Matches(b.set) && b.sel.Matches(a.set)
 }
 
@@ -292,18 +305,18 @@ func compatible(a, b *meetReq) bool {
 // another (see claim) is used only in a group of that request or of an
 // older one; a claimed request is nobody's head. A group has as many
 // members as its largest mates plus one.
-func (b *meetBoard) match(r *meetReq, q []*meetReq) []*meetReq {
+func (b *Board) match(r *Request, q []*Request) []*Request {
 	if r.params.Mates == 0 {
-		return []*meetReq{r}
+		return []*Request{r}
 	}
-	var cands []*meetReq
+	var cands []*Request
 	for _, c := range q {
 		if c != r && !c.gone && compatible(r, c) {
 			cands = append(cands, c)
 		}
 	}
 	budget := b.budget
-	var list []*meetReq
+	var list []*Request
 	for _, h := range cands {
 		if h.seq > r.seq {
 			break // r is older than the rest: it heads its group
@@ -320,7 +333,7 @@ func (b *meetBoard) match(r *meetReq, q []*meetReq) []*meetReq {
 
 // headed returns the group headed by h that holds r, from cands (every
 // pending request r matches, in arrival order), or nil. list is scratch.
-func (b *meetBoard) headed(h, r *meetReq, cands []*meetReq, list *[]*meetReq, budget *int) []*meetReq {
+func (b *Board) headed(h, r *Request, cands []*Request, list *[]*Request, budget *int) []*Request {
 	*list = (*list)[:0]
 	for _, c := range cands {
 		if c == h || c.seq < h.seq || (c.claimer != nil && c.claimer != h && c.claimer.seq < h.seq) {
@@ -336,7 +349,7 @@ func (b *meetBoard) headed(h, r *meetReq, cands []*meetReq, list *[]*meetReq, bu
 		}
 		*list = append(*list, c)
 	}
-	group := []*meetReq{h}
+	group := []*Request{h}
 	if h != r {
 		group = append(group, r)
 	}
@@ -345,7 +358,7 @@ func (b *meetBoard) headed(h, r *meetReq, cands []*meetReq, list *[]*meetReq, bu
 
 // search extends group, whose members all match pairwise, to target
 // members with cands[from:], oldest first, or returns nil.
-func search(group []*meetReq, target int, cands []*meetReq, from int, budget *int) []*meetReq {
+func search(group []*Request, target int, cands []*Request, from int, budget *int) []*Request {
 	if len(group) == target {
 		return group
 	}
@@ -378,18 +391,18 @@ func search(group []*meetReq, target int, cands []*meetReq, from int, budget *in
 	return nil
 }
 
-// meetStat is one pending request in /stats, in netsync's shape.
-type meetStat struct {
-	Params    meetParams `json:"params"`
-	CreatedAt time.Time  `json:"created_at"`
+// Stat is one pending request in /stats, in netsync's shape.
+type Stat struct {
+	Params    Params    `json:"params"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
-// stats returns the pending requests of scope: event → actor → rid, at
+// Stats returns the pending requests of scope: event → actor → rid, at
 // most limit of them, and how many more there are.
-func (b *meetBoard) stats(scope string, limit int) (map[string]map[string]map[string]meetStat, int) {
+func (b *Board) Stats(scope string, limit int) (map[string]map[string]map[string]Stat, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make(map[string]map[string]map[string]meetStat)
+	out := make(map[string]map[string]map[string]Stat)
 	n, more := 0, 0
 	for key, q := range b.queues {
 		if key.scope != scope {
@@ -405,20 +418,20 @@ func (b *meetBoard) stats(scope string, limit int) (map[string]map[string]map[st
 			}
 			byActor := out[key.event]
 			if byActor == nil {
-				byActor = make(map[string]map[string]meetStat)
+				byActor = make(map[string]map[string]Stat)
 				out[key.event] = byActor
 			}
 			if byActor[r.params.Actor] == nil {
-				byActor[r.params.Actor] = make(map[string]meetStat)
+				byActor[r.params.Actor] = make(map[string]Stat)
 			}
-			byActor[r.params.Actor][r.rid] = meetStat{Params: r.params, CreatedAt: r.created}
+			byActor[r.params.Actor][r.rid] = Stat{Params: r.params, CreatedAt: r.created}
 		}
 	}
 	return out, more
 }
 
-// count returns the number of pending requests.
-func (b *meetBoard) count() int {
+// Count returns the number of pending requests.
+func (b *Board) Count() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pending
