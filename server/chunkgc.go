@@ -34,7 +34,7 @@ func (s *Server) maybeCollectChunks(now time.Time) {
 // collectChunks deletes, in every room, the chunks no file refers to that
 // are older than ChunkGrace at now.
 func (s *Server) collectChunks(now time.Time) {
-	rooms, err := s.chunks.rooms()
+	rooms, err := s.chunks.Rooms()
 	if err != nil {
 		s.log.Error("chunk collection: listing rooms", "err", err)
 		return
@@ -44,7 +44,7 @@ func (s *Server) collectChunks(now time.Time) {
 			return
 		}
 		keep := s.chunkRefs(room)
-		n, freed, err := s.chunks.collect(room, keep, now.Add(-s.opts.ChunkGrace))
+		n, freed, err := s.chunks.Collect(room, keep, now.Add(-s.opts.ChunkGrace))
 		if err != nil {
 			s.log.Error("chunk collection", "room", room, "err", err)
 		}
@@ -75,7 +75,7 @@ func (s *Server) chunkRefs(room string) map[[32]byte]bool {
 		s.unlockRoom(r)
 	}
 	for _, l := range lists { // read outside the room's lock
-		if b, err := s.chunks.get(room, l); err == nil && len(b)%32 == 0 {
+		if b, err := s.chunks.Get(room, l); err == nil && len(b)%32 == 0 {
 			add(b)
 		}
 	}

@@ -14,10 +14,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/synkhq/synk/internal/chunkstore"
+
 	"github.com/synkhq/synk/server/auth"
 
 	"github.com/synkhq/synk/protocol"
 )
+
+// chunkStore is where the server keeps folder sync's chunks.
+type chunkStore = chunkstore.Store
 
 // The chunk store: content-addressed blobs per room, for folder sync
 // (docs/PROTOCOL.md, "Chunks"). A chunk's name is the hex SHA-256 of its
@@ -31,7 +36,7 @@ import (
 const maxMissing = 10000
 
 func (s *Server) routeChunks() {
-	s.chunks = newChunkStore(s.opts.DataDir, s.opts.MaxChunkMemory, s.opts.MinFreeDisk, int64(s.opts.MaxChunk))
+	s.chunks = chunkstore.New(s.opts.DataDir, s.opts.MaxChunkMemory, s.opts.MinFreeDisk, int64(s.opts.MaxChunk))
 	s.mux.HandleFunc("PUT /synk/{room}/chunks/{hash}", s.servePutChunk)
 	s.mux.HandleFunc("GET /synk/{room}/chunks/{hash}", s.serveGetChunk)
 	s.mux.HandleFunc("POST /synk/{room}/chunks/missing", s.serveMissing)
@@ -93,7 +98,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk of %d bytes is over the %d-byte limit", r.ContentLength, s.opts.MaxChunk))
 		return
 	}
-	held, err := s.chunks.hold(room, sum, time.Now())
+	held, err := s.chunks.Hold(room, sum, time.Now())
 	if err != nil {
 		s.chunkFailed(w, err)
 		return
@@ -111,9 +116,9 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 	defer b.close()
 	var n int64
 	var created bool
-	if s.chunks.dir != "" {
+	if s.chunks.OnDisk() {
 		// Straight to a file, hashed on the way: bodyStep bytes of memory.
-		created, n, err = s.chunks.putFrom(room, sum, s.opts.ChunkQuota, func(f io.Writer) (int64, error) {
+		created, n, err = s.chunks.PutFrom(room, sum, s.opts.ChunkQuota, func(f io.Writer) (int64, error) {
 			return b.copyTo(f, r, s.opts.MaxChunk)
 		})
 	} else {
@@ -121,23 +126,23 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		if data, err = b.read(r, s.opts.MaxChunk); err == nil {
 			n = int64(len(data))
 			if sha256.Sum256(data) != sum {
-				err = errChunkHash
+				err = chunkstore.ErrHash
 			} else {
-				created, err = s.chunks.put(room, sum, data, s.opts.ChunkQuota)
+				created, err = s.chunks.Put(room, sum, data, s.opts.ChunkQuota)
 			}
 		}
 	}
 	switch {
-	case errors.Is(err, errChunkHash):
+	case errors.Is(err, chunkstore.ErrHash):
 		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "the chunk's content does not hash to its name"))
 		return
-	case errors.Is(err, errQuota):
+	case errors.Is(err, chunkstore.ErrQuota):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
 		return
-	case errors.Is(err, errMemory), errors.Is(err, errDiskFull):
+	case errors.Is(err, chunkstore.ErrMemory), errors.Is(err, chunkstore.ErrDiskFull):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
 		return
-	case errors.Is(err, errChunkStore):
+	case errors.Is(err, chunkstore.ErrStore):
 		s.chunkFailed(w, err)
 		return
 	case err != nil:
@@ -157,7 +162,7 @@ func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, err := s.chunks.get(room, sum)
+	data, err := s.chunks.Get(room, sum)
 	if errors.Is(err, fs.ErrNotExist) {
 		writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "room %q holds no chunk %s", room, r.PathValue("hash")))
 		return
@@ -203,7 +208,7 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
-		held, err := s.chunks.hold(room, sum, time.Now())
+		held, err := s.chunks.Hold(room, sum, time.Now())
 		if err != nil {
 			s.chunkFailed(w, err)
 			return

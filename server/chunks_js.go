@@ -11,7 +11,7 @@ import (
 
 // chunkStore: an edge room has no file system for chunks, and a Durable
 // Object's storage is too small for them; folder sync needs a native server.
-type chunkStore struct{}
+type chunkStore = struct{}
 
 func (s *Server) routeChunks() {
 	s.mux.HandleFunc("/synk/{room}/chunks/", func(w http.ResponseWriter, _ *http.Request) {

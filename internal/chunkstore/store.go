@@ -1,6 +1,8 @@
-//go:build !js
-
-package server
+// Package chunkstore keeps folder sync's chunks for the server: each
+// room's chunks named by their SHA-256, in a data directory (streamed to
+// disk, with a floor of free space) or in memory (with a budget), with
+// per-room quotas and collection of the chunks no file refers to any more.
+package chunkstore
 
 import (
 	"bytes"
@@ -19,9 +21,9 @@ import (
 	"github.com/synkhq/synk/internal/diskfree"
 )
 
-// chunkStore keeps each room's chunks, named by the SHA-256 of their
+// Store keeps each room's chunks, named by the SHA-256 of their
 // content, once: on disk under DataDir/chunks, or in memory.
-type chunkStore struct {
+type Store struct {
 	dir      string // "" keeps chunks in memory
 	maxMem   int64  // the most bytes of chunks held in memory, every room's
 	minFree  int64  // the disk space an upload to dir must leave free
@@ -39,27 +41,33 @@ type memChunk struct {
 	at   time.Time // stored or last asked about
 }
 
-func newChunkStore(dataDir string, maxMem, minFree, maxChunk int64) *chunkStore {
-	cs := &chunkStore{maxMem: maxMem, minFree: minFree, maxChunk: maxChunk, mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
+func New(dataDir string, maxMem, minFree, maxChunk int64) *Store {
+	cs := &Store{maxMem: maxMem, minFree: minFree, maxChunk: maxChunk, mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
 	if dataDir != "" {
 		cs.dir = filepath.Join(dataDir, "chunks")
 	}
 	return cs
 }
 
+// OnDisk reports whether chunks are kept in a data directory (PutFrom
+// streams to it) rather than in memory (Put takes whole chunks).
+func (cs *Store) OnDisk() bool { return cs.dir != "" }
+
 // roomDir is where a room's chunks live: its name in hex, so that any
 // valid room name is a safe file name.
-func (cs *chunkStore) roomDir(room string) string {
+func (cs *Store) roomDir(room string) string {
 	return filepath.Join(cs.dir, hex.EncodeToString([]byte(room)))
 }
 
-func (cs *chunkStore) path(room string, sum [32]byte) string {
+// Path is the file that keeps room's chunk sum when the store is on disk:
+// <dir>/chunks/<room in hex>/<first 2 of the hash>/<hash in hex>.
+func (cs *Store) Path(room string, sum [32]byte) string {
 	h := hex.EncodeToString(sum[:])
 	return filepath.Join(cs.roomDir(room), h[:2], h)
 }
 
 // used returns the bytes room's chunks take; cs.mu must be held.
-func (cs *chunkStore) used(room string) (int64, error) {
+func (cs *Store) used(room string) (int64, error) {
 	if n, ok := cs.usage[room]; ok {
 		return n, nil
 	}
@@ -86,10 +94,10 @@ func (cs *chunkStore) used(room string) (int64, error) {
 	return n, nil
 }
 
-// hold reports whether room holds the chunk and, if it does, renews its
+// Hold reports whether room holds the chunk and, if it does, renews its
 // time: a device that is told the room holds a chunk will refer to it
 // soon, so the collector must not take it now (see collect).
-func (cs *chunkStore) hold(room string, sum [32]byte, now time.Time) (bool, error) {
+func (cs *Store) Hold(room string, sum [32]byte, now time.Time) (bool, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.dir == "" {
@@ -100,15 +108,15 @@ func (cs *chunkStore) hold(room string, sum [32]byte, now time.Time) (bool, erro
 		}
 		return ok, nil
 	}
-	err := os.Chtimes(cs.path(room, sum), time.Time{}, now)
+	err := os.Chtimes(cs.Path(room, sum), time.Time{}, now)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// get returns the chunk's content, or an error wrapping fs.ErrNotExist.
-func (cs *chunkStore) get(room string, sum [32]byte) ([]byte, error) {
+// Get returns the chunk's content, or an error wrapping fs.ErrNotExist.
+func (cs *Store) Get(room string, sum [32]byte) ([]byte, error) {
 	if cs.dir == "" {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
@@ -118,24 +126,24 @@ func (cs *chunkStore) get(room string, sum [32]byte) ([]byte, error) {
 		}
 		return c.data, nil
 	}
-	return os.ReadFile(cs.path(room, sum))
+	return os.ReadFile(cs.Path(room, sum))
 }
 
-// errQuota is returned by put when the room's chunks would exceed the
-// quota; errMemory when the server's chunks in memory would exceed
+// ErrQuota is returned by put when the room's chunks would exceed the
+// quota; ErrMemory when the server's chunks in memory would exceed
 // MaxChunkMemory.
 var (
-	errQuota  = errors.New("chunk quota")
-	errMemory = errors.New("chunk memory")
-	// errDiskFull: the data directory's disk would keep less than
+	ErrQuota  = errors.New("chunk quota")
+	ErrMemory = errors.New("chunk memory")
+	// ErrDiskFull: the data directory's disk would keep less than
 	// MinFreeDisk free.
-	errDiskFull = errors.New("chunk disk")
+	ErrDiskFull = errors.New("chunk disk")
 )
 
-// put stores data, whose SHA-256 the caller has checked to be sum, unless
+// Put stores data, whose SHA-256 the caller has checked to be sum, unless
 // the room holds it already. On disk it is written to a temporary file,
 // synced, and renamed into place, so a chunk is there whole or not at all.
-func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (created bool, err error) {
+func (cs *Store) Put(room string, sum [32]byte, data []byte, quota int64) (created bool, err error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if ok, err := cs.hasLocked(room, sum); ok || err != nil {
@@ -146,11 +154,11 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 		return false, err
 	}
 	if n+int64(len(data)) > quota {
-		return false, fmt.Errorf("%w: room holds %d bytes of chunks, %d more would pass its %d", errQuota, n, len(data), quota)
+		return false, fmt.Errorf("%w: room holds %d bytes of chunks, %d more would pass its %d", ErrQuota, n, len(data), quota)
 	}
 	if cs.dir == "" {
 		if cs.inMem+int64(len(data)) > cs.maxMem {
-			return false, fmt.Errorf("%w: the server holds %d bytes of chunks in memory, its limit is %d", errMemory, cs.inMem, cs.maxMem)
+			return false, fmt.Errorf("%w: the server holds %d bytes of chunks in memory, its limit is %d", ErrMemory, cs.inMem, cs.maxMem)
 		}
 		if cs.mem[room] == nil {
 			cs.mem[room] = make(map[string]memChunk)
@@ -158,11 +166,11 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 		cs.mem[room][string(sum[:])] = memChunk{data: bytes.Clone(data), at: time.Now()}
 		cs.inMem += int64(len(data))
 	} else {
-		if err := os.MkdirAll(filepath.Dir(cs.path(room, sum)), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(cs.Path(room, sum)), 0o755); err != nil {
 			return false, err
 		}
 		// A temporary file, synced, renamed into place: whole or absent.
-		if err := renameio.WriteFile(cs.path(room, sum), data, 0o644); err != nil {
+		if err := renameio.WriteFile(cs.Path(room, sum), data, 0o644); err != nil {
 			return false, err
 		}
 	}
@@ -170,29 +178,29 @@ func (cs *chunkStore) put(room string, sum [32]byte, data []byte, quota int64) (
 	return true, nil
 }
 
-// errChunkHash is returned by putFrom for content that does not hash to
-// its name; errChunkStore wraps a failure of the store itself.
+// ErrHash is returned by putFrom for content that does not hash to
+// its name; ErrStore wraps a failure of the store itself.
 var (
-	errChunkHash  = errors.New("chunk content does not hash to its name")
-	errChunkStore = errors.New("chunk store")
+	ErrHash  = errors.New("chunk content does not hash to its name")
+	ErrStore = errors.New("chunk store")
 )
 
-// putFrom stores the chunk that write writes, streamed to a temporary file
+// PutFrom stores the chunk that write writes, streamed to a temporary file
 // beside its place and hashed on the way, unless the room holds it
 // already: it is renamed into place, synced, only if it hashes to sum and
 // fits the room's quota. It returns whether it was created and its size.
 // Errors from write are returned as they are.
-func (cs *chunkStore) putFrom(room string, sum [32]byte, quota int64, write func(io.Writer) (int64, error)) (created bool, n int64, err error) {
-	dst := cs.path(room, sum)
+func (cs *Store) PutFrom(room string, sum [32]byte, quota int64, write func(io.Writer) (int64, error)) (created bool, n int64, err error) {
+	dst := cs.Path(room, sum)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return false, 0, fmt.Errorf("%w: %v", errChunkStore, err)
+		return false, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	if free, ok := diskfree.Bytes(filepath.Dir(dst)); ok && free-cs.maxChunk < cs.minFree {
-		return false, 0, fmt.Errorf("%w: %d bytes free on the data directory's disk, which keeps %d free", errDiskFull, free, cs.minFree)
+		return false, 0, fmt.Errorf("%w: %d bytes free on the data directory's disk, which keeps %d free", ErrDiskFull, free, cs.minFree)
 	}
 	pf, err := renameio.NewPendingFile(dst, renameio.WithPermissions(0o644))
 	if err != nil {
-		return false, 0, fmt.Errorf("%w: %v", errChunkStore, err)
+		return false, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	defer pf.Cleanup()
 	h := sha256.New()
@@ -200,7 +208,7 @@ func (cs *chunkStore) putFrom(room string, sum [32]byte, quota int64, write func
 		return false, n, err
 	}
 	if [32]byte(h.Sum(nil)) != sum {
-		return false, n, errChunkHash
+		return false, n, ErrHash
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -209,32 +217,32 @@ func (cs *chunkStore) putFrom(room string, sum [32]byte, quota int64, write func
 	}
 	used, err := cs.used(room)
 	if err != nil {
-		return false, n, fmt.Errorf("%w: %v", errChunkStore, err)
+		return false, n, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	if used+n > quota {
-		return false, n, fmt.Errorf("%w: room holds %d bytes of chunks, %d more would pass its %d", errQuota, used, n, quota)
+		return false, n, fmt.Errorf("%w: room holds %d bytes of chunks, %d more would pass its %d", ErrQuota, used, n, quota)
 	}
 	if err := pf.CloseAtomicallyReplace(); err != nil {
-		return false, n, fmt.Errorf("%w: %v", errChunkStore, err)
+		return false, n, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	cs.usage[room] = used + n
 	return true, n, nil
 }
 
-func (cs *chunkStore) hasLocked(room string, sum [32]byte) (bool, error) {
+func (cs *Store) hasLocked(room string, sum [32]byte) (bool, error) {
 	if cs.dir == "" {
 		_, ok := cs.mem[room][string(sum[:])]
 		return ok, nil
 	}
-	_, err := os.Stat(cs.path(room, sum))
+	_, err := os.Stat(cs.Path(room, sum))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// rooms returns the rooms that hold chunks.
-func (cs *chunkStore) rooms() ([]string, error) {
+// Rooms returns the rooms that hold chunks.
+func (cs *Store) Rooms() ([]string, error) {
 	if cs.dir == "" {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
@@ -257,11 +265,11 @@ func (cs *chunkStore) rooms() ([]string, error) {
 	return out, err
 }
 
-// collect deletes room's chunks that keep does not hold and that were
+// Collect deletes room's chunks that keep does not hold and that were
 // stored or asked about before cutoff. Each is checked and deleted under
 // cs.mu, so a chunk that hold renews meanwhile stays. It returns the
 // chunks and bytes deleted.
-func (cs *chunkStore) collect(room string, keep map[[32]byte]bool, cutoff time.Time) (n int, freed int64, err error) {
+func (cs *Store) Collect(room string, keep map[[32]byte]bool, cutoff time.Time) (n int, freed int64, err error) {
 	if cs.dir == "" {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
