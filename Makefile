@@ -1,6 +1,7 @@
 # Synk. `make run` starts the server; `make test` runs every check CI runs.
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOIMPORTS   := golang.org/x/tools/cmd/goimports@v0.51.0
 WASM_EXEC   := $(shell $(GO) env GOROOT)/lib/wasm
 # Fuzzing: make fuzz runs every target for FUZZTIME (1m); make test runs
 # each for a fixed number of inputs (fuzz-brief, about 10 s each here). See
@@ -9,8 +10,12 @@ FUZZTIME    ?= 1m
 ADDR        ?= 127.0.0.1:8080
 DATA        ?= .cache/synk-data
 
-.PHONY: deps all run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check generate test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
+.PHONY: deps all help run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check imports-check generate generate-check test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
 all: fmt lint test
+
+## help: this list
+help:
+	@awk '/^## [a-z-]+: / { sub(/^## /, ""); i = index($$0, ": "); printf "  %-15s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' $(MAKEFILE_LIST)
 
 ## run: build the browser client and bin/synk, then start `synk serve` on $(ADDR) with defaults (Ctrl-C stops it)
 run: build
@@ -84,18 +89,35 @@ fuzz:
 fuzz-brief:
 	FUZZTIME= bash .ci/fuzz.sh $(FUZZ_TARGETS)
 
-lint: fmt-check vet check .cache/staticcheck
+## lint: gofmt, goimports, vet and staticcheck (native and js/wasm), generated code current
+lint: fmt-check imports-check generate-check vet check .cache/staticcheck
 	.cache/staticcheck ./...
 	cd bench && ../.cache/staticcheck ./...
-	GOOS=js GOARCH=wasm .cache/staticcheck ./protocol/... ./client/...
+	GOOS=js GOARCH=wasm .cache/staticcheck $(JS_PKGS)
+
+# Every package that builds for js/wasm (the browser client, the edge
+# server and what they use; the server's tests are native-only): all but
+# the native binary and the native end-to-end tests.
+JS_PKGS = $(shell $(GO) list ./... | grep -v -e /cmd/synk -e /internal/e2e)
 
 .cache/staticcheck:
 	GOBIN=$(CURDIR)/.cache $(GO) install $(STATICCHECK)
 
+.cache/goimports:
+	GOBIN=$(CURDIR)/.cache $(GO) install $(GOIMPORTS)
+
+imports-check: .cache/goimports
+	@out=$$(.cache/goimports -l . | grep -v node_modules); if [ -n "$$out" ]; then echo "goimports would change:"; echo "$$out"; exit 1; fi
+
+## generate-check: go generate leaves the generated files as committed
+generate-check:
+	$(GO) generate ./...
+	@git diff --exit-code -- '*_string.go' || { echo "go generate changed the files above: commit them"; exit 1; }
+
 vet:
 	$(GO) vet ./...
 	$(GO) vet -C bench ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./protocol/... ./client/...
+	GOOS=js GOARCH=wasm $(GO) vet $(JS_PKGS)
 
 fmt:
 	gofmt -s -w .

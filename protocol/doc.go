@@ -8,8 +8,10 @@
 //
 // # Wire format
 //
-// Every websocket binary message carries exactly one frame: a msgpack map
-// whose keys are one-letter strings. The key "t" holds the frame's
+// A websocket binary message carries one frame, or several back to back
+// when the receiver said it reads batches ([Hello].Batch,
+// [Welcome].Batch); [Next] splits a message into its frames. A frame is a
+// msgpack map whose keys are one-letter strings. The key "t" holds the frame's
 // [MessageType]; the other keys depend on the type and are listed in each
 // type's doc comment.
 //

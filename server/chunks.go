@@ -224,3 +224,20 @@ func (s *Server) chunkFailed(w http.ResponseWriter, err error) {
 	s.log.Error("chunk store", "err", err)
 	writeError(w, http.StatusInternalServerError, protocol.Errorf(protocol.CodeInternal, "the chunk store failed"))
 }
+
+// copyTo streams r's body to f, at most limit bytes, through a buffer of
+// its own: a body on its way to disk holds bodyStep bytes of memory.
+func (b *bodyReader) copyTo(f io.Writer, r *http.Request, limit int) (int64, error) {
+	if err := b.reserve(bodyStep); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, bodyStep)
+	n, err := io.CopyBuffer(f, io.LimitReader(onlyReader{r.Body}, int64(limit)+1), buf)
+	if err == nil && n > int64(limit) {
+		err = errBodyTooLarge
+	}
+	return n, err
+}
+
+// onlyReader hides a reader's WriteTo, so io.CopyBuffer uses the buffer.
+type onlyReader struct{ io.Reader }

@@ -207,8 +207,9 @@ type Options struct {
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 
-	parked   chan<- struct{} // test-only: told each time the janitor parks
-	nodeSeen chan<- string   // test-only: told of each cluster node first heard from
+	parked chan<- struct{} // test-only: told each time the janitor parks
+	//lint:ignore U1000 for the cluster's tests: the js build (the edge) has no cluster
+	nodeSeen chan<- string // test-only: told of each cluster node first heard from
 }
 
 var localOrigins = []string{"localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[::1]:*"}

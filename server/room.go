@@ -26,8 +26,10 @@ type room struct {
 	unconfirmed bool
 	remote      int    // members of other nodes, in members
 	logSeq      uint64 // in a cluster: the room log's last sequence applied here
-	untrimmed   int    // in a cluster: writes applied since this node last trimmed the room's log
-	trimming    bool   // in a cluster: a trim of the room's log runs
+	//lint:ignore U1000 cluster state: the js build (the edge) has no cluster
+	untrimmed int // in a cluster: writes applied since this node last trimmed the room's log
+	//lint:ignore U1000 cluster state: the js build (the edge) has no cluster
+	trimming bool // in a cluster: a trim of the room's log runs
 	// remoteSeq is, per other node, the number of its last event applied.
 	remoteSeq map[string]uint64
 
@@ -189,17 +191,6 @@ func (r *room) announce(p *protocol.Presence, except *conn) {
 	}
 }
 
-// localMembers returns the participants connected to this node.
-func (r *room) localMembers() []protocol.Member {
-	out := make([]protocol.Member, 0, len(r.members)-r.remote)
-	for _, id := range slices.Sorted(maps.Keys(r.members)) {
-		if m := r.members[id]; m.node == "" {
-			out = append(out, protocol.Member{Client: id, Entries: sortedEntries(m.entries)})
-		}
-	}
-	return out
-}
-
 // apply removes del from m's map, then stores set, if the result keeps
 // within maxKeys. The caller holds r.mu.
 func (m *member) apply(set []protocol.Entry, del []string, maxKeys int) error {
@@ -252,14 +243,6 @@ func (r *room) updateReplacing(m *member, set []protocol.Entry, del []string, ma
 	return nil
 }
 
-// recount counts m's map again after it was replaced whole (a member of
-// another node). The caller holds r.mu.
-func (r *room) recount(m *member) {
-	c := mapCost(m.entries) + int64(len(m.posted))
-	r.hold.admitPresence(r, m.ip, c-m.cost)
-	m.cost = c
-}
-
 // checkValues returns a CodeValueTooLarge error for a value over max bytes.
 func checkValues(es []protocol.Entry, max int) error {
 	for _, e := range es {
@@ -268,14 +251,6 @@ func checkValues(es []protocol.Entry, max int) error {
 		}
 	}
 	return nil
-}
-
-func entryMap(entries []protocol.Entry) map[string]msgpack.RawMessage {
-	m := make(map[string]msgpack.RawMessage, len(entries))
-	for _, e := range entries {
-		m[e.Key] = e.Value
-	}
-	return m
 }
 
 // diffEntries returns what turns old into the entries next.

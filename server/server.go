@@ -22,22 +22,25 @@ import (
 // Server holds the rooms and serves websocket and HTTP clients. Create it
 // with [New], mount it as an [http.Handler], stop it with [Shutdown].
 type Server struct {
-	opts   Options
-	log    *slog.Logger
-	mux    *http.ServeMux
-	store  backend // nil: objects live in memory only
-	meets  *meet.Board
-	met    *metrics
-	only   string                   // the one room served, or "" for any
-	wake   chan struct{}            // wakes a parked janitor: a client came
-	idKey  atomic.Pointer[[32]byte] // keys the resume secrets of client ids (secretFor); a cluster's nodes share one
-	bus    bus                      // the cluster's presence bus, or nil
-	chunks *chunkStore              // folder sync's chunks (nil under js)
+	opts  Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	store backend // nil: objects live in memory only
+	meets *meet.Board
+	met   *metrics
+	only  string                   // the one room served, or "" for any
+	wake  chan struct{}            // wakes a parked janitor: a client came
+	idKey atomic.Pointer[[32]byte] // keys the resume secrets of client ids (secretFor); a cluster's nodes share one
+	bus   bus                      // the cluster's presence bus, or nil
+	//lint:ignore U1000 the js build (the edge) keeps no chunks
+	chunks *chunkStore // folder sync's chunks (nil under js)
 
-	queued      atomic.Int64    // bytes queued for every connection (see conn.send)
-	bodies      bodyGate        // HTTP request bodies being read
-	hold        holdings        // presence and object bytes against the budgets
-	collecting  atomic.Bool     // a chunk collection runs
+	queued atomic.Int64 // bytes queued for every connection (see conn.send)
+	bodies bodyGate     // HTTP request bodies being read
+	hold   holdings     // presence and object bytes against the budgets
+	//lint:ignore U1000 the js build (the edge) keeps no chunks
+	collecting atomic.Bool // a chunk collection runs
+	//lint:ignore U1000 the js build (the edge) keeps no chunks
 	chunksSwept time.Time       // when the last one started (the janitor's)
 	failed      atomic.Bool     // a store write failed: memory and disk may differ
 	refused     onceAMinute     // origins refused at the websocket, for the log
