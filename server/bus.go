@@ -18,11 +18,12 @@ type bus interface {
 	// reconnected here, proving its id (p is its Join): they move it
 	// here without a Leave and a Join. The caller holds r.mu.
 	takeOver(r *room, p *protocol.Presence)
-	// watch follows a room now in memory here; the caller holds s.mu.
+	// watch follows a room now in memory here. The first user of a new
+	// room calls it (Server.openIO), holding r.mu but not s.mu.
 	watch(name string)
-	// confirmWatch waits until what watch asked for is in place, so that every
-	// event another node publishes after it arrives here. The first user
-	// of a new room calls it, holding r.mu but not s.mu.
+	// confirmWatch waits until what watch asked for is in place, so that
+	// every event another node publishes after it arrives here. Called
+	// right after watch, the same way.
 	confirmWatch()
 	// unwatch stops following a room freed here.
 	unwatch(name string)

@@ -21,11 +21,12 @@ type room struct {
 	subs    map[*conn]*member // receivers; a nil member marks an observer
 	objs    objects           // the room's objects and who sees which
 	bus     bus               // the cluster's, or nil
-	// unconfirmed: new, its first user must wait for bus.confirmWatch (set
-	// under Server.mu at creation, before anyone else can see the room).
-	unconfirmed bool
-	remote      int    // members of other nodes, in members
-	logSeq      uint64 // in a cluster: the room log's last sequence applied here
+	// opening: new, its first user must open it (Server.openIO: the store's
+	// position, the cluster's subscriptions), outside Server.mu (set under
+	// Server.mu at creation, before anyone else can see the room).
+	opening bool
+	remote  int    // members of other nodes, in members
+	logSeq  uint64 // in a cluster: the room log's last sequence applied here
 	//lint:ignore U1000 cluster state: the js build (the edge) has no cluster
 	untrimmed int // in a cluster: writes applied since this node last trimmed the room's log
 	//lint:ignore U1000 cluster state: the js build (the edge) has no cluster

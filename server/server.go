@@ -291,28 +291,40 @@ func (s *Server) lockRoom(name string, create bool) *room {
 	}
 }
 
-// createRoomLocked makes room name, continuing the change log position
-// kept in the store, if any. The caller holds s.mu.
+// createRoomLocked makes room name and puts it in s.rooms; its first user
+// opens it (see openIO). The caller holds s.mu, and no I/O happens under it.
 func (s *Server) createRoomLocked(name string) *room {
-	r := newRoom(name, s.storedMeta(name), &s.hold)
+	r := newRoom(name, roomMeta{}, &s.hold)
+	r.bus, r.opening = s.bus, true
 	s.rooms[name] = r
-	if r.bus = s.bus; r.bus != nil {
-		r.bus.watch(name)
-		r.unconfirmed = true
+	return r
+}
+
+// openIO does the I/O a new room needs, for its first user, who holds r.mu
+// but not s.mu: it continues the change log position kept in the store,
+// if any, and in a cluster follows the room and waits until NATS has the
+// subscriptions, so that every event another node publishes after reaches
+// this one.
+func (s *Server) openIO(r *room) {
+	m := s.storedMeta(r.name)
+	r.objs.log = changeLog{epoch: cmp.Or(m.Epoch, r.objs.log.epoch), start: m.Start}
+	r.objs.seq, r.objs.compacted = m.Seq, m.Start
+	if r.bus != nil {
+		r.bus.watch(r.name)
+		r.bus.confirmWatch()
 		if e := r.bus.epoch(); e != 0 {
 			r.objs.log.epoch = e
 		}
 	}
-	return r
+	r.opening = false
 }
 
 // lockCreated locks r, which the caller found in s.rooms, and returns it,
 // or nil if it was freed meanwhile.
 func (s *Server) lockCreated(r *room) *room {
 	r.mu.Lock()
-	if r.unconfirmed {
-		r.bus.confirmWatch()
-		r.unconfirmed = false
+	if r.opening {
+		s.openIO(r)
 	}
 	if r.dead {
 		r.mu.Unlock()

@@ -4,7 +4,11 @@ package server
 
 import (
 	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
@@ -136,4 +140,62 @@ func FuzzDecodeStored(f *testing.F) {
 			t.Fatalf("record %+v came back as %+v (%v)", rec, back, err)
 		}
 	})
+}
+
+// slowMeta is a store whose read of one room's position hangs until
+// release: a slow disk.
+type slowMeta struct {
+	backend
+	room             string
+	entered, release chan struct{}
+}
+
+func (m *slowMeta) meta(room string) (roomMeta, bool, error) {
+	if room == m.room {
+		close(m.entered)
+		<-m.release
+	}
+	return m.backend.meta(room)
+}
+
+// TestServer_roomIOOutsideGlobalLock: issue 18.2. Opening a room reads the
+// store (and, in a cluster, subscribes on NATS) without the server-wide
+// lock: while one room's store read hangs, other rooms are served. Before,
+// the read ran under it and the whole server waited.
+func TestServer_roomIOOutsideGlobalLock(t *testing.T) {
+	t.Parallel()
+	bolt, _, err := openStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowMeta{backend: bolt, room: "slow", entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := newServer(&Options{Logger: slog.New(slog.DiscardHandler)}, slow, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		hs.Close()
+		s.Shutdown(context.Background())
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := hs.Client().Post(hs.URL+"/synk/slow", "application/json", strings.NewReader(`{"c":"a","d":[]}`)); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-slow.entered
+	c := *hs.Client() // its connections close with hs
+	c.Timeout = 5 * time.Second
+	resp, err := c.Post(hs.URL+"/synk/fast", "application/json", strings.NewReader(`{"c":"b","d":[]}`))
+	close(slow.release)
+	<-done
+	if err != nil {
+		t.Fatalf("another room while one room's store read hangs: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("another room: %d", resp.StatusCode)
+	}
 }
