@@ -77,12 +77,25 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 	}
 	ps := &passState{f: f, local: local, remote: remote, rmfiles: make(map[string]stat), saved: time.Now()}
 	ps.reuse = ps.reusable()
+	ps.reconcileAll(ctx, slices.Sorted(maps.Keys(paths)), &res)
+	if ps.saveErr != nil {
+		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
+	}
+	res.changes += ps.removeDeleted()
+	if err := f.ix.save(); err != nil {
+		return res, fmt.Errorf("folder: saving the index: %w", err)
+	}
+	return res, ctx.Err()
+}
+
+// reconcileAll reconciles paths, in order, on workers goroutines, and
+// counts what they did in res; the index is saved every 2 s meanwhile.
+func (ps *passState) reconcileAll(ctx context.Context, paths []string, res *passResult) {
+	f := ps.f
 	todo := make(chan string)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for path := range todo {
 				changed, err := ps.reconcile(ctx, path)
 				ps.mu.Lock()
@@ -103,9 +116,9 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 				}
 				ps.mu.Unlock()
 			}
-		}()
+		})
 	}
-	for _, path := range slices.Sorted(maps.Keys(paths)) {
+	for _, path := range paths {
 		if ctx.Err() != nil {
 			break
 		}
@@ -113,31 +126,29 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 	}
 	close(todo)
 	wg.Wait()
-	if ps.saveErr != nil {
-		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
-	}
-	// Files the room deleted go now, unless changed since the scan (the
-	// next pass then sends them back).
+}
+
+// removeDeleted removes what the room deleted and returns how many it
+// removed. Files go first, unless changed since the scan (the next pass
+// then sends them back); directories last, deepest first, once their
+// files have gone: one that is not empty holds new local files and stays
+// (and is written to the room again next pass).
+func (ps *passState) removeDeleted() int {
+	f, n := ps.f, 0
 	for p, l := range ps.rmfiles {
 		if info, err := os.Lstat(f.full(p)); err == nil && statOf(info) == l {
 			if err := os.Remove(f.full(p)); err == nil {
-				res.changes++
+				n++
 			}
 		}
 	}
-	// Directories go last, deepest first, once their files have gone;
-	// one that is not empty holds new local files and stays (and is
-	// written to the room again next pass).
 	slices.Sort(ps.rmdirs)
 	for _, d := range slices.Backward(ps.rmdirs) {
 		if err := os.Remove(f.full(d)); err == nil {
-			res.changes++
+			n++
 		}
 	}
-	if err := f.ix.save(); err != nil {
-		return res, fmt.Errorf("folder: saving the index: %w", err)
-	}
-	return res, ctx.Err()
+	return n
 }
 
 // refuse sets aside version v of object id, which cannot be synced, and
@@ -214,47 +225,20 @@ func (f *Folder) inside(p string) error {
 
 // reconcile brings one path into agreement; changed reports a write.
 func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err error) {
-	f := ps.f
 	e := ps.entry(p)
 	l, hasL := ps.local[p]
 	r := ps.remote[p]
-
 	if hasL && l.Other {
 		if r != nil {
 			return false, fmt.Errorf("not synced: a symbolic link or special file is there on this device")
 		}
 		return false, nil
 	}
-	var c *content // the local file's content, once read
-	localChanged := false
-	switch {
-	case e == nil:
-		localChanged = hasL
-	case !hasL || l.Dir != e.Rec.Dir || syncedMode(l.Mode) != e.Rec.Mode:
-		localChanged = true
-	case l.Dir:
-	case l.Size == e.LSize && l.MTime == e.LMTime && e.LMTime != 0:
-	default:
-		if c, err = readContent(f.full(p)); err != nil {
-			return false, err
-		}
-		if localChanged = c.hash != e.Rec.Hash; !localChanged { // touched, not changed
-			ne := *e
-			ne.LSize, ne.LMTime = stamp(c.st, time.Now())
-			ps.set(p, &ne)
-		}
+	localChanged, c, err := ps.localChanged(p, e, l, hasL)
+	if err != nil {
+		return false, err
 	}
-	remoteChanged := false
-	switch {
-	case e == nil:
-		remoteChanged = r != nil
-	case r == nil:
-		remoteChanged = true
-	default:
-		remoteChanged = !r.equalAt(&e.Rec)
-	}
-
-	switch {
+	switch remoteChanged := e == nil && r != nil || e != nil && (r == nil || !r.equalAt(&e.Rec)); {
 	case !localChanged && !remoteChanged:
 		return false, nil
 	case localChanged && !remoteChanged:
@@ -262,7 +246,42 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 	case !localChanged:
 		return true, ps.pull(ctx, p, l, hasL, r)
 	}
-	// Both changed.
+	return ps.bothChanged(ctx, p, l, hasL, r, c)
+}
+
+// localChanged reports whether path p on this device differs from its
+// entry e (nil: never synced), reading the file only when its size and
+// time do not tell; the content read, if any, is returned for the push.
+// A file touched but not changed gets its entry's time renewed.
+func (ps *passState) localChanged(p string, e *entry, l stat, hasL bool) (bool, *content, error) {
+	switch {
+	case e == nil:
+		return hasL, nil, nil
+	case !hasL || l.Dir != e.Rec.Dir || syncedMode(l.Mode) != e.Rec.Mode:
+		return true, nil, nil
+	case l.Dir, l.Size == e.LSize && l.MTime == e.LMTime && e.LMTime != 0:
+		return false, nil, nil
+	}
+	c, err := readContent(ps.f.full(p))
+	if err != nil {
+		return false, nil, err
+	}
+	if c.hash != e.Rec.Hash {
+		return true, c, nil
+	}
+	ne := *e // touched, not changed
+	ne.LSize, ne.LMTime = stamp(c.st, time.Now())
+	ps.set(p, &ne)
+	return false, c, nil
+}
+
+// bothChanged settles path p, changed here (l, hasL; c its content if
+// read) and in the room (r) since its last sync: a deletion loses to a
+// change, the same change on both sides is no conflict, and a true
+// conflict keeps the room's version at the path and this device's as a
+// conflict copy, which the next pass sends as a new file.
+func (ps *passState) bothChanged(ctx context.Context, p string, l stat, hasL bool, r *record, c *content) (bool, error) {
+	f := ps.f
 	switch {
 	case !hasL && r == nil:
 		ps.set(p, nil)
@@ -278,6 +297,7 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 	}
 	if !l.Dir && !r.Dir {
 		if c == nil {
+			var err error
 			if c, err = readContent(f.full(p)); err != nil {
 				return false, err
 			}
@@ -292,8 +312,6 @@ func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err
 			return false, nil
 		}
 	}
-	// A true conflict: the room's version takes the path; this device's
-	// becomes a conflict copy, which the next pass sends as a new file.
 	copyName, err := conflictName(f.root, p, f.opts.Device, time.Now())
 	if err != nil {
 		return false, err
