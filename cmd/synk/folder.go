@@ -55,22 +55,9 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("synk folder needs a directory, -room and -server")
 	}
 	if o.Server == "lan" {
-		found, err := lan.Discover(ctx, lan.DefaultWait, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		if err != nil {
+		var err error
+		if o.Server, err = lanServer(ctx, stderr); err != nil {
 			return err
-		}
-		switch len(found) {
-		case 0:
-			return fmt.Errorf("-server lan: no Synk server answered on the local network within %v", lan.DefaultWait)
-		case 1:
-			o.Server = found[0].URL()
-			fmt.Fprintf(stderr, "synk folder: using %s (%s)\n", o.Server, found[0].Instance)
-		default:
-			var names []string
-			for _, f := range found {
-				names = append(names, f.Instance+" at "+f.URL())
-			}
-			return fmt.Errorf("-server lan: %d servers answered (%s); name one", len(found), strings.Join(names, ", "))
 		}
 	}
 	var err error
@@ -89,16 +76,8 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		o.Token = strings.TrimSpace(string(b))
 	}
-	switch progress {
-	case "on":
-		o.Progress = stderr
-	case "auto":
-		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			o.Progress = stderr
-		}
-	case "off":
-	default:
-		return fmt.Errorf("-progress %q: want auto, on or off", progress)
+	if o.Progress, err = progressTo(progress, stderr); err != nil {
+		return err
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	f, err := folder.Open(ctx, o)
@@ -116,6 +95,44 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "synced %s: sent %d chunks (%d bytes), received %d chunks (%d bytes)\n",
 		o.Dir, st.ChunksSent, st.BytesSent, st.ChunksReceived, st.BytesReceived)
 	return err
+}
+
+// lanServer returns the URL of the one Synk server synk discover finds on
+// the local network, or an error saying there is none or several.
+func lanServer(ctx context.Context, stderr io.Writer) (string, error) {
+	found, err := lan.Discover(ctx, lan.DefaultWait, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return "", err
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("-server lan: no Synk server answered on the local network within %v", lan.DefaultWait)
+	case 1:
+		fmt.Fprintf(stderr, "synk folder: using %s (%s)\n", found[0].URL(), found[0].Instance)
+		return found[0].URL(), nil
+	}
+	var names []string
+	for _, f := range found {
+		names = append(names, f.Instance+" at "+f.URL())
+	}
+	return "", fmt.Errorf("-server lan: %d servers answered (%s); name one", len(found), strings.Join(names, ", "))
+}
+
+// progressTo returns where -progress mode draws its bars: stderr when
+// "on", or "auto" and stderr is a terminal; nowhere when "off".
+func progressTo(mode string, stderr io.Writer) (io.Writer, error) {
+	switch mode {
+	case "on":
+		return stderr, nil
+	case "auto":
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return stderr, nil
+		}
+		return nil, nil
+	case "off":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("-progress %q: want auto, on or off", mode)
 }
 
 // websocketURL turns a server address as a person writes it (host:port,
