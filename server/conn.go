@@ -351,50 +351,17 @@ func (c *conn) handle(b []byte) bool {
 	var id uint32
 	switch m := m.(type) {
 	case *protocol.Join:
-		id = m.ID
-		err = c.join(m)
+		id, err = m.ID, c.join(m)
 	case *protocol.Leave:
-		id = m.ID
-		err = c.s.leave(c, m.Room, 0)
-		c.forget(m.Room)
-		if err == nil {
-			c.sendMsg(&protocol.OK{ID: m.ID})
-		}
+		id, err = m.ID, c.leave(m)
 	case *protocol.Set:
-		id = m.ID
-		if m.Handle != 0 {
-			if m.Room = c.handles[m.Handle]; m.Room == "" {
-				err = protocol.Errorf(protocol.CodeNotJoined, "no joined room has handle %d", m.Handle)
-				break
-			}
-		}
-		err = c.s.set(c, m)
-		if err == nil && m.ID != 0 {
-			c.sendMsg(&protocol.OK{ID: m.ID})
-		}
+		id, err = m.ID, c.set(m)
 	case *protocol.Sub:
-		id = m.ID
-		if err = c.s.unclustered("objects"); err != nil {
-			break
-		}
-		if err = c.grant.Check(m.Room, auth.CapRead); err == nil {
-			err = c.s.subscribe(c, m) // queues its OK itself
-		}
+		id, err = m.ID, c.sub(m) // queues its OK itself
 	case *protocol.Write:
-		id = m.ID
-		var v uint64
-		if err = c.s.unclustered("objects"); err != nil {
-			break
-		}
-		if err = c.grant.Check(m.Room, auth.CapWrite); err != nil {
-			break
-		}
-		if v, err = c.s.writeObject(c, m); err == nil {
-			c.sendMsg(&protocol.OK{ID: m.ID, Version: v})
-		}
+		id, err = m.ID, c.writeObject(m)
 	case *protocol.Meet:
-		id = m.ID
-		err = c.meet(m) // answered later, with a Met or an Error
+		id, err = m.ID, c.meet(m) // answered later, with a Met or an Error
 	case *protocol.Cancel:
 		c.endMeet(m.ID, protocol.Errorf(protocol.CodeCanceled, "canceled by the client"))
 	case *protocol.Ping:
@@ -411,6 +378,58 @@ func (c *conn) handle(b []byte) bool {
 		c.sendMsg(e)
 	}
 	return true
+}
+
+// leave takes the client out of a room and answers OK.
+func (c *conn) leave(m *protocol.Leave) error {
+	err := c.s.leave(c, m.Room, 0)
+	c.forget(m.Room)
+	if err == nil {
+		c.sendMsg(&protocol.OK{ID: m.ID})
+	}
+	return err
+}
+
+// set publishes the client's entries in a room named or given by handle,
+// and answers OK when asked (an ID).
+func (c *conn) set(m *protocol.Set) error {
+	if m.Handle != 0 {
+		if m.Room = c.handles[m.Handle]; m.Room == "" {
+			return protocol.Errorf(protocol.CodeNotJoined, "no joined room has handle %d", m.Handle)
+		}
+	}
+	err := c.s.set(c, m)
+	if err == nil && m.ID != 0 {
+		c.sendMsg(&protocol.OK{ID: m.ID})
+	}
+	return err
+}
+
+// sub changes the client's areas in a room, if its token lets it read.
+func (c *conn) sub(m *protocol.Sub) error {
+	if err := c.s.unclustered("objects"); err != nil {
+		return err
+	}
+	if err := c.grant.Check(m.Room, auth.CapRead); err != nil {
+		return err
+	}
+	return c.s.subscribe(c, m)
+}
+
+// writeObject applies an object write, if the token lets the client write, and
+// answers OK with the object's version.
+func (c *conn) writeObject(m *protocol.Write) error {
+	if err := c.s.unclustered("objects"); err != nil {
+		return err
+	}
+	if err := c.grant.Check(m.Room, auth.CapWrite); err != nil {
+		return err
+	}
+	v, err := c.s.writeObject(c, m)
+	if err == nil {
+		c.sendMsg(&protocol.OK{ID: m.ID, Version: v})
+	}
+	return err
 }
 
 func (c *conn) join(j *protocol.Join) error {
