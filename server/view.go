@@ -152,54 +152,10 @@ func (ob *objects) resume(room string, c *conn, add, held []string, from protoco
 			v.held[id] = o.version
 		}
 	}
-	// owe marks id pending; unless the client has a copy (had), it holds
-	// nothing of it yet.
-	owe := func(id string, had bool) {
-		v.pending[id] = true
-		if !had {
-			delete(v.held, id)
-		}
-	}
-	send := func(m *protocol.Object) {
-		m.Room, m.Offset = room, ob.seq
-		b := encode(m)
-		updateBudget -= len(b)
-		c.send(b)
-	}
+	rs := &resumption{ob: ob, v: v, c: c, room: room, areas: areas, had: had, budget: updateBudget}
 	nets := netChanges(cs)
 	for _, id := range slices.Sorted(maps.Keys(nets)) {
-		n, o := nets[id], ob.byID[id]
-		held := n.existed && had[n.area]
-		sees := o != nil && areas[o.area]
-		switch {
-		case held && !sees && o == nil:
-			send(&protocol.Object{Event: protocol.ObjectDelete, Object: id, Version: n.version})
-		case held && !sees:
-			send(&protocol.Object{Event: protocol.ObjectRemove, Object: id, Version: o.version})
-		case sees && (!held || n.replaced):
-			owe(id, held)
-		case sees:
-			moved := o.area != n.area
-			if moved {
-				send(&protocol.Object{Event: protocol.ObjectMove, Object: id, Area: o.area, Version: o.version})
-			}
-			if len(n.keys) == 0 && moved {
-				continue
-			}
-			if updateBudget <= 0 {
-				owe(id, true) // the rest goes out as the client reads, whole
-				continue
-			}
-			m := &protocol.Object{Event: protocol.ObjectUpdate, Object: id, Version: o.version}
-			for _, k := range slices.Sorted(maps.Keys(n.keys)) {
-				if val, ok := o.fields[k]; ok {
-					m.Fields = append(m.Fields, protocol.Entry{Key: k, Value: val})
-				} else {
-					m.Delete = append(m.Delete, k)
-				}
-			}
-			send(m)
-		}
+		rs.object(id, nets[id])
 	}
 	for a := range areas {
 		if had[a] {
@@ -207,11 +163,81 @@ func (ob *objects) resume(room string, c *conn, add, held []string, from protoco
 		}
 		for id := range ob.byArea[a] {
 			if nets[id] == nil {
-				owe(id, false)
+				rs.owe(id, false)
 			}
 		}
 	}
 	return true, nil
+}
+
+// resumption is one resume under way: the view v of connection c, the
+// areas it gets, the areas it held (had), and the bytes of updates it may
+// still be sent at once (budget).
+type resumption struct {
+	ob     *objects
+	v      *view
+	c      *conn
+	room   string
+	areas  map[string]bool
+	had    map[string]bool
+	budget int
+}
+
+// object tells the client what became of object id since its position, n
+// being the object's net change: a delete or a remove for one it held and
+// no longer sees, a move and the changed fields for one it keeps seeing
+// (within the budget; beyond it, and for one it gets anew, it is owed
+// whole).
+func (rs *resumption) object(id string, n *netChange) {
+	o := rs.ob.byID[id]
+	held := n.existed && rs.had[n.area]
+	sees := o != nil && rs.areas[o.area]
+	switch {
+	case held && !sees && o == nil:
+		rs.send(&protocol.Object{Event: protocol.ObjectDelete, Object: id, Version: n.version})
+	case held && !sees:
+		rs.send(&protocol.Object{Event: protocol.ObjectRemove, Object: id, Version: o.version})
+	case sees && (!held || n.replaced):
+		rs.owe(id, held)
+	case sees:
+		moved := o.area != n.area
+		if moved {
+			rs.send(&protocol.Object{Event: protocol.ObjectMove, Object: id, Area: o.area, Version: o.version})
+		}
+		if len(n.keys) == 0 && moved {
+			return
+		}
+		if rs.budget <= 0 {
+			rs.owe(id, true) // the rest goes out as the client reads, whole
+			return
+		}
+		m := &protocol.Object{Event: protocol.ObjectUpdate, Object: id, Version: o.version}
+		for _, k := range slices.Sorted(maps.Keys(n.keys)) {
+			if val, ok := o.fields[k]; ok {
+				m.Fields = append(m.Fields, protocol.Entry{Key: k, Value: val})
+			} else {
+				m.Delete = append(m.Delete, k)
+			}
+		}
+		rs.send(m)
+	}
+}
+
+// owe marks id pending; unless the client has a copy (had), it holds
+// nothing of it yet.
+func (rs *resumption) owe(id string, had bool) {
+	rs.v.pending[id] = true
+	if !had {
+		delete(rs.v.held, id)
+	}
+}
+
+// send queues m, counting it against the budget.
+func (rs *resumption) send(m *protocol.Object) {
+	m.Room, m.Offset = rs.room, rs.ob.seq
+	b := encode(m)
+	rs.budget -= len(b)
+	rs.c.send(b)
 }
 
 // answer queues the OK of Sub id for c's view, sent by fill once nothing
