@@ -148,16 +148,8 @@ func (st *store) compact(room string, upTo uint64) error {
 			cur := lb.Cursor()
 			end := seqKey(upTo)
 			for k, v := cur.First(); k != nil && bytes.Compare(k, end) <= 0; k, v = cur.First() {
-				var ch change
-				if err := decodeChecked(v, &ch); err == nil && ch.Op == protocol.OpDelete && objs != nil {
-					if rv := objs.Get([]byte(ch.ID)); rv != nil {
-						var rec record
-						if decodeChecked(rv, &rec) == nil && rec.Deleted && rec.Seq <= upTo {
-							if err := objs.Delete([]byte(ch.ID)); err != nil {
-								return err
-							}
-						}
-					}
+				if err := dropTombstone(objs, v, upTo); err != nil {
+					return err
 				}
 				if err := cur.Delete(); err != nil {
 					return err
@@ -166,6 +158,23 @@ func (st *store) compact(room string, upTo uint64) error {
 		}
 		return updateMeta(tx, room, func(m *roomMeta) { m.Start = max(m.Start, min(upTo, m.Seq)) })
 	})
+}
+
+// dropTombstone deletes from objs the tombstone of the object a log
+// change (stored as v) deleted, once the log no longer reaches it: the
+// change compacted away was the delete, and the record is still that
+// tombstone (seq at most upTo), not a later create.
+func dropTombstone(objs *bolt.Bucket, v []byte, upTo uint64) error {
+	var ch change
+	if objs == nil || decodeChecked(v, &ch) != nil || ch.Op != protocol.OpDelete {
+		return nil
+	}
+	rv := objs.Get([]byte(ch.ID))
+	var rec record
+	if rv == nil || decodeChecked(rv, &rec) != nil || !rec.Deleted || rec.Seq > upTo {
+		return nil
+	}
+	return objs.Delete([]byte(ch.ID))
 }
 
 // load reads every room. After an unclean stop (clean false) each room
