@@ -10,7 +10,7 @@ FUZZTIME    ?= 1m
 ADDR        ?= 127.0.0.1:8080
 DATA        ?= .cache/synk-data
 
-.PHONY: deps all help run build wasm wasm-size test test-browser bench-browser lint vet fmt fmt-check imports-check generate generate-check test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
+.PHONY: deps all help run build wasm wasm-size test test-browser bench-browser lint ts-check vet fmt fmt-check imports-check generate generate-check test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
 all: fmt lint test
 
 ## help: this list
@@ -90,7 +90,7 @@ fuzz-brief:
 	FUZZTIME= bash .ci/fuzz.sh $(FUZZ_TARGETS)
 
 ## lint: gofmt, goimports, vet and staticcheck (native and js/wasm), generated code current
-lint: fmt-check imports-check generate-check vet check .cache/staticcheck
+lint: fmt-check imports-check generate-check vet check ts-check .cache/staticcheck
 	.cache/staticcheck ./...
 	cd bench && ../.cache/staticcheck ./...
 	GOOS=js GOARCH=wasm .cache/staticcheck $(JS_PKGS)
@@ -108,6 +108,11 @@ JS_PKGS = $(shell $(GO) list ./... | grep -v -e /cmd/synk -e /internal/e2e)
 
 imports-check: .cache/goimports
 	@out=$$(.cache/goimports -l . | grep -v node_modules); if [ -n "$$out" ]; then echo "goimports would change:"; echo "$$out"; exit 1; fi
+
+## ts-check: tsc checks synk.js against synk.d.ts, and a typed usage of it (web/test/usage.ts)
+ts-check: deps
+	mkdir -p web/test/.impl && cp web/static/synk.js web/test/.impl/synk.js
+	web/test/node_modules/.bin/tsc -p web/test/tsconfig.json
 
 ## generate-check: go generate leaves the generated files as committed
 generate-check:

@@ -31,11 +31,14 @@ export interface SynkError extends Error {
   pending?: boolean;
 }
 
-export type RoomEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed" | "object" | "reset";
+/** The kinds of SynkEvent: presence and the connection's state. */
+export type PresenceEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed";
+/** Every kind Room.on takes. */
+export type RoomEventKind = PresenceEventKind | "object" | "reset" | "written";
 export type ConnEventKind = "disconnected" | "reconnected" | "closed";
 
 export interface SynkEvent {
-  kind: RoomEventKind;
+  kind: PresenceEventKind;
   room?: string;
   /** The participant, for join, change and leave. */
   client?: string;
@@ -59,6 +62,14 @@ export interface ObjectEvent {
   version: number;
   values: Values;
   deleted: string[];
+}
+
+/** The object cache could not resume after a reconnect and was refreshed
+ *  from a snapshot (kind "reset"): objects events follow for what is in
+ *  view now. */
+export interface ResetEvent {
+  kind: "reset";
+  room: string;
 }
 
 /** A queued write no promise waited for was answered (kind "written"). */
@@ -113,11 +124,17 @@ export interface Member {
   values: Values;
 }
 
-export interface JoinOptions {
+/** Options of Conn.join: the room's, not the connection's. */
+export interface RoomOptions {
   /** Read-only: see everyone, be seen by no one. */
   observer?: boolean;
   /** This client's first entries. */
   presence?: Values;
+}
+
+/** Options of join: the room's and, for the connection it makes or
+ *  shares, the connection's (see connect). */
+export interface JoinOptions extends RoomOptions {
   /** Client id; default: the server picks one. */
   client?: string;
   /** Keep the room's objects, position and unanswered writes in the
@@ -129,6 +146,8 @@ export interface JoinOptions {
 }
 
 export class Room {
+  /** Rooms are made by Conn.join and join. */
+  private constructor();
   readonly conn: Conn;
   readonly name: string;
   readonly observer: boolean;
@@ -158,15 +177,18 @@ export class Room {
   /** Returns an unsubscribe function. */
   on(kind: "object", fn: (e: ObjectEvent) => void): () => void;
   on(kind: "written", fn: (e: WrittenEvent) => void): () => void;
-  on(kind: RoomEventKind, fn: (e: SynkEvent) => void): () => void;
+  on(kind: "reset", fn: (e: ResetEvent) => void): () => void;
+  on(kind: PresenceEventKind, fn: (e: SynkEvent) => void): () => void;
   /** Leaves; closes the connection if it was its last room. */
   close(): Promise<void>;
 }
 
 export class Conn {
+  /** Connections are made by connect and join. */
+  private constructor();
   readonly client: string;
   readonly closed: boolean;
-  join(name: string, opts?: JoinOptions): Promise<Room>;
+  join(name: string, opts?: RoomOptions): Promise<Room>;
   /** Waits until others meet this request server-wide; resolves to every payload by actor. */
   meet(opts: MeetOptions): Promise<{ [actor: string]: string }>;
   on(kind: ConnEventKind, fn: (e: SynkEvent) => void): () => void;

@@ -55,16 +55,30 @@ export function defaultURL() {
 
 const conns = new Map(); // key url|client → Promise<Conn>
 
+// What one class of this module may see of the other's private state,
+// set in their static blocks: nothing of it is public.
+let connAPI, connRooms, connEvent, roomEmit, roomHold, roomRelease;
+
 /** A connection to a Synk server; it reconnects by itself. */
 export class Conn {
+  #api;
+  #id;
+  #rooms = new Map();
+  #joining = new Map(); // room name → events that came before its join resolved
+  #handlers = new Map();
+
+  static {
+    connAPI = (c) => c.#api;
+    connRooms = (c) => c.#rooms;
+    connEvent = (c, e) => c.#event(e);
+  }
+
+  /** Made by connect; not for pages to call. */
   constructor(api, id, client) {
-    this._api = api;
-    this._id = id;
+    this.#api = api;
+    this.#id = id;
     /** The client id the server gave this connection. */
     this.client = client;
-    this._rooms = new Map();
-    this._joining = new Map(); // room name → events that came before its join resolved
-    this._handlers = new Map();
     this.closed = false;
   }
 
@@ -73,24 +87,24 @@ export class Conn {
    * complete. Events of the room that came meanwhile (a stored cache's
    * objects, a resume's changes, answers to stored writes) are held and
    * delivered in a later task, so that handlers registered right after the
-   * await get them.
+   * await get them. opts: {observer, presence}.
    */
   async join(name, opts = {}) {
     const early = [];
-    this._joining.set(name, early);
+    this.#joining.set(name, early);
     let id;
     try {
-      id = await this._api.join(this._id, name, {
+      id = await this.#api.join(this.#id, name, {
         observer: !!opts.observer,
         presence: opts.presence || undefined,
       });
     } finally {
-      this._joining.delete(name);
+      this.#joining.delete(name);
     }
     const room = new Room(this, id, name, !!opts.observer);
-    room._held = early;
-    this._rooms.set(name, room);
-    setTimeout(() => room._release(), 0);
+    roomHold(room, early);
+    this.#rooms.set(name, room);
+    setTimeout(() => roomRelease(room), 0);
     return room;
   }
 
@@ -100,42 +114,52 @@ export class Conn {
    * opts: {event, actor, payload, mates (default 1), labels, selector
    * (Kubernetes syntax), timeout (ms, on the server), signal (AbortSignal)}.
    */
-  meet(opts) { return this._api.meet("conn", this._id, opts); }
+  meet(opts) { return this.#api.meet("conn", this.#id, opts); }
 
   /** Subscribes to connection events: "disconnected", "reconnected", "closed". */
-  on(kind, fn) { return on(this._handlers, kind, fn); }
+  on(kind, fn) { return on(this.#handlers, kind, fn); }
 
   /** Closes the connection and every room on it. */
   async close() {
     if (this.closed) return;
     this.closed = true;
     for (const [key, p] of conns) if (await p.catch(() => null) === this) conns.delete(key);
-    await this._api.close(this._id);
+    await this.#api.close(this.#id);
   }
 
-  _event(e) {
+  #event(e) {
     const ev = toEvent(e);
     if (e.room) {
-      const room = this._rooms.get(e.room);
-      if (room) room._emit(ev);
-      else this._joining.get(e.room)?.push(ev);
-      if (e.kind === "roomclosed") this._rooms.delete(e.room);
+      const room = this.#rooms.get(e.room);
+      if (room) roomEmit(room, ev);
+      else this.#joining.get(e.room)?.push(ev);
+      if (e.kind === "roomclosed") this.#rooms.delete(e.room);
       return;
     }
-    emit(this._handlers, e.kind, ev);
-    for (const r of this._rooms.values()) r._emit(ev);
+    emit(this.#handlers, e.kind, ev);
+    for (const r of this.#rooms.values()) roomEmit(r, ev);
   }
 }
 
 /** A joined room. */
 export class Room {
+  #id;
+  #handlers = new Map();
+  #held = null; // events held until the join's caller could register handlers
+
+  static {
+    roomEmit = (r, ev) => r.#emit(ev);
+    roomHold = (r, held) => { r.#held = held; };
+    roomRelease = (r) => r.#release();
+  }
+
+  /** Made by Conn.join; not for pages to call. */
   constructor(conn, id, name, observer) {
     this.conn = conn;
     this.name = name;
     this.observer = observer;
-    this._id = id;
-    this._handlers = new Map();
-    const api = conn._api;
+    this.#id = id;
+    const api = connAPI(conn);
     /** This client's own entries in the room. */
     this.presence = {
       /** Stores entries; resolves when the server has them. */
@@ -166,10 +190,10 @@ export class Room {
   }
 
   /** Every participant and its values, this client included unless observing. */
-  members() { return this.conn._api.members(this._id) || []; }
+  members() { return connAPI(this.conn).members(this.#id) || []; }
 
   /** Conn.meet, scoped to this room: only requests made in it meet. */
-  meet(opts) { return this.conn._api.meet("room", this._id, opts); }
+  meet(opts) { return connAPI(this.conn).meet("room", this.#id, opts); }
 
   /**
    * Subscribes to "join", "change", "leave", "disconnected", "reconnected",
@@ -180,24 +204,25 @@ export class Room {
    * e.object, e.version, e.error if refused). Returns an unsubscribe
    * function.
    */
-  on(kind, fn) { return on(this._handlers, kind, fn); }
+  on(kind, fn) { return on(this.#handlers, kind, fn); }
 
   /** Leaves the room; closes the connection if it was its last room. */
   async close() {
-    this.conn._rooms.delete(this.name);
-    await this.conn._api.leave(this._id).catch(() => {});
-    if (this.conn._rooms.size === 0) await this.conn.close();
+    const rooms = connRooms(this.conn);
+    rooms.delete(this.name);
+    await connAPI(this.conn).leave(this.#id).catch(() => {});
+    if (rooms.size === 0) await this.conn.close();
   }
 
-  _emit(ev) {
-    if (this._held) this._held.push(ev);
-    else emit(this._handlers, ev.kind, ev);
+  #emit(ev) {
+    if (this.#held) this.#held.push(ev);
+    else emit(this.#handlers, ev.kind, ev);
   }
 
-  _release() {
-    const held = this._held || [];
-    this._held = null;
-    for (const ev of held) emit(this._handlers, ev.kind, ev);
+  #release() {
+    const held = this.#held || [];
+    this.#held = null;
+    for (const ev of held) emit(this.#handlers, ev.kind, ev);
   }
 }
 
@@ -222,10 +247,10 @@ export async function connect(url = defaultURL(), opts = {}) {
       const queued = [];
       const res = await api.dial(url, { client: opts.client || "", store: opts.store || "", token: opts.token || "" }, (e) => {
         // Called from Go: run handlers in a later microtask, never on Go's stack.
-        queueMicrotask(() => (conn ? conn._event(e) : queued.push(e)));
+        queueMicrotask(() => (conn ? connEvent(conn, e) : queued.push(e)));
       });
       conn = new Conn(api, res.id, res.client);
-      queued.forEach((e) => conn._event(e));
+      queued.forEach((e) => connEvent(conn, e));
       return conn;
     })();
     conns.set(key, p);
