@@ -82,12 +82,7 @@ func (b *bridge) checkOrigin(_ js.Value, args []js.Value) any {
 // open(ws, remote) serves a websocket the Durable Object accepted and
 // returns its id, which message and closed take.
 func (b *bridge) open(_ js.Value, args []js.Value) any {
-	sock := newSocket(args[0])
-	b.mu.Lock()
-	b.next++
-	id := b.next
-	b.sockets[id] = sock
-	b.mu.Unlock()
+	id, sock := b.add(args[0])
 	if err := b.s.ServeSocket(sock, args[1].String()); err != nil {
 		b.drop(id)
 		return 0
@@ -105,14 +100,19 @@ func (b *bridge) refuse(_ js.Value, args []js.Value) any {
 	if err == nil {
 		return b.open(js.Undefined(), args[:2])
 	}
-	sock := newSocket(args[0])
-	b.mu.Lock()
-	b.next++
-	id := b.next
-	b.sockets[id] = sock
-	b.mu.Unlock()
+	id, sock := b.add(args[0])
 	b.s.RefuseSocket(sock, origin, args[1].String(), err)
 	return id
+}
+
+// add wraps the websocket ws and gives it an id.
+func (b *bridge) add(ws js.Value) (int, *socket) {
+	sock := newSocket(ws)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.next++
+	b.sockets[b.next] = sock
+	return b.next, sock
 }
 
 // message(id, data) delivers a websocket message.
