@@ -1,28 +1,10 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"sort"
 
 	"github.com/synkhq/synk/protocol"
 )
-
-// change is one entry of a room's change log. It holds what a resume
-// needs to tell a client at an earlier position which objects changed and
-// how: the object's existence and area before the change, and the fields
-// it touched. Values are not kept: a resume sends the current ones.
-type change struct {
-	Seq     uint64            `msgpack:"s"`
-	At      int64             `msgpack:"t"` // unix milliseconds, for the age bound
-	ID      string            `msgpack:"o"`
-	Op      protocol.ObjectOp `msgpack:"k"`
-	Existed bool              `msgpack:"e,omitempty"` // the object existed before
-	Area    string            `msgpack:"a,omitempty"` // its area before
-	Keys    []string          `msgpack:"f,omitempty"` // fields stored or removed (update)
-	OpID    string            `msgpack:"p,omitempty"` // client op id of the write
-	Version uint64            `msgpack:"v,omitempty"` // the object's version after
-}
 
 // changeLog is a room's recent changes: every change with a sequence
 // number in (start, seq], oldest first, where seq is the room's offset.
@@ -48,17 +30,6 @@ func (l *changeLog) set(entries []change) {
 	l.entries, l.bytes = entries, 0
 	for i := range entries {
 		l.bytes += changeCost(&entries[i])
-	}
-}
-
-// newEpoch returns a random epoch, never 0.
-func newEpoch() uint64 {
-	var b [8]byte
-	for {
-		_, _ = rand.Read(b[:])
-		if e := binary.BigEndian.Uint64(b[:]); e != 0 {
-			return e
-		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"syscall/js"
 
+	"github.com/synkhq/synk/internal/store"
+
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -85,8 +87,8 @@ func blob(v js.Value) []byte {
 	return b
 }
 
-func (d *durable) put(room, id string, epoch uint64, rec *record, ch *change) error {
-	val, logVal, err := encodeWrite(rec, ch)
+func (d *durable) Put(room, id string, epoch uint64, rec *record, ch *change) error {
+	val, logVal, err := store.EncodeWrite(rec, ch)
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func (d *durable) put(room, id string, epoch uint64, rec *record, ch *change) er
 	if len(rows) > 0 {
 		old = blob(rows[0].Get("rec"))
 	}
-	if !supersedes(old, rec) {
+	if !store.Supersedes(old, rec) {
 		if _, err := d.exec("INSERT OR REPLACE INTO synk_objects (room, id, rec) VALUES (?, ?, ?)", room, id, val); err != nil {
 			return err
 		}
@@ -114,17 +116,17 @@ func (d *durable) put(room, id string, epoch uint64, rec *record, ch *change) er
 	})
 }
 
-func (d *durable) meta(room string) (roomMeta, bool, error) {
+func (d *durable) Meta(room string) (roomMeta, bool, error) {
 	var m roomMeta
 	rows, err := d.exec("SELECT meta FROM synk_rooms WHERE room = ?", room)
 	if err != nil || len(rows) == 0 {
 		return m, false, err
 	}
-	return m, true, decodeMeta(blob(rows[0].Get("meta")), &m)
+	return m, true, store.DecodeMeta(blob(rows[0].Get("meta")), &m)
 }
 
 func (d *durable) updateMeta(room string, fn func(*roomMeta)) error {
-	m, _, err := d.meta(room)
+	m, _, err := d.Meta(room)
 	if err != nil {
 		return err
 	}
@@ -144,9 +146,9 @@ func (d *durable) saveMeta(room string, m *roomMeta) error {
 	return err
 }
 
-// compact forgets room's changes up to and including upTo, with the
+// Compact forgets room's changes up to and including upTo, with the
 // tombstones of objects those changes deleted.
-func (d *durable) compact(room string, upTo uint64) error {
+func (d *durable) Compact(room string, upTo uint64) error {
 	rows, err := d.exec("SELECT ch FROM synk_log WHERE room = ? AND seq <= ?", room, float64(upTo))
 	if err != nil {
 		return err
@@ -173,12 +175,12 @@ func (d *durable) compact(room string, upTo uint64) error {
 	return d.updateMeta(room, func(m *roomMeta) { m.Start = max(m.Start, min(upTo, m.Seq)) })
 }
 
-func (d *durable) load(clean bool) (map[string]*stored, error) {
-	rooms := make(map[string]*stored)
-	get := func(name string) *stored {
+func (d *durable) Load(clean bool) (map[string]*store.Room, error) {
+	rooms := make(map[string]*store.Room)
+	get := func(name string) *store.Room {
 		r := rooms[name]
 		if r == nil {
-			r = &stored{objects: make(map[string]*record)}
+			r = &store.Room{Objects: make(map[string]*record)}
 			rooms[name] = r
 		}
 		return r
@@ -189,7 +191,7 @@ func (d *durable) load(clean bool) (map[string]*stored, error) {
 	}
 	for _, row := range rows {
 		name := row.Get("room").String()
-		if err := decodeMeta(blob(row.Get("meta")), &get(name).meta); err != nil {
+		if err := store.DecodeMeta(blob(row.Get("meta")), &get(name).Meta); err != nil {
 			return nil, fmt.Errorf("room %s: %w", name, err)
 		}
 	}
@@ -203,8 +205,8 @@ func (d *durable) load(clean bool) (map[string]*stored, error) {
 			return nil, fmt.Errorf("object %s/%s: %w", name, id, err)
 		}
 		r := get(name)
-		r.meta.Seq = max(r.meta.Seq, rec.Seq)
-		r.objects[id] = &rec
+		r.Meta.Seq = max(r.Meta.Seq, rec.Seq)
+		r.Objects[id] = &rec
 	}
 	if clean {
 		if rows, err = d.exec("SELECT room, seq, ch FROM synk_log ORDER BY room, seq"); err != nil {
@@ -216,21 +218,21 @@ func (d *durable) load(clean bool) (map[string]*stored, error) {
 			if err := decodeChecked(blob(row.Get("ch")), &ch); err != nil || uint64(row.Get("seq").Float()) != ch.Seq {
 				return nil, fmt.Errorf("change %s/%v: bad record (%v)", name, row.Get("seq"), err)
 			}
-			if r := get(name); ch.Seq > r.meta.Start {
-				r.log = append(r.log, ch)
+			if r := get(name); ch.Seq > r.Meta.Start {
+				r.Log = append(r.Log, ch)
 			}
 		}
 	} else if _, err := d.exec("DELETE FROM synk_log"); err != nil {
 		return nil, err
 	}
-	settleLoaded(rooms, clean)
+	store.SettleLoaded(rooms, clean)
 	for name, r := range rooms {
-		if err := d.saveMeta(name, &r.meta); err != nil {
+		if err := d.saveMeta(name, &r.Meta); err != nil {
 			return nil, err
 		}
 	}
 	return rooms, nil
 }
 
-// close has nothing to do: the storage belongs to the Durable Object.
-func (d *durable) close(bool) error { return nil }
+// Close has nothing to do: the storage belongs to the Durable Object.
+func (d *durable) Close(bool) error { return nil }

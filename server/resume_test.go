@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synkhq/synk/internal/store"
 	"github.com/synkhq/synk/protocol"
-	bolt "go.etcd.io/bbolt"
 )
 
 // subAt sends m (its ID set here) and returns the frames it caused and
@@ -255,7 +255,7 @@ func TestResume_acrossRestart(t *testing.T) {
 	}
 	// A crash: the file is closed without the clean mark.
 	p.ws.CloseNow()
-	s.store.(*store).db.Close()
+	s.store.Close(false) // as a crash leaves it: not marked closed cleanly
 	s.Shutdown(context.Background())
 
 	s, p = open()
@@ -292,7 +292,7 @@ func TestHistory_compaction(t *testing.T) {
 		s.unlockRoom(r)
 		t.Fatal("room with no objects and no history was not freed")
 	}
-	logs, records := storeCounts(t, s.store.(*store), "r")
+	logs, records := storeCounts(t, s.store.(*store.Bolt), "r")
 	if logs != 0 || records != 0 {
 		t.Fatalf("after compaction the store holds %d changes and %d records of r, want none", logs, records)
 	}
@@ -344,17 +344,9 @@ func shutdown(t *testing.T, s *Server) {
 }
 
 // storeCounts counts the stored changes and object records of room.
-func storeCounts(t *testing.T, st *store, room string) (logs, records int) {
+func storeCounts(t *testing.T, st *store.Bolt, room string) (logs, records int) {
 	t.Helper()
-	err := st.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketLog).Bucket([]byte(room)); b != nil {
-			logs = b.Stats().KeyN
-		}
-		if b := tx.Bucket(bucketObjects).Bucket([]byte(room)); b != nil {
-			records = b.Stats().KeyN
-		}
-		return nil
-	})
+	logs, records, err := st.Counts(room)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 	}
 	if st != nil {
 		if err := s.restore(st, clean); err != nil {
-			st.close(false)
+			st.Close(false)
 			return nil, err
 		}
 		s.store = st
@@ -127,7 +127,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		if s.bus, err = newBus(s, o.NATS); err != nil {
 			s.cancel()
 			if st != nil {
-				st.close(true)
+				st.Close(true)
 			}
 			return nil, err
 		}
@@ -231,26 +231,26 @@ func (s *Server) closeStore() error {
 	if s.store == nil {
 		return err
 	}
-	return errors.Join(err, s.store.close(!s.failed.Load()))
+	return errors.Join(err, s.store.Close(!s.failed.Load()))
 }
 
 // restore loads the stored objects and change logs into their rooms.
 // Rooms with neither stay on disk only, until used again.
 func (s *Server) restore(st backend, clean bool) error {
-	rooms, err := st.load(clean)
+	rooms, err := st.Load(clean)
 	if err != nil {
 		return err
 	}
 	for name, sr := range rooms {
-		r := newRoom(name, sr.meta, &s.hold)
-		for id, rec := range sr.objects {
+		r := newRoom(name, sr.Meta, &s.hold)
+		for id, rec := range sr.Objects {
 			r.objs.restore(id, rec, s.objectLimits())
 		}
-		for _, ch := range sr.log {
+		for _, ch := range sr.Log {
 			r.objs.remember(ch.OpID, opResult{version: ch.Version}, ch.At, s.objectLimits())
 		}
-		r.objs.log.set(sr.log)
-		r.objs.seq = sr.meta.Seq
+		r.objs.log.set(sr.Log)
+		r.objs.seq = sr.Meta.Seq
 		if !r.empty() {
 			s.hold.settle(r)
 			s.rooms[name] = r
@@ -369,7 +369,7 @@ func (s *Server) storedMeta(name string) roomMeta {
 	if s.store == nil {
 		return roomMeta{}
 	}
-	m, ok, err := s.store.meta(name)
+	m, ok, err := s.store.Meta(name)
 	if err != nil {
 		s.log.Error("store read failed; the room starts a new epoch", "room", name, "err", err)
 	}
@@ -565,7 +565,7 @@ func (s *Server) persist(room, id string, epoch uint64, rec *record, ch *change)
 		return nil
 	}
 	start := time.Now()
-	err := s.store.put(room, id, epoch, rec, ch)
+	err := s.store.Put(room, id, epoch, rec, ch)
 	s.met.stored(time.Since(start))
 	if err != nil {
 		s.failed.Store(true)
@@ -785,7 +785,7 @@ func (s *Server) sweep(now time.Time) {
 			continue
 		}
 		if upTo := r.compactable(start); upTo > done {
-			if err := s.store.compact(name, upTo); err != nil {
+			if err := s.store.Compact(name, upTo); err != nil {
 				s.log.Error("store compaction failed", "room", name, "err", err)
 				continue
 			}
