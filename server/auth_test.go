@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 )
 
 var hmacKey = []byte("0123456789abcdef0123456789abcdef")

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/internal/meet"
-
 	"github.com/synkhq/synk/protocol"
 )
 

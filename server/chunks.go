@@ -15,10 +15,8 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/internal/chunkstore"
-
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // chunkStore is where the server keeps folder sync's chunks.

@@ -18,9 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 	"github.com/vmihailenco/msgpack/v5"
 )
 

@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/synkhq/synk/internal/meet"
-
 	"github.com/nats-io/nats.go"
+	"github.com/synkhq/synk/internal/meet"
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )

@@ -15,10 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/coder/websocket"
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 	"golang.org/x/time/rate"
 )
 

@@ -7,7 +7,6 @@ import (
 	"syscall/js"
 
 	"github.com/synkhq/synk/internal/store"
-
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )

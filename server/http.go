@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 	"github.com/vmihailenco/msgpack/v5"
 )
 

@@ -4,10 +4,8 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/internal/meet"
-
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // pendingMeet is a websocket client's meet request on the board, or, on

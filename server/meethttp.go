@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/internal/meet"
-
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/protocol"
+	"github.com/synkhq/synk/server/auth"
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/labels"
 )

@@ -2,12 +2,11 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
+	"time"
 
 	"github.com/synkhq/synk/server/auth"
-
-	"log/slog"
-	"time"
 )
 
 // Options configure a [Server]. The zero value of each field means its

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/internal/meet"
-
 	"github.com/synkhq/synk/protocol"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -91,12 +90,13 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		only:  only,
-		opts:  o,
-		log:   o.Logger,
-		mux:   http.NewServeMux(),
-		rooms: make(map[string]*room),
-		conns: make(map[*conn]struct{}), clients: make(map[string]int),
+		only:    only,
+		opts:    o,
+		log:     o.Logger,
+		mux:     http.NewServeMux(),
+		rooms:   make(map[string]*room),
+		conns:   make(map[*conn]struct{}),
+		clients: make(map[string]int),
 		ipConns: make(map[string]int),
 		wake:    make(chan struct{}, 1),
 		meets:   meet.New(o.MaxMates, o.MaxPendingMeets, o.MaxMeetsPerEvent, o.MaxMeetBytes),

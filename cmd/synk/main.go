@@ -27,9 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/server"
+	"github.com/synkhq/synk/server/auth"
 	"github.com/synkhq/synk/web"
 )
 

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // roomFlags collects -room pattern=cap,cap flags.

@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // Case is one attack as the tests and bench/attack run it: against a

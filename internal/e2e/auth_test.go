@@ -4,12 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/protocol"
 	"github.com/synkhq/synk/server"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // TestAuth_client: the Go client presents its token; the server takes the

@@ -20,10 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/synkhq/synk/server"
+	"github.com/synkhq/synk/server/auth"
 )
 
 // hub is a real server on loopback, counting the chunk bytes uploaded to it.

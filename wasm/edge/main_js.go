@@ -8,9 +8,8 @@ import (
 	"sync"
 	"syscall/js"
 
-	"github.com/synkhq/synk/server/auth"
-
 	"github.com/synkhq/synk/server"
+	"github.com/synkhq/synk/server/auth"
 	"github.com/syumai/workers"
 )
 
