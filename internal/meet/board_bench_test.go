@@ -16,7 +16,7 @@ import (
 // It reports requests matched per second and the wait from arrival to
 // match at the 50th and 99th percentiles.
 //
-//	go test ./server -run '^$' -bench Meet -benchtime 5x
+//	go test ./internal/meet -run '^$' -bench Meet -benchtime 5x
 func BenchmarkMeet(b *testing.B) {
 	const n = 10000
 	var waits []time.Duration
