@@ -4,6 +4,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,31 @@ func TestDeps(t *testing.T) {
 		}
 		if strings.HasPrefix(dep, "github.com/nats-io/") {
 			t.Errorf("synk.wasm depends on %s: no cluster in the browser", dep)
+		}
+	}
+}
+
+// browserDeps is every package the browser bundle may link, apart from
+// the runtime's and the standard library's internal ones and those
+// internal to a listed package: a new one fails TestDeps_allowList, so
+// that growing the bundle is a decision (issue 20.5).
+var browserDeps = []string{
+	"unsafe", "runtime", "errors", "sync", "sync/atomic", "syscall", "syscall/js",
+	"time", "context", "cmp", "iter", "maps", "slices", "sort", "math", "math/bits", "math/rand/v2",
+	"unicode", "unicode/utf8", "strconv", "strings", "bytes", "bufio", "reflect",
+	"io", "io/fs", "path", "os", "fmt", "log", "encoding", "encoding/binary",
+	"github.com/vmihailenco/msgpack/v5", "github.com/vmihailenco/msgpack/v5/msgpcode",
+	"github.com/vmihailenco/tagparser/v2",
+	"github.com/synkhq/synk/protocol", "github.com/synkhq/synk/client", "github.com/synkhq/synk/wasm",
+}
+
+// TestDeps_allowList: the browser bundle links only browserDeps.
+func TestDeps_allowList(t *testing.T) {
+	t.Parallel()
+	for _, dep := range jsDeps(t, ".") {
+		internal := strings.HasPrefix(dep, "internal/") || strings.Contains(dep, "/internal/") || strings.HasSuffix(dep, "/internal")
+		if !internal && !slices.Contains(browserDeps, dep) {
+			t.Errorf("synk.wasm now links %s: if that is meant, add it to browserDeps with the size it costs (make wasm-size)", dep)
 		}
 	}
 }
