@@ -2,8 +2,6 @@ package server
 
 import (
 	"net/http"
-
-	"github.com/synkhq/synk/protocol"
 )
 
 // cors lets pages of the origins the websocket accepts (the server's own
@@ -16,10 +14,9 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	if origin == "" || r.URL.Path == "/ws" {
 		return false
 	}
-	if !s.originAllowed(origin, r.Host) {
+	if err := s.CheckOrigin(origin, r.Host); err != nil {
 		if r.Method == http.MethodOptions {
-			writeError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeForbidden,
-				"origin %s may not call this server: add its host to -origins (Options.OriginPatterns)", origin))
+			writeError(w, http.StatusForbidden, err) // names the flag that would allow it
 			return true
 		}
 		return false // answered without CORS headers: the browser keeps it from the page

@@ -37,12 +37,6 @@ func (s *Server) CheckOrigin(origin, host string) error {
 	return protocol.Errorf(protocol.CodeForbidden, "origin %s is not allowed: add %s to -origins (SYNK_ORIGINS)", origin, u.Host)
 }
 
-// originAllowed reports whether a page of origin may use the server,
-// reached as host: the rule the websocket applies.
-func (s *Server) originAllowed(origin, host string) bool {
-	return origin != "" && s.CheckOrigin(origin, host) == nil
-}
-
 // refuseOrigin answers a websocket from a page whose origin err refused.
 // A browser hides a refused upgrade's status from the page, so the
 // socket is accepted only to say why (see refuse).
