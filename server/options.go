@@ -48,8 +48,9 @@ type Options struct {
 	// CodeOverloaded.
 	// Default 2 GiB.
 	MaxObjectBytes int64
-	// MaxRoomPresence is the most bytes of presence (keys and values, and
-	// 48 bytes a key) the members of one room may hold together; a join or
+	// MaxRoomPresence is the most bytes of presence (keys and values, an
+	// HTTP poster's data also as the JSON it posted, and 48 bytes a key)
+	// the members of one room may hold together; a join or
 	// change past it is refused with CodeTooMany, so a room's snapshot
 	// stays well within what clients read. Default 4 MiB.
 	MaxRoomPresence int

@@ -211,3 +211,22 @@ func TestCluster_anyRoomName(t *testing.T) {
 		t.Fatalf("the other node's member got %+v", p)
 	}
 }
+
+// TestPost_postedTextCounts: the text an HTTP poster's data is kept as,
+// for HTTP readers, counts toward the presence budgets with its values: a
+// poster cannot hold twice what the budget says by posting JSON.
+func TestPost_postedTextCounts(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, &Options{MaxRoomPresence: 4500})
+	body := func(n int) string { return `{"c":"a","d":[{"k":"v","v":"` + strings.Repeat("x", n) + `"}]}` }
+	if resp, b := post(t, hs, "/synk/r", body(1000)); resp.StatusCode != 200 {
+		t.Fatalf("1,000 bytes: %d %s", resp.StatusCode, b)
+	}
+	// 3,000 bytes of value fit the budget alone, not with their text.
+	if resp, b := post(t, hs, "/synk/r", body(3000)); resp.StatusCode != 429 || !strings.Contains(b, "TooMany") {
+		t.Fatalf("3,000 bytes kept twice in a 4,500-byte room: %d %s, want 429 TooMany", resp.StatusCode, b)
+	}
+	if _, b := get(t, hs.URL+"/synk/r"); !strings.Contains(b, strings.Repeat("x", 1000)+`"`) || strings.Contains(b, strings.Repeat("x", 1001)) {
+		t.Fatalf("a refused POST changed the data: %.80s…", b)
+	}
+}
