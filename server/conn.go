@@ -166,7 +166,6 @@ func (s *Server) run(ws Socket, remote string) {
 
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
-	s.clients[c.client]++
 	s.wakeJanitor()
 	c.slot = s.nextSlot
 	s.nextSlot = (s.nextSlot + 1) % pingSlots
@@ -193,10 +192,8 @@ func (s *Server) run(ws Socket, remote string) {
 	}
 	s.mu.Lock()
 	delete(s.conns, c)
-	if s.clients[c.client]--; s.clients[c.client] <= 0 {
-		delete(s.clients, c.client)
-	}
 	s.mu.Unlock()
+	s.releaseClient(c.client) // held since the handshake
 	s.log.Debug("websocket closed", "client", client, "code", reason)
 }
 
@@ -252,8 +249,11 @@ func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *au
 	// chose an id no connection here holds: the first to take an id may
 	// take it over later (after a cut, or this server's restart) without
 	// the others seeing it leave and join.
+	// The id is counted as held from here, so that of two connections
+	// taking a free id at once only the first gets a secret; the caller
+	// uncounts it when the connection ends, this function if it fails.
 	var secret string
-	if grant == nil && (proven || !s.clientHeld(h.Client)) {
+	if held := s.holdClient(h.Client); grant == nil && (proven || !held) {
 		secret = s.secretFor(h.Client)
 	}
 	o := s.opts
@@ -261,17 +261,32 @@ func (s *Server) handshake(ctx context.Context, ws Socket) (*protocol.Hello, *au
 		PingMS: uint32(o.PingInterval / time.Millisecond), TimeoutMS: uint32(o.Timeout / time.Millisecond),
 		Limits: protocol.Limits{MaxFrame: uint32(o.MaxFrame), MaxKeys: uint32(o.MaxKeys),
 			MaxValue: uint32(o.MaxValue), MaxRooms: uint32(o.MaxRooms)}, Secret: secret})
+	if err == nil {
+		err = ws.Write(ctx, websocket.MessageBinary, b)
+	}
 	if err != nil {
+		s.releaseClient(h.Client)
 		return nil, nil, false, err
 	}
-	return h, grant, proven, ws.Write(ctx, websocket.MessageBinary, b)
+	return h, grant, proven, nil
 }
 
-// clientHeld reports whether a connection of this server has client's id.
-func (s *Server) clientHeld(client string) bool {
+// holdClient counts a connection with client's id, and reports whether
+// another connection of this server had it already.
+func (s *Server) holdClient(client string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.clients[client] > 0
+	s.clients[client]++
+	return s.clients[client] > 1
+}
+
+// releaseClient uncounts a connection with client's id.
+func (s *Server) releaseClient(client string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clients[client]--; s.clients[client] <= 0 {
+		delete(s.clients, client)
+	}
 }
 
 // secretFor returns client's resume secret: a keyed hash only this server
