@@ -13,16 +13,16 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	EventJoin         EventKind = iota + 1 // Client joined Room with Set
-	EventChange                            // Client stored Set and removed Deleted
+	EventJoin         EventKind = iota + 1 // Client joined Room with Entries
+	EventChange                            // Client stored Entries and removed Deleted
 	EventLeave                             // Client left Room; Err says why if not on purpose
 	EventDisconnected                      // the connection dropped; Err says why
 	EventReconnected                       // the connection is back and every room rejoined
 	EventRoomClosed                        // the server closed Room for this client; Err says why
 	EventClosed                            // the Conn stopped for good; Err says why
 
-	EventObjectPut    // Object entered the view whole: Kind, Area, Version, Set holds every field
-	EventObjectUpdate // Object's fields in Set were stored and those in Deleted removed
+	EventObjectPut    // Object entered the view whole: Area, Version, and every field in Fields
+	EventObjectUpdate // Object's Fields were stored and those named in Deleted removed
 	EventObjectMove   // Object moved to Area, both in view
 	EventObjectRemove // Object left the view (moved away or unsubscribed)
 	EventObjectDelete // Object was deleted
@@ -35,8 +35,9 @@ type Event struct {
 	Kind    EventKind
 	Room    string                        // the room, for room events
 	Client  string                        // the participant, for Join, Change and Leave
-	Set     map[string]msgpack.RawMessage // entries stored (Join, Change); decode with [Member.Get]
-	Deleted []string                      // keys removed (Change)
+	Entries map[string]msgpack.RawMessage // presence entries stored (Join, Change); decode with [Member.Get]
+	Fields  map[string]msgpack.RawMessage // object fields stored (ObjectPut, ObjectUpdate); decode with [Object.Get]
+	Deleted []string                      // entry keys (Change) or field names (ObjectUpdate) removed
 	Err     error                         // why, for Leave, Disconnected, RoomClosed and Closed; the refusal for Written
 	Object  string                        // the object, for object events
 	Area    string                        // the object's area (put, move)

@@ -46,13 +46,13 @@ func ExampleDial() {
 		fmt.Println(e.Kind, e.Client)
 		if e.Kind == client.EventChange {
 			var pos []float32
-			client.Member{Values: e.Set}.Get("pos", &pos)
+			client.Member{Entries: e.Entries}.Get("pos", &pos)
 			fmt.Println("pos", pos)
 			break
 		}
 	}
 	for _, m := range lobby.Members() {
-		fmt.Println(m.Client, len(m.Values), "keys")
+		fmt.Println(m.Client, len(m.Entries), "keys")
 	}
 	// Output:
 	// Join joe

@@ -19,7 +19,7 @@ type Object struct {
 
 // Get decodes field into v.
 func (o Object) Get(field string, v any) error {
-	return Member{Client: o.ID, Values: o.Fields}.Get(field, v)
+	return Member{Client: o.ID, Entries: o.Fields}.Get(field, v)
 }
 
 // objectCache is a room's subscribed areas and cached objects, and what
@@ -255,9 +255,9 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 	}
 	ev := Event{Room: r.name, Object: m.Object, Area: m.Area, Version: m.Version, Deleted: m.Delete}
 	if len(m.Fields) > 0 {
-		ev.Set = make(map[string]msgpack.RawMessage, len(m.Fields))
+		ev.Fields = make(map[string]msgpack.RawMessage, len(m.Fields))
 		for _, e := range m.Fields {
-			ev.Set[e.Key] = e.Value
+			ev.Fields[e.Key] = e.Value
 		}
 	}
 	o := oc.byID[m.Object]
@@ -267,10 +267,10 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 			oc.resynced[m.Object] = true
 		}
 		if o != nil && o.Version == m.Version && o.Area == m.Area && o.Kind == m.Kind &&
-			maps.EqualFunc(o.Fields, ev.Set, func(a, b msgpack.RawMessage) bool { return bytes.Equal(a, b) }) {
+			maps.EqualFunc(o.Fields, ev.Fields, func(a, b msgpack.RawMessage) bool { return bytes.Equal(a, b) }) {
 			return // unchanged across a reconnect (a version alone does not say: one deleted and created again starts at 1)
 		}
-		fields := ev.Set
+		fields := ev.Fields
 		if fields == nil {
 			fields = make(map[string]msgpack.RawMessage)
 		}
@@ -283,7 +283,7 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 		for _, k := range m.Delete {
 			delete(o.Fields, k)
 		}
-		maps.Copy(o.Fields, ev.Set)
+		maps.Copy(o.Fields, ev.Fields)
 		o.Version = m.Version
 		ev.Kind, ev.Area = EventObjectUpdate, o.Area
 	case protocol.ObjectMove:

@@ -35,14 +35,14 @@ type Room struct {
 
 // Member is one participant of a room and its entries as msgpack values.
 type Member struct {
-	Client string
-	Values map[string]msgpack.RawMessage
+	Client  string
+	Entries map[string]msgpack.RawMessage
 }
 
 // Get decodes the value of key into v. It returns an error if the member
 // has no such key.
 func (m Member) Get(key string, v any) error {
-	raw, ok := m.Values[key]
+	raw, ok := m.Entries[key]
 	if !ok {
 		return fmt.Errorf("client: %s has no key %q", m.Client, key)
 	}
@@ -147,7 +147,7 @@ func (r *Room) Members() []Member {
 		if !r.observer && r.joined != nil && id == r.joined.welcome.Client {
 			vals = r.own
 		}
-		out = append(out, Member{Client: id, Values: maps.Clone(vals)})
+		out = append(out, Member{Client: id, Entries: maps.Clone(vals)})
 	}
 	return out
 }
@@ -434,12 +434,12 @@ func (r *Room) applySnapshot(s *session, j *protocol.Joined) {
 		}
 		old, had := r.members[id]
 		if !had {
-			r.c.events.push(Event{Kind: EventJoin, Room: r.name, Client: id, Set: maps.Clone(next[id])})
+			r.c.events.push(Event{Kind: EventJoin, Room: r.name, Client: id, Entries: maps.Clone(next[id])})
 			continue
 		}
 		set, del := diff(old, next[id])
 		if len(set) > 0 || len(del) > 0 {
-			r.c.events.push(Event{Kind: EventChange, Room: r.name, Client: id, Set: set, Deleted: del})
+			r.c.events.push(Event{Kind: EventChange, Room: r.name, Client: id, Entries: set, Deleted: del})
 		}
 	}
 	r.members = next
@@ -458,15 +458,15 @@ func (r *Room) applyPresence(s *session, p *protocol.Presence) {
 	}
 	ev := Event{Room: r.name, Client: p.Client, Deleted: p.Delete}
 	if len(p.Entries) > 0 {
-		ev.Set = make(map[string]msgpack.RawMessage, len(p.Entries))
+		ev.Entries = make(map[string]msgpack.RawMessage, len(p.Entries))
 		for _, e := range p.Entries {
-			ev.Set[e.Key] = e.Value
+			ev.Entries[e.Key] = e.Value
 		}
 	}
 	switch p.Event {
 	case protocol.EventJoin:
 		ev.Kind = EventJoin
-		r.members[p.Client] = maps.Clone(ev.Set)
+		r.members[p.Client] = maps.Clone(ev.Entries)
 		if r.members[p.Client] == nil {
 			r.members[p.Client] = make(map[string]msgpack.RawMessage)
 		}
@@ -480,7 +480,7 @@ func (r *Room) applyPresence(s *session, p *protocol.Presence) {
 		for _, k := range p.Delete {
 			delete(vals, k)
 		}
-		maps.Copy(vals, ev.Set)
+		maps.Copy(vals, ev.Entries)
 	case protocol.EventLeave:
 		ev.Kind = EventLeave
 		delete(r.members, p.Client)

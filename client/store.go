@@ -196,7 +196,7 @@ func (r *Room) load(st *roomState) {
 			continue
 		}
 		oc.byID[id] = o
-		r.c.events.push(Event{Kind: EventObjectPut, Room: r.name, Object: id, Area: o.Area, Version: o.Version, Set: maps.Clone(o.Fields)})
+		r.c.events.push(Event{Kind: EventObjectPut, Room: r.name, Object: id, Area: o.Area, Version: o.Version, Fields: maps.Clone(o.Fields)})
 	}
 	for _, pw := range st.writes {
 		r.outbox = append(r.outbox, &pendingWrite{w: pw.w, seq: pw.seq, done: make(chan struct{})})

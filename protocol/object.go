@@ -55,7 +55,7 @@ type ObjectOp uint8
 
 // Object operations.
 const (
-	OpCreate ObjectOp = 1 // a new object with Type, Area and Fields
+	OpCreate ObjectOp = 1 // a new object with Kind, Area and Fields
 	OpUpdate ObjectOp = 2 // store Fields and remove Delete, last writer wins per field
 	OpMove   ObjectOp = 3 // change the object's Area
 	OpDelete ObjectOp = 4 // delete the object
@@ -70,7 +70,7 @@ const (
 //	"r": room
 //	"k": [ObjectOp]
 //	"o": object id
-//	"y": object type (create)
+//	"y": the object's kind (create)
 //	"a": area (create, move)
 //	"f": fields to store (create, update)
 //	"x": fields to remove (update)
@@ -109,7 +109,7 @@ const (
 //	"r": room
 //	"e": [ObjectEvent]
 //	"o": object id
-//	"y": type (put)
+//	"y": kind (put)
 //	"a": area (put, move)
 //	"v": version after the change
 //	"f": fields: all of them (put) or those stored (update)

@@ -31,7 +31,7 @@ func main() {
 	api.Set("objects", b.fn("objects(room)", 1, b.objects))
 	api.Set("pending", b.fn("pending(room)", 1, b.pending))
 	api.Set("meet", b.fn("meet(conn|room, id, {event, actor, payload, mates, labels, selector, timeout, signal})", 3, b.meet))
-	api.Set("write", b.fn("write(room, op, id, {type, area, fields, delete, expect})", 4, b.write))
+	api.Set("write", b.fn("write(room, op, id, {kind, area, fields, delete, expect})", 4, b.write))
 	api.Set("close", b.fn("close(conn)", 1, b.close))
 	js.Global().Set("__synk", api)
 	if ready := js.Global().Get("__synkReady"); ready.Type() == js.TypeFunction {
@@ -204,7 +204,7 @@ func (b *bridge) members(args []js.Value) js.Value {
 	for i, m := range ms {
 		o := jsObject.New()
 		o.Set("client", m.Client)
-		o.Set("values", values(m.Values))
+		o.Set("entries", values(m.Entries))
 		out.SetIndex(i, o)
 	}
 	return out
@@ -383,7 +383,7 @@ func (b *bridge) write(args []js.Value) js.Value {
 		var err error
 		switch op {
 		case "create":
-			v, err = r.Create(ctx, id, str("type"), str("area"), fields)
+			v, err = r.Create(ctx, id, str("kind"), str("area"), fields)
 		case "update":
 			v, err = r.Update(ctx, id, fields, opts)
 		case "move":
@@ -414,7 +414,7 @@ func stringList(v js.Value) []string {
 func objectJS(id, kind, area string, version uint64, fields map[string]msgpack.RawMessage) js.Value {
 	o := jsObject.New()
 	o.Set("id", id)
-	o.Set("type", kind)
+	o.Set("kind", kind)
 	o.Set("area", area)
 	o.Set("version", float64(version))
 	o.Set("fields", values(fields))
@@ -450,28 +450,52 @@ func values(m map[string]msgpack.RawMessage) js.Value {
 // forward hands every event of c to onEvent until c is closed.
 func forward(c *client.Conn, onEvent js.Value) {
 	for e := range c.Events() {
-		o := jsObject.New()
-		o.Set("kind", strings.ToLower(e.Kind.String()))
-		o.Set("room", e.Room)
-		o.Set("client", e.Client)
-		if e.Set != nil {
-			o.Set("set", values(e.Set))
-		}
-		if e.Deleted != nil {
-			o.Set("deleted", toJS(stringsToAny(e.Deleted)))
-		}
-		if e.Err != nil {
-			o.Set("error", jsError(e.Err))
-		}
-		if e.Object != "" {
-			o.Set("object", e.Object)
-			o.Set("area", e.Area)
-			o.Set("version", float64(e.Version))
-		}
 		if onEvent.Type() == js.TypeFunction {
-			onEvent.Invoke(o)
+			onEvent.Invoke(jsEvent(e))
 		}
 	}
+}
+
+// jsEvent is e as synk.js hands it to handlers: SynkEvent, ObjectEvent,
+// ResetEvent or WrittenEvent of synk.d.ts, built here once.
+func jsEvent(e client.Event) js.Value {
+	o := jsObject.New()
+	if e.Room != "" {
+		o.Set("room", e.Room)
+	}
+	if e.Err != nil {
+		o.Set("error", jsError(e.Err))
+	}
+	switch e.Kind {
+	case client.EventObjectsReset:
+		o.Set("kind", "reset")
+	case client.EventWritten:
+		o.Set("kind", "written")
+		o.Set("object", e.Object)
+		o.Set("version", float64(e.Version))
+	case client.EventObjectPut, client.EventObjectUpdate, client.EventObjectMove, client.EventObjectRemove, client.EventObjectDelete:
+		o.Set("kind", "object")
+		o.Set("op", strings.ToLower(strings.TrimPrefix(e.Kind.String(), "Object")))
+		o.Set("object", e.Object)
+		if e.Area != "" {
+			o.Set("area", e.Area)
+		}
+		o.Set("version", float64(e.Version))
+		o.Set("fields", values(e.Fields))
+		o.Set("deleted", toJS(stringsToAny(e.Deleted)))
+	default: // presence and the connection's state
+		kind := strings.ToLower(e.Kind.String())
+		if e.Kind == client.EventRoomClosed {
+			kind = "closed"
+		}
+		o.Set("kind", kind)
+		if e.Client != "" {
+			o.Set("client", e.Client)
+		}
+		o.Set("entries", values(e.Entries))
+		o.Set("deleted", toJS(stringsToAny(e.Deleted)))
+	}
+	return o
 }
 
 func stringsToAny(s []string) []any {

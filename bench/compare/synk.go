@@ -56,7 +56,7 @@ func (p *synkPeer) events(h handler) {
 	for e := range p.c.Events() {
 		switch e.Kind {
 		case client.EventChange:
-			if raw, ok := e.Set["m"]; ok && h.msg != nil {
+			if raw, ok := e.Entries["m"]; ok && h.msg != nil {
 				var b []byte
 				if msgpack.Unmarshal(raw, &b) == nil {
 					h.msg(b)

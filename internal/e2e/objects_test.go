@@ -42,7 +42,7 @@ func TestClient_objects(t *testing.T) {
 	ra.Update(ctx, "ball", map[string]any{"x": 2}, &client.WriteOptions{Delete: []string{"nope"}})
 	e := next(t, b, client.EventObjectUpdate)
 	var x int
-	if err := (client.Object{Fields: e.Set}).Get("x", &x); err != nil || x != 2 {
+	if err := (client.Object{Fields: e.Fields}).Get("x", &x); err != nil || x != 2 {
 		t.Fatalf("update x = %d, %v", x, err)
 	}
 	if _, err := ra.Update(ctx, "ball", map[string]any{"x": 3}, &client.WriteOptions{Expect: 1}); protocol.ErrorCode(err) != protocol.CodeStale {

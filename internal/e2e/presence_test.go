@@ -25,7 +25,7 @@ func TestClient_twoClientsSeeEachOther(t *testing.T) {
 	}
 	e := nextFor(t, ada, client.EventJoin, "joe")
 	var name string
-	if err := (client.Member{Client: e.Client, Values: e.Set}).Get("name", &name); err != nil || name != "Joe" {
+	if err := (client.Member{Client: e.Client, Entries: e.Entries}).Get("name", &name); err != nil || name != "Joe" {
 		t.Fatalf("joe's name = %q, %v; want Joe", name, err)
 	}
 
@@ -34,11 +34,11 @@ func TestClient_twoClientsSeeEachOther(t *testing.T) {
 	}
 	e = nextFor(t, ada, client.EventChange, "joe")
 	var pos []float32
-	if err := (client.Member{Values: e.Set}).Get("pos", &pos); err != nil || len(pos) != 3 || pos[2] != 3 {
+	if err := (client.Member{Entries: e.Entries}).Get("pos", &pos); err != nil || len(pos) != 3 || pos[2] != 3 {
 		t.Fatalf("pos = %v, %v", pos, err)
 	}
 	ms := ra.Members()
-	if len(ms) != 2 || ms[1].Client != "joe" || len(ms[1].Values) != 2 {
+	if len(ms) != 2 || ms[1].Client != "joe" || len(ms[1].Entries) != 2 {
 		t.Fatalf("ada's view = %+v, want ada and joe with name and pos", ms)
 	}
 
@@ -99,7 +99,7 @@ func TestClient_serverRefusal(t *testing.T) {
 	if err := r.Set(ctxT(t), map[string]any{"c": 1}); !errors.As(err, &e) || e.Code != protocol.CodeTooManyKeys {
 		t.Fatalf("Set of a third key = %v, want TooManyKeys", err)
 	}
-	if got := r.Members()[0].Values; len(got) != 2 {
+	if got := r.Members()[0].Entries; len(got) != 2 {
 		t.Fatalf("own entries = %v, want a and b", got)
 	}
 }
@@ -122,7 +122,7 @@ func TestClient_httpPosterSharesRoom(t *testing.T) {
 	}
 	e := nextFor(t, c, client.EventJoin, "ada")
 	var head string
-	if err := (client.Member{Values: e.Set}).Get("head", &head); err != nil || head != "UYTFUYTDI" {
+	if err := (client.Member{Entries: e.Entries}).Get("head", &head); err != nil || head != "UYTFUYTDI" {
 		t.Fatalf("ada's head = %q, %v", head, err)
 	}
 	if n := len(r.Members()); n != 2 {
@@ -145,7 +145,7 @@ func TestClient_snapshotInParts(t *testing.T) {
 		join(t, dial(t, url, fmt.Sprintf("m%02d", i)), "big", &client.JoinOptions{Presence: big})
 	}
 	r := join(t, dial(t, url, ""), "big", &client.JoinOptions{Observer: true})
-	if ms := r.Members(); len(ms) != 40 || len(ms[39].Values) != 4 {
+	if ms := r.Members(); len(ms) != 40 || len(ms[39].Entries) != 4 {
 		t.Fatalf("the observer sees %d members, want 40 with 4 values each", len(ms))
 	}
 }

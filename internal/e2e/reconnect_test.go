@@ -36,14 +36,14 @@ func TestClient_reconnect(t *testing.T) {
 
 	e := nextFor(t, joe, client.EventJoin, "ada")
 	var name string
-	if err := (client.Member{Values: e.Set}).Get("name", &name); err != nil || name != "Ada" {
+	if err := (client.Member{Entries: e.Entries}).Get("name", &name); err != nil || name != "Ada" {
 		t.Fatalf("ada rejoined with name %q, %v; want Ada", name, err)
 	}
 	var x int
-	m := client.Member{Values: e.Set}
-	if _, ok := e.Set["x"]; !ok {
+	m := client.Member{Entries: e.Entries}
+	if _, ok := e.Entries["x"]; !ok {
 		// The Set may have gone out after the rejoin, as its own change.
-		m = client.Member{Values: nextFor(t, joe, client.EventChange, "ada").Set}
+		m = client.Member{Entries: nextFor(t, joe, client.EventChange, "ada").Entries}
 	}
 	if err := m.Get("x", &x); err != nil || x != 42 {
 		t.Fatalf("x = %d, %v; want 42", x, err)

@@ -199,7 +199,7 @@ func TestEdge(t *testing.T) {
 			t.Fatal(err)
 		}
 		var x int
-		if e := nextEvent(t, joe, client.EventChange); (client.Member{Values: e.Set}).Get("x", &x) != nil || x != 7 {
+		if e := nextEvent(t, joe, client.EventChange); (client.Member{Entries: e.Entries}).Get("x", &x) != nil || x != 7 {
 			t.Fatalf("joe saw %+v, want ada's x=7", e)
 		}
 		if _, err := ada.Join(ctxT(t), "attic", nil); err == nil || !strings.Contains(err.Error(), "Forbidden") {

@@ -23,7 +23,7 @@ function fmt(v) {
   return s.length > 80 ? s.slice(0, 77) + "…" : s;
 }
 
-// byKey orders entries by key, so that a member's values keep their place
+// byKey orders entries by key, so that a member's entries keep their place
 // whatever order its changes came in.
 const byKey = ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -48,7 +48,7 @@ function render() {
       div.className = "member"; div.dataset.client = m.client;
       const b = document.createElement("b"); b.textContent = m.client;
       const code = document.createElement("code");
-      code.textContent = Object.entries(m.values).sort(byKey).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
+      code.textContent = Object.entries(m.entries).sort(byKey).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
       div.append(b, code); card.append(div);
     }
     root.append(card);

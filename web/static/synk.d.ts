@@ -43,7 +43,7 @@ export interface SynkEvent {
   /** The participant, for join, change and leave. */
   client?: string;
   /** Entries stored (join, change). */
-  values: Values;
+  entries: Values;
   /** Keys removed (change). */
   deleted: string[];
   /** Why: a leave that was not on purpose, a disconnect, a closed room. */
@@ -53,14 +53,14 @@ export interface SynkEvent {
 /** An object event (kind "object"). */
 export interface ObjectEvent {
   kind: "object";
-  /** put: whole object now in view; update: values stored, deleted removed;
+  /** put: whole object now in view; update: fields stored, deleted removed;
    *  move: to area, both in view; remove: left the view; delete: deleted. */
   op: "put" | "update" | "move" | "remove" | "delete";
   room: string;
   object: string;
   area?: string;
   version: number;
-  values: Values;
+  fields: Values;
   deleted: string[];
 }
 
@@ -93,7 +93,8 @@ export interface PendingWrite {
 /** An object in the client's cache. */
 export interface SynkObject {
   id: string;
-  type: string;
+  /** What the object is, as given to create (e.g. "crate"). */
+  kind: string;
   area: string;
   version: number;
   fields: Values;
@@ -121,7 +122,7 @@ export interface MeetOptions {
 
 export interface Member {
   client: string;
-  values: Values;
+  entries: Values;
 }
 
 /** Options of Conn.join: the room's, not the connection's. */
@@ -163,7 +164,7 @@ export class Room {
     list(): SynkObject[];
     get(id: string): SynkObject | undefined;
     /** Resolves to the new version. */
-    create(id: string, type: string, area: string, fields?: Values): Promise<number>;
+    create(id: string, kind: string, area: string, fields?: Values): Promise<number>;
     update(id: string, fields: Values, opts?: { delete?: string[]; expect?: number }): Promise<number>;
     move(id: string, area: string, opts?: { expect?: number }): Promise<number>;
     delete(id: string, opts?: { expect?: number }): Promise<number>;

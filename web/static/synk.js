@@ -4,7 +4,7 @@
 //
 //   import * as synk from "https://your-synk-server/synk.js";
 //   const room = await synk.join("lobby", { presence: { name: "ada" } });
-//   room.on("join", (m) => console.log(m.client, "joined", m.values));
+//   room.on("join", (m) => console.log(m.client, "joined", m.entries));
 //   await room.presence.set({ x: 1, y: 2 });
 //   room.close();
 //
@@ -127,16 +127,16 @@ export class Conn {
     await this.#api.close(this.#id);
   }
 
-  #event(e) {
-    const ev = toEvent(e);
-    if (e.room) {
-      const room = this.#rooms.get(e.room);
+  // ev comes from the bridge in its final shape (synk.d.ts).
+  #event(ev) {
+    if (ev.room) {
+      const room = this.#rooms.get(ev.room);
       if (room) roomEmit(room, ev);
-      else this.#joining.get(e.room)?.push(ev);
-      if (e.kind === "roomclosed") this.#rooms.delete(e.room);
+      else this.#joining.get(ev.room)?.push(ev);
+      if (ev.kind === "closed") this.#rooms.delete(ev.room);
       return;
     }
-    emit(this.#handlers, e.kind, ev);
+    emit(this.#handlers, ev.kind, ev);
     for (const r of this.#rooms.values()) roomEmit(r, ev);
   }
 }
@@ -176,7 +176,7 @@ export class Room {
       /** One cached object, or undefined. */
       get: (oid) => (api.objects(id) || []).find((o) => o.id === oid),
       /** Creates an object; resolves to its version (1). */
-      create: (oid, type, area, fields = {}) => api.write(id, "create", oid, { type, area, fields }),
+      create: (oid, kind, area, fields = {}) => api.write(id, "create", oid, { kind, area, fields }),
       /** Stores fields (last writer wins per field); opts: {delete: [...], expect: version}. */
       update: (oid, fields, opts = {}) =>
         api.write(id, "update", oid, { fields, delete: opts.delete, expect: opts.expect }),
@@ -189,7 +189,7 @@ export class Room {
     };
   }
 
-  /** Every participant and its values, this client included unless observing. */
+  /** Every participant and its entries, this client included unless observing. */
   members() { return connAPI(this.conn).members(this.#id) || []; }
 
   /** Conn.meet, scoped to this room: only requests made in it meet. */
@@ -280,25 +280,4 @@ function emit(handlers, kind, ev) {
   for (const fn of handlers.get(kind) || []) {
     try { fn(ev); } catch (err) { console.error("synk: handler for", kind, "threw", err); }
   }
-}
-
-function toEvent(e) {
-  if (e.kind === "objectsreset") return { kind: "reset", room: e.room };
-  if (e.kind === "written") {
-    return { kind: "written", room: e.room, object: e.object, version: e.version, error: e.error || undefined };
-  }
-  if (e.kind.startsWith("object")) {
-    return {
-      kind: "object", op: e.kind.slice(6), room: e.room, object: e.object, area: e.area || undefined,
-      version: e.version, values: e.set || {}, deleted: e.deleted || [],
-    };
-  }
-  return {
-    kind: e.kind === "roomclosed" ? "closed" : e.kind,
-    room: e.room || undefined,
-    client: e.client || undefined,
-    values: e.set || {},
-    deleted: e.deleted || [],
-    error: e.error || undefined,
-  };
 }

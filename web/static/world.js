@@ -70,7 +70,7 @@ function upsert(client, values) {
 
 function reload(room) {
   others.clear();
-  for (const m of room.members()) if (m.client !== room.conn.client) upsert(m.client, m.values);
+  for (const m of room.members()) if (m.client !== room.conn.client) upsert(m.client, m.entries);
 }
 
 // Publish at most every 50 ms and one at a time; always the latest position.
@@ -93,15 +93,15 @@ async function main() {
   const room = await synk.join(roomName, { presence: { ...me } });
   window.synkWorld.room = room;
   reload(room);
-  room.on("join", (e) => upsert(e.client, e.values));
-  room.on("change", (e) => upsert(e.client, e.values));
+  room.on("join", (e) => upsert(e.client, e.entries));
+  room.on("change", (e) => upsert(e.client, e.entries));
   room.on("leave", (e) => others.delete(e.client));
   room.on("disconnected", () => status("reconnecting…", "off"));
   room.on("reconnected", () => { reload(room); reloadCrates(room); status(`connected as ${room.conn.client}`, "on"); });
   room.on("closed", (e) => status("closed: " + (e.error?.message || ""), "off"));
   room.on("object", (e) => {
     if (e.op === "remove" || e.op === "delete") crates.delete(e.object);
-    else if (!pushing.has(e.object)) putCrate(e.object, e.values, e.area, e.version);
+    else if (!pushing.has(e.object)) putCrate(e.object, e.fields, e.area, e.version);
     // (while this page pushes a crate, its own echoes would pull it back)
   });
   await room.objects.subscribe(AREAS);

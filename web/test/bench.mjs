@@ -37,7 +37,7 @@ try {
   const ms = await a.evaluate(async (n) => {
     const room = window.room;
     let want = -1, wake = null;
-    room.on("change", (e) => { if (e.client === "b" && e.values.echo === want && wake) wake(); });
+    room.on("change", (e) => { if (e.client === "b" && e.entries.echo === want && wake) wake(); });
     const rtts = [];
     for (let i = 0; i < n; i++) {
       want = i;

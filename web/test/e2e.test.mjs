@@ -91,7 +91,7 @@ test("the observer page lists members live and cannot write", async () => {
   await obs.close();
 });
 
-test("the observer shows a member's values in key order, rounded; the pages have an icon", async () => {
+test("the observer shows a member's entries in key order, rounded; the pages have an icon", async () => {
   const writer = await joinPage("t-obs", "w", { presence: { z: 1, a: 0.1 + 0.2 } });
   const obs = await browser.context.newPage();
   await obs.goto(`${synk.url}/observer`);
@@ -152,12 +152,12 @@ test("handlers may call back into the client without deadlock", async () => {
   const b = await joinPage("echo", "b");
   // b answers every change of a from inside its handler: members() and set().
   await b.evaluate(() => window.room.on("change", (e) => {
-    const seen = window.room.members().find((m) => m.client === "a").values.n;
+    const seen = window.room.members().find((m) => m.client === "a").entries.n;
     window.room.presence.set({ echo: seen });
   }));
   const echoed = await a.evaluate(async () => {
     const got = [];
-    window.room.on("change", (e) => { if (e.client === "b") got.push(e.values.echo); });
+    window.room.on("change", (e) => { if (e.client === "b") got.push(e.entries.echo); });
     for (let i = 1; i <= 20; i++) await window.room.presence.set({ n: i });
     while (!got.includes(20)) await new Promise((r) => window.room.on("change", r));
     return got.at(-1);
@@ -199,7 +199,7 @@ test("two pages see each other through a room at the edge (workerd)", async () =
     const a = await joinPage("edge-room", "ann", { url: ws, presence: { name: "ann" } });
     const b = await joinPage("edge-room", "bob", { url: ws, presence: { name: "bob" } });
     const seen = a.evaluate(() => new Promise((resolve) => {
-      const check = () => { const bob = window.room.members().find((m) => m.client === "bob"); if (bob?.values.x === 5) resolve(bob.values); };
+      const check = () => { const bob = window.room.members().find((m) => m.client === "bob"); if (bob?.entries.x === 5) resolve(bob.entries); };
       window.room.on("join", check);
       window.room.on("change", check);
       check();
@@ -217,7 +217,7 @@ test("a Float32Array pose travels as its 28 bytes and reads back", async () => {
   const a = await joinPage("pose", "a");
   const b = await joinPage("pose", "b");
   const got = b.evaluate(() => new Promise((resolve) => window.room.on("change", (e) => {
-    const u = e.values.pose;
+    const u = e.entries.pose;
     resolve({ bin: u instanceof Uint8Array, len: u.length, pose: [...new Float32Array(u.buffer)] });
   })));
   await a.evaluate(() => window.room.presence.set({ pose: new Float32Array([0.25, 1.5, -3.5, 0, 0.5, 0, 1]) }));

@@ -10,12 +10,12 @@ export async function usage(): Promise<void> {
   const again: synk.Room = await synk.join("lobby", { presence: { x: 1 }, client: "ada" });
   await synk.join(url, "lobby", { observer: true });
   const members: synk.Member[] = room.members();
-  members.forEach((m) => m.values["name"]);
+  members.forEach((m) => m.entries["name"]);
   await room.presence.set({ x: 1, nested: { y: [1, "two", null] } });
   await room.presence.delete("x");
-  const off: () => void = room.on("join", (e: synk.SynkEvent) => e.client && e.values && e.error?.codeName);
+  const off: () => void = room.on("join", (e: synk.SynkEvent) => e.client && e.entries && e.error?.codeName);
   off();
-  room.on("object", (e: synk.ObjectEvent) => e.op === "put" && e.values);
+  room.on("object", (e: synk.ObjectEvent) => e.op === "put" && e.fields);
   room.on("written", (e: synk.WrittenEvent) => e.error?.code);
   room.on("reset", (e: synk.ResetEvent) => e.room);
   conn.on("disconnected", (e) => e.error?.message);

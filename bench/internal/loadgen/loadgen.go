@@ -154,7 +154,7 @@ func receive(ctx context.Context, c *client.Conn, pub string, n int, mu *sync.Mu
 				continue
 			}
 			var sent int64
-			if err := (client.Member{Values: e.Set}).Get("t", &sent); err != nil {
+			if err := (client.Member{Entries: e.Entries}).Get("t", &sent); err != nil {
 				return err
 			}
 			local = append(local, time.Since(time.Unix(0, sent)))
