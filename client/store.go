@@ -75,85 +75,97 @@ func writeKey(room string, seq uint64) string {
 // sequence number, or an error naming the first key it cannot read.
 func parseState(kv map[string][]byte) (map[string]*roomState, uint64, error) {
 	rooms := make(map[string]*roomState)
-	get := func(name string) (*roomState, error) {
-		if err := protocol.CheckRoom(name); err != nil {
-			return nil, err
-		}
-		st := rooms[name]
-		if st == nil {
-			st = &roomState{objects: make(map[string]*Object)}
-			rooms[name] = st
-		}
-		return st, nil
-	}
 	var maxSeq uint64
 	for _, k := range slices.Sorted(maps.Keys(kv)) {
-		v := kv[k]
-		err := func() error {
-			kind, rest, ok := strings.Cut(k, "\x00")
-			if !ok {
-				return errors.New("unknown key")
-			}
-			room, sub, _ := strings.Cut(rest, "\x00")
-			st, err := get(room)
-			if err != nil {
-				return err
-			}
-			switch kind + "\x00" {
-			case prefixRoom:
-				if err := protocol.Check(v, protocol.MaxDepth); err != nil {
-					return err
-				}
-				if err := msgpack.Unmarshal(v, &st.room); err != nil {
-					return err
-				}
-				if err := firstErr(checkKeys(st.room.Held), checkKeys(st.room.Areas)); err != nil {
-					return err
-				}
-				st.hasRoom = true
-			case prefixObject:
-				if err := protocol.CheckKey(sub); err != nil {
-					return err
-				}
-				if err := protocol.Check(v, protocol.MaxDepth); err != nil {
-					return err
-				}
-				var so storedObject
-				if err := msgpack.Unmarshal(v, &so); err != nil {
-					return err
-				}
-				if so.Fields == nil {
-					so.Fields = make(map[string]msgpack.RawMessage)
-				}
-				st.objects[sub] = &Object{ID: sub, Kind: so.Kind, Area: so.Area, Version: so.Version, Fields: so.Fields}
-			case prefixWrite:
-				// Only the canonical key (16 lowercase hex digits): keys
-				// are read in sorted order, which is then each room's
-				// write order.
-				seq, err := strconv.ParseUint(sub, 16, 64)
-				if err != nil || k != writeKey(room, seq) {
-					return errors.New("bad sequence number")
-				}
-				m, err := protocol.Decode(v)
-				if err != nil {
-					return err
-				}
-				w, ok := m.(*protocol.Write)
-				if !ok || w.Room != room {
-					return errors.New("not a write of this room")
-				}
-				st.writes = append(st.writes, &pendingWrite{w: *w, seq: seq, done: make(chan struct{})})
-				maxSeq = max(maxSeq, seq)
-			default:
-				return errors.New("unknown key")
-			}
-			return nil
-		}()
+		seq, err := parseKey(rooms, k, kv[k])
 		if err != nil {
 			return nil, 0, fmt.Errorf("client: store: key %q: %w", k, err)
 		}
+		maxSeq = max(maxSeq, seq)
 	}
 	return rooms, maxSeq, nil
+}
+
+// parseKey reads the value v of key k into its room's state in rooms. For
+// a stored write it returns the write's sequence number.
+func parseKey(rooms map[string]*roomState, k string, v []byte) (uint64, error) {
+	prefix, rest, ok := strings.Cut(k, "\x00")
+	if !ok {
+		return 0, errors.New("unknown key")
+	}
+	room, sub, _ := strings.Cut(rest, "\x00")
+	if err := protocol.CheckRoom(room); err != nil {
+		return 0, err
+	}
+	st := rooms[room]
+	if st == nil {
+		st = &roomState{objects: make(map[string]*Object)}
+		rooms[room] = st
+	}
+	switch prefix + "\x00" {
+	case prefixRoom:
+		return 0, st.readRoom(v)
+	case prefixObject:
+		return 0, st.readObject(sub, v)
+	case prefixWrite:
+		return st.readWrite(room, sub, k, v)
+	}
+	return 0, errors.New("unknown key")
+}
+
+// readRoom reads the room's position and areas.
+func (st *roomState) readRoom(v []byte) error {
+	if err := protocol.Check(v, protocol.MaxDepth); err != nil {
+		return err
+	}
+	if err := msgpack.Unmarshal(v, &st.room); err != nil {
+		return err
+	}
+	if err := firstErr(checkKeys(st.room.Held), checkKeys(st.room.Areas)); err != nil {
+		return err
+	}
+	st.hasRoom = true
+	return nil
+}
+
+// readObject reads the cached object id.
+func (st *roomState) readObject(id string, v []byte) error {
+	if err := protocol.CheckKey(id); err != nil {
+		return err
+	}
+	if err := protocol.Check(v, protocol.MaxDepth); err != nil {
+		return err
+	}
+	var so storedObject
+	if err := msgpack.Unmarshal(v, &so); err != nil {
+		return err
+	}
+	if so.Fields == nil {
+		so.Fields = make(map[string]msgpack.RawMessage)
+	}
+	st.objects[id] = &Object{ID: id, Kind: so.Kind, Area: so.Area, Version: so.Version, Fields: so.Fields}
+	return nil
+}
+
+// readWrite reads an unanswered write of room stored under key with
+// sequence number hex. Only the canonical key (16 lowercase hex digits)
+// is taken: keys are read in sorted order, which is then each room's write
+// order.
+func (st *roomState) readWrite(room, hex, key string, v []byte) (uint64, error) {
+	seq, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil || key != writeKey(room, seq) {
+		return 0, errors.New("bad sequence number")
+	}
+	m, err := protocol.Decode(v)
+	if err != nil {
+		return 0, err
+	}
+	w, ok := m.(*protocol.Write)
+	if !ok || w.Room != room {
+		return 0, errors.New("not a write of this room")
+	}
+	st.writes = append(st.writes, &pendingWrite{w: *w, seq: seq, done: make(chan struct{})})
+	return seq, nil
 }
 
 func checkKeys(keys []string) error {

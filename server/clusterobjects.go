@@ -544,7 +544,7 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 	defer cancel()
 	name := r.name
 	retry := protocol.Errorf(protocol.CodeOverloaded, "the cluster's room log did not take the write in time: try again")
-	pause, conflicts, caughtUp := 20*time.Millisecond, 0, false
+	tries, caughtUp := appendTries{pause: 20 * time.Millisecond}, false
 	for {
 		if res, ok := r.objs.done[wc.OpID]; ok { // applied already: a resend, or an earlier attempt stored after all
 			cl.s.unlockRoom(r)
@@ -583,24 +583,8 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 				return 0, protocol.Errorf(protocol.CodeOverloaded, "the write was stored but not applied here in time: try again")
 			}
 		}
-		switch {
-		case errors.Is(err, errLogConflict):
-			if conflicts++; conflicts >= maxAppendTries {
-				return 0, protocol.Errorf(protocol.CodeOverloaded, "the room is too busy: try again")
-			}
-		case errors.Is(err, errLogFull):
-			if err := cl.trim(ctx, co, name); err != nil {
-				cl.s.log.Warn("cluster: room log full and not trimmed", "room", name, "err", err)
-			}
-		default:
-			cl.s.log.Debug("cluster: room log append failed: trying again", "room", name, "err", err)
-			t := time.NewTimer(pause)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-			}
-			pause = min(2*pause, 500*time.Millisecond)
+		if err := tries.failed(ctx, cl, co, name, err); err != nil {
+			return 0, err
 		}
 		if ctx.Err() != nil {
 			return 0, retry
@@ -619,6 +603,40 @@ func (cl *cluster) writeObject(r *room, w *protocol.Write) (uint64, error) {
 		}
 		r = cl.s.lockRoom(name, true)
 	}
+}
+
+// appendTries is what writeObject's appends of one write have met so far.
+type appendTries struct {
+	conflicts int           // appends refused because the log moved on
+	pause     time.Duration // before the next attempt after an unanswered one
+}
+
+// failed prepares the next attempt after the append to room name failed
+// with err: a conflict counts (the room is too busy after
+// maxAppendTries), a full log is trimmed, and anything else (no answer)
+// waits a growing pause or until ctx is done. It returns the error to
+// answer the writer with, or nil to try again.
+func (a *appendTries) failed(ctx context.Context, cl *cluster, co *clusterObjects, name string, err error) error {
+	switch {
+	case errors.Is(err, errLogConflict):
+		if a.conflicts++; a.conflicts >= maxAppendTries {
+			return protocol.Errorf(protocol.CodeOverloaded, "the room is too busy: try again")
+		}
+	case errors.Is(err, errLogFull):
+		if err := cl.trim(ctx, co, name); err != nil {
+			cl.s.log.Warn("cluster: room log full and not trimmed", "room", name, "err", err)
+		}
+	default:
+		cl.s.log.Debug("cluster: room log append failed: trying again", "room", name, "err", err)
+		t := time.NewTimer(a.pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		a.pause = min(2*a.pause, 500*time.Millisecond)
+	}
+	return nil
 }
 
 // newToken names a write of this node, for its answer.

@@ -19,73 +19,20 @@ import (
 // syncFolder runs "synk folder DIR -room R -server URL": it keeps DIR in
 // sync with the room's other devices until interrupted, or once with -once.
 func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("synk folder", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: synk folder DIR -room ROOM -server ws://HOST:PORT [flags]")
-		fs.PrintDefaults()
-	}
-	var o folder.Options
-	var once, create bool
-	var tokenFile, progress string
-	var level slog.Level
-	fs.StringVar(&o.Room, "room", "", "the room the devices share (required)")
-	fs.StringVar(&o.Server, "server", "", "the server: host:port, http://host:port, ws://host:port or ws://host:port/ws,\nor \"lan\": the one server synk discover finds (required)")
-	fs.StringVar(&o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
-	fs.StringVar(&tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
-	fs.BoolVar(&once, "once", false, "sync until the folder and the room agree, then exit")
-	fs.BoolVar(&create, "create", false, "create DIR if it does not exist (without it, a missing DIR is an error)")
-	fs.StringVar(&progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
-	fs.TextVar(&level, "log-level", slog.LevelInfo, "debug, info, warn or error")
-	// The folder may come first ("synk folder ./dir -room r") or last.
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		o.Dir, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	a, err := parseFolderArgs(args, stderr)
+	if err != nil {
 		return err
 	}
-	switch {
-	case o.Dir == "" && fs.NArg() == 1:
-		o.Dir = fs.Arg(0)
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if o.Dir == "" || o.Room == "" || o.Server == "" {
-		fs.Usage()
-		return errors.New("synk folder needs a directory, -room and -server")
-	}
-	if o.Server == "lan" {
-		var err error
-		if o.Server, err = lanServer(ctx, stderr); err != nil {
-			return err
-		}
-	}
-	var err error
-	if o.Server, err = websocketURL(o.Server); err != nil {
+	o, err := a.options(ctx, stderr)
+	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(o.Dir); errors.Is(err, os.ErrNotExist) && !create {
-		return fmt.Errorf("folder %s does not exist (-create makes it)", o.Dir)
-	} else if err == nil && !st.IsDir() {
-		return fmt.Errorf("%s is not a directory", o.Dir)
-	}
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return err
-		}
-		o.Token = strings.TrimSpace(string(b))
-	}
-	if o.Progress, err = progressTo(progress, stderr); err != nil {
-		return err
-	}
-	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	f, err := folder.Open(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if once {
+	if a.once {
 		err = f.Once(ctx)
 	} else {
 		o.Logger.Info("synk folder: syncing; stop with Ctrl-C", "dir", o.Dir, "room", o.Room, "device", f.Device())
@@ -95,6 +42,85 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "synced %s: sent %d chunks (%d bytes), received %d chunks (%d bytes)\n",
 		o.Dir, st.ChunksSent, st.BytesSent, st.ChunksReceived, st.BytesReceived)
 	return err
+}
+
+// folderArgs is the command line of "synk folder" as given.
+type folderArgs struct {
+	o                   folder.Options
+	once, create        bool
+	tokenFile, progress string
+	level               slog.Level
+}
+
+// parseFolderArgs reads the command line of "synk folder"; usage goes to
+// stderr.
+func parseFolderArgs(args []string, stderr io.Writer) (*folderArgs, error) {
+	var a folderArgs
+	fs := flag.NewFlagSet("synk folder", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: synk folder DIR -room ROOM -server ws://HOST:PORT [flags]")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&a.o.Room, "room", "", "the room the devices share (required)")
+	fs.StringVar(&a.o.Server, "server", "", "the server: host:port, http://host:port, ws://host:port or ws://host:port/ws,\nor \"lan\": the one server synk discover finds (required)")
+	fs.StringVar(&a.o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
+	fs.StringVar(&a.tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
+	fs.BoolVar(&a.once, "once", false, "sync until the folder and the room agree, then exit")
+	fs.BoolVar(&a.create, "create", false, "create DIR if it does not exist (without it, a missing DIR is an error)")
+	fs.StringVar(&a.progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
+	fs.TextVar(&a.level, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	// The folder may come first ("synk folder ./dir -room r") or last.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		a.o.Dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case a.o.Dir == "" && fs.NArg() == 1:
+		a.o.Dir = fs.Arg(0)
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if a.o.Dir == "" || a.o.Room == "" || a.o.Server == "" {
+		fs.Usage()
+		return nil, errors.New("synk folder needs a directory, -room and -server")
+	}
+	return &a, nil
+}
+
+// options checks the directory and turns the flags into folder.Options:
+// the server found or its websocket URL, the token read, progress and the
+// logger on stderr.
+func (a *folderArgs) options(ctx context.Context, stderr io.Writer) (folder.Options, error) {
+	o := a.o
+	var err error
+	if o.Server == "lan" {
+		if o.Server, err = lanServer(ctx, stderr); err != nil {
+			return o, err
+		}
+	}
+	if o.Server, err = websocketURL(o.Server); err != nil {
+		return o, err
+	}
+	if st, err := os.Stat(o.Dir); errors.Is(err, os.ErrNotExist) && !a.create {
+		return o, fmt.Errorf("folder %s does not exist (-create makes it)", o.Dir)
+	} else if err == nil && !st.IsDir() {
+		return o, fmt.Errorf("%s is not a directory", o.Dir)
+	}
+	if a.tokenFile != "" {
+		b, err := os.ReadFile(a.tokenFile)
+		if err != nil {
+			return o, err
+		}
+		o.Token = strings.TrimSpace(string(b))
+	}
+	if o.Progress, err = progressTo(a.progress, stderr); err != nil {
+		return o, err
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: a.level}))
+	return o, nil
 }
 
 // lanServer returns the URL of the one Synk server synk discover finds on
