@@ -19,7 +19,10 @@ func centrifugeSystem(bin string) *system {
 		},
 		dial: func(ctx context.Context, srv *server, room, id string, h handler) (peer, error) {
 			c := centrifuge.NewProtobufClient("ws://"+srv.addr+"/connection/websocket", centrifuge.Config{
-				Name: id, MinReconnectDelay: 50 * time.Millisecond, MaxReconnectDelay: time.Second})
+				Name: id, MinReconnectDelay: 50 * time.Millisecond, MaxReconnectDelay: time.Second,
+				// The default 1 s aborted connects of the rooms load on a busy
+				// 2-core machine, where synk's and the hub's dials have 10 s.
+				HandshakeTimeout: 10 * time.Second})
 			p := &centrifugePeer{c: c, room: room}
 			if h.msg == nil && h.presence == nil {
 				if err := c.Connect(); err != nil {

@@ -18,7 +18,7 @@ func idleWorkload() *workload {
 			{"rss_per_conn_kb", "server RSS KB/connection", -1},
 			{"rss_mb", "server RSS MB", -1},
 			{"rss_per_conn_kb_nogc", "KB/connection before a collection", -1},
-			{"cpu_s_idle", "server CPU s over 10 s idle", -1},
+			{"cpu_s_idle_min", "server CPU s per minute idle", -1},
 			{"connect_per_s", "connects/s", +1},
 		},
 		run: func(ctx context.Context, sys *system, srv *server, sc *scale) (result, error) {
@@ -43,7 +43,7 @@ func idleWorkload() *workload {
 			if err != nil {
 				return nil, err
 			}
-			t := time.NewTimer(sc.duration) // pings and keepalives run meanwhile
+			t := time.NewTimer(sc.idleFor) // pings and keepalives run meanwhile
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -66,7 +66,7 @@ func idleWorkload() *workload {
 				"rss_per_conn_kb":      float64(held.rss-base.rss) / float64(sc.idle) / 1024,
 				"rss_per_conn_kb_nogc": float64(after.rss-base.rss) / float64(sc.idle) / 1024,
 				"rss_mb":               float64(held.rss) / (1 << 20),
-				"cpu_s_idle":           after.sub(before).cpu.Seconds(),
+				"cpu_s_idle_min":       after.sub(before).cpu.Seconds() * time.Minute.Seconds() / sc.idleFor.Seconds(),
 				"connect_per_s":        float64(sc.idle) / took.Seconds(),
 			}, nil
 		},

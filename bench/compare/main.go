@@ -40,6 +40,7 @@ func main() {
 	flag.IntVar(&sc.stormSubs, "storm-subs", 1000, "storm: subscribers that drop and return")
 	flag.IntVar(&sc.stormRate, "storm-rate", 20, "storm: messages per second published meanwhile")
 	flag.DurationVar(&sc.duration, "duration", 10*time.Second, "length of the timed loads")
+	flag.DurationVar(&sc.idleFor, "idle-duration", time.Minute, "idle: how long the connections sit (centrifuge pings every 25 s)")
 	runs := flag.Int("runs", 3, "runs of each load per system; medians are reported")
 	only := flag.String("workloads", "fanout,fanout20,rooms,idle,churn,storm", "loads to run, comma-separated")
 	out := flag.String("out", "", "directory for results.md, results.json and PNG charts")

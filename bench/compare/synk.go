@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
 	"time"
 
 	"github.com/synkhq/synk/client"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // synkExtra holds extra flags for synk serve (-synk-args).
@@ -56,11 +56,8 @@ func (p *synkPeer) events(h handler) {
 	for e := range p.c.Events() {
 		switch e.Kind {
 		case client.EventChange:
-			if raw, ok := e.Entries["m"]; ok && h.msg != nil {
-				var b []byte
-				if msgpack.Unmarshal(raw, &b) == nil {
-					h.msg(b)
-				}
+			if b, ok := binValue(e.Entries["m"]); ok && h.msg != nil {
+				h.msg(b)
 			}
 		case client.EventJoin, client.EventLeave:
 			if h.presence != nil {
@@ -68,6 +65,37 @@ func (p *synkPeer) events(h handler) {
 			}
 		}
 	}
+}
+
+// binValue returns the bytes of a msgpack bin value, reading its header
+// by hand: the other systems' clients hand over the payload as is, so the
+// adapter must not add a reflective decode per delivery that they do not
+// pay.
+func binValue(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 {
+		return nil, false
+	}
+	var n, h int
+	switch raw[0] {
+	case 0xc4:
+		n, h = int(raw[1]), 2
+	case 0xc5:
+		if len(raw) < 3 {
+			return nil, false
+		}
+		n, h = int(binary.BigEndian.Uint16(raw[1:])), 3
+	case 0xc6:
+		if len(raw) < 5 {
+			return nil, false
+		}
+		n, h = int(binary.BigEndian.Uint32(raw[1:])), 5
+	default:
+		return nil, false
+	}
+	if len(raw)-h != n {
+		return nil, false
+	}
+	return raw[h:], true
 }
 
 func (p *synkPeer) publish(ctx context.Context, payload []byte) error {

@@ -39,7 +39,8 @@ type scale struct {
 	idle                   int // idle capacity
 	watchers, churners     int // presence churn
 	duration               time.Duration
-	stormSubs, stormRate   int // reconnect storm
+	idleFor                time.Duration // the idle load's window: every keepalive runs in it
+	stormSubs, stormRate   int           // reconnect storm
 }
 
 func (w *workload) applies(sys string) bool { return !slices.Contains(w.skip, sys) }

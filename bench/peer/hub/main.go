@@ -73,10 +73,9 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 		for {
 			select {
 			case b := <-p.out:
-				wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-				err := ws.Write(wctx, websocket.MessageBinary, b)
-				wcancel()
-				if err != nil {
+				// No deadline per write: a floor pays for nothing it
+				// need not (a stuck peer ends with its reader).
+				if err := ws.Write(ctx, websocket.MessageBinary, b); err != nil {
 					return
 				}
 			case <-p.quit:
