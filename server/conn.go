@@ -34,7 +34,6 @@ type conn struct {
 	ip     string       // the peer's address, for the per-address budgets
 	batch  bool         // the client reads several frames per message
 	seen   atomic.Int64 // unix nanoseconds of the last frame received
-	nonce  uint32       // of the last Ping; the janitor's
 	slot   uint8        // when the janitor pings it (see pingSlots)
 
 	qmu     sync.Mutex      // Protects the following.
@@ -43,6 +42,7 @@ type conn struct {
 	owing   map[string]bool // rooms whose view is owed frames (see view)
 	writing bool            // a writer runs, or the connection is finished
 	waiting bool            // the writer waits on wake for a frame
+	brief   bool            // the writer was started for a Ping: it ends, not lingers, once the queue is empty
 	wake    chan struct{}   // wakes the waiting writer
 	qclosed bool            // stop was called: no writer starts but the last
 	writers sync.WaitGroup  // the writer, if one runs
@@ -169,6 +169,10 @@ func (s *Server) run(ws Socket, remote string) {
 	s.wakeJanitor()
 	c.slot = s.nextSlot
 	s.nextSlot = (s.nextSlot + 1) % pingSlots
+	if s.slots[c.slot] == nil {
+		s.slots[c.slot] = make(map[*conn]struct{})
+	}
+	s.slots[c.slot][c] = struct{}{}
 	if s.closing {
 		c.stop(protocol.CodeShutdown, "server shutting down")
 	}
@@ -192,6 +196,7 @@ func (s *Server) run(ws Socket, remote string) {
 	}
 	s.mu.Lock()
 	delete(s.conns, c)
+	delete(s.slots[c.slot], c)
 	s.mu.Unlock()
 	s.releaseClient(c.client) // held since the handshake
 	s.log.Debug("websocket closed", "client", client, "code", reason)

@@ -466,3 +466,40 @@ func TestServer_janitorParks(t *testing.T) {
 		t.Fatal("the janitor did not park after the last client left")
 	}
 }
+
+// TestServer_pingWriterBrief: the writer started to send an idle
+// connection its Ping ends once it wrote, with no linger and its timer
+// (issue 19.4); a writer started for other frames (a Pong) lingers.
+func TestServer_pingWriterBrief(t *testing.T) {
+	t.Parallel()
+	ended := make(chan bool, 64)
+	_, hs := testServer(t, &Options{writerEnded: ended, Timeout: 6 * time.Second, PingInterval: 2 * time.Second})
+	p := dialPeer(t, hs, "ada")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() { // keep reading, so that writes complete
+		for {
+			if _, _, err := p.ws.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	await := func(want bool) {
+		for {
+			select {
+			case lingered := <-ended:
+				if lingered == want {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no writer ended with lingered=%v", want)
+			}
+		}
+	}
+	await(false) // the janitor's Ping
+	ping, _ := protocol.Encode(&protocol.Ping{Nonce: 1})
+	if err := p.ws.Write(ctx, websocket.MessageBinary, ping); err != nil {
+		t.Fatal(err)
+	}
+	await(true) // the Pong's writer waited for more
+}

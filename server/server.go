@@ -54,7 +54,9 @@ type Server struct {
 	ipConns  map[string]int // open websocket connections per peer address
 	open     int            // open websocket connections
 	closing  bool
-	nextSlot uint8 // ping slot of the next connection
+	nextSlot uint8                         // ping slot of the next connection
+	slots    [pingSlots]map[*conn]struct{} // conns by ping slot, so a tick visits only its own
+	pings    uint32                        // nonce of the last Ping sent
 }
 
 // New returns a running server. Its janitor goroutine, which drops silent
@@ -745,18 +747,21 @@ func (s *Server) wakeJanitor() {
 	}
 }
 
-// pingSlot pings the websocket clients of one slot.
+// pingSlot pings the websocket clients of one slot, with one Ping frame
+// encoded for them all (a Pong's nonce is not checked: any frame shows
+// the client is there).
 func (s *Server) pingSlot(now time.Time, slot uint8) {
 	s.mu.Lock()
-	var conns []*conn
-	for c := range s.conns {
-		if c.slot == slot {
-			conns = append(conns, c)
-		}
-	}
+	conns := slices.Collect(maps.Keys(s.slots[slot]))
+	s.pings++
+	nonce := s.pings
 	s.mu.Unlock()
+	if len(conns) == 0 {
+		return
+	}
+	ping := encode(&protocol.Ping{Nonce: nonce})
 	for _, c := range conns {
-		c.ping(now)
+		c.ping(now, ping)
 	}
 }
 

@@ -176,14 +176,26 @@ func encode(m protocol.Message) []byte {
 }
 
 // take hands the writer every queued frame. When the queue is empty and
-// no view is owed frames, it waits up to linger for a frame; if none comes
-// it reports false, and the writer must end (c.writing is false then).
-func (c *conn) take(idle *time.Timer) ([][]byte, bool) {
+// no view is owed frames, it waits up to linger for a frame (not at all
+// for a writer started for a Ping); if none comes it reports false, and
+// the writer must end (c.writing is false then).
+func (c *conn) take(idle **time.Timer) ([][]byte, bool) {
 	c.qmu.Lock()
 	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 {
+		if c.brief {
+			c.brief, c.writing = false, false
+			c.qmu.Unlock()
+			c.s.opts.tellWriterEnded(false)
+			return nil, false
+		}
 		c.waiting = true
 		c.qmu.Unlock()
-		idle.Reset(linger)
+		if *idle == nil {
+			*idle = time.NewTimer(linger)
+		} else {
+			(*idle).Reset(linger)
+		}
+		idle := *idle
 		select {
 		case <-c.wake:
 			idle.Stop()
@@ -193,6 +205,7 @@ func (c *conn) take(idle *time.Timer) ([][]byte, bool) {
 		if c.waiting { // not woken: nothing came
 			c.waiting, c.writing = false, false
 			c.qmu.Unlock()
+			c.s.opts.tellWriterEnded(true)
 			return nil, false
 		}
 	}
@@ -206,8 +219,7 @@ func (c *conn) take(idle *time.Timer) ([][]byte, bool) {
 // or finishes the connection once it is stopped.
 func (c *conn) write() {
 	defer c.writers.Done()
-	idle := time.NewTimer(linger)
-	idle.Stop()
+	var idle *time.Timer // made when the writer first waits
 	for {
 		if d := c.s.opts.Coalesce - time.Since(c.lastWrite); c.batch && d > 0 {
 			// Busy: frames came within Coalesce of the last write. Let
@@ -219,7 +231,7 @@ func (c *conn) write() {
 				t.Stop()
 			}
 		}
-		batch, ok := c.take(idle)
+		batch, ok := c.take(&idle)
 		if !ok {
 			return
 		}
@@ -317,13 +329,19 @@ func (c *conn) finish(rest [][]byte) {
 	}
 }
 
-// ping pings c, or stops it if nothing was heard from it within the
-// timeout. The janitor calls it every PingInterval.
-func (c *conn) ping(now time.Time) {
+// ping sends c the encoded Ping frame, or stops c if nothing was heard
+// from it within the timeout. The janitor calls it every PingInterval. A
+// writer started for the Ping of an idle connection ends once it wrote,
+// rather than linger: idle connections cost no timer per ping.
+func (c *conn) ping(now time.Time, frame []byte) {
 	if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
 		c.stop(protocol.CodeTimeout, "no frame within the timeout")
 		return
 	}
-	c.nonce++
-	c.sendMsg(&protocol.Ping{Nonce: c.nonce})
+	c.qmu.Lock()
+	if !c.writing && len(c.queue) == 0 {
+		c.brief = true
+	}
+	c.qmu.Unlock()
+	c.send(frame)
 }

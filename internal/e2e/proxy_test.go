@@ -84,14 +84,18 @@ func (p *proxy) pipe(l *link, dst, src net.Conn, toServer bool) {
 	defer p.wg.Done()
 	defer func() {
 		l.mu.Lock()
-		orphaned := l.orphaned
+		orphaned, dead := l.orphaned, l.dead
 		l.mu.Unlock()
-		if !orphaned { // an orphaned link's server side stays open (orphan)
+		switch {
+		case toServer && (orphaned || dead):
+			// An orphaned link's server side stays open (orphan), and so
+			// does a dead one's when its client gives up: on a dead path
+			// the server hears nothing, not even the close.
+			src.Close()
+			return // the link stays, for cut (or the server) to close its server side
+		case !orphaned:
 			dst.Close()
 			src.Close()
-		} else if toServer {
-			src.Close()
-			return // the link stays, for cut to close its server side
 		}
 		p.mu.Lock()
 		delete(p.links, l)
