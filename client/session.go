@@ -244,19 +244,29 @@ func (s *session) readLoop() {
 		timeout = 30 * time.Second
 	}
 	var serverErr error
-	// A watchdog, reset by every message, ends a silent connection: a
-	// context with a deadline per read would cost a timer per frame.
+	// A watchdog ends a silent connection. Each message only notes when it
+	// came; the watchdog, when it fires, rearms itself for what is left of
+	// the timeout since then. (A context with a deadline per read, or a
+	// timer reset per message, would cost a timer operation per frame.)
 	var timedOut atomic.Bool
-	watchdog := time.AfterFunc(timeout, func() {
+	var heard atomic.Int64 // unix nanoseconds of the last message
+	heard.Store(time.Now().UnixNano())
+	var watchdog *time.Timer
+	watchdog = time.AfterFunc(time.Hour, func() {
+		if left := timeout - time.Since(time.Unix(0, heard.Load())); left > 0 {
+			watchdog.Reset(left)
+			return
+		}
 		timedOut.Store(true)
 		s.ws.closeNow()
 	})
+	watchdog.Reset(timeout) // armed once watchdog is set, for the function to read
 	defer watchdog.Stop()
 	for {
 		// No context: end closes the transport, which ends the read, and a
 		// cancelable context costs a callback registration per frame.
 		b, err := s.ws.read(context.Background())
-		watchdog.Reset(timeout)
+		heard.Store(time.Now().UnixNano())
 		if err != nil {
 			switch {
 			case serverErr != nil:
