@@ -29,7 +29,7 @@ import (
 // subject cannot.)
 //
 //	synk.r.<node>   the replies to a node's requests
-//	synk.hb         every node's heartbeat, each PingInterval
+//	synk.hb         every node's heartbeat, three per Timeout
 //	synk.bye        a node shutting down
 //
 // A node watches a room while it is in memory there (a local participant,
@@ -384,7 +384,7 @@ func (cl *cluster) onBye(msg *nats.Msg) {
 
 // tick sends this node's heartbeat and drops the nodes silent since
 // deadline; after the connection to NATS came back, it resyncs. The
-// janitor calls it every PingInterval.
+// janitor calls it three times per Timeout.
 func (cl *cluster) tick(deadline time.Time) {
 	if n := cl.nc.Stats().Reconnects; n != cl.reconnects {
 		cl.reconnects = n

@@ -686,6 +686,7 @@ func (s *Server) janitor() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.opts.PingInterval / pingSlots)
 	defer t.Stop()
+	var beat time.Time // the last cluster heartbeat
 	for tick := 0; ; tick++ {
 		if tick%pingSlots == 0 && s.idle() {
 			t.Stop()
@@ -707,9 +708,12 @@ func (s *Server) janitor() {
 			if tick%pingSlots == 0 {
 				s.sweep(now)
 				s.maybeCollectChunks(now)
-				if s.bus != nil {
-					s.bus.tick(now.Add(-s.opts.Timeout))
-				}
+			}
+			// Nodes beat three times per Timeout, whatever the ping
+			// interval: a node is dropped after a Timeout of silence.
+			if s.bus != nil && now.Sub(beat) >= s.opts.Timeout/3 {
+				beat = now
+				s.bus.tick(now.Add(-s.opts.Timeout))
 			}
 		}
 	}

@@ -144,7 +144,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&o.DataDir, "data", "synk-data", `directory of the object store; "" keeps objects in memory only`)
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "drop clients silent for this long")
-	fs.DurationVar(&o.PingInterval, "ping", 0, "ping interval (default timeout/3)")
+	fs.DurationVar(&o.PingInterval, "ping", 0, "ping interval (default timeout/2)")
 	fs.DurationVar(&o.WriteTimeout, "write-timeout", 5*time.Second, "bound on writing one frame")
 	fs.IntVar(&o.MaxFrame, "max-frame", 64<<10, "largest frame or HTTP body in bytes")
 	fs.IntVar(&o.MaxKeys, "max-keys", 64, "most keys per client per room")
