@@ -105,7 +105,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.wg.Done()
 		defer s.releaseIP(ip)
-		s.run(ws, r.RemoteAddr)
+		s.run(exactReads{ws}, r.RemoteAddr)
 	}()
 }
 
