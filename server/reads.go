@@ -1,9 +1,8 @@
 package server
 
 import (
+	"bytes"
 	"context"
-	"errors"
-	"io"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -18,7 +17,7 @@ import (
 type exactReads struct{ *websocket.Conn }
 
 // readBufs holds the buffers messages are read into.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooled is the largest buffer kept for reuse; a larger message's
 // buffer goes to the collector.
@@ -31,26 +30,15 @@ func (ws exactReads) Read(ctx context.Context) (websocket.MessageType, []byte, e
 	if err != nil {
 		return 0, nil, err
 	}
-	bp := readBufs.Get().(*[]byte)
-	b := (*bp)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, nil, err
-		}
+	buf := readBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return 0, nil, err
 	}
-	out := make([]byte, len(b))
-	copy(out, b)
-	if cap(b) <= maxPooled {
-		*bp = b[:0]
-		readBufs.Put(bp)
+	out := make([]byte, buf.Len())
+	copy(out, buf.Bytes())
+	if buf.Cap() <= maxPooled {
+		readBufs.Put(buf)
 	}
 	return typ, out, nil
 }
