@@ -26,6 +26,7 @@ import (
 type conn struct {
 	s      *Server
 	ws     Socket
+	raw    *frameConn // ws's connection, for writing; nil at the edge
 	client string
 	// proven: the client id is this client's (the server chose it, or the
 	// Hello carried its resume secret, or a token names it), so the
@@ -92,7 +93,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.refuseOrigin(w, r, err)
 		return
 	}
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // CheckOrigin did
+	hj := &hijacker{ResponseWriter: w, timeout: s.opts.WriteTimeout}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // CheckOrigin did
 	if err != nil {
 		s.releaseIP(ip)
 		s.wg.Done()
@@ -105,7 +107,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.wg.Done()
 		defer s.releaseIP(ip)
-		s.run(exactReads{ws}, r.RemoteAddr)
+		s.run(exactReads{ws}, hj.conn, r.RemoteAddr)
 	}()
 }
 
@@ -140,8 +142,9 @@ func (s *Server) releaseIP(ip string) {
 	}
 }
 
-// run serves one websocket until it ends.
-func (s *Server) run(ws Socket, remote string) {
+// run serves one websocket until it ends. raw, if not nil, is the
+// connection under ws, which the writer writes messages to directly.
+func (s *Server) run(ws Socket, raw *frameConn, remote string) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
 	hello, grant, proven, err := s.handshake(s.ctx, ws)
@@ -150,7 +153,10 @@ func (s *Server) run(ws Socket, remote string) {
 		return
 	}
 	client := hello.Client
-	c := &conn{s: s, ws: ws, client: client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
+	if raw != nil {
+		raw.handshakeDone()
+	}
+	c := &conn{s: s, ws: ws, raw: raw, client: client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
 		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 	if s.opts.Rate > 0 {

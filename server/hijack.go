@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 )
 
 // Buffer sizes of a websocket after the upgrade. net/http hands a
@@ -19,24 +20,33 @@ const (
 	writeBuffer = 1 << 10
 )
 
-// smallBuffers gives a hijacked connection smaller bufio buffers.
-type smallBuffers struct{ http.ResponseWriter }
+// hijacker gives the websocket library a hijacked connection with smaller
+// bufio buffers, wrapped as a frameConn that the writer then writes to.
+type hijacker struct {
+	http.ResponseWriter
+	timeout time.Duration // WriteTimeout
+	conn    *frameConn    // set by Hijack
+}
 
 // Hijack implements http.Hijacker.
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("server: the connection cannot be hijacked")
 	}
-	conn, brw, err := hj.Hijack()
+	nc, brw, err := hj.Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	conn := &frameConn{Conn: nc, timeout: w.timeout}
+	w.conn = conn
+	bw := bufio.NewWriterSize(conn, writeBuffer)
 	n := brw.Reader.Buffered()
 	if n > readBuffer {
-		return conn, brw, nil // the client sent ahead: keep what holds it
+		// The client sent ahead: keep the reader that holds it.
+		return conn, bufio.NewReadWriter(brw.Reader, bw), nil
 	}
-	var src io.Reader = conn
+	var src io.Reader = nc
 	if n > 0 {
 		pending, _ := brw.Reader.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(pending)), conn)
@@ -45,5 +55,5 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n > 0 {
 		_, _ = r.Peek(n) // buffer them, where the websocket library looks
 	}
-	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, writeBuffer)), nil
+	return conn, bufio.NewReadWriter(r, bw), nil
 }

@@ -46,7 +46,7 @@ func (s *Server) ServeSocket(ws Socket, remote string) error {
 	go func() {
 		defer s.wg.Done()
 		defer s.releaseIP(ip)
-		s.run(ws, remote)
+		s.run(ws, nil, remote)
 	}()
 	return nil
 }

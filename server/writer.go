@@ -287,8 +287,12 @@ func (c *conn) pack(batch [][]byte) ([]byte, int) {
 }
 
 // writeMsg writes one message. A write blocked beyond WriteTimeout closes
-// the connection (a watchdog timer: cheaper per frame than a context).
+// the connection: a deadline on the raw connection, else a watchdog timer
+// (cheaper per frame than a context).
 func (c *conn) writeMsg(b []byte) error {
+	if c.raw != nil {
+		return c.raw.writeMessage(b)
+	}
 	if c.watchdog == nil {
 		c.watchdog = time.AfterFunc(c.s.opts.WriteTimeout, func() {
 			c.stop(0, "")

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"encoding/binary"
+	"net"
+	"sync"
+	"time"
+)
+
+// frameConn is a hijacked websocket connection that the writer writes
+// binary messages to directly, one unfragmented frame each, without the
+// websocket library's per-message write path (two channel locks, a
+// context check and a copy through its buffer per message: an eighth of
+// the server's time in fan-out, issue 19). The library still does the
+// opening handshake, all reading, and the control frames: it writes those
+// through Write below, which takes the same lock, so that frames never
+// interleave. Server frames are never masked (RFC 6455 section 5.1).
+type frameConn struct {
+	net.Conn
+	timeout time.Duration // the least time a write may take (WriteTimeout)
+
+	mu       sync.Mutex // Protects the following and orders writes.
+	deadline time.Time  // the write deadline set on the connection
+	watch    bool       // the handshake is over: the library writes control frames only
+	closed   bool       // the library wrote a close frame: no frame may follow
+	buf      []byte     // a header and a small payload, written at once
+}
+
+// smallFrame is the largest payload copied behind its header, so that
+// one write(2) carries both; a larger one goes out with writev.
+const smallFrame = 4 << 10
+
+// Write is the library's path: its bufio.Writer flushes each control
+// frame in one call (a control frame has at most 127 bytes, the buffer
+// holds writeBuffer), so a frame is never split around one of the
+// writer's.
+func (f *frameConn) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.arm(); err != nil {
+		return 0, err
+	}
+	if f.watch && len(p) > 0 && p[0]&0x0f == opClose {
+		f.closed = true
+	}
+	return f.Conn.Write(p)
+}
+
+// handshakeDone tells f that the library writes no more data frames: from
+// now on a close frame from it is recognised by its first byte.
+func (f *frameConn) handshakeDone() {
+	f.mu.Lock()
+	f.watch = true
+	f.mu.Unlock()
+}
+
+// writeMessage writes p as one binary message. After the library sent a
+// close frame it writes nothing and reports net.ErrClosed.
+func (f *frameConn) writeMessage(p []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return net.ErrClosed
+	}
+	if err := f.arm(); err != nil {
+		return err
+	}
+	f.buf = appendHeader(f.buf[:0], len(p))
+	if len(p) <= smallFrame {
+		f.buf = append(f.buf, p...)
+		_, err := f.Conn.Write(f.buf)
+		return err
+	}
+	bufs := net.Buffers{f.buf, p}
+	_, err := bufs.WriteTo(f.Conn)
+	return err
+}
+
+// arm makes sure the next write has at least f.timeout to complete. The
+// deadline is moved only when less than that is left, to a quarter
+// beyond, so that a busy connection sets it once every timeout/4 rather
+// than once per frame. The caller holds f.mu.
+func (f *frameConn) arm() error {
+	now := time.Now()
+	if f.deadline.Sub(now) >= f.timeout {
+		return nil
+	}
+	f.deadline = now.Add(f.timeout + f.timeout/4)
+	return f.Conn.SetWriteDeadline(f.deadline)
+}
+
+// WebSocket opcodes (RFC 6455 section 5.2).
+const (
+	opBinary = 0x2
+	opClose  = 0x8
+)
+
+// appendHeader appends the header of a final, unmasked binary frame
+// carrying n bytes.
+func appendHeader(b []byte, n int) []byte {
+	const fin = 0x80
+	switch {
+	case n <= 125:
+		return append(b, fin|opBinary, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, fin|opBinary, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, fin|opBinary, 127), uint64(n))
+	}
+}
