@@ -42,9 +42,6 @@ type conn struct {
 	queued  int             // bytes of frames in queue or being written
 	owing   map[string]bool // rooms whose view is owed frames (see view)
 	writing bool            // a writer runs, or the connection is finished
-	waiting bool            // the writer waits on wake for a frame
-	brief   bool            // the writer was started for a Ping: it ends, not lingers, once the queue is empty
-	wake    chan struct{}   // wakes the waiting writer
 	qclosed bool            // stop was called: no writer starts but the last
 	writers sync.WaitGroup  // the writer, if one runs
 
@@ -156,7 +153,7 @@ func (s *Server) run(ws Socket, raw *frameConn, remote string) {
 	if raw != nil {
 		raw.handshakeDone()
 	}
-	c := &conn{s: s, ws: ws, raw: raw, client: client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, wake: make(chan struct{}, 1), grant: grant,
+	c := &conn{s: s, ws: ws, raw: raw, client: client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, grant: grant,
 		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 	if s.opts.Rate > 0 {

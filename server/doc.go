@@ -28,9 +28,9 @@
 //
 // Each websocket connection has one reader goroutine, started by the HTTP
 // handler, which returns after the upgrade, and a writer goroutine that
-// runs only while the connection's bounded send queue has frames (it
-// lingers briefly, then ends). A room never waits for a client: frames are
-// queued without blocking, and a client whose queue of live changes is
+// runs only while the connection's bounded send queue has frames. A room
+// never waits for a client: frames are queued without blocking, and a
+// client whose queue of live changes is
 // full is disconnected with [protocol.CodeSlowConsumer]. The
 // snapshot a joining client receives and the changes that follow it go
 // through that one queue in the order the room made them, so no change is

@@ -211,8 +211,7 @@ type Options struct {
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 
-	parked      chan<- struct{} // test-only: told each time the janitor parks
-	writerEnded chan<- bool     // test-only: told each time a writer ends with nothing to write: true if it lingered
+	parked chan<- struct{} // test-only: told each time the janitor parks
 	//lint:ignore U1000 for the cluster's tests: the js build (the edge) has no cluster
 	nodeSeen chan<- string // test-only: told of each cluster node first heard from
 }
@@ -318,14 +317,4 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, fmt.Errorf("server: limits out of range (MaxFrame ≥ 256, SendBuffer ≥ 64 KiB, MaxQueued ≥ SendBuffer, MaxBodyMemory ≥ MaxFrame and MaxChunk, others ≥ 1)")
 	}
 	return c, nil
-}
-
-// tellWriterEnded tells a test that a writer ended, if one listens.
-func (o *Options) tellWriterEnded(lingered bool) {
-	if o.writerEnded != nil {
-		select {
-		case o.writerEnded <- lingered:
-		default:
-		}
-	}
 }

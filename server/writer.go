@@ -30,27 +30,16 @@ func (c *conn) stop(code protocol.Code, msg string) {
 	})
 }
 
-// startWriter starts a writer unless one runs, or wakes it if it waits.
-// The caller holds c.qmu.
+// startWriter starts a writer unless one runs: a running writer takes
+// what was queued before it ends. The caller holds c.qmu.
 func (c *conn) startWriter() {
 	if c.writing {
-		if c.waiting {
-			c.waiting = false
-			select {
-			case c.wake <- struct{}{}:
-			default: // a token from an earlier race is there: it wakes the writer as well
-			}
-		}
 		return
 	}
 	c.writing = true
 	c.writers.Add(1)
 	go c.write()
 }
-
-// linger is how long a writer with nothing to write waits for more before
-// it ends: a busy connection keeps its writer, an idle one has none.
-const linger = 500 * time.Millisecond
 
 // send queues a frame without blocking. Every queued frame counts against
 // the connection's send buffer (SendBuffer bytes) and the server's
@@ -176,40 +165,17 @@ func encode(m protocol.Message) []byte {
 }
 
 // take hands the writer every queued frame. When the queue is empty and
-// no view is owed frames, it waits up to linger for a frame (not at all
-// for a writer started for a Ping); if none comes it reports false, and
-// the writer must end (c.writing is false then).
-func (c *conn) take(idle **time.Timer) ([][]byte, bool) {
+// no view is owed frames it reports false, and the writer must end
+// (c.writing is false then). A writer does not wait for more: starting a
+// goroutine for the next frame costs less than parking one with a timer
+// per connection (issue 19.1), and an idle connection holds no writer.
+func (c *conn) take() ([][]byte, bool) {
 	c.qmu.Lock()
-	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 {
-		if c.brief {
-			c.brief, c.writing = false, false
-			c.qmu.Unlock()
-			c.s.opts.tellWriterEnded(false)
-			return nil, false
-		}
-		c.waiting = true
-		c.qmu.Unlock()
-		if *idle == nil {
-			*idle = time.NewTimer(linger)
-		} else {
-			(*idle).Reset(linger)
-		}
-		idle := *idle
-		select {
-		case <-c.wake:
-			idle.Stop()
-		case <-idle.C:
-		}
-		c.qmu.Lock()
-		if c.waiting { // not woken: nothing came
-			c.waiting, c.writing = false, false
-			c.qmu.Unlock()
-			c.s.opts.tellWriterEnded(true)
-			return nil, false
-		}
-	}
 	defer c.qmu.Unlock()
+	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 {
+		c.writing = false
+		return nil, false
+	}
 	out := c.queue
 	c.queue, c.spare = c.spare[:0], nil
 	return out, true
@@ -219,7 +185,6 @@ func (c *conn) take(idle **time.Timer) ([][]byte, bool) {
 // or finishes the connection once it is stopped.
 func (c *conn) write() {
 	defer c.writers.Done()
-	var idle *time.Timer // made when the writer first waits
 	for {
 		if d := c.s.opts.Coalesce - time.Since(c.lastWrite); c.batch && d > 0 {
 			// Busy: frames came within Coalesce of the last write. Let
@@ -231,7 +196,7 @@ func (c *conn) write() {
 				t.Stop()
 			}
 		}
-		batch, ok := c.take(&idle)
+		batch, ok := c.take()
 		if !ok {
 			return
 		}
@@ -334,18 +299,11 @@ func (c *conn) finish(rest [][]byte) {
 }
 
 // ping sends c the encoded Ping frame, or stops c if nothing was heard
-// from it within the timeout. The janitor calls it every PingInterval. A
-// writer started for the Ping of an idle connection ends once it wrote,
-// rather than linger: idle connections cost no timer per ping.
+// from it within the timeout. The janitor calls it every PingInterval.
 func (c *conn) ping(now time.Time, frame []byte) {
 	if now.Sub(time.Unix(0, c.seen.Load())) > c.s.opts.Timeout {
 		c.stop(protocol.CodeTimeout, "no frame within the timeout")
 		return
 	}
-	c.qmu.Lock()
-	if !c.writing && len(c.queue) == 0 {
-		c.brief = true
-	}
-	c.qmu.Unlock()
 	c.send(frame)
 }
