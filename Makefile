@@ -77,6 +77,7 @@ bench-browser: deps build
 
 test-go:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestServer_idleStack$$' ./server
 	$(GO) test -C bench -race -count=1 ./...
 
 test-wasm: deps

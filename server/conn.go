@@ -101,11 +101,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The connection goes on in a goroutine of its own, and the handler
 	// returns: net/http's goroutine, its deep stack and its 8 KiB of
 	// buffers for the hijacked connection are then freed.
-	go func() {
-		defer s.wg.Done()
-		defer s.releaseIP(ip)
-		s.run(exactReads{ws}, hj.conn, r.RemoteAddr)
-	}()
+	go s.run(exactReads{ws}, hj.conn, r.RemoteAddr, func() {
+		s.releaseIP(ip)
+		s.wg.Done()
+	})
 }
 
 // remoteIP returns the address of a request's peer without its port.
@@ -139,21 +138,38 @@ func (s *Server) releaseIP(ip string) {
 	}
 }
 
-// run serves one websocket until it ends. raw, if not nil, is the
-// connection under ws, which the writer writes messages to directly.
-func (s *Server) run(ws Socket, raw *frameConn, remote string) {
-	defer ws.CloseNow()
+// run serves one websocket: the handshake here, then its reads on a
+// goroutine of its own (serve) until it ends, and then done. raw, if not
+// nil, is the connection under ws, which the writer writes messages to
+// directly. The reader most connections keep for long, and idle, so it
+// starts with a fresh stack: not the deeper one the handshake grew, which
+// only a collection would shrink (issue 19: KB per idle connection).
+func (s *Server) run(ws Socket, raw *frameConn, remote string, done func()) {
+	c := s.handshakeConn(ws, raw, remote)
+	if c == nil {
+		done()
+		return
+	}
+	go func() {
+		defer done()
+		c.serve()
+	}()
+}
+
+// handshakeConn does the handshake and registers the connection, or
+// closes ws and returns nil.
+func (s *Server) handshakeConn(ws Socket, raw *frameConn, remote string) *conn {
 	ws.SetReadLimit(int64(s.opts.MaxFrame))
 	hello, grant, proven, err := s.handshake(s.ctx, ws)
 	if err != nil {
 		s.log.Debug("websocket handshake", "remote", remote, "err", err)
-		return
+		ws.CloseNow()
+		return nil
 	}
-	client := hello.Client
 	if raw != nil {
 		raw.handshakeDone()
 	}
-	c := &conn{s: s, ws: ws, raw: raw, client: client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, grant: grant,
+	c := &conn{s: s, ws: ws, raw: raw, client: hello.Client, proven: proven, ip: remoteIP(remote), batch: hello.Batch, grant: grant,
 		rooms: make(map[string]uint32), handles: make(map[uint32]string), quit: make(chan struct{}), meets: make(map[uint32]*pendingMeet)}
 	c.seen.Store(time.Now().UnixNano())
 	if s.opts.Rate > 0 {
@@ -164,7 +180,6 @@ func (s *Server) run(ws Socket, raw *frameConn, remote string) {
 		c.expiry = time.AfterFunc(time.Until(grant.Expires), func() {
 			c.stop(protocol.CodeUnauthorized, "the token expired")
 		})
-		defer c.expiry.Stop()
 	}
 
 	s.mu.Lock()
@@ -180,8 +195,18 @@ func (s *Server) run(ws Socket, raw *frameConn, remote string) {
 		c.stop(protocol.CodeShutdown, "server shutting down")
 	}
 	s.mu.Unlock()
+	return c
+}
 
-	c.readLoop() // until the peer goes, or the writer closes the websocket
+// serve reads c until the peer goes or the writer closes the websocket,
+// then takes c out of its rooms and the server.
+func (c *conn) serve() {
+	s := c.s
+	defer c.ws.CloseNow()
+	if c.expiry != nil {
+		defer c.expiry.Stop()
+	}
+	c.readLoop()
 	c.stop(0, "")
 	c.dropMeets()
 	c.writers.Wait()
@@ -202,7 +227,7 @@ func (s *Server) run(ws Socket, raw *frameConn, remote string) {
 	delete(s.slots[c.slot], c)
 	s.mu.Unlock()
 	s.releaseClient(c.client) // held since the handshake
-	s.log.Debug("websocket closed", "client", client, "code", reason)
+	s.log.Debug("websocket closed", "client", c.client, "code", reason)
 }
 
 // handshake reads the Hello and answers with the Welcome.
@@ -370,7 +395,26 @@ func (c *conn) handle(b []byte) bool {
 		return true
 	}
 	c.s.met.received(m.Type())
-	var id uint32
+	switch m.(type) {
+	case *protocol.Ping, *protocol.Pong:
+		return c.act(m)
+	}
+	// Other frames go deep into the server (rooms, snapshots, encoders)
+	// and come less often: they run on a goroutine of their own while the
+	// reader waits, so that the reader's stack, which an idle connection
+	// keeps, stays as small as reading needs: 4 KiB, not 8 (issue 19).
+	done := make(chan bool, 1)
+	go func() { done <- c.act(m) }()
+	return <-done
+}
+
+// act carries out one decoded frame. It returns false when the
+// connection must end.
+func (c *conn) act(m protocol.Message) bool {
+	var (
+		id  uint32
+		err error
+	)
 	switch m := m.(type) {
 	case *protocol.Join:
 		id, err = m.ID, c.join(m)

@@ -1,3 +1,5 @@
+//go:build !js
+
 package server
 
 import (
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/synkhq/synk/protocol"
 )
 
 // frameLink is a websocket accepted through a hijacker: the writer's raw
@@ -217,4 +220,22 @@ func FuzzFrameConn(f *testing.F) {
 			t.Fatalf("read back %v, %d bytes, %v; wrote %d bytes", typ, len(b), err, len(p))
 		}
 	})
+}
+
+// Connections the server accepts are written through their frameConn.
+func TestServer_writesFrames(t *testing.T) {
+	s, hs := testServer(t, nil)
+	p := dialPeer(t, hs, "ada")
+	p.send(&protocol.Join{ID: 1, Room: "r"})
+	expect[*protocol.Joined](p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) != 1 {
+		t.Fatalf("%d connections", len(s.conns))
+	}
+	for c := range s.conns {
+		if c.raw == nil {
+			t.Fatal("the connection has no frameConn: its writes go through the library")
+		}
+	}
 }

@@ -43,10 +43,9 @@ func (s *Server) ServeSocket(ws Socket, remote string) error {
 		ws.Close(websocket.StatusPolicyViolation, e.Message)
 		return e
 	}
-	go func() {
-		defer s.wg.Done()
-		defer s.releaseIP(ip)
-		s.run(ws, nil, remote)
-	}()
+	go s.run(ws, nil, remote, func() {
+		s.releaseIP(ip)
+		s.wg.Done()
+	})
 	return nil
 }
