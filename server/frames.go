@@ -23,8 +23,12 @@ type frameConn struct {
 	deadline time.Time  // the write deadline set on the connection
 	watch    bool       // the handshake is over: the library writes control frames only
 	closed   bool       // the library wrote a close frame: no frame may follow
-	buf      []byte     // a header and a small payload, written at once
 }
+
+// frameBufs hold a header and a small payload for one write: pooled, not
+// kept per connection, so that a connection that once got a large frame
+// does not keep its buffer while idle.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, maxHeader+smallFrame); return &b }}
 
 // smallFrame is the largest payload copied behind its header, so that
 // one write(2) carries both; a larger one goes out with writev.
@@ -33,7 +37,8 @@ const smallFrame = 4 << 10
 // Write is the library's path: its bufio.Writer flushes each control
 // frame in one call (a control frame has at most 127 bytes, the buffer
 // holds writeBuffer), so a frame is never split around one of the
-// writer's.
+// writer's. Only the handshake's answer, written before the writer
+// starts, may take several calls.
 func (f *frameConn) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -65,13 +70,14 @@ func (f *frameConn) writeMessage(p []byte) error {
 	if err := f.arm(); err != nil {
 		return err
 	}
-	f.buf = appendHeader(f.buf[:0], len(p))
+	bp := frameBufs.Get().(*[]byte)
+	defer frameBufs.Put(bp)
+	b := appendHeader((*bp)[:0], len(p))
 	if len(p) <= smallFrame {
-		f.buf = append(f.buf, p...)
-		_, err := f.Conn.Write(f.buf)
+		_, err := f.Conn.Write(append(b, p...))
 		return err
 	}
-	bufs := net.Buffers{f.buf, p}
+	bufs := net.Buffers{b, p}
 	_, err := bufs.WriteTo(f.Conn)
 	return err
 }
@@ -88,6 +94,10 @@ func (f *frameConn) arm() error {
 	f.deadline = now.Add(f.timeout + f.timeout/4)
 	return f.Conn.SetWriteDeadline(f.deadline)
 }
+
+// maxHeader is the longest header of a server frame: 2 bytes and a 64-bit
+// length.
+const maxHeader = 10
 
 // WebSocket opcodes (RFC 6455 section 5.2).
 const (

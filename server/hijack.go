@@ -14,10 +14,12 @@ import (
 // hijacked connection 4 KiB for reading and 4 KiB for writing; frames are
 // mostly a few hundred bytes, larger reads and writes bypass a bufio
 // buffer anyway, and for an idle connection those 8 KiB were a third of
-// its memory.
+// its memory. The websocket library writes only the handshake's answer
+// and control frames (at most 127 bytes) through its buffer; the writer
+// writes messages to the frameConn itself.
 const (
 	readBuffer  = 1 << 10
-	writeBuffer = 1 << 10
+	writeBuffer = 256
 )
 
 // hijacker gives the websocket library a hijacked connection with smaller
