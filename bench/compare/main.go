@@ -39,10 +39,11 @@ func main() {
 	flag.IntVar(&sc.churners, "churners", 32, "churn: clients joining and leaving in a loop")
 	flag.IntVar(&sc.stormSubs, "storm-subs", 1000, "storm: subscribers that drop and return")
 	flag.IntVar(&sc.stormRate, "storm-rate", 20, "storm: messages per second published meanwhile")
+	flag.DurationVar(&sc.sweepStep, "sweep-step", 5*time.Second, "sweep: how long each rate is held")
 	flag.DurationVar(&sc.duration, "duration", 10*time.Second, "length of the timed loads")
 	flag.DurationVar(&sc.idleFor, "idle-duration", time.Minute, "idle: how long the connections sit (centrifuge pings every 25 s)")
 	runs := flag.Int("runs", 3, "runs of each load per system; medians are reported")
-	only := flag.String("workloads", "fanout,fanout20,rooms,idle,churn,storm", "loads to run, comma-separated")
+	only := flag.String("workloads", "fanout,fanout20,sweep,rooms,idle,churn,storm", "loads to run, comma-separated")
 	out := flag.String("out", "", "directory for results.md, results.json and PNG charts")
 	onlySys := flag.String("systems", "synk,centrifuge,hub", "systems to run, comma-separated")
 	cpuprofile := flag.String("cpuprofile", "", "write this process's (the clients') CPU profile to the file")
@@ -71,7 +72,7 @@ func main() {
 var wantSystems []string
 
 func allWorkloads() []*workload {
-	return []*workload{fanoutWorkload(), fanoutRateWorkload(), roomsWorkload(), idleWorkload(), churnWorkload(), stormWorkload()}
+	return []*workload{fanoutWorkload(), fanoutRateWorkload(), fanoutSweepWorkload(), roomsWorkload(), idleWorkload(), churnWorkload(), stormWorkload()}
 }
 
 func run(ctx context.Context, sc *scale, runs int, only []string, out string) error {

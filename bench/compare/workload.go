@@ -32,9 +32,10 @@ type result map[string]float64
 
 // scale sizes every workload; flags set it.
 type scale struct {
-	subs, messages, window int // fan-out
-	rate                   int // fan-out latency run: messages/s
-	rooms, members         int // many small rooms
+	subs, messages, window int           // fan-out
+	rate                   int           // fan-out latency run: messages/s
+	sweepStep              time.Duration // fan-out sweep: each rate's length
+	rooms, members         int           // many small rooms
 	roomRate               float64
 	idle                   int // idle capacity
 	watchers, churners     int // presence churn
