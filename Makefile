@@ -154,7 +154,7 @@ generate:
 check:
 	GOOS=js GOARCH=wasm $(GO) build ./protocol/... ./client/... ./server/...
 
-## compare: Synk beside centrifuge and a bare hub (docs/BENCHMARKS.md); ~25 minutes
+## compare: Synk beside centrifuge and a bare hub (docs/BENCHMARKS.md); ~31 minutes
 compare:
 	$(GO) run -C bench ./compare -runs 3 -out ../docs/bench
 

@@ -20,7 +20,9 @@ type Options struct {
 	// Timeout, and 10,000 idle clients cost a third less keepalive CPU
 	// than at Timeout/3 (docs/BENCHMARKS.md).
 	PingInterval time.Duration
-	// WriteTimeout bounds the write of one frame to one client. Default 5s.
+	// WriteTimeout bounds the write of one frame to one client: a client
+	// that takes longer to take it is disconnected. A write is given at
+	// least WriteTimeout and at most a quarter more. Default 5s.
 	WriteTimeout time.Duration
 	// Coalesce is how long a busy connection's writer waits for more
 	// frames before it writes: when frames arrive within Coalesce of the
