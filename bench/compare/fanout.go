@@ -52,18 +52,11 @@ func fanoutRateWorkload() *workload {
 func runFanout(ctx context.Context, sys *system, srv *server, sc *scale, messages, rate int) (result, error) {
 	const warm = 50
 	t := newTracker(sc.subs, warm+messages)
-	subs, err := connectAll(sc.subs, func(i int) (peer, error) {
-		return sys.dial(ctx, srv, "fan", fmt.Sprintf("s%d", i), handler{msg: func(b []byte) { t.got(i, b) }})
-	})
+	pub, closeFan, err := dialFanout(ctx, sys, srv, sc, t)
 	if err != nil {
-		return nil, fmt.Errorf("subscribers: %w", err)
+		return nil, err
 	}
-	defer closeAll(subs)
-	pub, err := sys.dial(ctx, srv, "fan", "pub", handler{member: true})
-	if err != nil {
-		return nil, fmt.Errorf("publisher: %w", err)
-	}
-	defer pub.close()
+	defer closeFan()
 
 	send := func(from, to int) error {
 		var tick *time.Ticker
@@ -119,6 +112,24 @@ func runFanout(ctx context.Context, sys *system, srv *server, sc *scale, message
 	r["deliveries_per_s"] = n / t.lastDelivery().Sub(start).Seconds()
 	r["p50_ms"], r["p99_ms"], r["p999_ms"] = percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999)
 	return r, nil
+}
+
+// dialFanout connects the fan-out room's sc.subs subscribers, which
+// record what they receive in t, and its publisher. The function it
+// returns disconnects them all.
+func dialFanout(ctx context.Context, sys *system, srv *server, sc *scale, t *tracker) (peer, func(), error) {
+	subs, err := connectAll(sc.subs, func(i int) (peer, error) {
+		return sys.dial(ctx, srv, "fan", fmt.Sprintf("s%d", i), handler{msg: func(b []byte) { t.got(i, b) }})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("subscribers: %w", err)
+	}
+	pub, err := sys.dial(ctx, srv, "fan", "pub", handler{member: true})
+	if err != nil {
+		closeAll(subs)
+		return nil, nil, fmt.Errorf("publisher: %w", err)
+	}
+	return pub, func() { pub.close(); closeAll(subs) }, nil
 }
 
 // waitDone waits for ch, at most 30 s without progress.

@@ -49,6 +49,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write this process's (the clients') CPU profile to the file")
 	flag.StringVar(&synkExtra, "synk-args", "", "extra flags for synk serve, e.g. \"-pprof 127.0.0.1:6061\" to profile it")
 	flag.Parse()
+	sc.sweepRates = sweepRates
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// sweepRates are the fan-out sweep's steps in messages per second, each
-// to every subscriber (× 1,000 deliveries per second by default).
+// sweepRates are the fan-out sweep's steps by default, in messages per
+// second, each to every subscriber (× 1,000 deliveries per second).
 var sweepRates = []int{20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 140, 160, 180, 200}
 
 // sweepP95 is the shootout rule's bound: the largest load whose p95
@@ -37,22 +37,15 @@ func fanoutSweepWorkload() *workload {
 func runSweep(ctx context.Context, sys *system, srv *server, sc *scale) (result, error) {
 	const warm = 50
 	total := warm
-	for _, rate := range sweepRates {
+	for _, rate := range sc.sweepRates {
 		total += rate * int(sc.sweepStep.Seconds())
 	}
 	t := newTracker(sc.subs, total)
-	subs, err := connectAll(sc.subs, func(i int) (peer, error) {
-		return sys.dial(ctx, srv, "fan", fmt.Sprintf("s%d", i), handler{msg: func(b []byte) { t.got(i, b) }})
-	})
+	pub, closeFan, err := dialFanout(ctx, sys, srv, sc, t)
 	if err != nil {
-		return nil, fmt.Errorf("subscribers: %w", err)
+		return nil, err
 	}
-	defer closeAll(subs)
-	pub, err := sys.dial(ctx, srv, "fan", "pub", handler{member: true})
-	if err != nil {
-		return nil, fmt.Errorf("publisher: %w", err)
-	}
-	defer pub.close()
+	defer closeFan()
 
 	// send publishes messages [from, to) at rate per second (0: one at a
 	// time, each once every subscriber had the one before), then waits
@@ -92,7 +85,7 @@ func runSweep(ctx context.Context, sys *system, srv *server, sc *scale) (result,
 	}
 	best := result{"max_deliveries_per_s": 0}
 	next := warm
-	for _, rate := range sweepRates {
+	for _, rate := range sc.sweepRates {
 		for i := range t.lat {
 			t.lat[i] = t.lat[i][:0]
 		}

@@ -35,6 +35,7 @@ type scale struct {
 	subs, messages, window int           // fan-out
 	rate                   int           // fan-out latency run: messages/s
 	sweepStep              time.Duration // fan-out sweep: each rate's length
+	sweepRates             []int         // fan-out sweep: its rates, messages/s
 	rooms, members         int           // many small rooms
 	roomRate               float64
 	idle                   int // idle capacity
