@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/coder/websocket"
+	"github.com/synkhq/synk/internal/wsread"
 )
 
 // wsTransport is a transport over github.com/coder/websocket.
@@ -23,7 +24,7 @@ func dialTransport(ctx context.Context, url string, readLimit int64) (transport,
 }
 
 func (t wsTransport) read(ctx context.Context) ([]byte, error) {
-	_, b, err := t.c.Read(ctx)
+	_, b, err := wsread.Exact{Conn: t.c}.Read(ctx)
 	return b, statusError(err)
 }
 

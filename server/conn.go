@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/synkhq/synk/internal/wsread"
 	"github.com/synkhq/synk/protocol"
 	"github.com/synkhq/synk/server/auth"
 	"golang.org/x/time/rate"
@@ -101,7 +102,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The connection goes on in a goroutine of its own, and the handler
 	// returns: net/http's goroutine, its deep stack and its 8 KiB of
 	// buffers for the hijacked connection are then freed.
-	go s.run(exactReads{ws}, hj.conn, r.RemoteAddr, func() {
+	go s.run(wsread.Exact{Conn: ws}, hj.conn, r.RemoteAddr, func() {
 		s.releaseIP(ip)
 		s.wg.Done()
 	})

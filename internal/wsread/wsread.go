@@ -1,4 +1,6 @@
-package server
+// Package wsread reads websocket messages into slices of their own size.
+// The server and the Go client read through it.
+package wsread
 
 import (
 	"bytes"
@@ -8,13 +10,14 @@ import (
 	"github.com/coder/websocket"
 )
 
-// exactReads is a websocket whose Read returns each message in a slice of
-// its own size. coder/websocket's Read gathers a message with io.ReadAll,
+// Exact is a websocket whose Read returns each message in a slice of its
+// own size. coder/websocket's Read gathers a message with io.ReadAll,
 // which starts at 512 bytes and doubles: for a Pong of a few bytes, from
 // each of 10,000 idle clients every ping interval, that is most of an
-// idle server's garbage. Messages are read into a pooled buffer instead
-// and copied out once, exactly.
-type exactReads struct{ *websocket.Conn }
+// idle server's garbage, and for a client in a busy room 512 bytes
+// allocated and cleared per small message. Messages are read into a
+// pooled buffer instead and copied out once, exactly.
+type Exact struct{ *websocket.Conn }
 
 // readBufs holds the buffers messages are read into.
 var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -25,7 +28,7 @@ const maxPooled = 64 << 10
 
 // Read returns the next message. Its limit is the connection's read limit,
 // as with websocket.Conn.Read.
-func (ws exactReads) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+func (ws Exact) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
 	typ, r, err := ws.Reader(ctx)
 	if err != nil {
 		return 0, nil, err

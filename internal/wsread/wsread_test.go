@@ -1,6 +1,6 @@
 //go:build !js
 
-package server
+package wsread
 
 import (
 	"bytes"
@@ -14,10 +14,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// TestExactReads: each message comes back whole in a slice of its own
+// TestExact: each message comes back whole in a slice of its own
 // size, across the pooled buffer's growth and past what the pool keeps;
 // a message over the read limit is an error, as with Conn.Read.
-func TestExactReads(t *testing.T) {
+func TestExact(t *testing.T) {
 	t.Parallel()
 	sizes := []int{0, 3, 4 << 10, 4<<10 + 1, 100 << 10, 5}
 	got := make(chan []byte, len(sizes))
@@ -29,7 +29,7 @@ func TestExactReads(t *testing.T) {
 		}
 		defer c.CloseNow()
 		c.SetReadLimit(200 << 10)
-		ws := exactReads{c}
+		ws := Exact{c}
 		for range sizes {
 			_, b, err := ws.Read(r.Context())
 			if err != nil {
