@@ -26,15 +26,19 @@
 //
 // # Concurrency
 //
-// Each websocket connection has one reader goroutine, started by the HTTP
-// handler, which returns after the upgrade, and a writer goroutine that
-// runs only while the connection's bounded send queue has frames. A room
-// never waits for a client: frames are queued without blocking, and a
-// client whose queue of live changes is
-// full is disconnected with [protocol.CodeSlowConsumer]. The
-// snapshot a joining client receives and the changes that follow it go
-// through that one queue in the order the room made them, so no change is
-// lost or repeated between them.
+// Each websocket connection has one reader goroutine, started once the
+// handshake is done (the HTTP handler returns after the upgrade), and a
+// writer goroutine that runs only while the connection's bounded send
+// queue has frames. The reader carries out frames other than Ping and
+// Pong on a short-lived goroutine while it waits, so that its own stack
+// stays small. The writer writes each message to the connection as one
+// frame itself; github.com/coder/websocket does the handshake, the reading
+// and the control frames. A room never waits for a client: frames are
+// queued without blocking, and a client whose queue of live changes is
+// full is disconnected with [protocol.CodeSlowConsumer]. The snapshot a
+// joining client receives and the changes that follow it go through that
+// one queue in the order the room made them, so no change is lost or
+// repeated between them.
 //
 // One janitor goroutine pings every client once per
 // [Options.PingInterval] (spread over the interval). A client that sends
