@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/coder/websocket"
@@ -185,8 +186,9 @@ func (c *conn) take() ([][]byte, bool) {
 // or finishes the connection once it is stopped.
 func (c *conn) write() {
 	defer c.writers.Done()
+	coalesce := c.batch && c.s.opts.Coalesce > 0 // else no clock is read per write
 	for {
-		if d := c.s.opts.Coalesce - time.Since(c.lastWrite); c.batch && d > 0 {
+		if d := c.s.opts.Coalesce - c.sinceWrite(coalesce); d > 0 {
 			// Busy: frames came within Coalesce of the last write. Let
 			// more gather, so that one write carries them all.
 			t := time.NewTimer(d)
@@ -221,13 +223,23 @@ func (c *conn) write() {
 			c.sent(len(msg))
 			rest = rest[n:]
 		}
-		if len(batch) > 0 {
+		if coalesce && len(batch) > 0 {
 			c.lastWrite = time.Now()
 		}
 		clear(batch)
 		c.spare = batch
 		c.refill()
 	}
+}
+
+// sinceWrite is the time since the writer last wrote, if coalesce (the
+// connection's writes are coalesced); otherwise it reads no clock and
+// reports an eternity.
+func (c *conn) sinceWrite(coalesce bool) time.Duration {
+	if !coalesce {
+		return math.MaxInt64
+	}
+	return time.Since(c.lastWrite)
 }
 
 // maxBatch bounds the bytes of frames packed into one message.
