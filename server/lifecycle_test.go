@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -370,6 +371,79 @@ func TestConn_batches(t *testing.T) {
 	if _, n := c.pack([][]byte{small, big}); n != 1 {
 		t.Fatalf("pack took %d frames past maxBatch", n)
 	}
+}
+
+// TestConn_coalesce: with Options.Coalesce, a batching client's frames
+// that come within Coalesce of the last write wait and go out together;
+// without it, nothing waits, so a frame sent alone arrives alone.
+func TestConn_coalesce(t *testing.T) {
+	t.Parallel()
+	const coalesce = 2 * time.Second // far longer than the pause below, even on a loaded machine
+	for _, tc := range []struct {
+		coalesce time.Duration
+		want     []int // frames per message after the first
+	}{{coalesce, []int{2}}, {0, []int{1, 1}}} {
+		s, hs := testServer(t, &Options{Coalesce: tc.coalesce})
+		p := &peer{t: t, ws: dialRaw(t, hs)}
+		p.send(&protocol.Hello{Version: protocol.Version, Client: "ada", Batch: true})
+		expect[*protocol.Welcome](p)
+		s.mu.Lock()
+		var c *conn
+		for c = range s.conns {
+		}
+		s.mu.Unlock()
+		c.sendMsg(&protocol.Pong{Nonce: 1})
+		for n := 0; n == 0; {
+			if n = readFrames(t, p); n > 1 {
+				t.Fatalf("Coalesce %v: first message has %d frames", tc.coalesce, n)
+			}
+		}
+		c.sendMsg(&protocol.Pong{Nonce: 2})
+		<-time.After(50 * time.Millisecond) // the next frame comes later than the write of one not held
+		c.sendMsg(&protocol.Pong{Nonce: 3})
+		var got []int
+		for sum := 0; sum < 2; {
+			if n := readFrames(t, p); n > 0 {
+				got = append(got, n)
+				sum += n
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("Coalesce %v: frames per message %v, want %v", tc.coalesce, got, tc.want)
+		}
+	}
+}
+
+// readFrames reads one message and counts its Pongs; it may also carry
+// Pings, and nothing else.
+func readFrames(t *testing.T, p *peer) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := p.ws.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for len(b) > 0 {
+		frame, rest, err := protocol.Next(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := protocol.Decode(frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.(type) {
+		case *protocol.Pong:
+			n++
+		case *protocol.Ping: // the janitor's, whenever its slot comes
+		default:
+			t.Fatalf("got %T", m)
+		}
+		b = rest
+	}
+	return n
 }
 
 // TestServeSocket: a websocket accepted by another handler is served
