@@ -42,6 +42,7 @@ type conn struct {
 	queue   [][]byte        // frames for the writer, oldest first
 	queued  int             // bytes of frames in queue or being written
 	owing   map[string]bool // rooms whose view is owed frames (see view)
+	left    int             // bytes of a frame send wrote in part, pending in raw
 	writing bool            // a writer runs, or the connection is finished
 	qclosed bool            // stop was called: no writer starts but the last
 	writers sync.WaitGroup  // the writer, if one runs

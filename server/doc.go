@@ -27,13 +27,17 @@
 // # Concurrency
 //
 // Each websocket connection has one reader goroutine, started once the
-// handshake is done (the HTTP handler returns after the upgrade), and a
-// writer goroutine that runs only while the connection's bounded send
-// queue has frames. The reader carries out frames other than Ping and
-// Pong on a short-lived goroutine while it waits, so that its own stack
-// stays small. The writer writes each message to the connection as one
-// frame itself; github.com/coder/websocket does the handshake, the reading
-// and the control frames. A room never waits for a client: frames are
+// handshake is done (the HTTP handler returns after the upgrade). The
+// reader carries out frames other than Ping and Pong on a short-lived
+// goroutine while it waits, so that its own stack stays small. A
+// connection's frames go into its bounded send queue. A write pool of at
+// most GOMAXPROCS goroutines, running only while some queue has frames,
+// writes them while the socket takes each at once; a connection whose
+// socket is full gets a writer goroutine of its own, which waits up to
+// [Options.WriteTimeout] and ends when the queue is empty. Messages are
+// written to the connection as one frame each by the server itself;
+// github.com/coder/websocket does the handshake, the reading and the
+// control frames. A room never waits for a client: frames are
 // queued without blocking, and a client whose queue of live changes is
 // full is disconnected with [protocol.CodeSlowConsumer]. The snapshot a
 // joining client receives and the changes that follow it go through that

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -17,12 +19,25 @@ import (
 // interleave. Server frames are never masked (RFC 6455 section 5.1).
 type frameConn struct {
 	net.Conn
-	timeout time.Duration // the least time a write may take (WriteTimeout)
+	timeout time.Duration   // the least time a write may take (WriteTimeout)
+	rc      syscall.RawConn // the socket, for writes that must not wait; nil if not a plain socket (TLS)
 
 	mu       sync.Mutex // Protects the following and orders writes.
 	deadline time.Time  // the write deadline set on the connection
 	watch    bool       // the handshake is over: the library writes control frames only
 	closed   bool       // the library wrote a close frame: no frame may follow
+	pending  []byte     // the rest of a frame tryMessage wrote in part: it goes out first
+}
+
+// newFrameConn wraps a hijacked connection.
+func newFrameConn(nc net.Conn, timeout time.Duration) *frameConn {
+	f := &frameConn{Conn: nc, timeout: timeout}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			f.rc = rc
+		}
+	}
+	return f
 }
 
 // frameBufs hold a header and a small payload for one write: pooled, not
@@ -43,6 +58,9 @@ func (f *frameConn) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.arm(); err != nil {
+		return 0, err
+	}
+	if err := f.flushLocked(); err != nil {
 		return 0, err
 	}
 	if f.watch && len(p) > 0 && p[0]&0x0f == opClose {
@@ -68,6 +86,9 @@ func (f *frameConn) writeMessage(p []byte) error {
 		return net.ErrClosed
 	}
 	if err := f.arm(); err != nil {
+		return err
+	}
+	if err := f.flushLocked(); err != nil {
 		return err
 	}
 	bp := frameBufs.Get().(*[]byte)
@@ -117,4 +138,58 @@ func appendHeader(b []byte, n int) []byte {
 	default:
 		return binary.BigEndian.AppendUint64(append(b, fin|opBinary, 127), uint64(n))
 	}
+}
+
+// tryMessage writes p as one frame if the socket takes it now, without
+// waiting, so that the write pool never waits for one client. It reports
+// whether any of the frame went out, and how many of its bytes did not:
+// those are pending in f, and the next write or flush sends them first.
+// When nothing went out (the socket is full, the connection is not a
+// plain socket, a frame is pending, p is large, or the write failed) the
+// caller leaves p to a writer that may wait, which meets any error.
+func (f *frameConn) tryMessage(p []byte) (wrote bool, left int) {
+	if f.rc == nil || len(p) > smallFrame {
+		return false, 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || f.pending != nil || f.arm() != nil {
+		return false, 0
+	}
+	bp := frameBufs.Get().(*[]byte)
+	defer frameBufs.Put(bp)
+	b := append(appendHeader((*bp)[:0], len(p)), p...)
+	n := writeNow(f.rc, b)
+	if n <= 0 {
+		return false, 0
+	}
+	if n < len(b) {
+		f.pending = bytes.Clone(b[n:])
+	}
+	return true, len(b) - n
+}
+
+// flush writes what tryMessage left pending, waiting up to the write
+// deadline.
+func (f *frameConn) flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending == nil {
+		return nil
+	}
+	if err := f.arm(); err != nil {
+		return err
+	}
+	return f.flushLocked()
+}
+
+// flushLocked writes the pending bytes; the caller holds f.mu and armed
+// the deadline.
+func (f *frameConn) flushLocked() error {
+	if f.pending == nil {
+		return nil
+	}
+	_, err := f.Conn.Write(f.pending)
+	f.pending = nil
+	return err
 }

@@ -6,10 +6,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -29,12 +32,19 @@ type frameLink struct {
 
 func newFrameLink(t testing.TB, timeout time.Duration) *frameLink {
 	t.Helper()
+	return newFrameLinkOn(t, timeout, "tcp")
+}
+
+// newFrameLinkOn is newFrameLink over network "tcp" (loopback) or "unix"
+// (a socket in t's temporary directory).
+func newFrameLinkOn(t testing.TB, timeout time.Duration, network string) *frameLink {
+	t.Helper()
 	type accepted struct {
 		raw *frameConn
 		ws  *websocket.Conn
 	}
 	got := make(chan accepted, 1)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hj := &hijacker{ResponseWriter: w, timeout: timeout}
 		ws, err := websocket.Accept(hj, r, nil)
 		if err != nil {
@@ -45,10 +55,27 @@ func newFrameLink(t testing.TB, timeout time.Duration) *frameLink {
 		hj.conn.handshakeDone()
 		got <- accepted{hj.conn, ws}
 	}))
+	if network == "unix" {
+		ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "ws"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs.Listener.Close()
+		hs.Listener = ln
+	}
+	hs.Start()
 	t.Cleanup(hs.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	url, opts := "ws"+strings.TrimPrefix(hs.URL, "http"), (*websocket.DialOptions)(nil)
+	if network == "unix" {
+		url, opts = "ws://unix/", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", hs.Listener.Addr().String())
+			}}}}
+	}
+	client, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +263,112 @@ func TestServer_writesFrames(t *testing.T) {
 	for c := range s.conns {
 		if c.raw == nil {
 			t.Fatal("the connection has no frameConn: its writes go through the library")
+		}
+	}
+}
+
+// tryMessage writes while the socket takes frames, leaves the rest of one
+// it takes in part pending, and refuses once it is full; the pending bytes
+// and the frames written after them arrive whole and in order.
+//
+// It runs over a unix socket with a small send buffer: a frame there
+// spans several buffers, as a frame of more than one segment does on a
+// network, so the socket can take part of one. (Over loopback TCP a
+// frame of up to smallFrame bytes is one buffer: taken whole or not.)
+func TestFrameConn_tryMessage(t *testing.T) {
+	l := newFrameLinkOn(t, 5*time.Second, "unix")
+	if err := l.raw.Conn.(*net.UnixConn).SetWriteBuffer(4 << 10); err != nil {
+		t.Fatal(err)
+	}
+	const size = smallFrame // 4,100 bytes a frame: two of the socket's buffers
+	var sent [][]byte
+	partial, full := false, false
+	for i := 0; i < 100_000 && !full; i++ { // the client does not read: the buffers fill long before
+		p := payload(size, i)
+		wrote, left := l.raw.tryMessage(p)
+		switch {
+		case !wrote:
+			full = true
+		case left > 0:
+			partial = true
+			sent = append(sent, p)
+		default:
+			sent = append(sent, p)
+		}
+	}
+	if !full || !partial {
+		t.Fatalf("after %d frames: full %v, a frame written in part %v; want both", len(sent), full, partial)
+	}
+	if wrote, _ := l.raw.tryMessage(payload(1, 0)); wrote {
+		t.Fatal("tryMessage wrote with a frame pending")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	last := payload(size, -1)
+	done := make(chan error, 1)
+	go func() { // these wait for the client to read
+		if err := l.raw.flush(); err != nil {
+			done <- err
+			return
+		}
+		done <- l.raw.writeMessage(last)
+	}()
+	for i, want := range append(sent, last) {
+		_, b, err := l.client.Read(ctx)
+		if err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("message %d: %d bytes, %v; want %d bytes as written", i, len(b), err, len(want))
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if wrote, left := l.raw.tryMessage(last); !wrote || left != 0 {
+		t.Fatalf("into an emptied socket: wrote %v, %d bytes left", wrote, left)
+	}
+}
+
+// Clients that stop reading, more of them than the write pool has
+// workers, block no one: while their sockets are full and their queues
+// grow (no WriteTimeout or send buffer cuts them in this test), a reading
+// client in the same room gets every change (issue 19: the pool's
+// workers never wait for a socket).
+func TestServer_stalledReadersBlockNoOne(t *testing.T) {
+	s, hs := testServer(t, &Options{SendBuffer: 8 << 20, WriteTimeout: time.Minute, Rate: -1})
+	pub := dialPeer(t, hs, "pub")
+	pub.join("room", false)
+	stalled := 2*runtime.GOMAXPROCS(0) + 2
+	for i := range stalled {
+		p := dialPeer(t, hs, fmt.Sprintf("stalled%d", i))
+		p.join("room", true) // an observer, and it never reads again
+	}
+	fast := dialPeer(t, hs, "fast")
+	fast.join("room", true)
+	s.mu.Lock()
+	for c := range s.conns {
+		if strings.HasPrefix(c.client, "stalled") {
+			// Small socket buffers fill after a few frames.
+			if err := c.raw.Conn.(*net.TCPConn).SetWriteBuffer(8 << 10); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	s.mu.Unlock()
+	value := entry("v", strings.Repeat("x", 3000)) // under smallFrame: the pool writes it
+	for i := range 300 {                           // 900 KB each: far past the small buffers
+		pub.send(&protocol.Set{ID: uint32(i + 1), Room: "room", Entries: []protocol.Entry{value}})
+		expect[*protocol.OK](pub)
+		if m := expect[*protocol.Presence](fast); m.Client != "pub" || m.Event != protocol.EventChange {
+			t.Fatalf("change %d: fast got %+v", i, m)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.qmu.Lock()
+		queued, closed := c.queued, c.qclosed
+		c.qmu.Unlock()
+		if strings.HasPrefix(c.client, "stalled") && (queued == 0 || closed) {
+			t.Errorf("%s: %d bytes queued, stopped %v; want it stalled, not cut", c.client, queued, closed)
 		}
 	}
 }

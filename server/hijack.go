@@ -40,7 +40,7 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	conn := &frameConn{Conn: nc, timeout: w.timeout}
+	conn := newFrameConn(nc, w.timeout)
 	w.conn = conn
 	bw := bufio.NewWriterSize(conn, writeBuffer)
 	n := brw.Reader.Buffered()

@@ -35,6 +35,7 @@ type Server struct {
 	chunks *chunkStore // folder sync's chunks (nil under js)
 
 	queued atomic.Int64 // bytes queued for every connection (see conn.send)
+	pool   *writePool   // writes for connections whose sockets take frames at once
 	bodies bodyGate     // HTTP request bodies being read
 	hold   holdings     // presence and object bytes against the budgets
 	//lint:ignore U1000 the js build (the edge) keeps no chunks
@@ -92,6 +93,7 @@ func newServer(opts *Options, st backend, only string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
+		pool:    newWritePool(),
 		only:    only,
 		opts:    o,
 		log:     o.Logger,

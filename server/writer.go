@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/synkhq/synk/protocol"
 )
 
-// Writing. Frames go into a connection's queue without blocking; a writer
-// goroutine runs while the queue has frames and ends when it is empty, so
-// an idle connection costs no goroutine stack but its reader's. The
+// Writing. Frames go into a connection's queue without blocking. The
+// server's write pool writes them while the socket takes them at once;
+// otherwise, and for connections the pool cannot write (see pooled), a
+// writer goroutine of the connection's own runs while the queue has
+// frames and ends when it is empty, so an idle connection costs no
+// goroutine stack but its reader's. The
 // janitor pings every connection (see Server.ping).
 
 // stop ends the connection with code (0: the peer went away). A writer
@@ -26,18 +30,109 @@ func (c *conn) stop(code protocol.Code, msg string) {
 		close(c.quit)
 		c.qmu.Lock()
 		c.qclosed = true
-		c.startWriter()
+		c.startWriter(true) // unless the pool or a writer has c: it sees quit
 		c.qmu.Unlock()
 	})
 }
 
-// startWriter starts a writer unless one runs: a running writer takes
-// what was queued before it ends. The caller holds c.qmu.
-func (c *conn) startWriter() {
+// startWriter has c's queue written unless that is under way already: a
+// running writer takes what was queued before it ends. The write pool
+// does it if c is pooled and own is false; else a writer goroutine of c's
+// own. The caller holds c.qmu.
+func (c *conn) startWriter(own bool) {
 	if c.writing {
 		return
 	}
 	c.writing = true
+	c.writers.Add(1)
+	if !own && c.pooled() {
+		c.s.pool.add(c)
+		return
+	}
+	go c.write()
+}
+
+// pooled reports whether the write pool may write for c: c writes frames
+// to its socket directly, and its writes are not coalesced (that takes a
+// timer of its own).
+func (c *conn) pooled() bool {
+	return c.raw != nil && c.raw.rc != nil && !(c.batch && c.s.opts.Coalesce > 0)
+}
+
+// writeReady is the write pool's turn at c: it writes what c has queued
+// while the socket takes each frame at once, then puts c at the back of
+// the pool's line if more came meanwhile, so that a busy connection does
+// not keep a worker from the others. When the socket is full, c is
+// stopped, or its views are owed frames, it hands c to a writer goroutine
+// of its own (which may wait) with what is left: no worker ever waits for
+// one client.
+func (c *conn) writeReady() {
+	defer c.writers.Done()
+	select {
+	case <-c.quit:
+		c.handOff(nil, 0)
+		return
+	default:
+	}
+	c.qmu.Lock()
+	if len(c.owing) > 0 {
+		c.handOffLocked(nil, 0)
+		c.qmu.Unlock()
+		return
+	}
+	c.qmu.Unlock()
+	batch, left, ok := c.take()
+	switch {
+	case !ok:
+		return
+	case left > 0:
+		c.handOff(batch, left)
+		return
+	}
+	for rest := batch; len(rest) > 0; {
+		msg, n := rest[0], 1
+		if c.batch && len(rest) > 1 {
+			msg, n = c.pack(rest)
+		}
+		wrote, left := c.raw.tryMessage(msg)
+		if !wrote {
+			c.handOff(rest, 0)
+			return
+		}
+		c.s.met.sent(n, len(msg))
+		c.sent(len(msg) - left)
+		if left > 0 {
+			c.handOff(rest[n:], left)
+			return
+		}
+		rest = rest[n:]
+	}
+	clear(batch)
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.spare = batch
+	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 {
+		c.writing = false
+		return
+	}
+	c.writers.Add(1)
+	c.s.pool.add(c)
+}
+
+// handOff puts rest back at the head of c's queue, with left bytes of a
+// frame pending in c.raw, and starts a writer goroutine of c's own for
+// them and what follows. c.writing stays set.
+func (c *conn) handOff(rest [][]byte, left int) {
+	c.qmu.Lock()
+	c.handOffLocked(rest, left)
+	c.qmu.Unlock()
+}
+
+func (c *conn) handOffLocked(rest [][]byte, left int) {
+	if len(rest) > 0 {
+		c.queue = append(slices.Clip(rest), c.queue...)
+	}
+	c.left += left
 	c.writers.Add(1)
 	go c.write()
 }
@@ -67,7 +162,7 @@ func (c *conn) send(b []byte) {
 	c.queue = append(c.queue, b)
 	c.queued += n
 	c.s.queued.Add(int64(n))
-	c.startWriter()
+	c.startWriter(false)
 	c.qmu.Unlock()
 }
 
@@ -105,7 +200,7 @@ func (c *conn) owe(room string) {
 		c.owing = make(map[string]bool)
 	}
 	c.owing[room] = true
-	c.startWriter()
+	c.startWriter(true) // refill is the own writer's
 }
 
 // refill queues more of what c's views are owed, while its queue is under
@@ -170,16 +265,19 @@ func encode(m protocol.Message) []byte {
 // (c.writing is false then). A writer does not wait for more: starting a
 // goroutine for the next frame costs less than parking one with a timer
 // per connection (issue 19.1), and an idle connection holds no writer.
-func (c *conn) take() ([][]byte, bool) {
+//
+// left is how many bytes of a frame that send wrote in part are pending
+// in c.raw: the writer flushes them before anything else.
+func (c *conn) take() (batch [][]byte, left int, ok bool) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 {
+	if len(c.queue) == 0 && !c.qclosed && len(c.owing) == 0 && c.left == 0 {
 		c.writing = false
-		return nil, false
+		return nil, 0, false
 	}
-	out := c.queue
-	c.queue, c.spare = c.spare[:0], nil
-	return out, true
+	batch, left = c.queue, c.left
+	c.queue, c.spare, c.left = c.spare[:0], nil, 0
+	return batch, left, true
 }
 
 // write is the writer: it writes what is queued until the queue is empty,
@@ -198,7 +296,7 @@ func (c *conn) write() {
 				t.Stop()
 			}
 		}
-		batch, ok := c.take()
+		batch, left, ok := c.take()
 		if !ok {
 			return
 		}
@@ -207,6 +305,15 @@ func (c *conn) write() {
 			c.finish(batch)
 			return
 		default:
+		}
+		if left > 0 {
+			if err := c.raw.flush(); err != nil {
+				c.stop(0, "")
+				c.ws.CloseNow()
+				c.finish(nil)
+				return
+			}
+			c.sent(left)
 		}
 		for rest := batch; len(rest) > 0; {
 			msg, n := rest[0], 1
