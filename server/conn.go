@@ -42,12 +42,12 @@ type conn struct {
 	queue   [][]byte        // frames for the writer, oldest first
 	queued  int             // bytes of frames in queue or being written
 	owing   map[string]bool // rooms whose view is owed frames (see view)
-	left    int             // bytes of a frame send wrote in part, pending in raw
-	writing bool            // a writer runs, or the connection is finished
+	left    int             // bytes of a frame the write pool wrote in part, pending in raw
+	writing bool            // the write pool or a writer has c, or the connection is finished
 	qclosed bool            // stop was called: no writer starts but the last
-	writers sync.WaitGroup  // the writer, if one runs
+	writers sync.WaitGroup  // the pool's turn at c or the writer, if either is under way
 
-	// The writer's own, used by one writer at a time.
+	// The writer's own (or the pool's, on its turn), used by one at a time.
 	buf       []byte      // frames packed into one message
 	spare     [][]byte    // the queue's next array
 	lastWrite time.Time   // end of the last write

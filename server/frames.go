@@ -32,7 +32,7 @@ type frameConn struct {
 // newFrameConn wraps a hijacked connection.
 func newFrameConn(nc net.Conn, timeout time.Duration) *frameConn {
 	f := &frameConn{Conn: nc, timeout: timeout}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && canWriteNow {
 		if rc, err := sc.SyscallConn(); err == nil {
 			f.rc = rc
 		}

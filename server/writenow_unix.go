@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// canWriteNow: writeNow writes a socket without waiting here.
+const canWriteNow = true
+
 // writeNow writes b to the socket once, without waiting for room in its
 // send buffer, and returns how many bytes it took (0 if none, or on an
 // error: the caller then queues the frame and the writer meets the error).
