@@ -362,14 +362,18 @@ func TestConn_batches(t *testing.T) {
 	c := &conn{batch: true}
 	small := make([]byte, 100)
 	big := make([]byte, maxBatch)
-	if msg, n := c.pack([][]byte{small, small, small}); n != 3 || len(msg) != 300 {
+	if msg, n := c.pack([][]byte{small, small, small}, maxBatch); n != 3 || len(msg) != 300 {
 		t.Fatalf("pack of 3 small frames = %d bytes, %d frames", len(msg), n)
 	}
-	if msg, n := c.pack([][]byte{big, small}); n != 1 || len(msg) != maxBatch {
+	if msg, n := c.pack([][]byte{big, small}, maxBatch); n != 1 || len(msg) != maxBatch {
 		t.Fatalf("pack of a large frame = %d bytes, %d frames; want it alone", len(msg), n)
 	}
-	if _, n := c.pack([][]byte{small, big}); n != 1 {
+	if _, n := c.pack([][]byte{small, big}, maxBatch); n != 1 {
 		t.Fatalf("pack took %d frames past maxBatch", n)
+	}
+	many := slices.Repeat([][]byte{small}, 50)
+	if msg, n := c.pack(many, smallFrame); n != smallFrame/100 || len(msg) != n*100 {
+		t.Fatalf("pack up to smallFrame took %d frames, %d bytes; want %d frames", n, len(msg), smallFrame/100)
 	}
 }
 

@@ -92,7 +92,7 @@ func (c *conn) writeReady() {
 	for rest := batch; len(rest) > 0; {
 		msg, n := rest[0], 1
 		if c.batch && len(rest) > 1 {
-			msg, n = c.pack(rest)
+			msg, n = c.pack(rest, smallFrame) // what tryMessage takes
 		}
 		wrote, left := c.raw.tryMessage(msg)
 		if !wrote {
@@ -318,7 +318,7 @@ func (c *conn) write() {
 		for rest := batch; len(rest) > 0; {
 			msg, n := rest[0], 1
 			if c.batch && len(rest) > 1 {
-				msg, n = c.pack(rest)
+				msg, n = c.pack(rest, maxBatch)
 			}
 			if err := c.writeMsg(msg); err != nil {
 				c.stop(0, "")
@@ -353,10 +353,10 @@ func (c *conn) sinceWrite(coalesce bool) time.Duration {
 const maxBatch = 64 << 10
 
 // pack joins the first frames of batch into one message of at most
-// maxBatch bytes (or one frame, if larger) and says how many it took.
-func (c *conn) pack(batch [][]byte) ([]byte, int) {
+// limit bytes (or one frame, if larger) and says how many it took.
+func (c *conn) pack(batch [][]byte, limit int) ([]byte, int) {
 	size, n := 0, 0
-	for n < len(batch) && (n == 0 || size+len(batch[n]) <= maxBatch) {
+	for n < len(batch) && (n == 0 || size+len(batch[n]) <= limit) {
 		size += len(batch[n])
 		n++
 	}
