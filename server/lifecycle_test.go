@@ -391,17 +391,19 @@ func TestConn_coalesce(t *testing.T) {
 		p := &peer{t: t, ws: dialRaw(t, hs)}
 		p.send(&protocol.Hello{Version: protocol.Version, Client: "ada", Batch: true})
 		expect[*protocol.Welcome](p)
-		s.mu.Lock()
-		var c *conn
-		for c = range s.conns {
-		}
-		s.mu.Unlock()
-		c.sendMsg(&protocol.Pong{Nonce: 1})
+		// The server answers a Ping once the connection is registered
+		// (the Welcome comes before): then c can be found.
+		p.send(&protocol.Ping{Nonce: 1})
 		for n := 0; n == 0; {
 			if n = readFrames(t, p); n > 1 {
 				t.Fatalf("Coalesce %v: first message has %d frames", tc.coalesce, n)
 			}
 		}
+		s.mu.Lock()
+		var c *conn
+		for c = range s.conns {
+		}
+		s.mu.Unlock()
 		c.sendMsg(&protocol.Pong{Nonce: 2})
 		<-time.After(50 * time.Millisecond) // the next frame comes later than the write of one not held
 		c.sendMsg(&protocol.Pong{Nonce: 3})
