@@ -42,7 +42,7 @@ wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -gcflags=all=-l -ldflags='-s -w' -o $(STATIC)/synk.wasm ./wasm
 	cp "$(WASM_EXEC)/wasm_exec.js" $(STATIC)/wasm_exec.js
 	$(GO) run ./internal/precompress -report -max-br $(WASM_BUDGET) $(STATIC)/synk.wasm
-	$(GO) run ./internal/precompress $(STATIC)/wasm_exec.js $(STATIC)/synk.js
+	$(GO) run ./internal/precompress $(STATIC)/wasm_exec.js $(STATIC)/synk.js $(STATIC)/synk-worker.js $(STATIC)/synk-codec.js
 
 ## edge: the edge worker (wasm/edge) with its JS glue and workerd config, in .cache/edge.
 ## EDGE_BUDGET: its brotli size now (1,875,671 B, 61 KB less since it links no NATS) plus ~20 KB.
@@ -69,7 +69,7 @@ wasm-size:
 
 ## test-browser: the demo pages and synk.js in headless Chromium (playwright-core)
 test-browser: deps build edge
-	cd web/test && node --test --test-concurrency=1 e2e.test.mjs
+	cd web/test && node --test --test-concurrency=1 codec.test.mjs e2e.test.mjs
 
 ## bench-browser: page load to joined room, and 1,000 sequential presence round trips
 bench-browser: deps build
@@ -88,7 +88,7 @@ FUZZ_TARGETS := protocol:FuzzDecode:300000 protocol:FuzzCheck:300000 \
 	server:FuzzParsePost:80000 internal/store:FuzzDecodeStored:90000 server:FuzzParseEvent:20000 \
 	server/auth:FuzzVerify:100000 server:FuzzChunkRequest:60000 client:FuzzParseState:45000 \
 	internal/folder:FuzzDecodeRecord:100000 internal/folder:FuzzLoadIndex:10000 \
-	server:FuzzFrameConn:20000
+	server:FuzzFrameConn:20000 internal/bridge:FuzzDecodeEntries:100000
 
 ## fuzz: every fuzz target for FUZZTIME (default 1m)
 fuzz:
@@ -126,7 +126,7 @@ vulncheck:
 
 ## ts-check: tsc checks synk.js against synk.d.ts, and a typed usage of it (web/test/usage.ts)
 ts-check: deps
-	mkdir -p web/test/.impl && cp web/static/synk.js web/test/.impl/synk.js
+	mkdir -p web/test/.impl && cp web/static/synk.js web/static/synk-codec.js web/test/.impl/
 	web/test/node_modules/.bin/tsc -p web/test/tsconfig.json
 
 ## generate-check: go generate leaves the generated files as committed

@@ -1,26 +1,33 @@
 // Command wasm is the browser build of the Synk client: compiled with
 // GOOS=js GOARCH=wasm into web/static/synk.wasm, it wraps package client
 // (there is no second protocol implementation) and exposes it to
-// JavaScript as the global object __synk, which web/static/synk.js turns
-// into the public API.
+// JavaScript as the global object __synk. It runs in a dedicated Web
+// Worker (web/static/synk-worker.js), which synk.js on the page starts and
+// talks to: neither the client's work nor Go's garbage collector runs on
+// the page's thread.
 //
-// # Contract with synk.js
+// # Contract with synk-worker.js
 //
-// Every function returns at once. Those that wait (dial, join, set, delete,
-// leave) return a Promise and do their work in a goroutine: blocking inside
-// a js.FuncOf callback would stall the page's only thread. Events reach the
-// onEvent function given to dial, called from a goroutine; synk.js queues
-// them to user handlers in a fresh task, so a handler may call back in.
+// Every function returns at once. Those that wait (dial, join, set, del,
+// leave, subscribe, meet, write, close) return a Promise and do their work
+// in a goroutine: blocking inside a js.FuncOf callback would stall the
+// worker's only thread. A rejected Promise carries an Error with .code
+// and .codeName (the protocol's) and .pending for a write that stays
+// queued.
+//
+// Events reach the onBatch function given to dial, called from a
+// goroutine with one Uint8Array per hand-off: a msgpack array of every
+// event that was ready (a websocket message's events together), shaped as
+// synk.d.ts declares them, with entry and field values as the raw msgpack
+// they arrived in (internal/bridge). After a reconnect, a reset, or an
+// answered write the batch also carries the room's state (kind "sync"),
+// from which synk.js keeps the copy its synchronous reads (members(),
+// objects.list(), objects.pending()) answer from.
 //
 // # Values
 //
-// JS values map to msgpack as: null/undefined → nil, boolean → bool,
-// number → int64 if it is a safe integer else float64, string → string,
-// Uint8Array → bin, other typed arrays and DataView → bin of their bytes
-// (seven floats as a Float32Array travel in 28 bytes; the receiver gets a
-// Uint8Array u and reads new Float32Array(u.buffer)), Array → array, plain
-// object → map with string keys.
-// Back from msgpack: integers and floats → number (integers beyond 2^53
-// lose precision), bin → Uint8Array, maps → objects (non-string keys are
-// turned into strings), timestamps → Date.
+// Entries and fields come from synk.js as one msgpack map in a
+// Uint8Array, encoded by web/static/synk-codec.js (which documents the
+// mapping of JS values); they go to the server as they are. Nothing here
+// decodes a value: the page does, once.
 package main

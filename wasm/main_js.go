@@ -4,55 +4,79 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall/js"
 	"time"
 
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/internal/bridge"
 	"github.com/synkhq/synk/protocol"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // callTimeout bounds every call that waits on the network.
 const callTimeout = 30 * time.Second
 
+// Batches: forward hands events to JS at most maxBatchEvents or about
+// maxBatchBytes at a time.
+const (
+	maxBatchEvents = 512
+	maxBatchBytes  = 256 << 10
+)
+
+var (
+	jsUint8Array = js.Global().Get("Uint8Array")
+	jsArray      = js.Global().Get("Array")
+	jsObject     = js.Global().Get("Object")
+)
+
 func main() {
-	b := &bridge{conns: make(map[int]*client.Conn), rooms: make(map[int]*client.Room), stores: make(map[*client.Conn]*idbStore)}
+	b := &bridgeState{conns: make(map[int]*connState), rooms: make(map[int]*roomRef)}
 	api := jsObject.New()
 	api.Set("version", protocol.Version)
-	api.Set("dial", b.fn("dial(urls, {client, store}, onEvent)", 3, b.dial))
-	api.Set("join", b.fn("join(conn, room, {observer, presence})", 3, b.join))
+	api.Set("dial", b.fn("dial(urls, {client, store, token}, onBatch)", 3, b.dial))
+	api.Set("join", b.fn("join(conn, room, observer, presence)", 4, b.join))
 	api.Set("set", b.fn("set(room, entries)", 2, b.set))
 	api.Set("del", b.fn("del(room, keys)", 2, b.del))
-	api.Set("members", b.fn("members(room)", 1, b.members))
 	api.Set("leave", b.fn("leave(room)", 1, b.leave))
 	api.Set("subscribe", b.fn("subscribe(room, add, remove)", 3, b.subscribe))
-	api.Set("objects", b.fn("objects(room)", 1, b.objects))
 	api.Set("pending", b.fn("pending(room)", 1, b.pending))
-	api.Set("meet", b.fn("meet(conn|room, id, {event, actor, payload, mates, labels, selector, timeout, signal})", 3, b.meet))
+	api.Set("meet", b.fn("meet(conn|room, id, {event, actor, payload, mates, labels, selector, timeout}, signal)", 4, b.meet))
 	api.Set("write", b.fn("write(room, op, id, {kind, area, fields, delete, expect})", 4, b.write))
 	api.Set("close", b.fn("close(conn)", 1, b.close))
 	js.Global().Set("__synk", api)
 	if ready := js.Global().Get("__synkReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
 	}
-	select {} // serve calls until the page goes
+	select {} // serve calls until the worker goes
 }
 
-// bridge holds the Go objects that JS refers to by number.
-type bridge struct {
+// bridgeState holds the Go objects that JS refers to by number.
+type bridgeState struct {
 	mu     sync.Mutex // Protects the following.
 	nextID int
-	conns  map[int]*client.Conn
-	rooms  map[int]*client.Room
-	stores map[*client.Conn]*idbStore
+	conns  map[int]*connState
+	rooms  map[int]*roomRef
+}
+
+// connState is a connection, its IndexedDB store if any, and its rooms by
+// name, which the event forwarder reads to send their state after a
+// reconnect.
+type connState struct {
+	c     *client.Conn
+	st    *idbStore
+	rooms map[string]*client.Room // guarded by bridgeState.mu
+}
+
+type roomRef struct {
+	r    *client.Room
+	conn *connState
 }
 
 // fn wraps a bridge function: it checks the argument count, and turns a
-// panic into a rejected Promise or a console error instead of a dead
-// program.
-func (b *bridge) fn(usage string, nargs int, f func(args []js.Value) js.Value) js.Func {
+// panic into a rejected Promise instead of a dead program.
+func (b *bridgeState) fn(usage string, nargs int, f func(args []js.Value) js.Value) js.Func {
 	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -66,20 +90,7 @@ func (b *bridge) fn(usage string, nargs int, f func(args []js.Value) js.Value) j
 	})
 }
 
-func (b *bridge) add(v any) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.nextID++
-	switch v := v.(type) {
-	case *client.Conn:
-		b.conns[b.nextID] = v
-	case *client.Room:
-		b.rooms[b.nextID] = v
-	}
-	return b.nextID
-}
-
-func (b *bridge) conn(id js.Value) (*client.Conn, error) {
+func (b *bridgeState) conn(id js.Value) (*connState, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if c := b.conns[id.Int()]; c != nil {
@@ -88,17 +99,20 @@ func (b *bridge) conn(id js.Value) (*client.Conn, error) {
 	return nil, client.ErrClosed
 }
 
-func (b *bridge) room(id js.Value) (*client.Room, error) {
+func (b *bridgeState) room(id js.Value) (*client.Room, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r := b.rooms[id.Int()]; r != nil {
-		return r, nil
+		return r.r, nil
 	}
 	return nil, client.ErrClosed
 }
 
-func (b *bridge) dial(args []js.Value) js.Value {
-	urls, opts, onEvent := strings.Split(args[0].String(), " "), args[1], args[2] // synk.js sends a list joined by spaces
+func (b *bridgeState) dial(args []js.Value) js.Value {
+	urls, opts, onBatch := strings.Split(args[0].String(), " "), args[1], args[2] // synk.js sends a list joined by spaces
+	if onBatch.Type() != js.TypeFunction {
+		return rejected(errors.New("synk: dial needs an onBatch function"))
+	}
 	var o client.DialOptions
 	var storeName string
 	if opts.Type() == js.TypeObject {
@@ -129,46 +143,54 @@ func (b *bridge) dial(args []js.Value) js.Value {
 			}
 			return nil, err
 		}
-		if st != nil {
-			b.mu.Lock()
-			b.stores[c] = st
-			b.mu.Unlock()
-		}
-		go forward(c, onEvent) // ends when Close closes the events
+		cs := &connState{c: c, st: st, rooms: make(map[string]*client.Room)}
+		b.mu.Lock()
+		b.nextID++
+		id := b.nextID
+		b.conns[id] = cs
+		b.mu.Unlock()
+		go b.forward(cs, onBatch) // ends when Close closes the events
 		res := jsObject.New()
-		res.Set("id", b.add(c))
+		res.Set("id", id)
 		res.Set("client", c.Client())
 		return res, nil
 	})
 }
 
-func (b *bridge) join(args []js.Value) js.Value {
-	c, err := b.conn(args[0])
+// join joins a room and resolves to its state as the page keeps it
+// (bridge.AppendState: members, objects, pending writes) with the room's
+// number in "id".
+func (b *bridgeState) join(args []js.Value) js.Value {
+	cs, err := b.conn(args[0])
 	if err != nil {
 		return rejected(err)
 	}
-	name, opts := args[1].String(), args[2]
-	var o client.JoinOptions
-	if opts.Type() == js.TypeObject {
-		o.Observer = opts.Get("observer").Truthy()
-		if p := opts.Get("presence"); p.Type() == js.TypeObject {
-			m, err := entries(p)
-			if err != nil {
-				return rejected(err)
-			}
-			o.Presence = m
+	name := args[1].String()
+	o := client.JoinOptions{Observer: args[2].Truthy()}
+	if p := args[3]; p.Truthy() {
+		if o.Presence, err = entries(p); err != nil {
+			return rejected(err)
 		}
 	}
 	return promise(func(ctx context.Context) (any, error) {
-		r, err := c.Join(ctx, name, &o)
+		r, err := cs.c.Join(ctx, name, &o)
 		if err != nil {
 			return nil, err
 		}
-		return b.add(r), nil
+		b.mu.Lock()
+		b.nextID++
+		id := b.nextID
+		b.rooms[id] = &roomRef{r: r, conn: cs}
+		cs.rooms[name] = r
+		b.mu.Unlock()
+		res := jsObject.New()
+		res.Set("id", id)
+		res.Set("state", bytesJS(bridge.AppendState(nil, name, r.Members(), r.Objects(), r.Pending())))
+		return res, nil
 	})
 }
 
-func (b *bridge) set(args []js.Value) js.Value {
+func (b *bridgeState) set(args []js.Value) js.Value {
 	r, err := b.room(args[0])
 	if err != nil {
 		return rejected(err)
@@ -180,67 +202,52 @@ func (b *bridge) set(args []js.Value) js.Value {
 	return promise(func(ctx context.Context) (any, error) { return nil, r.Set(ctx, m) })
 }
 
-func (b *bridge) del(args []js.Value) js.Value {
+func (b *bridgeState) del(args []js.Value) js.Value {
 	r, err := b.room(args[0])
 	if err != nil {
 		return rejected(err)
 	}
-	keys := make([]string, args[1].Length())
-	for i := range keys {
-		keys[i] = args[1].Index(i).String()
-	}
+	keys := stringList(args[1])
 	return promise(func(ctx context.Context) (any, error) { return nil, r.Delete(ctx, keys...) })
 }
 
-// members returns the room's view at once (no Promise): it only reads
-// memory.
-func (b *bridge) members(args []js.Value) js.Value {
-	r, err := b.room(args[0])
-	if err != nil {
-		return js.Null()
-	}
-	ms := r.Members()
-	out := jsArray.New(len(ms))
-	for i, m := range ms {
-		o := jsObject.New()
-		o.Set("client", m.Client)
-		o.Set("entries", values(m.Entries))
-		out.SetIndex(i, o)
-	}
-	return out
-}
-
-func (b *bridge) leave(args []js.Value) js.Value {
-	r, err := b.room(args[0])
-	if err != nil {
-		return rejected(err)
-	}
+func (b *bridgeState) leave(args []js.Value) js.Value {
 	b.mu.Lock()
+	ref := b.rooms[args[0].Int()]
 	delete(b.rooms, args[0].Int())
+	if ref != nil && ref.conn.rooms[ref.r.Name()] == ref.r {
+		delete(ref.conn.rooms, ref.r.Name())
+	}
 	b.mu.Unlock()
-	return promise(func(ctx context.Context) (any, error) { return nil, r.Leave(ctx) })
+	if ref == nil {
+		return rejected(client.ErrClosed)
+	}
+	return promise(func(ctx context.Context) (any, error) { return nil, ref.r.Leave(ctx) })
 }
 
-func (b *bridge) close(args []js.Value) js.Value {
-	c, err := b.conn(args[0])
-	if err != nil {
+func (b *bridgeState) close(args []js.Value) js.Value {
+	b.mu.Lock()
+	cs := b.conns[args[0].Int()]
+	delete(b.conns, args[0].Int())
+	for id, ref := range b.rooms {
+		if ref.conn == cs {
+			delete(b.rooms, id)
+		}
+	}
+	b.mu.Unlock()
+	if cs == nil {
 		return resolved()
 	}
-	b.mu.Lock()
-	delete(b.conns, args[0].Int())
-	st := b.stores[c]
-	delete(b.stores, c)
-	b.mu.Unlock()
 	return promise(func(context.Context) (any, error) {
-		err := c.Close()
-		if st != nil {
-			st.close()
+		err := cs.c.Close()
+		if cs.st != nil {
+			cs.st.close()
 		}
 		return nil, err
 	})
 }
 
-func (b *bridge) subscribe(args []js.Value) js.Value {
+func (b *bridgeState) subscribe(args []js.Value) js.Value {
 	r, err := b.room(args[0])
 	if err != nil {
 		return rejected(err)
@@ -249,36 +256,26 @@ func (b *bridge) subscribe(args []js.Value) js.Value {
 	return promise(func(ctx context.Context) (any, error) { return nil, r.Subscribe(ctx, add, remove) })
 }
 
-// objects returns the room's cached objects at once (no Promise).
-func (b *bridge) objects(args []js.Value) js.Value {
+// pending returns the room's writes not yet answered at once (no
+// Promise), as msgpack (bridge.AppendPending); null for a room gone.
+func (b *bridgeState) pending(args []js.Value) js.Value {
 	r, err := b.room(args[0])
 	if err != nil {
 		return js.Null()
 	}
-	objs := r.Objects()
-	out := jsArray.New(len(objs))
-	for i, o := range objs {
-		out.SetIndex(i, objectJS(o.ID, o.Kind, o.Area, o.Version, o.Fields))
-	}
-	return out
+	return bytesJS(bridge.AppendPending(nil, r.Pending()))
 }
 
 // meet waits to meet others: on a connection (server-wide) when kind is
 // "conn", in a room when it is "room". It resolves to the payloads by
 // actor. It has no client-side timeout: opts.timeout (ms) bounds the wait
-// on the server, and an AbortSignal in opts.signal withdraws the request.
-func (b *bridge) meet(args []js.Value) js.Value {
-	kind, id, o := args[0].String(), args[1], args[2]
+// on the server, and the AbortSignal signal withdraws the request.
+func (b *bridgeState) meet(args []js.Value) js.Value {
+	kind, id, o, signal := args[0].String(), args[1], args[2], args[3]
 	if o.Type() != js.TypeObject {
 		return rejected(errors.New("synk: meet needs {event, actor, ...}"))
 	}
-	str := func(k string) string {
-		if v := o.Get(k); v.Type() == js.TypeString {
-			return v.String()
-		}
-		return ""
-	}
-	p := &client.MeetParams{Event: str("event"), Actor: str("actor"), Payload: str("payload"), Selector: str("selector")}
+	p := &client.MeetParams{Event: str(o, "event"), Actor: str(o, "actor"), Payload: str(o, "payload"), Selector: str(o, "selector")}
 	if v := o.Get("mates"); v.Type() == js.TypeNumber {
 		p.Mates = v.Int()
 	}
@@ -296,11 +293,11 @@ func (b *bridge) meet(args []js.Value) js.Value {
 	var meet func(context.Context, *client.MeetParams) (map[string]string, error)
 	switch kind {
 	case "conn":
-		c, err := b.conn(id)
+		cs, err := b.conn(id)
 		if err != nil {
 			return rejected(err)
 		}
-		meet = c.Meet
+		meet = cs.c.Meet
 	default:
 		r, err := b.room(id)
 		if err != nil {
@@ -308,7 +305,6 @@ func (b *bridge) meet(args []js.Value) js.Value {
 		}
 		meet = r.Meet
 	}
-	signal := o.Get("signal")
 	return promiseWithin(0, func(ctx context.Context) (any, error) {
 		if signal.Type() == js.TypeObject {
 			ctx2, cancel := context.WithCancel(ctx)
@@ -334,60 +330,35 @@ func (b *bridge) meet(args []js.Value) js.Value {
 	})
 }
 
-// pending returns the room's writes not yet answered (no Promise).
-func (b *bridge) pending(args []js.Value) js.Value {
-	r, err := b.room(args[0])
-	if err != nil {
-		return js.Null()
-	}
-	ps := r.Pending()
-	out := jsArray.New(len(ps))
-	for i, p := range ps {
-		o := jsObject.New()
-		o.Set("op", strings.TrimPrefix(strings.ToLower(p.Op.String()), "op"))
-		o.Set("object", p.Object)
-		if p.Area != "" {
-			o.Set("area", p.Area)
-		}
-		out.SetIndex(i, o)
-	}
-	return out
-}
-
 // write runs one object write: op is "create", "update", "move" or
 // "delete". It resolves to the object's new version.
-func (b *bridge) write(args []js.Value) js.Value {
+func (b *bridgeState) write(args []js.Value) js.Value {
 	r, err := b.room(args[0])
 	if err != nil {
 		return rejected(err)
 	}
 	op, id, o := args[1].String(), args[2].String(), args[3]
-	str := func(k string) string {
-		if v := o.Get(k); v.Type() == js.TypeString {
-			return v.String()
-		}
-		return ""
-	}
 	opts := &client.WriteOptions{Delete: stringList(o.Get("delete"))}
 	if v := o.Get("expect"); v.Type() == js.TypeNumber {
 		opts.Expect = uint64(v.Float())
 	}
 	var fields map[string]any
-	if f := o.Get("fields"); f.Type() == js.TypeObject {
+	if f := o.Get("fields"); f.Truthy() {
 		if fields, err = entries(f); err != nil {
 			return rejected(err)
 		}
 	}
+	kind, area := str(o, "kind"), str(o, "area")
 	return promise(func(ctx context.Context) (any, error) {
 		var v uint64
 		var err error
 		switch op {
 		case "create":
-			v, err = r.Create(ctx, id, str("kind"), str("area"), fields)
+			v, err = r.Create(ctx, id, kind, area, fields)
 		case "update":
 			v, err = r.Update(ctx, id, fields, opts)
 		case "move":
-			v, err = r.Move(ctx, id, str("area"), opts)
+			v, err = r.Move(ctx, id, area, opts)
 		case "delete":
 			err = r.DeleteObject(ctx, id, opts)
 		default:
@@ -398,6 +369,84 @@ func (b *bridge) write(args []js.Value) js.Value {
 		}
 		return float64(v), nil
 	})
+}
+
+// forward hands the events of cs to onBatch until the connection is
+// closed: one msgpack batch (bridge.Batch) per call, holding every event
+// that is ready, so that a websocket message's events cross to JS once.
+// After a reconnect it adds every room's state, after a reset the room's,
+// after an answered write the room's pending writes: the page keeps a
+// copy of each for its synchronous reads.
+func (b *bridgeState) forward(cs *connState, onBatch js.Value) {
+	events := cs.c.Events()
+	var bt bridge.Batch
+	for e := range events {
+		bt.Reset()
+		b.add(&bt, cs, e)
+		for bt.Len() < maxBatchEvents && bt.Size() < maxBatchBytes {
+			e, ok := next(events)
+			if !ok {
+				break
+			}
+			b.add(&bt, cs, e)
+		}
+		onBatch.Invoke(bytesJS(bt.Bytes()))
+	}
+}
+
+// next returns an event that is ready, letting the goroutines that
+// decode the current websocket message run first.
+func next(events <-chan client.Event) (client.Event, bool) {
+	for range 2 {
+		select {
+		case e, ok := <-events:
+			return e, ok
+		default:
+			runtime.Gosched()
+		}
+	}
+	return client.Event{}, false
+}
+
+// add appends e and the room states it calls for to bt.
+func (b *bridgeState) add(bt *bridge.Batch, cs *connState, e client.Event) {
+	var kind string
+	var r *client.Room
+	if e.Room != "" {
+		b.mu.Lock()
+		r = cs.rooms[e.Room]
+		b.mu.Unlock()
+	}
+	if e.Kind == client.EventObjectPut && r != nil {
+		if o, ok := r.Object(e.Object); ok {
+			kind = o.Kind
+		}
+	}
+	bt.Event(e, kind)
+	switch {
+	case e.Kind == client.EventReconnected:
+		b.mu.Lock()
+		rooms := make([]*client.Room, 0, len(cs.rooms))
+		for _, r := range cs.rooms {
+			rooms = append(rooms, r)
+		}
+		b.mu.Unlock()
+		for _, r := range rooms {
+			bt.State(r.Name(), r.Members(), r.Objects(), r.Pending())
+		}
+	case r == nil:
+	case e.Kind == client.EventObjectsReset:
+		bt.State(r.Name(), r.Members(), r.Objects(), r.Pending())
+	case e.Kind == client.EventWritten:
+		bt.State(r.Name(), nil, nil, r.Pending())
+	}
+}
+
+func str(o js.Value, k string) string {
+	if v := o.Get(k); v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
 }
 
 func stringList(v js.Value) []string {
@@ -411,97 +460,20 @@ func stringList(v js.Value) []string {
 	return out
 }
 
-func objectJS(id, kind, area string, version uint64, fields map[string]msgpack.RawMessage) js.Value {
-	o := jsObject.New()
-	o.Set("id", id)
-	o.Set("kind", kind)
-	o.Set("area", area)
-	o.Set("version", float64(version))
-	o.Set("fields", values(fields))
-	return o
+// entries decodes entries that synk.js encoded as one msgpack map in a
+// Uint8Array.
+func entries(v js.Value) (map[string]any, error) {
+	if !v.InstanceOf(jsUint8Array) {
+		return nil, bridge.ErrEntries
+	}
+	b := make([]byte, v.Length())
+	js.CopyBytesToGo(b, v)
+	return bridge.DecodeEntries(b)
 }
 
-// entries converts a JS object of entries to Go values.
-func entries(obj js.Value) (map[string]any, error) {
-	v, err := fromJS(obj, 0)
-	if err != nil {
-		return nil, fmt.Errorf("synk: %w", err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("synk: entries must be a plain object")
-	}
-	return m, nil
-}
-
-// values decodes msgpack values into a JS object.
-func values(m map[string]msgpack.RawMessage) js.Value {
-	o := jsObject.New()
-	for k, raw := range m {
-		var v any
-		if err := msgpack.Unmarshal(raw, &v); err != nil {
-			v = []byte(raw)
-		}
-		o.Set(k, toJS(v))
-	}
-	return o
-}
-
-// forward hands every event of c to onEvent until c is closed.
-func forward(c *client.Conn, onEvent js.Value) {
-	for e := range c.Events() {
-		if onEvent.Type() == js.TypeFunction {
-			onEvent.Invoke(jsEvent(e))
-		}
-	}
-}
-
-// jsEvent is e as synk.js hands it to handlers: SynkEvent, ObjectEvent,
-// ResetEvent or WrittenEvent of synk.d.ts, built here once.
-func jsEvent(e client.Event) js.Value {
-	o := jsObject.New()
-	if e.Room != "" {
-		o.Set("room", e.Room)
-	}
-	if e.Err != nil {
-		o.Set("error", jsError(e.Err))
-	}
-	switch e.Kind {
-	case client.EventObjectsReset:
-		o.Set("kind", "reset")
-	case client.EventWritten:
-		o.Set("kind", "written")
-		o.Set("object", e.Object)
-		o.Set("version", float64(e.Version))
-	case client.EventObjectPut, client.EventObjectUpdate, client.EventObjectMove, client.EventObjectRemove, client.EventObjectDelete:
-		o.Set("kind", "object")
-		o.Set("op", strings.ToLower(strings.TrimPrefix(e.Kind.String(), "Object")))
-		o.Set("object", e.Object)
-		if e.Area != "" {
-			o.Set("area", e.Area)
-		}
-		o.Set("version", float64(e.Version))
-		o.Set("fields", values(e.Fields))
-		o.Set("deleted", toJS(stringsToAny(e.Deleted)))
-	default: // presence and the connection's state
-		kind := strings.ToLower(e.Kind.String())
-		if e.Kind == client.EventRoomClosed {
-			kind = "closed"
-		}
-		o.Set("kind", kind)
-		if e.Client != "" {
-			o.Set("client", e.Client)
-		}
-		o.Set("entries", values(e.Entries))
-		o.Set("deleted", toJS(stringsToAny(e.Deleted)))
-	}
-	return o
-}
-
-func stringsToAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, x := range s {
-		out[i] = x
-	}
-	return out
+// bytesJS copies b into a new Uint8Array.
+func bytesJS(b []byte) js.Value {
+	a := jsUint8Array.New(len(b))
+	js.CopyBytesToJS(a, b)
+	return a
 }

@@ -59,6 +59,8 @@ export interface ObjectEvent {
   room: string;
   object: string;
   area?: string;
+  /** put: what the object is, as given to create (e.g. "crate"). */
+  objectKind?: string;
   version: number;
   fields: Values;
   deleted: string[];
@@ -144,6 +146,10 @@ export interface JoinOptions extends RoomOptions {
   /** The token (a JSON Web Token) a server with auth requires; its
    *  subject is then the client id. */
   token?: string;
+  /** When the page gets events: "message" (default) each websocket
+   *  message's events together as soon as they arrive; "frame" at most
+   *  once per animation frame, for pages that draw them. */
+  deliver?: "message" | "frame";
 }
 
 export class Room {
@@ -196,10 +202,11 @@ export class Conn {
   close(): Promise<void>;
 }
 
-/** Loads the wasm client (done by the other calls on first use). */
+/** Starts the client's Web Worker and loads the wasm client in it (done
+ *  by the other calls on first use). */
 export function load(): Promise<unknown>;
 /** ws(s)://<server synk.js came from>/ws */
 export function defaultURL(): string;
-export function connect(url?: string | string[], opts?: { client?: string; store?: string; token?: string }): Promise<Conn>;
+export function connect(url?: string | string[], opts?: { client?: string; store?: string; token?: string; deliver?: "message" | "frame" }): Promise<Conn>;
 export function join(name: string, opts?: JoinOptions): Promise<Room>;
 export function join(url: string | string[], name: string, opts?: JoinOptions): Promise<Room>;

@@ -1,6 +1,7 @@
-// synk.js — the Synk browser client. Loads the Go client compiled to
-// WebAssembly (synk.wasm, with wasm_exec.js from the same Go toolchain) and
-// gives it a small promise-and-events API:
+// synk.js — the Synk browser client. Runs the Go client compiled to
+// WebAssembly (synk.wasm, with wasm_exec.js from the same Go toolchain) in
+// a Web Worker (synk-worker.js), so that it takes no time from the page's
+// frames, and gives it a small promise-and-events API:
 //
 //   import * as synk from "https://your-synk-server/synk.js";
 //   const room = await synk.join("lobby", { presence: { name: "ada" } });
@@ -8,42 +9,138 @@
 //   await room.presence.set({ x: 1, y: 2 });
 //   room.close();
 //
+// Events cross from the worker in batches (one message per websocket
+// message, or per animation frame with deliver "frame"), as msgpack that
+// synk-codec.js decodes once. Each room keeps a copy of its members,
+// objects and pending writes from them, so that members() and
+// objects.list() answer at once.
+//
 // Types: synk.d.ts beside this file.
+
+import { encode, decode } from "./synk-codec.js";
 
 const base = new URL(".", import.meta.url);
 let loading = null;
 
-/** Loads the wasm client once; every other call awaits it. */
+/**
+ * Starts the client's worker (synk-worker.js) and loads the wasm client
+ * in it, once; every other call awaits it. Resolves to the link to the
+ * worker, which pages need not use.
+ */
 export function load() {
   if (!loading) loading = boot().catch((e) => { loading = null; throw e; });
   return loading;
 }
 
 async function boot() {
-  const src = await fetch(new URL("synk.wasm", base));
-  if (!src.ok) throw await httpError(src);
-  if (!globalThis.Go) await import(new URL("wasm_exec.js", base).href);
-  const go = new globalThis.Go();
-  const ready = new Promise((resolve) => { globalThis.__synkReady = resolve; });
-  let result;
-  try {
-    result = await WebAssembly.instantiateStreaming(src, go.importObject);
-  } catch (e) { // a server without application/wasm, or an old browser
-    const bytes = await (await fetch(new URL("synk.wasm", base))).arrayBuffer();
-    result = await WebAssembly.instantiate(bytes, go.importObject);
+  const url = new URL("synk-worker.js", base);
+  let src = url.href;
+  if (url.origin !== globalThis.location?.origin) {
+    // A worker must come from the page's origin: a page embedding synk.js
+    // from a Synk server starts one that imports the server's script
+    // (allowed across origins like synk.js itself).
+    src = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
   }
-  go.run(result.instance); // resolves only when main exits: never awaited
-  await ready;
-  return globalThis.__synk;
+  const link = new Link(new Worker(src, { type: "module", name: "synk" }));
+  try {
+    await link.ready;
+  } finally {
+    if (src !== url.href) URL.revokeObjectURL(src);
+  }
+  return link;
 }
 
-// httpError turns a failed fetch of the client into an Error as the
-// protocol's: the server's JSON error when it sent one (a binary built
-// without the browser client says so), else the HTTP status.
-async function httpError(resp) {
-  let e = { code: 0, name: "", message: `synk.wasm: HTTP ${resp.status}` };
-  try { e = { ...e, ...(await resp.json()).error }; } catch { /* not JSON */ }
-  return Object.assign(new Error(e.message), { code: e.code, codeName: e.name });
+// Link is synk.js's end of the worker: calls with promises, and event
+// batches routed to the connection whose dial asked for them.
+class Link {
+  #worker;
+  #next = 1;
+  #calls = new Map(); // call id → {resolve}
+  #events = new Map(); // dial call id → function(events)
+
+  constructor(worker) {
+    this.#worker = worker;
+    this.ready = new Promise((resolve, reject) => {
+      worker.onerror = (e) => {
+        e.preventDefault?.();
+        reject(new Error("synk: the client's worker did not start" + (e.message ? ": " + e.message : "")));
+      };
+      worker.onmessage = ({ data: m }) => {
+        if (m.ready) { resolve(); worker.onmessage = ({ data }) => this.#message(data); }
+        else if (m.boot) reject(synkError(m.boot));
+      };
+    });
+  }
+
+  /**
+   * Calls f in the worker; resolves to its answer {r, e, p}. onEvents,
+   * for a dial, receives the connection's events.
+   * @param {string} f
+   * @param {any[]} a
+   * @param {{transfer?: Transferable[], onEvents?: (evs: any[]) => void, signal?: AbortSignal}} [o]
+   * @returns {Promise<{r?: any, e?: any, p?: Uint8Array}>}
+   */
+  call(f, a, { transfer = [], onEvents, signal } = {}) {
+    const i = this.#next++;
+    if (onEvents) this.#events.set(i, onEvents);
+    const p = new Promise((resolve) => this.#calls.set(i, resolve));
+    this.#worker.postMessage({ i, f, a }, transfer);
+    if (signal) {
+      const abort = () => this.#worker.postMessage({ f: "abort", i });
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+      p.finally(() => signal.removeEventListener("abort", abort));
+    }
+    if (onEvents) p.then((m) => { if (m.e) this.#events.delete(i); });
+    return p;
+  }
+
+  #message(m) {
+    if (m.b) {
+      const deliver = this.#events.get(m.c);
+      if (!deliver) return;
+      for (const b of m.b) {
+        let events;
+        try {
+          events = decode(b);
+        } catch (err) {
+          console.error("synk: a malformed event batch from the worker:", err);
+          continue;
+        }
+        deliver(events);
+      }
+      return;
+    }
+    const resolve = this.#calls.get(m.i);
+    this.#calls.delete(m.i);
+    resolve?.(m);
+  }
+}
+
+// result is a call's result, or throws its error.
+function result(m) {
+  if (m.e) throw synkError(m.e);
+  return m.r;
+}
+
+// synkError makes the Error of synk.d.ts's SynkError from its fields.
+function synkError(e) {
+  const fields = { code: e.code || 0 };
+  if (e.codeName) fields.codeName = e.codeName;
+  if (e.pending) fields.pending = true;
+  return Object.assign(new Error(e.message), fields);
+}
+
+// entries encodes a page's entries or fields for the worker.
+function entries(v) {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || ArrayBuffer.isView(v)) {
+    throw new TypeError("synk: entries must be a plain object");
+  }
+  try {
+    return encode(v);
+  } catch (e) {
+    throw new TypeError("synk: " + e.message);
+  }
 }
 
 /** The websocket URL of the server synk.js was loaded from. */
@@ -53,29 +150,29 @@ export function defaultURL() {
   return u.href;
 }
 
-const conns = new Map(); // key url|client → Promise<Conn>
+const conns = new Map(); // key url|client|store|token|deliver → Promise<Conn>
 
 // What one class of this module may see of the other's private state,
 // set in their static blocks: nothing of it is public.
-let connAPI, connRooms, connEvent, roomEmit, roomHold, roomRelease;
+let connLink, connRooms, connEvents, roomApply, roomRelease;
 
 /** A connection to a Synk server; it reconnects by itself. */
 export class Conn {
-  #api;
+  #link;
   #id;
   #rooms = new Map();
   #joining = new Map(); // room name → events that came before its join resolved
   #handlers = new Map();
 
   static {
-    connAPI = (c) => c.#api;
+    connLink = (c) => c.#link;
     connRooms = (c) => c.#rooms;
-    connEvent = (c, e) => c.#event(e);
+    connEvents = (c, evs) => c.#events(evs);
   }
 
   /** Made by connect; not for pages to call. */
-  constructor(api, id, client) {
-    this.#api = api;
+  constructor(link, id, client) {
+    this.#link = link;
     this.#id = id;
     /** The client id the server gave this connection. */
     this.client = client;
@@ -90,19 +187,17 @@ export class Conn {
    * await get them. opts: {observer, presence}.
    */
   async join(name, opts = {}) {
+    const presence = opts.presence ? entries(opts.presence) : null;
     const early = [];
     this.#joining.set(name, early);
-    let id;
+    let res;
     try {
-      id = await this.#api.join(this.#id, name, {
-        observer: !!opts.observer,
-        presence: opts.presence || undefined,
-      });
+      res = result(await this.#link.call("join", [this.#id, name, !!opts.observer, presence],
+        { transfer: presence ? [presence.buffer] : [] }));
     } finally {
       this.#joining.delete(name);
     }
-    const room = new Room(this, id, name, !!opts.observer);
-    roomHold(room, early);
+    const room = new Room(this, res.id, name, !!opts.observer, decode(res.state), early);
     this.#rooms.set(name, room);
     setTimeout(() => roomRelease(room), 0);
     return room;
@@ -114,7 +209,7 @@ export class Conn {
    * opts: {event, actor, payload, mates (default 1), labels, selector
    * (Kubernetes syntax), timeout (ms, on the server), signal (AbortSignal)}.
    */
-  meet(opts) { return this.#api.meet("conn", this.#id, opts); }
+  meet(opts) { return meet(this.#link, "conn", this.#id, opts); }
 
   /** Subscribes to connection events: "disconnected", "reconnected", "closed". */
   on(kind, fn) { return on(this.#handlers, kind, fn); }
@@ -124,20 +219,24 @@ export class Conn {
     if (this.closed) return;
     this.closed = true;
     for (const [key, p] of conns) if (await p.catch(() => null) === this) conns.delete(key);
-    await this.#api.close(this.#id);
+    result(await this.#link.call("close", [this.#id]));
   }
 
-  // ev comes from the bridge in its final shape (synk.d.ts).
-  #event(ev) {
-    if (ev.room) {
-      const room = this.#rooms.get(ev.room);
-      if (room) roomEmit(room, ev);
-      else this.#joining.get(ev.room)?.push(ev);
-      if (ev.kind === "closed") this.#rooms.delete(ev.room);
-      return;
+  // evs is one batch from the worker, in synk.d.ts's shapes, plus the
+  // rooms' states ("sync") that keep their copies whole.
+  #events(evs) {
+    for (const ev of evs) {
+      if (ev.error) ev.error = synkError(ev.error);
+      if (ev.room) {
+        const room = this.#rooms.get(ev.room);
+        if (room) roomApply(room, ev);
+        else this.#joining.get(ev.room)?.push(ev);
+        if (ev.kind === "closed") this.#rooms.delete(ev.room);
+        continue;
+      }
+      emit(this.#handlers, ev.kind, ev);
+      for (const r of this.#rooms.values()) roomApply(r, ev);
     }
-    emit(this.#handlers, ev.kind, ev);
-    for (const r of this.#rooms.values()) roomEmit(r, ev);
   }
 }
 
@@ -145,55 +244,64 @@ export class Conn {
 export class Room {
   #id;
   #handlers = new Map();
-  #held = null; // events held until the join's caller could register handlers
+  #held; // events held until the join's caller could register handlers
+  // The room as the client in the worker has it, kept from its events:
+  // the synchronous reads answer from here.
+  #members = new Map(); // client → entries
+  #objects = new Map(); // id → SynkObject
+  #pending = []; // the worker's last list of unanswered writes
+  #writing = []; // writes of this page not yet answered: pending before the worker lists them
 
   static {
-    roomEmit = (r, ev) => r.#emit(ev);
-    roomHold = (r, held) => { r.#held = held; };
+    roomApply = (r, ev) => r.#event(ev);
     roomRelease = (r) => r.#release();
   }
 
   /** Made by Conn.join; not for pages to call. */
-  constructor(conn, id, name, observer) {
+  constructor(conn, id, name, observer, state, held) {
     this.conn = conn;
     this.name = name;
     this.observer = observer;
     this.#id = id;
-    const api = connAPI(conn);
+    this.#held = held;
+    this.#sync(state);
+    const link = connLink(conn);
+    const call = async (f, a, transfer) => result(await link.call(f, [id, ...a], { transfer }));
     /** This client's own entries in the room. */
     this.presence = {
       /** Stores entries; resolves when the server has them. */
-      set: (entries) => api.set(id, entries),
+      set: async (values) => { const b = entries(values); return call("set", [b], [b.buffer]); },
       /** Removes keys. */
-      delete: (...keys) => api.del(id, keys),
+      delete: (...keys) => call("del", [keys]),
     };
     /** The room's objects: subscribe to areas, read the cache, write. */
     this.objects = {
       /** Changes the areas received; resolves when the cache reflects it. */
-      subscribe: (add = [], remove = []) => api.subscribe(id, add, remove),
+      subscribe: (add = [], remove = []) => call("subscribe", [add, remove]),
       /** Cached objects in the subscribed areas, sorted by id. */
-      list: () => api.objects(id) || [],
+      list: () => [...this.#objects.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
       /** One cached object, or undefined. */
-      get: (oid) => (api.objects(id) || []).find((o) => o.id === oid),
+      get: (oid) => this.#objects.get(oid),
       /** Creates an object; resolves to its version (1). */
-      create: (oid, kind, area, fields = {}) => api.write(id, "create", oid, { kind, area, fields }),
+      create: (oid, kind, area, fields = {}) => this.#write("create", oid, { kind, area, fields }),
       /** Stores fields (last writer wins per field); opts: {delete: [...], expect: version}. */
-      update: (oid, fields, opts = {}) =>
-        api.write(id, "update", oid, { fields, delete: opts.delete, expect: opts.expect }),
+      update: (oid, fields, opts = {}) => this.#write("update", oid, { fields, delete: opts.delete, expect: opts.expect }),
       /** Moves an object to another area; opts: {expect}. */
-      move: (oid, area, opts = {}) => api.write(id, "move", oid, { area, expect: opts.expect }),
+      move: (oid, area, opts = {}) => this.#write("move", oid, { area, expect: opts.expect }),
       /** Deletes an object; opts: {expect}. */
-      delete: (oid, opts = {}) => api.write(id, "delete", oid, { expect: opts.expect }),
+      delete: (oid, opts = {}) => this.#write("delete", oid, { expect: opts.expect }),
       /** Writes not yet answered, oldest first: [{op, object, area?}]. */
-      pending: () => api.pending(id) || [],
+      pending: () => this.#pendingList(),
     };
   }
 
   /** Every participant and its entries, this client included unless observing. */
-  members() { return connAPI(this.conn).members(this.#id) || []; }
+  members() {
+    return [...this.#members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([client, entries]) => ({ client, entries }));
+  }
 
   /** Conn.meet, scoped to this room: only requests made in it meet. */
-  meet(opts) { return connAPI(this.conn).meet("room", this.#id, opts); }
+  meet(opts) { return meet(connLink(this.conn), "room", this.#id, opts); }
 
   /**
    * Subscribes to "join", "change", "leave", "disconnected", "reconnected",
@@ -210,47 +318,131 @@ export class Room {
   async close() {
     const rooms = connRooms(this.conn);
     rooms.delete(this.name);
-    await connAPI(this.conn).leave(this.#id).catch(() => {});
+    await connLink(this.conn).call("leave", [this.#id]);
     if (rooms.size === 0) await this.conn.close();
   }
 
-  #emit(ev) {
+  async #write(op, oid, o) {
+    const mine = { op, object: oid };
+    if ((op === "create" || op === "move") && o.area) mine.area = o.area;
+    const fields = o.fields ? entries(o.fields) : undefined;
+    this.#writing.push(mine);
+    let m;
+    try {
+      m = await connLink(this.conn).call("write", [this.#id, op, oid, { ...o, fields }],
+        { transfer: fields ? [fields.buffer] : [] });
+    } finally {
+      this.#writing.splice(this.#writing.indexOf(mine), 1);
+    }
+    if (m.p) this.#pending = decode(m.p);
+    return result(m);
+  }
+
+  // The worker's list, then this page's writes it did not list yet.
+  #pendingList() {
+    const listed = this.#pending.map((p) => ({ ...p }));
+    const left = listed.map((p) => p.op + "\0" + p.object + "\0" + (p.area || ""));
+    const out = listed;
+    for (const w of this.#writing) {
+      const i = left.indexOf(w.op + "\0" + w.object + "\0" + (w.area || ""));
+      if (i >= 0) left[i] = null;
+      else out.push({ ...w });
+    }
+    return out;
+  }
+
+  #event(ev) {
     if (this.#held) this.#held.push(ev);
-    else emit(this.#handlers, ev.kind, ev);
+    else this.#deliver(ev);
   }
 
   #release() {
     const held = this.#held || [];
     this.#held = null;
-    for (const ev of held) emit(this.#handlers, ev.kind, ev);
+    for (const ev of held) this.#deliver(ev);
   }
+
+  // deliver updates the room's copy, then runs the handlers: a handler
+  // sees members() and objects with its event applied.
+  #deliver(ev) {
+    switch (ev.kind) {
+      case "sync": this.#sync(ev); return;
+      case "join": this.#members.set(ev.client, { ...ev.entries }); break;
+      case "change": {
+        const m = { ...this.#members.get(ev.client) };
+        for (const k of ev.deleted) delete m[k];
+        this.#members.set(ev.client, Object.assign(m, ev.entries));
+        break;
+      }
+      case "leave": this.#members.delete(ev.client); break;
+      case "object": this.#object(ev); break;
+    }
+    emit(this.#handlers, ev.kind, ev);
+  }
+
+  #object(ev) {
+    const old = this.#objects.get(ev.object);
+    switch (ev.op) {
+      case "put":
+        this.#objects.set(ev.object, { id: ev.object, kind: ev.objectKind ?? old?.kind ?? "", area: ev.area ?? "", version: ev.version, fields: { ...ev.fields } });
+        break;
+      case "update": {
+        if (!old) break;
+        const fields = { ...old.fields };
+        for (const k of ev.deleted) delete fields[k];
+        this.#objects.set(ev.object, { ...old, version: ev.version, fields: Object.assign(fields, ev.fields) });
+        break;
+      }
+      case "move":
+        if (old) this.#objects.set(ev.object, { ...old, area: ev.area ?? old.area, version: ev.version });
+        break;
+      case "remove": case "delete":
+        this.#objects.delete(ev.object);
+        break;
+    }
+  }
+
+  // sync replaces the parts of the room's copy that s carries.
+  #sync(s) {
+    if (s.members) this.#members = new Map(s.members.map((m) => [m.client, m.entries]));
+    if (s.objects) this.#objects = new Map(s.objects.map((o) => [o.id, o]));
+    if (s.pending) this.#pending = s.pending;
+  }
+}
+
+function meet(link, kind, id, opts = {}) {
+  const { signal, ...o } = opts;
+  return link.call("meet", [kind, id, o], { signal }).then(result);
 }
 
 /**
  * Connects to url (default: the server synk.js came from), or to the
  * first that answers of a list of urls (the nodes of a cluster): after a
  * disconnect each reconnect attempt goes to the next, with the same rooms,
- * cache and unanswered writes. opts: {client,
- * store, token}. token: the token a server with auth requires. With store, a name, the connection keeps each joined room's
- * objects, position and unanswered writes in IndexedDB: a write made
- * offline survives a closed tab and goes out when a page joins the room
- * again with the same store. Connections are shared per url, client id
- * and store.
+ * cache and unanswered writes. opts: {client, store, token, deliver}.
+ * token: the token a server with auth requires. With store, a name, the
+ * connection keeps each joined room's objects, position and unanswered
+ * writes in IndexedDB: a write made offline survives a closed tab and
+ * goes out when a page joins the room again with the same store.
+ * deliver: "message" (the default) hands the page each websocket
+ * message's events together, as soon as they arrive; "frame" at most
+ * once per animation frame. Connections are shared per url, client id,
+ * store, token and deliver.
  */
 export async function connect(url = defaultURL(), opts = {}) {
   url = [].concat(url).join(" ");
-  const key = url + "|" + (opts.client || "") + "|" + (opts.store || "") + "|" + (opts.token || "");
+  const deliver = opts.deliver === "frame" ? "frame" : "message";
+  const key = [url, opts.client || "", opts.store || "", opts.token || "", deliver].join("|");
   if (!conns.has(key)) {
     const p = (async () => {
-      const api = await load();
+      const link = await load();
       let conn;
       const queued = [];
-      const res = await api.dial(url, { client: opts.client || "", store: opts.store || "", token: opts.token || "" }, (e) => {
-        // Called from Go: run handlers in a later microtask, never on Go's stack.
-        queueMicrotask(() => (conn ? connEvent(conn, e) : queued.push(e)));
-      });
-      conn = new Conn(api, res.id, res.client);
-      queued.forEach((e) => connEvent(conn, e));
+      const m = await link.call("dial", [url, { client: opts.client || "", store: opts.store || "", token: opts.token || "", deliver }],
+        { onEvents: (evs) => (conn ? connEvents(conn, evs) : queued.push(evs)) });
+      const res = result(m);
+      conn = new Conn(link, res.id, res.client);
+      queued.forEach((evs) => connEvents(conn, evs));
       return conn;
     })();
     conns.set(key, p);
@@ -261,12 +453,13 @@ export async function connect(url = defaultURL(), opts = {}) {
 
 /**
  * Joins a room: join(name, opts) on the default server, or
- * join(url, name, opts), url a string or a list (see connect). opts: { observer, presence, client, store, token }.
+ * join(url, name, opts), url a string or a list (see connect). opts: {observer,
+ * presence, client, store, token, deliver}.
  */
 export async function join(...args) {
   const [url, name, opts = {}] =
     typeof args[1] === "string" ? args : [defaultURL(), args[0], args[1] || {}];
-  const conn = await connect(url, { client: opts.client, store: opts.store, token: opts.token });
+  const conn = await connect(url, { client: opts.client, store: opts.store, token: opts.token, deliver: opts.deliver });
   return conn.join(name, opts);
 }
 

@@ -167,6 +167,76 @@ test("handlers may call back into the client without deadlock", async () => {
   await b.close();
 });
 
+// watchWorker makes a page about to be opened record what synk.js's
+// worker sends it; batchKinds lists, per message, the kinds of the events
+// it carried.
+async function watchWorker(page) {
+  await page.addInitScript(() => {
+    window.workerBatches = [];
+    const W = window.Worker;
+    window.Worker = class extends W {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener("message", ({ data }) => { if (data.b) window.workerBatches.push(data.b); });
+      }
+    };
+  });
+}
+
+const batchKinds = (page) => page.evaluate(async () => {
+  const { decode } = await import("/synk-codec.js");
+  return window.workerBatches.map((bs) => bs.flatMap((b) => decode(b).map((e) => e.kind)));
+});
+
+test("the client runs in a worker and hands the page each websocket message's events at once", async () => {
+  // 30 members join through the HTTP API; a page joining gets them in one
+  // Joined frame: 30 join events in one message from the worker.
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(synk.url + "/synk/crowd", { method: "POST", body: JSON.stringify({ c: "m" + i, d: [{ k: "x", v: i }] }) });
+    assert.equal(res.status, 200, await res.text());
+  }
+  const page = await browser.context.newPage();
+  await watchWorker(page);
+  await page.goto(synk.url + "/synk.d.ts"); // a page of the server's origin with no client of its own
+  const seen = await page.evaluate(async () => {
+    const synk = await import("/synk.js");
+    window.room = await synk.join("crowd", { client: "page" });
+    return {
+      members: window.room.members().length,
+      x7: window.room.members().find((m) => m.client === "m7")?.entries.x,
+      // No Go on the page's thread: neither wasm_exec.js's Go nor the bridge.
+      goOnPage: typeof window.Go !== "undefined" || typeof window.__synk !== "undefined",
+    };
+  });
+  assert.deepEqual(seen, { members: 31, x7: 7, goOnPage: false });
+  const joins = (await batchKinds(page)).map((kinds) => kinds.filter((k) => k === "join").length);
+  assert.ok(joins.some((n) => n >= 30), `the 30 joins came in messages of ${joins}`);
+
+  // Deliver "frame": a burst of 100 changes reaches a page in at most one
+  // message per animation frame, not one per websocket message.
+  const watcher = await browser.context.newPage();
+  await watchWorker(watcher);
+  await watcher.goto(synk.url + "/synk.d.ts");
+  await watcher.evaluate(async () => {
+    const synk = await import("/synk.js");
+    window.room = await synk.join("crowd", { client: "watcher", observer: true, deliver: "frame" });
+    window.changes = 0;
+    window.room.on("change", (e) => { if (e.client === "page") window.changes++; });
+    window.frames = 0;
+    const count = () => { window.frames++; if (window.changes < 100) requestAnimationFrame(count); };
+    requestAnimationFrame(count);
+  });
+  const before = (await batchKinds(watcher)).length;
+  await page.evaluate(() => Promise.all(Array.from({ length: 100 }, (_, i) => window.room.presence.set({ n: i }))));
+  await watcher.waitForFunction(() => window.changes === 100);
+  const messages = (await batchKinds(watcher)).slice(before).filter((kinds) => kinds.includes("change")).length;
+  const frames = await watcher.evaluate(() => window.frames);
+  assert.ok(messages <= frames + 3, `100 changes came in ${messages} messages over ${frames} frames`);
+  assert.equal(await watcher.evaluate(() => window.room.members().find((m) => m.client === "page").entries.n), 99);
+  await watcher.close();
+  await page.close();
+});
+
 test("a server with auth takes a page's token and refuses a page without one", async () => {
   const dir = mkdtempSync(join(tmpdir(), "synk-auth-"));
   const secret = join(dir, "secret");

@@ -1,0 +1,127 @@
+// synk-worker.js — the dedicated Web Worker in which synk.js runs the Go
+// client (synk.wasm, with wasm_exec.js from the same Go toolchain), so
+// that neither its work nor Go's garbage collector takes time from the
+// page's frames. synk.js starts it; pages do not talk to it.
+//
+// Messages, page → worker:
+//   {i, f, a}       call f (a function of the wasm bridge, wasm/main_js.go)
+//                   with the arguments a; entries travel as msgpack bytes
+//   {f: "abort", i} abort call i (a meet the page withdrew)
+// worker → page:
+//   {ready: true} or {boot: error}  once, when the client is loaded or not
+//   {i, r, p} / {i, e, p}  call i's result or error; p, after a write, the
+//                   room's pending writes as msgpack
+//   {c, b}          events of the connection that call c dialled: a list of
+//                   msgpack batches (internal/bridge), their buffers
+//                   transferred; at most one such message per task, or per
+//                   animation frame for a connection dialled with
+//                   deliver "frame"
+
+const here = new URL(".", import.meta.url);
+let api = null;
+const aborts = new Map(); // call id → AbortController of a meet
+// dial call id → {frame, batches, scheduled}; kept after a close, so
+// that the connection's last events (its "closed") still reach the page.
+const queues = new Map();
+
+async function boot() {
+  const src = await fetch(new URL("synk.wasm", here));
+  if (!src.ok) throw await httpError(src);
+  if (!globalThis.Go) await import(new URL("wasm_exec.js", here).href);
+  const go = new globalThis.Go();
+  const ready = new Promise((resolve) => { globalThis.__synkReady = resolve; });
+  let result;
+  try {
+    result = await WebAssembly.instantiateStreaming(src, go.importObject);
+  } catch { // a server without application/wasm
+    const bytes = await (await fetch(new URL("synk.wasm", here))).arrayBuffer();
+    result = await WebAssembly.instantiate(bytes, go.importObject);
+  }
+  go.run(result.instance); // resolves only when main exits: never awaited
+  await ready;
+  api = globalThis.__synk;
+}
+
+// httpError describes a failed fetch of the client as the protocol's
+// errors are: the server's JSON error when it sent one (a binary built
+// without the browser client says so), else the HTTP status.
+async function httpError(resp) {
+  let e = { code: 0, name: "", message: `synk.wasm: HTTP ${resp.status}` };
+  try { e = { ...e, ...(await resp.json()).error }; } catch { /* not JSON */ }
+  return { message: e.message, code: e.code, codeName: e.name || undefined };
+}
+
+// plain turns what a call threw into what postMessage can carry.
+function plain(e) {
+  if (e && typeof e === "object" && "message" in e) {
+    const out = { message: String(e.message), code: typeof e.code === "number" ? e.code : 0 };
+    if (e.codeName) out.codeName = e.codeName;
+    if (e.pending) out.pending = true;
+    return out;
+  }
+  return { message: String(e), code: 0 };
+}
+
+// batch queues one event batch of connection c (a Uint8Array from Go);
+// the queue goes to the page once the current task is done (every batch
+// that one websocket message made), or on the next animation frame.
+function batch(c, b) {
+  const q = queues.get(c);
+  if (!q) return;
+  q.batches.push(b);
+  if (q.scheduled) return;
+  q.scheduled = true;
+  const flush = () => {
+    q.scheduled = false;
+    const bs = q.batches;
+    q.batches = [];
+    self.postMessage({ c, b: bs }, { transfer: bs.map((x) => x.buffer) });
+  };
+  if (!q.frame) queueMicrotask(flush);
+  else if (typeof self.requestAnimationFrame === "function") self.requestAnimationFrame(flush);
+  else setTimeout(flush, 16);
+}
+
+async function call(i, f, a) {
+  if (!api) throw new Error("synk worker: the client is not loaded");
+  switch (f) {
+    case "dial": {
+      const [urls, opts] = a;
+      queues.set(i, { frame: opts.deliver === "frame", batches: [], scheduled: false });
+      try {
+        return await api.dial(urls, opts, (b) => batch(i, b));
+      } catch (e) {
+        queues.delete(i);
+        throw e;
+      }
+    }
+    case "meet": {
+      const ac = new AbortController();
+      aborts.set(i, ac);
+      try {
+        return await api.meet(a[0], a[1], a[2], ac.signal);
+      } finally {
+        aborts.delete(i);
+      }
+    }
+    case "join": case "set": case "del": case "leave": case "subscribe": case "write": case "close":
+      return api[f](...a);
+  }
+  throw new Error(`synk worker: no call ${f}`);
+}
+
+self.onmessage = async ({ data: m }) => {
+  if (m.f === "abort") { aborts.get(m.i)?.abort(); return; }
+  const out = { i: m.i };
+  try {
+    out.r = await call(m.i, m.f, m.a);
+  } catch (e) {
+    out.e = plain(e);
+  }
+  if (m.f === "write") out.p = api.pending(m.a[0]);
+  const transfer = [];
+  for (const v of [out.r?.state, out.p]) if (v instanceof Uint8Array) transfer.push(v.buffer);
+  self.postMessage(out, { transfer });
+};
+
+boot().then(() => self.postMessage({ ready: true }), (e) => self.postMessage({ boot: plain(e) }));
