@@ -1,14 +1,21 @@
 // Browser figures, reported not asserted: time from page load to joined
-// room in the world demo, and the round trip of 1,000 sequential presence
-// updates between two pages (A sets n, B echoes it, A waits for the echo).
+// room in the world demo, the round trip of 1,000 sequential presence
+// updates between two pages (A sets n, B echoes it, A waits for the echo),
+// and what receiving avatar poses costs a page's main thread (ingest.mjs).
 //
-//   make bench-browser
+//   make bench-browser              # all of it
+//   PARTS=ingest RUNS=3 SECONDS=15 AVATARS=10,50,100,200 make bench-browser
 import { startSynk, launchBrowser, openWorld } from "./harness.mjs";
+import { ingestTable } from "./ingest.mjs";
 
 const N = Number(process.env.N || 1000);
-const synk = await startSynk();
+const parts = (process.env.PARTS || "join,rtt,ingest").split(",");
+// 200 avatars' rooms on one page's connection: the default limit is 16.
+const synk = await startSynk("-max-rooms", "256");
 const browser = await launchBrowser();
 try {
+  if (parts.includes("ingest")) console.log(await ingestTable(synk, browser));
+  if (parts.includes("join")) {
   const loads = [];
   for (let i = 0; i < 5; i++) {
     const p = await openWorld(browser.context, synk.url, "load" + i, "L" + i);
@@ -17,6 +24,8 @@ try {
   }
   loads.sort((a, b) => a - b);
   console.log(`page load → joined room (world demo, 5 fresh pages): median ${loads[2].toFixed(0)} ms, min ${loads[0].toFixed(0)} ms, max ${loads[4].toFixed(0)} ms`);
+  }
+  if (parts.includes("rtt")) {
 
   const open = async (name) => {
     const page = await browser.context.newPage();
@@ -31,7 +40,7 @@ try {
   const b = await open("b");
   await b.evaluate(() => {
     window.room.on("change", (e) => {
-      if (e.client === "a" && typeof e.values.n === "number") window.room.presence.set({ echo: e.values.n });
+      if (e.client === "a" && typeof e.entries.n === "number") window.room.presence.set({ echo: e.entries.n });
     });
   });
   const ms = await a.evaluate(async (n) => {
@@ -53,6 +62,7 @@ try {
   const sum = ms.reduce((x, y) => x + y, 0);
   console.log(`${N} sequential presence round trips between two pages: total ${(sum / 1000).toFixed(2)} s, ` +
     `mean ${(sum / N).toFixed(2)} ms, p50 ${ms[N >> 1].toFixed(2)} ms, p99 ${ms[Math.floor(N * 0.99)].toFixed(2)} ms`);
+  }
 } finally {
   await browser.close();
   await synk.stop();
