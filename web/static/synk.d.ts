@@ -146,9 +146,11 @@ export interface JoinOptions extends RoomOptions {
   /** The token (a JSON Web Token) a server with auth requires; its
    *  subject is then the client id. */
   token?: string;
-  /** When the page gets events: "message" (default) each websocket
-   *  message's events together as soon as they arrive; "frame" at most
-   *  once per animation frame, for pages that draw them. */
+  /** When the page gets events: "message" (default) as soon as they
+   *  arrive, each websocket message's events together (and those of
+   *  every message that came meanwhile, when they come faster than the
+   *  page takes them); "frame" at most once per animation frame, for
+   *  pages that draw them. */
   deliver?: "message" | "frame";
 }
 

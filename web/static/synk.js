@@ -9,8 +9,8 @@
 //   await room.presence.set({ x: 1, y: 2 });
 //   room.close();
 //
-// Events cross from the worker in batches (one message per websocket
-// message, or per animation frame with deliver "frame"), as msgpack that
+// Events cross from the worker in batches (a websocket message's events,
+// or an animation frame's with deliver "frame"), as msgpack that
 // synk-codec.js decodes once. Each room keeps a copy of its members,
 // objects and pending writes from them, so that members() and
 // objects.list() answer at once.
@@ -425,9 +425,10 @@ function meet(link, kind, id, opts = {}) {
  * writes in IndexedDB: a write made offline survives a closed tab and
  * goes out when a page joins the room again with the same store.
  * deliver: "message" (the default) hands the page each websocket
- * message's events together, as soon as they arrive; "frame" at most
- * once per animation frame. Connections are shared per url, client id,
- * store, token and deliver.
+ * message's events together, as soon as they arrive (with those of every
+ * message that came meanwhile, when they come faster than the page takes
+ * them); "frame" at most once per animation frame. Connections are
+ * shared per url, client id, store, token and deliver.
  */
 export async function connect(url = defaultURL(), opts = {}) {
   url = [].concat(url).join(" ");
