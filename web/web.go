@@ -54,6 +54,12 @@ var pages = map[string]string{"/": "index.html", "/observer": "observer.html", "
 // application/wasm, an ETag on everything with Cache-Control no-cache (so
 // browsers revalidate and get 304 until a new build), and allows any
 // origin to load the files, so that other sites can embed the client.
+//
+// The client's large files are also served under names that carry a hash
+// of their content (synk.<hash>.wasm, wasm_exec.<hash>.js), cached for a
+// year as immutable, and synk-worker.js is served naming them: a
+// returning visitor loads the wasm, and the code Chromium compiled from
+// it, from its cache without asking the server.
 func Handler() http.Handler {
 	root, err := fs.Sub(static, "static")
 	if err != nil {
@@ -72,18 +78,63 @@ func handlerFor(root fs.FS) *handler {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		h.files[p] = &file{data: b, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		h.files[p] = &file{data: b, etag: etag(b)}
 		return nil
 	})
+	h.hashNames()
 	return h
+}
+
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
+}
+
+// workerNames are the lines of synk-worker.js that name the client's
+// files, which hashNames rewrites.
+var workerNames = map[string]string{
+	"synk.wasm":    `const wasmFile = "synk.wasm";`,
+	"wasm_exec.js": `const execFile = "wasm_exec.js";`,
+}
+
+// hashNames adds the content-hashed names of the client's files, and
+// rewrites synk-worker.js to load them. Without the client (a binary
+// built without make wasm) it changes nothing, and the worker asks for
+// the plain names, which answer why they are missing.
+func (h *handler) hashNames() {
+	worker := h.files["synk-worker.js"]
+	if worker == nil || slices.ContainsFunc(clientFiles, func(n string) bool { return h.files[n] == nil }) {
+		return
+	}
+	src := string(worker.data)
+	for _, name := range clientFiles {
+		f := h.files[name]
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + strings.Trim(f.etag, `"`) + ext
+		h.files[hashed] = &file{data: f.data, etag: f.etag, immutable: true}
+		for _, enc := range []string{".br", ".gz"} {
+			if v := h.files[name+enc]; v != nil {
+				h.files[hashed+enc] = v
+			}
+		}
+		line := workerNames[name]
+		if !strings.Contains(src, line) {
+			panic("bug: synk-worker.js has no line " + line + " for the server to rewrite")
+		}
+		src = strings.Replace(src, line, strings.Replace(line, name, hashed, 1), 1)
+	}
+	// The rewritten worker is a few KB: it goes uncompressed.
+	delete(h.files, "synk-worker.js.br")
+	delete(h.files, "synk-worker.js.gz")
+	h.files["synk-worker.js"] = &file{data: []byte(src), etag: etag([]byte(src))}
 }
 
 type handler struct{ files map[string]*file }
 
 type file struct {
-	data []byte
-	etag string
+	data      []byte
+	etag      string
+	immutable bool // a content-hashed name: cache for a year
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +172,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctype = "application/octet-stream"
 	}
 	hd.Set("Content-Type", ctype)
-	hd.Set("Cache-Control", "no-cache")
+	if f.immutable {
+		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		hd.Set("Cache-Control", "no-cache")
+	}
 	hd.Set("Vary", "Accept-Encoding")
 	hd.Set("Access-Control-Allow-Origin", "*")
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -129,7 +184,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, enc := range []struct{ ext, name string }{{".br", "br"}, {".gz", "gzip"}} {
 		if v := h.files[name+enc.ext]; v != nil && acceptsEncoding(accept, enc.name) {
 			hd.Set("Content-Encoding", enc.name)
-			f = &file{data: v.data, etag: strings.TrimSuffix(f.etag, `"`) + "-" + enc.name + `"`}
+			f = &file{data: v.data, etag: strings.TrimSuffix(f.etag, `"`) + "-" + enc.name + `"`, immutable: f.immutable}
 			break
 		}
 	}

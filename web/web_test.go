@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,4 +107,58 @@ func TestHandler_noClient(t *testing.T) {
 	if _, err := os.Stat("static/synk.wasm"); (err == nil) != HasClient() {
 		t.Errorf("HasClient() = %v, but static/synk.wasm: %v", HasClient(), err)
 	}
+}
+
+// TestHandler_hashedNames: issue 20.3. The client's files are also served
+// under content-hashed names, cached as immutable, and the worker script
+// the server sends loads those.
+func TestHandler_hashedNames(t *testing.T) {
+	t.Parallel()
+	worker := "const here = 1;\nconst wasmFile = \"synk.wasm\";\nconst execFile = \"wasm_exec.js\";\nfetch(wasmFile);\n"
+	fs := fstest.MapFS{
+		"synk.wasm":         {Data: []byte("\x00asm wasm")},
+		"synk.wasm.br":      {Data: []byte("brotli of it")},
+		"wasm_exec.js":      {Data: []byte("globalThis.Go = class {};")},
+		"synk-worker.js":    {Data: []byte(worker)},
+		"synk-worker.js.br": {Data: []byte("stale brotli of the worker")},
+	}
+	h := handlerFor(fs)
+	wasmName := "synk." + strings.Trim(etag(fs["synk.wasm"].Data), `"`) + ".wasm"
+	execName := "wasm_exec." + strings.Trim(etag(fs["wasm_exec.js"].Data), `"`) + ".js"
+
+	rec := get(t, h, "/synk-worker.js", map[string]string{"Accept-Encoding": "br"})
+	want := strings.NewReplacer(`"synk.wasm"`, `"`+wasmName+`"`, `"wasm_exec.js"`, `"`+execName+`"`).Replace(worker)
+	if rec.Body.String() != want || rec.Header().Get("Content-Encoding") != "" || rec.Header().Get("Cache-Control") != "no-cache" {
+		t.Fatalf("worker = %q %v, want %q uncompressed and revalidated", rec.Body, rec.Header(), want)
+	}
+	for _, c := range []struct{ path, enc, body, ctype string }{
+		{"/" + wasmName, "", "\x00asm wasm", "application/wasm"},
+		{"/" + wasmName, "br", "brotli of it", "application/wasm"},
+		{"/" + execName, "gzip", "globalThis.Go = class {};", "text/javascript; charset=utf-8"},
+	} {
+		rec := get(t, h, c.path, map[string]string{"Accept-Encoding": c.enc})
+		if rec.Code != 200 || rec.Body.String() != c.body || rec.Header().Get("Content-Type") != c.ctype ||
+			rec.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("GET %s (%s) = %d %q %v", c.path, c.enc, rec.Code, rec.Body, rec.Header())
+		}
+	}
+	if rec := get(t, h, "/synk.wasm", nil); rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-cache" {
+		t.Errorf("GET /synk.wasm = %d %v, want the plain name revalidated", rec.Code, rec.Header())
+	}
+	if rec := get(t, h, "/synk.0123456789abcdef.wasm", nil); rec.Code != 404 {
+		t.Errorf("GET another hash = %d, want 404", rec.Code)
+	}
+
+	// A worker without the lines to rewrite is a bug found at start.
+	fs["synk-worker.js"] = &fstest.MapFile{Data: []byte("fetch('synk.wasm')")}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "wasmFile") {
+				t.Errorf("a worker naming no files: recover() = %v, want a panic naming the line", r)
+			}
+		}()
+		handlerFor(fs)
+	}()
+	// The embedded files hold together (this runs on the real worker).
+	Handler()
 }

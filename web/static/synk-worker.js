@@ -20,6 +20,10 @@
 //                   most once per animation frame
 
 const here = new URL(".", import.meta.url);
+// The server rewrites these two lines to name the client's files by a hash
+// of their content, which browsers may cache for good (web/web.go).
+const wasmFile = "synk.wasm";
+const execFile = "wasm_exec.js";
 let api = null;
 const aborts = new Map(); // call id → AbortController of a meet
 // dial call id → {frame, batches, scheduled}; kept after a close, so
@@ -27,16 +31,16 @@ const aborts = new Map(); // call id → AbortController of a meet
 const queues = new Map();
 
 async function boot() {
-  const src = await fetch(new URL("synk.wasm", here));
+  const src = await fetch(new URL(wasmFile, here));
   if (!src.ok) throw await httpError(src);
-  if (!globalThis.Go) await import(new URL("wasm_exec.js", here).href);
+  if (!globalThis.Go) await import(new URL(execFile, here).href);
   const go = new globalThis.Go();
   const ready = new Promise((resolve) => { globalThis.__synkReady = resolve; });
   let result;
   try {
     result = await WebAssembly.instantiateStreaming(src, go.importObject);
   } catch { // a server without application/wasm
-    const bytes = await (await fetch(new URL("synk.wasm", here))).arrayBuffer();
+    const bytes = await (await fetch(new URL(wasmFile, here))).arrayBuffer();
     result = await WebAssembly.instantiate(bytes, go.importObject);
   }
   go.run(result.instance); // resolves only when main exits: never awaited
