@@ -71,7 +71,7 @@ wasm-size:
 test-browser: deps build edge
 	cd web/test && node --test --test-concurrency=1 codec.test.mjs e2e.test.mjs
 
-## bench-browser: page load to joined room, and 1,000 sequential presence round trips
+## bench-browser: what avatar poses cost a page (synk.js beside plain JS), page load to joined room, and 1,000 sequential presence round trips
 bench-browser: deps build
 	cd web/test && node bench.mjs
 

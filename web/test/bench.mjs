@@ -16,14 +16,30 @@ const browser = await launchBrowser();
 try {
   if (parts.includes("ingest")) console.log(await ingestTable(synk, browser));
   if (parts.includes("join")) {
-  const loads = [];
-  for (let i = 0; i < 5; i++) {
-    const p = await openWorld(browser.context, synk.url, "load" + i, "L" + i);
-    loads.push(await p.evaluate(() => window.synkWorld.readyAt));
-    await p.close();
-  }
-  loads.sort((a, b) => a - b);
-  console.log(`page load → joined room (world demo, 5 fresh pages): median ${loads[2].toFixed(0)} ms, min ${loads[0].toFixed(0)} ms, max ${loads[4].toFixed(0)} ms`);
+    // Cold: a browser with an empty cache. Warm: the same browser again
+    // (a returning visitor: HTTP cache, and the compiled wasm that
+    // Chromium keeps with it).
+    const readyAt = async (context, i) => {
+      const p = await openWorld(context, synk.url, "load" + i, "L" + i);
+      const t = await p.evaluate(() => window.synkWorld.readyAt);
+      await p.close();
+      return t;
+    };
+    const cold = [], warm = [];
+    for (let i = 0; i < 5; i++) {
+      const b = await launchBrowser();
+      try {
+        cold.push(await readyAt(b.context, i));
+        for (let j = 0; j < 2; j++) warm.push(await readyAt(b.context, i));
+      } finally {
+        await b.close();
+      }
+    }
+    const report = (name, xs) => {
+      xs.sort((a, b) => a - b);
+      return `${name} median ${xs[(xs.length - 1) >> 1].toFixed(0)} ms [${xs[0].toFixed(0)}–${xs.at(-1).toFixed(0)}]`;
+    };
+    console.log(`page load → joined room (world demo; 5 fresh browsers, then each twice again): ${report("cold", cold)}, ${report("warm", warm)}`);
   }
   if (parts.includes("rtt")) {
 

@@ -7,10 +7,12 @@
 // avatar, notes its delay). Measured over SECONDS after a 2 s warm-up, from
 // Chromium's own counters (CDP Performance.getMetrics TaskDuration: time
 // the page's main thread spent in tasks):
-//   busy     main-thread task time / wall time
-//   µs/event main-thread task time / poses handled
-//   CPU      CPU time of Chromium's renderer processes (the page's main
-//            thread and synk.js's worker; /proc/PID/stat) / poses handled
+//   busy     main-thread task time / wall time: what is left of each
+//            frame's budget
+//   task µs  main-thread task time / poses handled (wall time: it grows
+//            when the thread waits for a core)
+//   CPU µs   CPU time of the renderer's main thread, and of its worker
+//            threads (synk.js's), from /proc/PID/task/TID/stat / poses
 //   late     animation frames later than 25 ms after the one before
 //   delay    publish (Go's clock) → handler (the page's), p50 and p95
 // Medians of RUNS runs, [min–max].
@@ -55,12 +57,12 @@ export async function ingestTable(synk, browser) {
   const lines = [
     `Avatar poses into one page, ${HZ} Hz each, ${SECONDS} s × ${RUNS} runs (medians [min–max]):`,
     "",
-    "| avatars | receiver | events/s | main-thread busy % | µs per event (main thread) | µs CPU per event (main thread + worker) | late frames | delay p50 ms | delay p95 ms |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| avatars | receiver | events/s | main-thread busy % | main-thread task µs per event | main-thread CPU µs per event | worker CPU µs per event | late frames | delay p50 ms | delay p95 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const { n, name, runs } of rows) {
     lines.push(`| ${n} × ${HZ} Hz | ${name} | ${cell(runs, (r) => r.eventsPerS, 0)} | ${cell(runs, (r) => r.busy * 100, 1)} | ` +
-      `${cell(runs, (r) => r.usPerEvent, 1)} | ${cell(runs, (r) => r.cpuPerEvent, 1)} | ${cell(runs, (r) => r.late, 0)} | ${cell(runs, (r) => r.p50, 1)} | ${cell(runs, (r) => r.p95, 1)} |`);
+      `${cell(runs, (r) => r.usPerEvent, 1)} | ${cell(runs, (r) => r.mainCPU, 1)} | ${cell(runs, (r) => r.workerCPU, 1)} | ${cell(runs, (r) => r.late, 0)} | ${cell(runs, (r) => r.p50, 1)} | ${cell(runs, (r) => r.p95, 1)} |`);
   }
   return lines.join("\n");
 }
@@ -99,7 +101,8 @@ async function ingest(synk, browser, bin, sys, n, prefix) {
         eventsPerS: r.events / wall,
         busy: (t1 - t0) / wall,
         usPerEvent: ((t1 - t0) * 1e6) / Math.max(1, r.events),
-        cpuPerEvent: ((c1 - c0) * 1e6) / Math.max(1, r.events),
+        mainCPU: ((c1.main - c0.main) * 1e6) / Math.max(1, r.events),
+        workerCPU: ((c1.worker - c0.worker) * 1e6) / Math.max(1, r.events),
         late: r.gaps.filter((g) => g > 25).length,
         p50: d[Math.floor(d.length * 0.5)] ?? NaN,
         p95: d[Math.floor(d.length * 0.95)] ?? NaN,
@@ -113,18 +116,25 @@ async function ingest(synk, browser, bin, sys, n, prefix) {
   }
 }
 
-// rendererCPU returns the CPU seconds Chromium's renderer processes have
-// used: a page's main thread and its workers run in its renderer.
+// rendererCPU returns the CPU seconds that the main threads of Chromium's
+// renderer processes (a page's thread) and their dedicated workers have
+// used. Threads that ended (a closed page's) no longer count; the figures
+// are differences over one page's life.
 function rendererCPU() {
-  let ticks = 0;
+  const out = { main: 0, worker: 0 };
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8");
+        const kind = tid === pid ? "main" : comm.startsWith("DedicatedWorker") ? "worker" : null;
+        if (!kind) continue;
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+        out[kind] += (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ
+      }
     } catch { /* gone meanwhile */ }
   }
-  return ticks / 100; // USER_HZ
+  return out;
 }
 
 // Both receivers keep window.st: poses by avatar, events, delays, and the

@@ -8,7 +8,7 @@ export async function usage(): Promise<void> {
   const conn: synk.Conn = await synk.connect([url, "ws://127.0.0.1:8081/ws"], { client: "ada", store: "s", token: "t" });
   const room: synk.Room = await conn.join("lobby", { observer: false, presence: { pose: new Float32Array(7), name: "Ada" } });
   const again: synk.Room = await synk.join("lobby", { presence: { x: 1 }, client: "ada" });
-  await synk.join(url, "lobby", { observer: true });
+  await synk.join(url, "lobby", { observer: true, deliver: "frame" });
   const members: synk.Member[] = room.members();
   members.forEach((m) => m.entries["name"]);
   await room.presence.set({ x: 1, nested: { y: [1, "two", null] } });
