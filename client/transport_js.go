@@ -8,12 +8,17 @@ import (
 	"syscall/js"
 )
 
+// jsUint8Array is the Uint8Array constructor, looked up once: every
+// message crosses into JS through it.
+var jsUint8Array = js.Global().Get("Uint8Array")
+
 // jsTransport is a transport over the browser's WebSocket. Its JS
 // callbacks never block: they queue and signal.
 type jsTransport struct {
 	ws        js.Value
 	readLimit int64
 	funcs     []js.Func
+	onMessage js.Value      // the listener of "message" events
 	signal    chan struct{} // a message arrived or the socket closed
 
 	mu     sync.Mutex // Protects the following.
@@ -31,24 +36,27 @@ func dialTransport(ctx context.Context, url string, readLimit int64) (transport,
 	opened := make(chan struct{})
 	var openOnce sync.Once
 	t.on("open", func(js.Value) { openOnce.Do(func() { close(opened) }) })
-	t.on("message", func(e js.Value) {
-		data := e.Get("data")
-		if data.Type() == js.TypeString {
+	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		arr := args[0]
+		if arr.IsNull() {
 			t.fail(errors.New("client: text message from server"))
-			return
+			return nil
 		}
-		arr := js.Global().Get("Uint8Array").New(data)
-		if int64(arr.Length()) > t.readLimit {
+		n := arr.Length()
+		if int64(n) > t.readLimit {
 			t.fail(&closeStatusError{status: statusMessageTooBig, reason: "message too big"})
-			return
+			return nil
 		}
-		b := make([]byte, arr.Length())
+		b := make([]byte, n)
 		js.CopyBytesToGo(b, arr)
 		t.mu.Lock()
 		t.queue = append(t.queue, b)
 		t.mu.Unlock()
 		t.wake()
+		return nil
 	})
+	t.funcs = append(t.funcs, onMessage)
+	t.listenBytes(onMessage)
 	t.on("close", func(e js.Value) {
 		t.fail(&closeStatusError{status: e.Get("code").Int(), reason: e.Get("reason").String()})
 	})
@@ -83,6 +91,28 @@ func (t *jsTransport) on(event string, f func(js.Value)) {
 	})
 	t.funcs = append(t.funcs, fn)
 	t.ws.Call("addEventListener", event, fn)
+}
+
+// listenBytes makes f the listener of the socket's messages, called with
+// each message's data as a Uint8Array, or null for a text message. The
+// function __synkBytesOf(f) that the browser client's worker defines
+// (web/static/synk-worker.js) does it in JS, with one crossing into Go
+// per message instead of four; elsewhere a Go listener unwraps the event.
+func (t *jsTransport) listenBytes(f js.Func) {
+	if of := js.Global().Get("__synkBytesOf"); of.Type() == js.TypeFunction {
+		t.onMessage = of.Invoke(f)
+	} else {
+		w := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			data := args[0].Get("data")
+			if data.Type() == js.TypeString {
+				return f.Invoke(js.Null())
+			}
+			return f.Invoke(jsUint8Array.New(data))
+		})
+		t.funcs = append(t.funcs, w)
+		t.onMessage = w.Value
+	}
+	t.ws.Call("addEventListener", "message", t.onMessage)
 }
 
 func (t *jsTransport) wake() {
@@ -143,7 +173,7 @@ func (t *jsTransport) write(ctx context.Context, b []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	arr := js.Global().Get("Uint8Array").New(len(b))
+	arr := jsUint8Array.New(len(b))
 	js.CopyBytesToJS(arr, b)
 	t.ws.Call("send", arr)
 	return nil
@@ -159,9 +189,9 @@ func (t *jsTransport) close() error {
 func (t *jsTransport) closeNow() error { return t.close() }
 
 func (t *jsTransport) release() {
+	t.ws.Call("removeEventListener", "message", t.onMessage)
 	for _, f := range t.funcs {
 		t.ws.Call("removeEventListener", "open", f)
-		t.ws.Call("removeEventListener", "message", f)
 		t.ws.Call("removeEventListener", "close", f)
 		f.Release()
 	}
