@@ -57,6 +57,7 @@ class Link {
   #next = 1;
   #calls = new Map(); // call id → {resolve}
   #events = new Map(); // dial call id → function(events)
+  #stopped = null; // the error of every call once the Go program has stopped
 
   constructor(worker) {
     this.#worker = worker;
@@ -81,6 +82,7 @@ class Link {
    * @returns {Promise<{r?: any, e?: any, p?: Uint8Array}>}
    */
   call(f, a, { transfer = [], onEvents, signal } = {}) {
+    if (this.#stopped) return Promise.resolve({ e: this.#stopped });
     const i = this.#next++;
     if (onEvents) this.#events.set(i, onEvents);
     const p = new Promise((resolve) => this.#calls.set(i, resolve));
@@ -96,6 +98,20 @@ class Link {
   }
 
   #message(m) {
+    if (m.exited !== undefined) {
+      // The Go program stopped (a panic; the worker's console says why):
+      // every call waiting, and every later one, fails, and every
+      // connection is closed.
+      this.#stopped = { message: `synk: the client stopped (exit ${m.exited}); see the console`, code: 0 };
+      for (const resolve of this.#calls.values()) resolve({ e: this.#stopped });
+      this.#calls.clear();
+      for (const deliver of this.#events.values()) deliver([{ kind: "closed", error: this.#stopped, entries: {}, deleted: [] }]);
+      this.#events.clear();
+      this.#worker.terminate(); // its sockets close: the server sees the clients leave
+      conns.clear();
+      loading = null; // a later connect or join starts a fresh worker
+      return;
+    }
     if (m.b) {
       const deliver = this.#events.get(m.c);
       if (!deliver) return;
@@ -234,6 +250,7 @@ export class Conn {
         if (ev.kind === "closed") this.#rooms.delete(ev.room);
         continue;
       }
+      if (ev.kind === "closed") this.closed = true; // stopped for good
       emit(this.#handlers, ev.kind, ev);
       for (const r of this.#rooms.values()) roomApply(r, ev);
     }

@@ -233,7 +233,43 @@ test("the client runs in a worker and hands the page each websocket message's ev
   const frames = await watcher.evaluate(() => window.frames);
   assert.ok(messages <= frames + 3, `100 changes came in ${messages} messages over ${frames} frames`);
   assert.equal(await watcher.evaluate(() => window.room.members().find((m) => m.client === "page").entries.n), 99);
+
+  // A hidden page gets no animation frames: its events still come.
+  await watcher.workers()[0].evaluate(() => { self.requestAnimationFrame = () => 1; self.cancelAnimationFrame = () => {}; });
+  await page.evaluate(() => window.room.presence.set({ n: "hidden" }));
+  await watcher.waitForFunction(() => window.room.members().find((m) => m.client === "page").entries.n === "hidden");
   await watcher.close();
+  await page.close();
+});
+
+test("when the Go program in the worker stops, the page's calls fail, its rooms close, and a new join starts afresh", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(synk.url + "/synk.d.ts");
+  await page.evaluate(async () => {
+    const synk = await import("/synk.js");
+    window.room = await synk.join("crash", { client: "before" });
+    window.roomClosed = new Promise((resolve) => window.room.on("closed", (e) => resolve(e.error?.message)));
+  });
+  // Make Go panic in the worker: a second connection, whose event
+  // callback throws, joins the room and gets "before"'s join event. The
+  // page then ends the worker, and this call with it.
+  const [worker] = page.workers();
+  await worker.evaluate(async (url) => {
+    const c = await globalThis.__synk.dial(url, {}, () => { throw new Error("boom"); });
+    await globalThis.__synk.join(c.id, "crash", false, null);
+  }, synk.url.replace(/^http/, "ws") + "/ws").catch(() => {});
+  const got = await page.evaluate(async () => ({
+    closed: await window.roomClosed,
+    set: await window.room.presence.set({ x: 1 }).then(() => "resolved", (e) => e.message),
+  }));
+  assert.match(got.closed, /the client stopped \(exit 2\)/);
+  assert.match(got.set, /the client stopped/);
+  const again = await page.evaluate(async () => {
+    const synk = await import("/synk.js");
+    const room = await synk.join("crash", { client: "after" });
+    return room.members().map((m) => m.client);
+  });
+  assert.ok(again.includes("after"), `members after the restart: ${again}`);
   await page.close();
 });
 
