@@ -67,7 +67,11 @@ class Link {
         reject(new Error("synk: the client's worker did not start" + (e.message ? ": " + e.message : "")));
       };
       worker.onmessage = ({ data: m }) => {
-        if (m.ready) { resolve(); worker.onmessage = ({ data }) => this.#message(data); }
+        if (m.ready) {
+          resolve();
+          worker.onmessage = ({ data }) => this.#message(data);
+          worker.onerror = null; // from now on the worker's errors reach the console as they are
+        }
         else if (m.boot) reject(synkError(m.boot));
       };
     });
