@@ -58,8 +58,7 @@ var pages = map[string]string{"/": "index.html", "/observer": "observer.html", "
 // The client's large files are also served under names that carry a hash
 // of their content (synk.<hash>.wasm, wasm_exec.<hash>.js), cached for a
 // year as immutable, and synk-worker.js is served naming them: a
-// returning visitor loads the wasm, and the code Chromium compiled from
-// it, from its cache without asking the server.
+// returning visitor loads them from its cache without asking the server.
 func Handler() http.Handler {
 	root, err := fs.Sub(static, "static")
 	if err != nil {

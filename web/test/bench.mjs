@@ -17,8 +17,7 @@ try {
   if (parts.includes("ingest")) console.log(await ingestTable(synk, browser));
   if (parts.includes("join")) {
     // Cold: a browser with an empty cache. Warm: the same browser again
-    // (a returning visitor: HTTP cache, and the compiled wasm that
-    // Chromium keeps with it).
+    // (a returning visitor, with the client's files in its HTTP cache).
     const readyAt = async (context, i) => {
       const p = await openWorld(context, synk.url, "load" + i, "L" + i);
       const t = await p.evaluate(() => window.synkWorld.readyAt);
