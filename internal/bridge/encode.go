@@ -13,25 +13,21 @@ import (
 )
 
 // appendMapLen appends a msgpack map header for n pairs.
-func appendMapLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, 0xde, byte(n>>8), byte(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
-}
+func appendMapLen(b []byte, n int) []byte { return appendLen(b, n, 0x80, 0xde) }
 
 // appendArrayLen appends a msgpack array header for n items.
-func appendArrayLen(b []byte, n int) []byte {
+func appendArrayLen(b []byte, n int) []byte { return appendLen(b, n, 0x90, 0xdc) }
+
+// appendLen appends the header of a map or array of n: the fix form
+// (fix|n) below 16, else code16 or the 32-bit code that follows it.
+func appendLen(b []byte, n int, fix, code16 byte) []byte {
 	switch {
 	case n < 16:
-		return append(b, 0x90|byte(n))
+		return append(b, fix|byte(n))
 	case n <= math.MaxUint16:
-		return append(b, 0xdc, byte(n>>8), byte(n))
+		return append(b, code16, byte(n>>8), byte(n))
 	}
-	return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
+	return binary.BigEndian.AppendUint32(append(b, code16+1), uint32(n))
 }
 
 // appendStr appends s as a msgpack str.
