@@ -187,7 +187,15 @@ func jsonToMsgpack(raw json.RawMessage) (msgpack.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return msgpack.Marshal(v)
+	// Keys in sorted order: the same JSON is always the same bytes, which
+	// unchanged-value checks compare.
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // numbers turns each json.Number into an int64 or uint64 where exact,
