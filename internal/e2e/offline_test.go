@@ -255,7 +255,11 @@ func TestOffline_fileStore(t *testing.T) {
 	}
 	px.down()
 	next(t, c, client.EventDisconnected)
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	// Long enough for the file to take the write on a busy machine (the
+	// Conn's flush of the disconnect may hold the store for a while): the
+	// call then waits, offline, until it ends. With 20 ms the fresh-clone
+	// CI once got the store's own deadline error instead.
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	_, err = r.Update(short, "a", map[string]any{"by": "ada"}, nil)
 	cancel()
 	if !errors.Is(err, client.ErrPending) {
