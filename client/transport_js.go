@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"syscall/js"
@@ -18,7 +17,7 @@ type jsTransport struct {
 	ws        js.Value
 	readLimit int64
 	funcs     []js.Func
-	onMessage js.Value      // the listener of "message" events
+	unlisten  func()        // removes the listener of messages
 	signal    chan struct{} // a message arrived or the socket closed
 
 	mu     sync.Mutex // Protects the following.
@@ -36,27 +35,7 @@ func dialTransport(ctx context.Context, url string, readLimit int64) (transport,
 	opened := make(chan struct{})
 	var openOnce sync.Once
 	t.on("open", func(js.Value) { openOnce.Do(func() { close(opened) }) })
-	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		arr := args[0]
-		if arr.IsNull() {
-			t.fail(errors.New("client: text message from server"))
-			return nil
-		}
-		n := arr.Length()
-		if int64(n) > t.readLimit {
-			t.fail(&closeStatusError{status: statusMessageTooBig, reason: "message too big"})
-			return nil
-		}
-		b := make([]byte, n)
-		js.CopyBytesToGo(b, arr)
-		t.mu.Lock()
-		t.queue = append(t.queue, b)
-		t.mu.Unlock()
-		t.wake()
-		return nil
-	})
-	t.funcs = append(t.funcs, onMessage)
-	t.listenBytes(onMessage)
+	t.listen()
 	t.on("close", func(e js.Value) {
 		t.fail(&closeStatusError{status: e.Get("code").Int(), reason: e.Get("reason").String()})
 	})
@@ -93,26 +72,61 @@ func (t *jsTransport) on(event string, f func(js.Value)) {
 	t.ws.Call("addEventListener", event, fn)
 }
 
-// listenBytes makes f the listener of the socket's messages, called with
-// each message's data as a Uint8Array, or null for a text message. The
-// function __synkBytesOf(f) that the browser client's worker defines
-// (web/static/synk-worker.js) does it in JS, with one crossing into Go
-// per message instead of four; elsewhere a Go listener unwraps the event.
-func (t *jsTransport) listenBytes(f js.Func) {
-	if of := js.Global().Get("__synkBytesOf"); of.Type() == js.TypeFunction {
-		t.onMessage = of.Invoke(f)
-	} else {
-		w := js.FuncOf(func(_ js.Value, args []js.Value) any {
-			data := args[0].Get("data")
-			if data.Type() == js.TypeString {
-				return f.Invoke(js.Null())
-			}
-			return f.Invoke(jsUint8Array.New(data))
+// listen receives the socket's messages. The function __synkListen(ws, f)
+// that the browser client's worker defines (web/static/synk-worker.js)
+// gathers the messages that arrive while Go is busy and calls f once per
+// batch; elsewhere a Go listener takes each message as it comes.
+func (t *jsTransport) listen() {
+	if listen := js.Global().Get("__synkListen"); listen.Type() == js.TypeFunction {
+		f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			b := make([]byte, args[0].Length())
+			js.CopyBytesToGo(b, args[0])
+			t.received(b)
+			return nil
 		})
-		t.funcs = append(t.funcs, w)
-		t.onMessage = w.Value
+		t.funcs = append(t.funcs, f)
+		remove := listen.Invoke(t.ws, f)
+		t.unlisten = func() { remove.Invoke() }
+		return
 	}
-	t.ws.Call("addEventListener", "message", t.onMessage)
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		data := args[0].Get("data")
+		if data.Type() == js.TypeString {
+			t.fail(errTextMessage)
+			return nil
+		}
+		arr := jsUint8Array.New(data)
+		n := arr.Length()
+		if int64(n) > t.readLimit {
+			t.fail(errTooBig)
+			return nil
+		}
+		b := make([]byte, n)
+		js.CopyBytesToGo(b, arr)
+		t.push(b)
+		return nil
+	})
+	t.funcs = append(t.funcs, f)
+	t.ws.Call("addEventListener", "message", f)
+	t.unlisten = func() { t.ws.Call("removeEventListener", "message", f) }
+}
+
+// received queues the messages of a batch from __synkListen.
+func (t *jsTransport) received(b []byte) {
+	msgs, err := splitBatch(b, t.readLimit)
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	t.push(msgs...)
+}
+
+// push queues messages for read and wakes the reader.
+func (t *jsTransport) push(msgs ...[]byte) {
+	t.mu.Lock()
+	t.queue = append(t.queue, msgs...)
+	t.mu.Unlock()
+	t.wake()
 }
 
 func (t *jsTransport) wake() {
@@ -189,7 +203,10 @@ func (t *jsTransport) close() error {
 func (t *jsTransport) closeNow() error { return t.close() }
 
 func (t *jsTransport) release() {
-	t.ws.Call("removeEventListener", "message", t.onMessage)
+	if t.unlisten != nil {
+		t.unlisten()
+		t.unlisten = nil
+	}
 	for _, f := range t.funcs {
 		t.ws.Call("removeEventListener", "open", f)
 		t.ws.Call("removeEventListener", "close", f)

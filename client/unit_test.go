@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -74,4 +76,65 @@ func TestEventQueue_neverBlocksThePusher(t *testing.T) {
 	if _, ok := <-q.out; ok {
 		t.Fatal("out not closed after done")
 	}
+}
+
+func TestSplitBatch(t *testing.T) {
+	batch := func(msgs ...[]byte) []byte {
+		var b []byte
+		for _, m := range msgs {
+			if m == nil {
+				b = binary.BigEndian.AppendUint32(b, textMessage)
+				continue
+			}
+			b = binary.BigEndian.AppendUint32(b, uint32(len(m)))
+			b = append(b, m...)
+		}
+		return b
+	}
+	got, err := splitBatch(batch([]byte{1, 2}, []byte{}, []byte{3}), 8)
+	if err != nil || len(got) != 3 || !bytes.Equal(got[0], []byte{1, 2}) || len(got[1]) != 0 || !bytes.Equal(got[2], []byte{3}) {
+		t.Fatalf("splitBatch = %v, %v", got, err)
+	}
+	if got, err := splitBatch(nil, 8); err != nil || len(got) != 0 {
+		t.Fatalf("empty batch = %v, %v", got, err)
+	}
+	for _, tc := range []struct {
+		b    []byte
+		want error
+	}{
+		{batch([]byte{1}, nil), errTextMessage},
+		{batch(make([]byte, 9)), errTooBig},
+		{batch([]byte{1, 2})[:5], errBadBatch},
+		{[]byte{0, 0, 0}, errBadBatch},
+		{binary.BigEndian.AppendUint32(nil, 0xfffffffe), errTooBig},
+	} {
+		if _, err := splitBatch(tc.b, 8); err != tc.want {
+			t.Errorf("splitBatch(%x) = %v, want %v", tc.b, err, tc.want)
+		}
+	}
+}
+
+// FuzzSplitBatch: any bytes give messages that rebuild the batch exactly,
+// or an error; never a panic.
+func FuzzSplitBatch(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 2, 1, 2, 0, 0, 0, 0})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0, 0, 1, 0, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		msgs, err := splitBatch(b, 1<<10)
+		if err != nil {
+			return
+		}
+		var again []byte
+		for _, m := range msgs {
+			if len(m) > 1<<10 {
+				t.Fatalf("message of %d bytes passed the limit", len(m))
+			}
+			again = binary.BigEndian.AppendUint32(again, uint32(len(m)))
+			again = append(again, m...)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("messages %x do not rebuild %x", msgs, b)
+		}
+	})
 }

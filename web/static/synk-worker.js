@@ -26,9 +26,46 @@ const here = new URL(".", import.meta.url);
 const wasmFile = "synk.wasm";
 const execFile = "wasm_exec.js";
 let api = null;
-// The Go client's websocket listener (client/transport_js.go): the
-// message's bytes cross into Go once, not its event object.
-globalThis.__synkBytesOf = (f) => (e) => f(typeof e.data === "string" ? null : new Uint8Array(e.data));
+// The Go client's websocket listener (client/transport_js.go). Messages
+// wait here and cross into Go together, in a task of their own that runs
+// after the messages already waiting (or at once past 1 MiB): one crossing,
+// one copy and one wake of the Go reader per batch, not per message. The
+// batch is each message's length (4 bytes, big-endian; 0xffffffff for a
+// text message, which Go refuses) then its bytes. A "close" listener added
+// here, before Go's, hands over what is left first, so no message is lost
+// behind the close. It returns the function that removes both listeners.
+const batchMax = 1 << 20;
+globalThis.__synkListen = (ws, f) => {
+  let msgs = [], bytes = 0, timer = null;
+  const deliver = () => {
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    if (msgs.length === 0) return;
+    const out = new Uint8Array(bytes + 4 * msgs.length);
+    const view = new DataView(out.buffer);
+    let at = 0;
+    for (const m of msgs) {
+      if (m === null) { view.setUint32(at, 0xffffffff); at += 4; continue; }
+      view.setUint32(at, m.length); out.set(m, at + 4); at += 4 + m.length;
+    }
+    msgs = []; bytes = 0;
+    f(out);
+  };
+  const onMessage = (e) => {
+    const m = typeof e.data === "string" ? null : new Uint8Array(e.data);
+    msgs.push(m);
+    bytes += m === null ? 0 : m.length;
+    if (bytes >= batchMax) deliver();
+    else if (timer === null) timer = setTimeout(deliver, 0);
+  };
+  ws.addEventListener("message", onMessage);
+  ws.addEventListener("close", deliver);
+  return () => {
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    msgs = []; bytes = 0;
+    ws.removeEventListener("message", onMessage);
+    ws.removeEventListener("close", deliver);
+  };
+};
 const aborts = new Map(); // call id → AbortController of a meet
 // dial call id → {frame, batches, scheduled}; kept after a close, so
 // that the connection's last events (its "closed") still reach the page.
@@ -78,11 +115,12 @@ function plain(e) {
 }
 
 // batch queues one event batch of connection c (a Uint8Array from Go).
-// The queue goes to the page in a task of its own (a timer of 0 ms runs
-// after the websocket messages already waiting, so a backlog goes in one
-// hand-off, and at once when there is none), or on the next animation
-// frame. Handing over at the end of each websocket message's task instead
+// With deliver "message" the queue goes to the page once Go has handled
+// the websocket messages that came together (__synkListen), or, for
+// events of Go's own (timers, answers), in a task of its own (a timer of
+// 0 ms). Handing over after each websocket message while more waited
 // cost the page ten times the delay at 3,000 events/s (bench-browser).
+// With deliver "frame" it goes on the next animation frame.
 // A hidden page gets no animation frames: its events still go within
 // frameWait, and a queue of maxQueued bytes goes at once, so that a tab
 // left in the background does not gather them without bound.

@@ -242,6 +242,50 @@ test("the client runs in a worker and hands the page each websocket message's ev
   await page.close();
 });
 
+test("the worker gathers a backlog of websocket messages into one crossing, and a close comes after them", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(synk.url + "/synk.d.ts");
+  await page.evaluate(async () => { const synk = await import("/synk.js"); await synk.join("listen", { observer: true }); });
+  // __synkListen on a socket of our own making, in the worker itself.
+  const got = await page.workers()[0].evaluate(async () => {
+    const parse = (b) => {
+      const v = new DataView(b.buffer, b.byteOffset, b.length), out = [];
+      for (let at = 0; at < b.length;) {
+        const n = v.getUint32(at);
+        if (n === 0xffffffff) { out.push("text"); at += 4; } else { out.push([...b.subarray(at + 4, at + 4 + n)]); at += 4 + n; }
+      }
+      return out;
+    };
+    const ws = new EventTarget(), log = [];
+    const send = (data) => ws.dispatchEvent(new MessageEvent("message", { data }));
+    const remove = self.__synkListen(ws, (b) => log.push(parse(b)));
+    ws.addEventListener("close", () => log.push("close")); // Go's close listener comes after
+    // Three messages in one task, then the task that the first one's timer runs.
+    send(new Uint8Array([1, 2]).buffer); send("text"); send(new Uint8Array([3]).buffer);
+    const inTask = log.length;
+    await new Promise((r) => setTimeout(r, 0));
+    const backlog = log.splice(0);
+    // A message, and the close in the same task: the message goes first.
+    send(new Uint8Array([4]).buffer); ws.dispatchEvent(new Event("close"));
+    const closing = log.splice(0);
+    // A MiB goes at once.
+    send(new Uint8Array(1 << 20).buffer);
+    const big = log.splice(0).map((b) => b.map((m) => m.length));
+    // Removed: nothing more.
+    remove(); send(new Uint8Array([5]).buffer); ws.dispatchEvent(new Event("close"));
+    await new Promise((r) => setTimeout(r, 0));
+    return { inTask, backlog, closing, big, after: log };
+  });
+  assert.deepEqual(got, {
+    inTask: 0,
+    backlog: [[[1, 2], "text", [3]]],
+    closing: [[[4]], "close"],
+    big: [[1 << 20]],
+    after: ["close"],
+  });
+  await page.close();
+});
+
 test("when the Go program in the worker stops, the page's calls fail, its rooms close, and a new join starts afresh", async () => {
   const page = await browser.context.newPage();
   await page.goto(synk.url + "/synk.d.ts");
