@@ -16,7 +16,8 @@
 // queued.
 //
 // Events reach the onBatch function given to dial, called from a
-// goroutine with one Uint8Array per hand-off: a msgpack array of every
+// goroutine as onBatch(buf, n) once per hand-off: buf's first n bytes, to
+// copy out before returning (buf is reused), are a msgpack array of every
 // event that was ready (a websocket message's events together), shaped as
 // synk.d.ts declares them, with entry and field values as the raw msgpack
 // they arrived in (internal/bridge). After a reconnect, a reset, or an

@@ -49,6 +49,9 @@ globalThis.__synkListen = (ws, f) => {
     }
     msgs = []; bytes = 0;
     f(out);
+    // Go has handled the batch before f returns: the events it made go to
+    // the page now, without a task of their own.
+    for (const [c, q] of queues) if (!q.frame && q.scheduled) flush(c, q);
   };
   const onMessage = (e) => {
     const m = typeof e.data === "string" ? null : new Uint8Array(e.data);
@@ -159,7 +162,7 @@ async function call(i, f, a) {
       const [urls, opts] = a;
       queues.set(i, { frame: opts.deliver === "frame", batches: [], bytes: 0, scheduled: false });
       try {
-        return await api.dial(urls, opts, (b) => batch(i, b));
+        return await api.dial(urls, opts, (buf, n) => batch(i, buf.slice(0, n)));
       } catch (e) {
         queues.delete(i);
         throw e;
