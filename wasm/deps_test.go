@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -73,11 +74,15 @@ func TestDeps_edge(t *testing.T) {
 	}
 }
 
-// jsDeps lists what pkg links when built for js/wasm.
+// jsDeps lists what pkg links when built for js/wasm, by the toolchain
+// that make builds the bundle with (SYNK_WASM_TOOLCHAIN), when given.
 func jsDeps(t *testing.T, pkg string) []string {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-deps", pkg)
 	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
+	if tc := os.Getenv("SYNK_WASM_TOOLCHAIN"); tc != "" {
+		cmd.Env = append(cmd.Env, "GOTOOLCHAIN="+tc)
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
