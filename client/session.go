@@ -244,29 +244,35 @@ func (s *session) readLoop() {
 		timeout = 30 * time.Second
 	}
 	var serverErr error
-	// A watchdog ends a silent connection. Each message only notes when it
-	// came; the watchdog, when it fires, rearms itself for what is left of
-	// the timeout since then. (A context with a deadline per read, or a
-	// timer reset per message, would cost a timer operation per frame.)
+	// A watchdog ends a silent connection. Each message only counts itself;
+	// the watchdog looks four times per timeout and ends the connection
+	// once four looks in a row saw no new message: after a silence longer
+	// than the timeout, and at most a quarter longer. (A context with a
+	// deadline per read, a timer reset or even a clock reading per message
+	// would cost a timer operation or, in a browser, two calls into JS per
+	// frame.)
 	var timedOut atomic.Bool
-	var heard atomic.Int64 // unix nanoseconds of the last message
-	heard.Store(time.Now().UnixNano())
+	var heard atomic.Uint64 // messages read
+	var seen uint64         // heard at the last look; the watchdog's own
+	quiet := 0              // looks in a row that saw no new message
 	var watchdog *time.Timer
 	watchdog = time.AfterFunc(time.Hour, func() {
-		if left := timeout - time.Since(time.Unix(0, heard.Load())); left > 0 {
-			watchdog.Reset(left)
+		if n := heard.Load(); n != seen {
+			seen, quiet = n, 0
+		} else if quiet++; quiet == 4 {
+			timedOut.Store(true)
+			s.ws.closeNow()
 			return
 		}
-		timedOut.Store(true)
-		s.ws.closeNow()
+		watchdog.Reset(timeout / 4)
 	})
-	watchdog.Reset(timeout) // armed once watchdog is set, for the function to read
+	watchdog.Reset(timeout / 4) // armed once watchdog is set, for the function to read
 	defer watchdog.Stop()
 	for {
 		// No context: end closes the transport, which ends the read, and a
 		// cancelable context costs a callback registration per frame.
 		b, err := s.ws.read(context.Background())
-		heard.Store(time.Now().UnixNano())
+		heard.Add(1)
 		if err != nil {
 			switch {
 			case serverErr != nil:
