@@ -23,7 +23,8 @@
 // they arrived in (internal/bridge). After a reconnect, a reset, or an
 // answered write the batch also carries the room's state (kind "sync"),
 // from which synk.js keeps the copy its synchronous reads (members(),
-// objects.list(), objects.pending()) answer from.
+// objects.list(), objects.pending()) answer from. After the connection's
+// last event ("closed"), onBatch(null, 0) says that nothing more comes.
 //
 // # Values
 //

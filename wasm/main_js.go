@@ -371,7 +371,8 @@ func (b *bridgeState) write(args []js.Value) js.Value {
 }
 
 // forward hands the events of cs to onBatch until the connection is
-// closed: one msgpack batch (bridge.Batch) per call, holding every event
+// closed, then calls onBatch(null, 0) and forgets cs: one msgpack batch
+// (bridge.Batch) per call, holding every event
 // that is ready, so that a websocket message's events cross to JS once.
 // After a reconnect it adds every room's state, after a reset the room's,
 // after an answered write the room's pending writes: the page keeps a
@@ -402,6 +403,21 @@ func (b *bridgeState) forward(cs *connState, onBatch js.Value) {
 		js.CopyBytesToJS(out, b)
 		onBatch.Invoke(out, len(b))
 	}
+	// The connection is closed for good (by the page, or by the client
+	// itself): nothing refers to it any more, here or in JS.
+	b.mu.Lock()
+	for id, c := range b.conns {
+		if c == cs {
+			delete(b.conns, id)
+		}
+	}
+	for id, ref := range b.rooms {
+		if ref.conn == cs {
+			delete(b.rooms, id)
+		}
+	}
+	b.mu.Unlock()
+	onBatch.Invoke(js.Null(), 0)
 }
 
 // next returns an event that is ready now, if any. It does not yield to

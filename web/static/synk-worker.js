@@ -12,13 +12,14 @@
 //   {exited: code}  the Go program stopped (a panic): nothing answers now
 //   {i, r, p} / {i, e, p}  call i's result or error; p, after a write, the
 //                   room's pending writes as msgpack
-//   {c, b}          events of the connection that call c dialled: a list of
+//   {c, b[, end]}   events of the connection that call c dialled: a list of
 //                   msgpack batches (internal/bridge), their buffers
 //                   transferred. With deliver "message", once the worker
 //                   has no websocket message waiting: every message's
 //                   events that came since the last hand-off (one message's
 //                   when the worker keeps up); with deliver "frame", at
-//                   most once per animation frame
+//                   most once per animation frame. end: true comes with
+//                   the connection's last events (it is closed for good)
 
 const here = new URL(".", import.meta.url);
 // The server rewrites these two lines to name the client's files by a hash
@@ -70,8 +71,8 @@ globalThis.__synkListen = (ws, f) => {
   };
 };
 const aborts = new Map(); // call id → AbortController of a meet
-// dial call id → {frame, batches, scheduled}; kept after a close, so
-// that the connection's last events (its "closed") still reach the page.
+// dial call id → {frame, batches, scheduled}, until the connection's last
+// events went to the page (end).
 const queues = new Map();
 
 async function boot() {
@@ -143,16 +144,25 @@ function batch(c, b) {
   q.timer = setTimeout(go, q.frameID === undefined ? 16 : frameWait);
 }
 
-function flush(c, q) {
+function flush(c, q, last = false) {
   if (q.frameID !== undefined) self.cancelAnimationFrame(q.frameID);
   clearTimeout(q.timer);
   q.frameID = q.timer = undefined;
   q.scheduled = false;
   const bs = q.batches;
-  if (bs.length === 0) return;
+  if (bs.length === 0 && !last) return;
   q.batches = [];
   q.bytes = 0;
-  self.postMessage({ c, b: bs }, { transfer: bs.map((x) => x.buffer) });
+  self.postMessage(last ? { c, b: bs, end: true } : { c, b: bs }, { transfer: bs.map((x) => x.buffer) });
+}
+
+// end sends what connection c has queued, its last events, at once, and
+// forgets it: the page does too (end: true).
+function end(c) {
+  const q = queues.get(c);
+  if (!q) return;
+  queues.delete(c);
+  flush(c, q, true);
 }
 
 async function call(i, f, a) {
@@ -162,7 +172,7 @@ async function call(i, f, a) {
       const [urls, opts] = a;
       queues.set(i, { frame: opts.deliver === "frame", batches: [], bytes: 0, scheduled: false });
       try {
-        return await api.dial(urls, opts, (buf, n) => batch(i, buf.slice(0, n)));
+        return await api.dial(urls, opts, (buf, n) => (buf === null ? end(i) : batch(i, buf.slice(0, n))));
       } catch (e) {
         queues.delete(i);
         throw e;

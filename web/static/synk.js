@@ -119,6 +119,7 @@ class Link {
     if (m.b) {
       const deliver = this.#events.get(m.c);
       if (!deliver) return;
+      if (m.end) this.#events.delete(m.c); // the connection's last events: nothing refers to it now
       for (const b of m.b) {
         let events;
         try {
@@ -180,6 +181,7 @@ let connLink, connRooms, connEvents, roomApply, roomRelease;
 export class Conn {
   #link;
   #id;
+  #forget;
   #rooms = new Map();
   #joining = new Map(); // room name → events that came before its join resolved
   #handlers = new Map();
@@ -191,9 +193,10 @@ export class Conn {
   }
 
   /** Made by connect; not for pages to call. */
-  constructor(link, id, client) {
+  constructor(link, id, client, forget) {
     this.#link = link;
     this.#id = id;
+    this.#forget = forget; // takes it out of the connections connect shares
     /** The client id the server gave this connection. */
     this.client = client;
     this.closed = false;
@@ -238,7 +241,7 @@ export class Conn {
   async close() {
     if (this.closed) return;
     this.closed = true;
-    for (const [key, p] of conns) if (await p.catch(() => null) === this) conns.delete(key);
+    this.#forget();
     result(await this.#link.call("close", [this.#id]));
   }
 
@@ -254,7 +257,13 @@ export class Conn {
         if (ev.kind === "closed") this.#rooms.delete(ev.room);
         continue;
       }
-      if (ev.kind === "closed") this.closed = true; // stopped for good
+      if (ev.kind === "closed" && !this.closed) {
+        // Stopped for good (a terminal error): the next connect makes a
+        // new connection, and the worker lets go of this one.
+        this.closed = true;
+        this.#forget();
+        this.#link.call("close", [this.#id]);
+      }
       emit(this.#handlers, ev.kind, ev);
       for (const r of this.#rooms.values()) roomApply(r, ev);
     }
@@ -463,7 +472,7 @@ export async function connect(url = defaultURL(), opts = {}) {
       const m = await link.call("dial", [url, { client: opts.client || "", store: opts.store || "", token: opts.token || "", deliver }],
         { onEvents: (evs) => (conn ? connEvents(conn, evs) : queued.push(evs)) });
       const res = result(m);
-      conn = new Conn(link, res.id, res.client);
+      conn = new Conn(link, res.id, res.client, () => { if (conns.get(key) === p) conns.delete(key); });
       queued.forEach((evs) => connEvents(conn, evs));
       return conn;
     })();

@@ -286,6 +286,56 @@ test("the worker gathers a backlog of websocket messages into one crossing, and 
   await page.close();
 });
 
+// liveConns counts the page's synk.js Conn objects that a full garbage
+// collection leaves (DevTools' queryObjects).
+async function liveConns(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("HeapProfiler.collectGarbage");
+    const { result: proto } = await cdp.send("Runtime.evaluate", { expression: "import('/synk.js').then((m) => m.Conn.prototype)", awaitPromise: true });
+    const { objects } = await cdp.send("Runtime.queryObjects", { prototypeObjectId: proto.objectId });
+    const { result } = await cdp.send("Runtime.callFunctionOn", { objectId: objects.objectId, functionDeclaration: "function () { return this.length; }", returnByValue: true });
+    return result.value;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+test("closed connections leave nothing behind, and one closed for good is not handed out again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "synk-auth-"));
+  const secret = join(dir, "secret");
+  writeFileSync(secret, "a development secret of 32 bytes");
+  const token = (ttl) => execFileSync(synkBin, ["token", "-key", secret, "-sub", "ann", "-ttl", ttl, "-room", "lobby=presence"], { encoding: "utf8" }).trim();
+  const authed = await startSynk("-auth-key", secret);
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(authed.url + "/synk.d.ts");
+    // Ten connections, each closed with its last room.
+    await page.evaluate(async (token) => {
+      const synk = await import("/synk.js");
+      for (let i = 0; i < 10; i++) {
+        const room = await synk.join("lobby", { token, store: "s" + i });
+        await room.close();
+      }
+    }, token("1h"));
+    assert.equal(await liveConns(page), 0, "Conn objects alive after ten connections closed");
+    // A token that expires: the server ends the session with Unauthorized,
+    // a terminal code, and the connection is closed for good.
+    const got = await page.evaluate(async (token) => {
+      const synk = await import("/synk.js");
+      const room = await synk.join("lobby", { token });
+      const closed = await new Promise((resolve) => room.conn.on("closed", (e) => resolve(e.error?.codeName)));
+      return { closed, again: (await synk.connect(undefined, { token })) !== room.conn };
+    }, token("1s"));
+    assert.deepEqual(got, { closed: "Unauthorized", again: true });
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0))); // the worker's answer to the close
+    assert.equal(await liveConns(page), 0, "Conn objects alive after the expired one");
+    await page.close();
+  } finally {
+    await authed.stop();
+  }
+});
+
 test("when the Go program in the worker stops, the page's calls fail, its rooms close, and a new join starts afresh", async () => {
   const page = await browser.context.newPage();
   await page.goto(synk.url + "/synk.d.ts");
