@@ -1,26 +1,8 @@
 package protocol
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
-	"sync"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
-
-var encPool = sync.Pool{New: func() any {
-	e := &encoder{}
-	e.enc = msgpack.NewEncoder(&e.buf)
-	e.enc.UseCompactInts(true)
-	e.enc.SetSortMapKeys(true) // the same frame is always the same bytes
-	return e
-}}
-
-type encoder struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
-}
 
 // Encode returns the wire bytes of m.
 func Encode(m Message) ([]byte, error) { return Append(nil, m) }
@@ -28,31 +10,11 @@ func Encode(m Message) ([]byte, error) { return Append(nil, m) }
 // Append appends the wire bytes of m to dst and returns the extended slice.
 // The "t" key comes first, then m's keys in the order of its fields.
 func Append(dst []byte, m Message) ([]byte, error) {
-	e := encPool.Get().(*encoder)
-	defer encPool.Put(e)
-	e.buf.Reset()
-	if err := e.enc.Encode(m); err != nil {
-		return dst, fmt.Errorf("protocol: encode %v: %w", m.Type(), err)
+	s, ok := m.(wireStruct)
+	if !ok {
+		return dst, fmt.Errorf("protocol: %T is not a frame of this package", m)
 	}
-	// The struct is encoded as a map of n fields; rewrite its header to
-	// n+1 and put "t" in front of the fields.
-	b := e.buf.Bytes()
-	var n, hdr int
-	switch {
-	case len(b) > 0 && b[0]&0xf0 == 0x80:
-		n, hdr = int(b[0]&0x0f), 1
-	case len(b) > 2 && b[0] == 0xde:
-		n, hdr = int(binary.BigEndian.Uint16(b[1:])), 3
-	default:
-		panic("bug: message did not encode as a map")
-	}
-	if n+1 < 16 {
-		dst = append(dst, 0x80|byte(n+1))
-	} else {
-		dst = append(dst, 0xde, byte((n+1)>>8), byte(n+1))
-	}
-	dst = append(dst, 0xa1, 't', byte(m.Type()))
-	return append(dst, b[hdr:]...), nil
+	return appendStruct(dst, s, m.Type()), nil
 }
 
 // Decode parses one frame. It returns an error wrapping [ErrMalformed] for
@@ -69,8 +31,9 @@ func Decode(b []byte) (Message, error) {
 		if m = newMessage(t); m == nil {
 			return nil, fmt.Errorf("%w %d", ErrUnknownType, t)
 		}
-		if err := msgpack.Unmarshal(b, m); err != nil {
-			return nil, fmt.Errorf("%w: %v: %v", ErrMalformed, t, err)
+		r := &fastReader{b: b, ok: true}
+		if readStruct(r, m.(wireStruct)); !r.ok {
+			return nil, fmt.Errorf("%w: %v: a value does not fit its key's type", ErrMalformed, t)
 		}
 	}
 	if err := validate(m); err != nil {

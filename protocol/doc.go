@@ -30,8 +30,13 @@
 //
 // [Decode] first walks the bytes with [Check]: every declared length must fit
 // in the bytes that remain and nesting is bounded by [MaxDepth]. Only then
-// does the msgpack library see them. A frame that claims 2^32 array elements
-// in eight bytes is rejected before anything is allocated.
+// are they decoded. A frame that claims 2^32 array elements in eight bytes
+// is rejected before anything is allocated.
+//
+// Frames are encoded and decoded without reflection: each type lists its
+// fields once (fields.go), and the bytes are those the msgpack library
+// writes for the struct tags with compact integers and sorted map keys
+// (FuzzDecode holds the codec to the library both ways).
 //
 // # Versions
 //

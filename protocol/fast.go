@@ -9,8 +9,9 @@ import (
 // by hand here, without reflection: at fan-out rates the msgpack library's
 // reflective decoding was the largest cost of a client after the system
 // calls. Only the plain encodings this package writes are taken; anything
-// else (other integer widths, arrays as structs, out-of-range numbers)
-// goes to the library, so both always agree (FuzzDecode checks it).
+// else (other integer widths, nil values, out-of-range numbers) goes to
+// the general decoder (wire.go). FuzzDecode checks both against the
+// msgpack library.
 
 // fastReader walks a frame that [Check] accepted.
 type fastReader struct {
@@ -54,6 +55,8 @@ func (r *fastReader) mapLen() int {
 		return int(c & 0x0f)
 	case c == 0xde:
 		return r.n(2)
+	case c == 0xdf:
+		return r.n(4)
 	}
 	r.ok = false
 	return 0
@@ -215,7 +218,7 @@ func (r *fastReader) strings() []string {
 
 // decodeFast decodes a Set, Presence, Object, Ping or Pong frame by hand
 // (the frames that come often). It reports false for any other type, or
-// an encoding it leaves to the library. The loops look alike on purpose: one map walk taking a closure per
+// an encoding it leaves to the general decoder. The loops look alike on purpose: one map walk taking a closure per
 // type added 6 KB of brotli to the browser bundle, which is at its budget.
 func decodeFast(t MessageType, b []byte) (Message, bool) {
 	r := &fastReader{b: b, ok: true}

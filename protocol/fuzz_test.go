@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/binary"
 	"reflect"
 	"testing"
 
@@ -21,6 +22,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("checkFrame accepts % x, which Check refuses", in)
 		}
 		checkFast(t, in)
+		checkWire(t, in)
 		m, err := Decode(in)
 		if err != nil {
 			return
@@ -110,4 +112,109 @@ func normalize(m Message) Message {
 		return &c
 	}
 	return m
+}
+
+// checkWire checks the reflection-free codec (wire.go) against the msgpack
+// library: what it reads from a frame, the library reads the same; and
+// what the library reads, it writes as the library does.
+func checkWire(t *testing.T, in []byte) {
+	typ, err := checkFrame(in)
+	if err != nil {
+		return
+	}
+	ours := newMessage(typ)
+	if ours == nil {
+		return
+	}
+	r := &fastReader{b: in, ok: true}
+	readStruct(r, ours.(wireStruct))
+	lib := newMessage(typ)
+	libErr := msgpack.Unmarshal(in, lib)
+	if r.ok {
+		if libErr != nil {
+			t.Fatalf("% x: the codec took what the library refuses: %v", in, libErr)
+		}
+		if a, b := normalizeAll(ours), normalizeAll(lib); !reflect.DeepEqual(a, b) {
+			t.Fatalf("% x:\ncodec   %#v\nlibrary %#v", in, a, b)
+		}
+	}
+	if libErr != nil {
+		return
+	}
+	got, err := Encode(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := libraryEncode(t, lib); !bytes.Equal(got, want) {
+		t.Fatalf("%#v:\ncodec   % x\nlibrary % x", lib, got, want)
+	}
+}
+
+// libraryEncode encodes m with the msgpack library as the codec means to:
+// compact integers, sorted map keys, "t" first.
+func libraryEncode(t *testing.T, m Message) []byte {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.UseCompactInts(true)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(m); err != nil {
+		t.Fatalf("library: encode %#v: %v", m, err)
+	}
+	b := buf.Bytes()
+	var n, hdr int
+	switch {
+	case b[0]&0xf0 == 0x80:
+		n, hdr = int(b[0]&0x0f), 1
+	case b[0] == 0xde:
+		n, hdr = int(binary.BigEndian.Uint16(b[1:])), 3
+	default:
+		t.Fatalf("library: % x is not a map", b)
+	}
+	out := appendMapLen(nil, n+1)
+	out = append(out, 0xa1, 't', byte(m.Type()))
+	return append(out, b[hdr:]...)
+}
+
+// normalizeAll makes every empty list and map in v nil, at any depth: the
+// library and the codec leave them nil or empty by circumstance, and
+// nothing reads the difference.
+func normalizeAll(m Message) Message {
+	v := reflect.New(reflect.TypeOf(m).Elem())
+	v.Elem().Set(reflect.ValueOf(m).Elem())
+	normalizeValue(v.Elem())
+	return v.Interface().(Message)
+}
+
+func normalizeValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			c := reflect.New(v.Type().Elem())
+			c.Elem().Set(v.Elem())
+			normalizeValue(c.Elem())
+			v.Set(c)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			normalizeValue(v.Field(i))
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			v.SetZero()
+			return
+		}
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // a raw value
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			normalizeValue(c.Index(i))
+		}
+		v.Set(c)
+	case reflect.Map:
+		if v.Len() == 0 {
+			v.SetZero()
+		}
+	}
 }
