@@ -156,9 +156,13 @@ fmt-check:
 generate:
 	$(GO) generate ./...
 
-## check: the client builds for the browser, and the server for the edge
+## check: the client builds for the browser, and the server for the edge;
+## protocol without the msgpack library (-tags synkbrowser, for the browser bundle)
 check:
 	GOOS=js GOARCH=wasm $(GO) build ./protocol/... ./client/... ./server/...
+	GOOS=js GOARCH=wasm $(GO) build -tags synkbrowser ./protocol
+	GOOS=js GOARCH=wasm $(GO) list -tags synkbrowser -deps ./protocol | grep -q vmihailenco && \
+		{ echo "protocol links the msgpack library with -tags synkbrowser"; exit 1; } || true
 
 ## compare: Synk beside centrifuge and a bare hub (docs/BENCHMARKS.md); ~31 minutes
 compare:

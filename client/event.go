@@ -3,7 +3,7 @@ package client
 import (
 	"sync"
 
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/synkhq/synk/protocol"
 )
 
 //go:generate go tool stringer -type=EventKind -trimprefix=Event -output=event_string.go
@@ -33,15 +33,15 @@ const (
 // Event is one change seen by a [Conn].
 type Event struct {
 	Kind    EventKind
-	Room    string                        // the room, for room events
-	Client  string                        // the participant, for Join, Change and Leave
-	Entries map[string]msgpack.RawMessage // presence entries stored (Join, Change); decode with [Member.Get]
-	Fields  map[string]msgpack.RawMessage // object fields stored (ObjectPut, ObjectUpdate); decode with [Object.Get]
-	Deleted []string                      // entry keys (Change) or field names (ObjectUpdate) removed
-	Err     error                         // why, for Leave, Disconnected, RoomClosed and Closed; the refusal for Written
-	Object  string                        // the object, for object events
-	Area    string                        // the object's area (put, move)
-	Version uint64                        // the object's version after the change
+	Room    string                         // the room, for room events
+	Client  string                         // the participant, for Join, Change and Leave
+	Entries map[string]protocol.RawMessage // presence entries stored (Join, Change); decode with [Member.Get]
+	Fields  map[string]protocol.RawMessage // object fields stored (ObjectPut, ObjectUpdate); decode with [Object.Get]
+	Deleted []string                       // entry keys (Change) or field names (ObjectUpdate) removed
+	Err     error                          // why, for Leave, Disconnected, RoomClosed and Closed; the refusal for Written
+	Object  string                         // the object, for object events
+	Area    string                         // the object's area (put, move)
+	Version uint64                         // the object's version after the change
 }
 
 // eventQueue is an unbounded queue drained into a channel by one goroutine,

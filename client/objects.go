@@ -7,14 +7,13 @@ import (
 	"slices"
 
 	"github.com/synkhq/synk/protocol"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Object is one object in the client's cache of a room.
 type Object struct {
 	ID, Kind, Area string
 	Version        uint64
-	Fields         map[string]msgpack.RawMessage
+	Fields         map[string]protocol.RawMessage
 }
 
 // Get decodes field into v.
@@ -255,7 +254,7 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 	}
 	ev := Event{Room: r.name, Object: m.Object, Area: m.Area, Version: m.Version, Deleted: m.Delete}
 	if len(m.Fields) > 0 {
-		ev.Fields = make(map[string]msgpack.RawMessage, len(m.Fields))
+		ev.Fields = make(map[string]protocol.RawMessage, len(m.Fields))
 		for _, e := range m.Fields {
 			ev.Fields[e.Key] = e.Value
 		}
@@ -267,12 +266,12 @@ func (r *Room) applyObject(s *session, m *protocol.Object) {
 			oc.resynced[m.Object] = true
 		}
 		if o != nil && o.Version == m.Version && o.Area == m.Area && o.Kind == m.Kind &&
-			maps.EqualFunc(o.Fields, ev.Fields, func(a, b msgpack.RawMessage) bool { return bytes.Equal(a, b) }) {
+			maps.EqualFunc(o.Fields, ev.Fields, func(a, b protocol.RawMessage) bool { return bytes.Equal(a, b) }) {
 			return // unchanged across a reconnect (a version alone does not say: one deleted and created again starts at 1)
 		}
 		fields := ev.Fields
 		if fields == nil {
-			fields = make(map[string]msgpack.RawMessage)
+			fields = make(map[string]protocol.RawMessage)
 		}
 		oc.byID[m.Object] = &Object{ID: m.Object, Kind: m.Kind, Area: m.Area, Version: m.Version, Fields: maps.Clone(fields)}
 		ev.Kind = EventObjectPut

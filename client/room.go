@@ -23,8 +23,8 @@ type Room struct {
 	joined   *session   // the session whose Joined snapshot is applied
 	handle   uint32     // the room's handle on joined, 0 if none
 	ever     bool       // joined at least once: rejoin on reconnect
-	members  map[string]map[string]msgpack.RawMessage
-	own      map[string]msgpack.RawMessage
+	members  map[string]map[string]protocol.RawMessage
+	own      map[string]protocol.RawMessage
 	objs     objectCache
 	outbox   []*pendingWrite // object writes not yet answered, oldest first
 	answered []uint64        // store sequence numbers of writes answered since the last flush
@@ -36,7 +36,7 @@ type Room struct {
 // Member is one participant of a room and its entries as msgpack values.
 type Member struct {
 	Client  string
-	Entries map[string]msgpack.RawMessage
+	Entries map[string]protocol.RawMessage
 }
 
 // Get decodes the value of key into v. It returns an error if the member
@@ -69,8 +69,8 @@ func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room,
 	if o.Observer && len(o.Presence) > 0 {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "an observer cannot publish entries")
 	}
-	r := &Room{c: c, name: name, observer: o.Observer, members: make(map[string]map[string]msgpack.RawMessage),
-		own: make(map[string]msgpack.RawMessage), changed: make(chan struct{}), gone: make(chan struct{})}
+	r := &Room{c: c, name: name, observer: o.Observer, members: make(map[string]map[string]protocol.RawMessage),
+		own: make(map[string]protocol.RawMessage), changed: make(chan struct{}), gone: make(chan struct{})}
 	es, err := c.encodeEntries(o.Presence)
 	if err != nil {
 		return nil, err
@@ -217,7 +217,7 @@ func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) er
 		r.mu.Unlock()
 		return protocol.Errorf(protocol.CodeTooManyKeys, "the limit is %d keys", lim.MaxKeys)
 	}
-	prev := make(map[string]msgpack.RawMessage, len(set)+len(del))
+	prev := make(map[string]protocol.RawMessage, len(set)+len(del))
 	for _, k := range del {
 		if v, ok := r.own[k]; ok {
 			prev[k] = v
@@ -285,10 +285,10 @@ func (r *Room) commit(ctx context.Context, req func(*session) (uint32, chan prot
 
 // restore undoes a refused write, key by key, unless a later write changed
 // the key again.
-func (r *Room) restore(prev map[string]msgpack.RawMessage, set []protocol.Entry) {
+func (r *Room) restore(prev map[string]protocol.RawMessage, set []protocol.Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	mine := make(map[string]msgpack.RawMessage, len(set))
+	mine := make(map[string]protocol.RawMessage, len(set))
 	for _, e := range set {
 		mine[e.Key] = e.Value
 	}
@@ -414,9 +414,9 @@ func (r *Room) applySnapshot(s *session, j *protocol.Joined) {
 	if r.sess != s || r.closed != nil {
 		return
 	}
-	next := make(map[string]map[string]msgpack.RawMessage, len(members))
+	next := make(map[string]map[string]protocol.RawMessage, len(members))
 	for _, m := range members {
-		vals := make(map[string]msgpack.RawMessage, len(m.Entries))
+		vals := make(map[string]protocol.RawMessage, len(m.Entries))
 		for _, e := range m.Entries {
 			vals[e.Key] = e.Value
 		}
@@ -458,7 +458,7 @@ func (r *Room) applyPresence(s *session, p *protocol.Presence) {
 	}
 	ev := Event{Room: r.name, Client: p.Client, Deleted: p.Delete}
 	if len(p.Entries) > 0 {
-		ev.Entries = make(map[string]msgpack.RawMessage, len(p.Entries))
+		ev.Entries = make(map[string]protocol.RawMessage, len(p.Entries))
 		for _, e := range p.Entries {
 			ev.Entries[e.Key] = e.Value
 		}
@@ -468,13 +468,13 @@ func (r *Room) applyPresence(s *session, p *protocol.Presence) {
 		ev.Kind = EventJoin
 		r.members[p.Client] = maps.Clone(ev.Entries)
 		if r.members[p.Client] == nil {
-			r.members[p.Client] = make(map[string]msgpack.RawMessage)
+			r.members[p.Client] = make(map[string]protocol.RawMessage)
 		}
 	case protocol.EventChange:
 		ev.Kind = EventChange
 		vals := r.members[p.Client]
 		if vals == nil {
-			vals = make(map[string]msgpack.RawMessage)
+			vals = make(map[string]protocol.RawMessage)
 			r.members[p.Client] = vals
 		}
 		for _, k := range p.Delete {
@@ -492,13 +492,13 @@ func (r *Room) applyPresence(s *session, p *protocol.Presence) {
 }
 
 // diff returns what turns a into b.
-func diff(a, b map[string]msgpack.RawMessage) (map[string]msgpack.RawMessage, []string) {
-	var set map[string]msgpack.RawMessage
+func diff(a, b map[string]protocol.RawMessage) (map[string]protocol.RawMessage, []string) {
+	var set map[string]protocol.RawMessage
 	var del []string
 	for k, v := range b {
 		if old, ok := a[k]; !ok || !bytes.Equal(old, v) {
 			if set == nil {
-				set = make(map[string]msgpack.RawMessage)
+				set = make(map[string]protocol.RawMessage)
 			}
 			set[k] = v
 		}
@@ -512,7 +512,7 @@ func diff(a, b map[string]msgpack.RawMessage) (map[string]msgpack.RawMessage, []
 }
 
 // countAfter counts own's keys once del is removed and set stored.
-func countAfter(own map[string]msgpack.RawMessage, set []protocol.Entry, del []string) int {
+func countAfter(own map[string]protocol.RawMessage, set []protocol.Entry, del []string) int {
 	keys := maps.Clone(own)
 	for _, k := range del {
 		delete(keys, k)

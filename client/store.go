@@ -49,10 +49,10 @@ type storedRoom struct {
 
 // storedObject is a cached object as stored.
 type storedObject struct {
-	Kind    string                        `msgpack:"y"`
-	Area    string                        `msgpack:"a"`
-	Version uint64                        `msgpack:"v"`
-	Fields  map[string]msgpack.RawMessage `msgpack:"f,omitempty"`
+	Kind    string                         `msgpack:"y"`
+	Area    string                         `msgpack:"a"`
+	Version uint64                         `msgpack:"v"`
+	Fields  map[string]protocol.RawMessage `msgpack:"f,omitempty"`
 }
 
 // roomState is what a Store holds for one room.
@@ -141,7 +141,7 @@ func (st *roomState) readObject(id string, v []byte) error {
 		return err
 	}
 	if so.Fields == nil {
-		so.Fields = make(map[string]msgpack.RawMessage)
+		so.Fields = make(map[string]protocol.RawMessage)
 	}
 	st.objects[id] = &Object{ID: id, Kind: so.Kind, Area: so.Area, Version: so.Version, Fields: so.Fields}
 	return nil

@@ -1,9 +1,6 @@
 package protocol
 
-import (
-	"github.com/vmihailenco/msgpack/v5"
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
-)
+import "fmt"
 
 // EntryMap is a list of entries that travels as a msgpack map from key to
 // value, in the list's order: 5 bytes smaller per entry than the array of
@@ -11,49 +8,32 @@ import (
 // entries this way. Decoding takes either form.
 type EntryMap []Entry
 
-// EncodeMsgpack implements msgpack.CustomEncoder.
-func (m EntryMap) EncodeMsgpack(e *msgpack.Encoder) error {
-	if err := e.EncodeMapLen(len(m)); err != nil {
-		return err
+// DecodeEntryMap reads b, one msgpack map from string keys to values
+// standing alone (as an [EntryMap] travels in a frame). It is checked as
+// [Check] checks a frame, values nesting at most [MaxDepth] deep, and a
+// key given twice is an error; errors wrap [ErrMalformed]. A nil value
+// stays as its byte, 0xc0.
+func DecodeEntryMap(b []byte) (EntryMap, error) {
+	if err := Check(b, MaxDepth+1); err != nil {
+		return nil, err
 	}
-	for _, x := range m {
-		if err := e.EncodeString(x.Key); err != nil {
-			return err
+	r := &fastReader{b: b, ok: true}
+	n := r.mapLen()
+	out := make(EntryMap, 0, min(n, len(b)))
+	seen := make(map[string]bool, min(n, len(b)))
+	for ; n > 0 && r.ok; n-- {
+		k := r.anyStr()
+		if !r.ok {
+			return nil, fmt.Errorf("%w: a key is not a string", ErrMalformed)
 		}
-		if err := e.Encode(x.Value); err != nil {
-			return err
+		if seen[k] {
+			return nil, fmt.Errorf("%w: key %q twice", ErrMalformed, k)
 		}
+		seen[k] = true
+		out = append(out, Entry{Key: k, Value: r.raw()})
 	}
-	return nil
-}
-
-// DecodeMsgpack implements msgpack.CustomDecoder.
-func (m *EntryMap) DecodeMsgpack(d *msgpack.Decoder) error {
-	c, err := d.PeekCode()
-	if err != nil {
-		return err
+	if !r.ok {
+		return nil, fmt.Errorf("%w: not a map", ErrMalformed)
 	}
-	if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
-		return d.Decode((*[]Entry)(m))
-	}
-	n, err := d.DecodeMapLen()
-	if err != nil {
-		return err
-	}
-	out := make(EntryMap, 0, n)
-	for range n {
-		var x Entry
-		if x.Key, err = d.DecodeString(); err != nil {
-			return err
-		}
-		if x.Value, err = d.DecodeRaw(); err != nil {
-			return err
-		}
-		if len(x.Value) == 1 && x.Value[0] == msgpcode.Nil {
-			x.Value = nil // as a nil RawMessage decodes
-		}
-		out = append(out, x)
-	}
-	*m = out
-	return nil
+	return out, nil
 }

@@ -2,8 +2,6 @@ package protocol
 
 import (
 	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Version is the protocol version this package speaks.
@@ -75,8 +73,8 @@ type Limits struct {
 //	"k": key (string)
 //	"v": value (one msgpack value)
 type Entry struct {
-	Key   string             `msgpack:"k"`
-	Value msgpack.RawMessage `msgpack:"v"`
+	Key   string     `msgpack:"k"`
+	Value RawMessage `msgpack:"v"`
 }
 
 // Member is one participant of a room and its presence map.

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Frames are encoded and decoded here without reflection. Each frame type
@@ -247,7 +245,7 @@ func (w *wire) position(k byte, p **Position) {
 }
 
 // raw shows w one msgpack value kept as its bytes; nil for a nil value.
-func (w *wire) raw(k byte, p *msgpack.RawMessage) {
+func (w *wire) raw(k byte, p *RawMessage) {
 	if !w.at(k, false) {
 		return
 	}
@@ -479,7 +477,7 @@ func (r *fastReader) anyArrayLen() int {
 }
 
 // value reads one value as a copy of its bytes, or nil for a nil.
-func (r *fastReader) value() msgpack.RawMessage {
+func (r *fastReader) value() RawMessage {
 	v := r.raw()
 	if len(v) == 1 && v[0] == 0xc0 {
 		return nil // as the library decodes a nil RawMessage
