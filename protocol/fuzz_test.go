@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/synkhq/synk/internal/mpw"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -170,7 +171,7 @@ func libraryEncode(t *testing.T, m Message) []byte {
 	default:
 		t.Fatalf("library: % x is not a map", b)
 	}
-	out := appendMapLen(nil, n+1)
+	out := mpw.AppendMapLen(nil, n+1)
 	out = append(out, 0xa1, 't', byte(m.Type()))
 	return append(out, b[hdr:]...)
 }

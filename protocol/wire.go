@@ -2,8 +2,9 @@ package protocol
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
+
+	"github.com/synkhq/synk/internal/mpw"
 )
 
 // Frames are encoded and decoded here without reflection. Each frame type
@@ -47,7 +48,7 @@ func appendStruct(b []byte, s wireStruct, t MessageType) []byte {
 	if t != 0 {
 		w.n++
 	}
-	b = appendMapLen(b, w.n)
+	b = mpw.AppendMapLen(b, w.n)
 	if t != 0 {
 		b = append(b, 0xa1, 't', byte(t))
 	}
@@ -105,7 +106,7 @@ func (w *wire) str(k byte, p *string, omitempty bool) {
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendStr(w.b, *p)
+		w.b = mpw.AppendStr(w.b, *p)
 	} else {
 		*p = w.r.anyStr()
 	}
@@ -116,11 +117,7 @@ func (w *wire) boolean(k byte, p *bool, omitempty bool) {
 		return
 	}
 	if w.op == wireAppend {
-		c := byte(0xc2)
-		if *p {
-			c = 0xc3
-		}
-		w.b = append(w.b, c)
+		w.b = mpw.AppendBool(w.b, *p)
 	} else {
 		*p = w.r.boolean()
 	}
@@ -132,7 +129,7 @@ func wireUint[T ~uint8 | ~uint16 | ~uint32 | ~uint64](w *wire, k byte, p *T, omi
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendUint(w.b, uint64(*p))
+		w.b = mpw.AppendUint(w.b, uint64(*p))
 	} else {
 		*p = T(w.r.anyUint(uint64(^T(0))))
 	}
@@ -143,9 +140,9 @@ func (w *wire) strings(k byte, p *[]string) {
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendArrayLen(w.b, len(*p))
+		w.b = mpw.AppendArrayLen(w.b, len(*p))
 		for _, s := range *p {
-			w.b = appendStr(w.b, s)
+			w.b = mpw.AppendStr(w.b, s)
 		}
 		return
 	}
@@ -162,7 +159,7 @@ func (w *wire) entries(k byte, p *[]Entry) {
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendArrayLen(w.b, len(*p))
+		w.b = mpw.AppendArrayLen(w.b, len(*p))
 		for i := range *p {
 			w.b = appendStruct(w.b, &(*p)[i], 0)
 		}
@@ -189,9 +186,9 @@ func (w *wire) entryMap(k byte, p *EntryMap) {
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendMapLen(w.b, len(*p))
+		w.b = mpw.AppendMapLen(w.b, len(*p))
 		for _, e := range *p {
-			w.b = appendRaw(appendStr(w.b, e.Key), e.Value)
+			w.b = mpw.AppendRaw(mpw.AppendStr(w.b, e.Key), e.Value)
 		}
 		return
 	}
@@ -214,7 +211,7 @@ func (w *wire) members(k byte, p *[]Member) {
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendArrayLen(w.b, len(*p))
+		w.b = mpw.AppendArrayLen(w.b, len(*p))
 		for i := range *p {
 			w.b = appendStruct(w.b, &(*p)[i], 0)
 		}
@@ -250,7 +247,7 @@ func (w *wire) raw(k byte, p *RawMessage) {
 		return
 	}
 	if w.op == wireAppend {
-		w.b = appendRaw(w.b, *p)
+		w.b = mpw.AppendRaw(w.b, *p)
 	} else {
 		*p = w.r.value()
 	}
@@ -266,14 +263,14 @@ func (w *wire) stringMap(k byte, p *map[string]string, omitempty bool) {
 			w.b = append(w.b, 0xc0)
 			return
 		}
-		w.b = appendMapLen(w.b, len(*p))
+		w.b = mpw.AppendMapLen(w.b, len(*p))
 		keys := make([]string, 0, len(*p))
 		for key := range *p {
 			keys = append(keys, key)
 		}
 		slices.Sort(keys)
 		for _, key := range keys {
-			w.b = appendStr(appendStr(w.b, key), (*p)[key])
+			w.b = mpw.AppendStr(mpw.AppendStr(w.b, key), (*p)[key])
 		}
 		return
 	}
@@ -299,65 +296,6 @@ func (w *wire) nested(k byte, s wireStruct, omit bool) {
 	} else {
 		readStruct(w.r, s)
 	}
-}
-
-// Writers: the shortest form, as the msgpack library writes with
-// compact integers.
-
-func appendUint(b []byte, v uint64) []byte {
-	switch {
-	case v <= 0x7f:
-		return append(b, byte(v))
-	case v <= math.MaxUint8:
-		return append(b, 0xcc, byte(v))
-	case v <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(v))
-	case v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 0xcf), v)
-}
-
-func appendStr(b []byte, s string) []byte {
-	switch n := len(s); {
-	case n < 32:
-		b = append(b, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		b = append(b, 0xd9, byte(n))
-	case n <= math.MaxUint16:
-		b = binary.BigEndian.AppendUint16(append(b, 0xda), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
-	}
-	return append(b, s...)
-}
-
-func appendArrayLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x90|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, 0xdc), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
-}
-
-func appendMapLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, 0xde), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
-}
-
-// appendRaw appends one msgpack value as it is, or nil for none.
-func appendRaw(b []byte, v []byte) []byte {
-	if len(v) == 0 {
-		return append(b, 0xc0)
-	}
-	return append(b, v...)
 }
 
 // The readers below take what the msgpack library takes for a value of

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/internal/mpw"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -86,8 +87,8 @@ func (bt *Batch) Event(e client.Event, kind string) {
 	bt.start()
 	b := bt.b
 	if int(e.Kind) >= len(kinds) || kinds[e.Kind] == "" {
-		b = appendMapLen(b, 1)
-		bt.b = appendStr(appendStr(b, "kind"), "unknown")
+		b = mpw.AppendMapLen(b, 1)
+		bt.b = mpw.AppendStr(mpw.AppendStr(b, "kind"), "unknown")
 		return
 	}
 	n := 1
@@ -117,37 +118,37 @@ func (bt *Batch) Event(e client.Event, kind string) {
 			n++
 		}
 	}
-	b = appendMapLen(b, n)
-	b = appendStr(appendStr(b, "kind"), kinds[e.Kind])
+	b = mpw.AppendMapLen(b, n)
+	b = mpw.AppendStr(mpw.AppendStr(b, "kind"), kinds[e.Kind])
 	if e.Room != "" {
-		b = appendStr(appendStr(b, "room"), e.Room)
+		b = mpw.AppendStr(mpw.AppendStr(b, "room"), e.Room)
 	}
 	if e.Err != nil {
-		b = appendError(appendStr(b, "error"), e.Err)
+		b = appendError(mpw.AppendStr(b, "error"), e.Err)
 	}
 	switch {
 	case e.Kind == client.EventObjectsReset:
 	case e.Kind == client.EventWritten:
-		b = appendStr(appendStr(b, "object"), e.Object)
-		b = appendUint(appendStr(b, "version"), e.Version)
+		b = mpw.AppendStr(mpw.AppendStr(b, "object"), e.Object)
+		b = mpw.AppendUint(mpw.AppendStr(b, "version"), e.Version)
 	case isObject:
-		b = appendStr(appendStr(b, "op"), ops[e.Kind])
-		b = appendStr(appendStr(b, "object"), e.Object)
+		b = mpw.AppendStr(mpw.AppendStr(b, "op"), ops[e.Kind])
+		b = mpw.AppendStr(mpw.AppendStr(b, "object"), e.Object)
 		if e.Area != "" {
-			b = appendStr(appendStr(b, "area"), e.Area)
+			b = mpw.AppendStr(mpw.AppendStr(b, "area"), e.Area)
 		}
 		if kind != "" {
-			b = appendStr(appendStr(b, "objectKind"), kind)
+			b = mpw.AppendStr(mpw.AppendStr(b, "objectKind"), kind)
 		}
-		b = appendUint(appendStr(b, "version"), e.Version)
-		b = appendValues(appendStr(b, "fields"), e.Fields)
-		b = appendStrings(appendStr(b, "deleted"), e.Deleted)
+		b = mpw.AppendUint(mpw.AppendStr(b, "version"), e.Version)
+		b = appendValues(mpw.AppendStr(b, "fields"), e.Fields)
+		b = appendStrings(mpw.AppendStr(b, "deleted"), e.Deleted)
 	default:
 		if e.Client != "" {
-			b = appendStr(appendStr(b, "client"), e.Client)
+			b = mpw.AppendStr(mpw.AppendStr(b, "client"), e.Client)
 		}
-		b = appendValues(appendStr(b, "entries"), e.Entries)
-		b = appendStrings(appendStr(b, "deleted"), e.Deleted)
+		b = appendValues(mpw.AppendStr(b, "entries"), e.Entries)
+		b = appendStrings(mpw.AppendStr(b, "deleted"), e.Deleted)
 	}
 	bt.b = b
 }
@@ -174,30 +175,30 @@ func AppendState(b []byte, room string, members []client.Member, objects []clien
 	if pending != nil {
 		n++
 	}
-	b = appendMapLen(b, n)
-	b = appendStr(appendStr(b, "kind"), "sync")
-	b = appendStr(appendStr(b, "room"), room)
+	b = mpw.AppendMapLen(b, n)
+	b = mpw.AppendStr(mpw.AppendStr(b, "kind"), "sync")
+	b = mpw.AppendStr(mpw.AppendStr(b, "room"), room)
 	if members != nil {
-		b = appendArrayLen(appendStr(b, "members"), len(members))
+		b = mpw.AppendArrayLen(mpw.AppendStr(b, "members"), len(members))
 		for _, m := range members {
-			b = appendMapLen(b, 2)
-			b = appendStr(appendStr(b, "client"), m.Client)
-			b = appendValues(appendStr(b, "entries"), m.Entries)
+			b = mpw.AppendMapLen(b, 2)
+			b = mpw.AppendStr(mpw.AppendStr(b, "client"), m.Client)
+			b = appendValues(mpw.AppendStr(b, "entries"), m.Entries)
 		}
 	}
 	if objects != nil {
-		b = appendArrayLen(appendStr(b, "objects"), len(objects))
+		b = mpw.AppendArrayLen(mpw.AppendStr(b, "objects"), len(objects))
 		for _, o := range objects {
-			b = appendMapLen(b, 5)
-			b = appendStr(appendStr(b, "id"), o.ID)
-			b = appendStr(appendStr(b, "kind"), o.Kind)
-			b = appendStr(appendStr(b, "area"), o.Area)
-			b = appendUint(appendStr(b, "version"), o.Version)
-			b = appendValues(appendStr(b, "fields"), o.Fields)
+			b = mpw.AppendMapLen(b, 5)
+			b = mpw.AppendStr(mpw.AppendStr(b, "id"), o.ID)
+			b = mpw.AppendStr(mpw.AppendStr(b, "kind"), o.Kind)
+			b = mpw.AppendStr(mpw.AppendStr(b, "area"), o.Area)
+			b = mpw.AppendUint(mpw.AppendStr(b, "version"), o.Version)
+			b = appendValues(mpw.AppendStr(b, "fields"), o.Fields)
 		}
 	}
 	if pending != nil {
-		b = AppendPending(appendStr(b, "pending"), pending)
+		b = AppendPending(mpw.AppendStr(b, "pending"), pending)
 	}
 	return b
 }
@@ -205,7 +206,7 @@ func AppendState(b []byte, room string, members []client.Member, objects []clien
 // AppendPending appends writes not yet answered as synk.d.ts's
 // PendingWrite list.
 func AppendPending(b []byte, pending []client.Pending) []byte {
-	b = appendArrayLen(b, len(pending))
+	b = mpw.AppendArrayLen(b, len(pending))
 	for _, p := range pending {
 		op := "unknown"
 		if int(p.Op) < len(writeOps) && writeOps[p.Op] != "" {
@@ -215,11 +216,11 @@ func AppendPending(b []byte, pending []client.Pending) []byte {
 		if p.Area != "" {
 			n++
 		}
-		b = appendMapLen(b, n)
-		b = appendStr(appendStr(b, "op"), op)
-		b = appendStr(appendStr(b, "object"), p.Object)
+		b = mpw.AppendMapLen(b, n)
+		b = mpw.AppendStr(mpw.AppendStr(b, "op"), op)
+		b = mpw.AppendStr(mpw.AppendStr(b, "object"), p.Object)
 		if p.Area != "" {
-			b = appendStr(appendStr(b, "area"), p.Area)
+			b = mpw.AppendStr(mpw.AppendStr(b, "area"), p.Area)
 		}
 	}
 	return b
@@ -237,14 +238,14 @@ func appendError(b []byte, err error) []byte {
 	if pending {
 		n++
 	}
-	b = appendMapLen(b, n)
-	b = appendStr(appendStr(b, "message"), err.Error())
-	b = appendUint(appendStr(b, "code"), uint64(code))
+	b = mpw.AppendMapLen(b, n)
+	b = mpw.AppendStr(mpw.AppendStr(b, "message"), err.Error())
+	b = mpw.AppendUint(mpw.AppendStr(b, "code"), uint64(code))
 	if code != 0 {
-		b = appendStr(appendStr(b, "codeName"), code.String())
+		b = mpw.AppendStr(mpw.AppendStr(b, "codeName"), code.String())
 	}
 	if pending {
-		b = append(appendStr(b, "pending"), 0xc3)
+		b = append(mpw.AppendStr(b, "pending"), 0xc3)
 	}
 	return b
 }
