@@ -395,16 +395,16 @@ func (b *bridgeState) forward(cs *connState, onBatch js.Value) {
 			}
 			b.add(&bt, cs, e)
 		}
-		b := bt.Bytes()
-		if outLen < len(b) {
-			outLen = max(len(b), 64<<10)
+		batch := bt.Bytes()
+		if outLen < len(batch) {
+			outLen = max(len(batch), 64<<10)
 			out = jsUint8Array.New(outLen)
 		}
-		js.CopyBytesToJS(out, b)
-		onBatch.Invoke(out, len(b))
+		js.CopyBytesToJS(out, batch)
+		onBatch.Invoke(out, len(batch))
 	}
-	// The connection is closed for good (by the page, or by the client
-	// itself): nothing refers to it any more, here or in JS.
+	// The connection is closed (by the page; synk.js closes one that
+	// stopped for good, too): nothing refers to it any more, here or in JS.
 	b.mu.Lock()
 	for id, c := range b.conns {
 		if c == cs {
