@@ -35,20 +35,20 @@ func (m *Entry) fields(w *wire) {
 
 func (m *Member) fields(w *wire) {
 	w.str('c', &m.Client, false)
-	w.entries('d', &m.Entries)
+	wireList(w, 'd', &m.Entries)
 }
 
 func (m *Join) fields(w *wire) {
 	wireUint(w, 'i', &m.ID, false)
 	w.str('r', &m.Room, false)
 	w.boolean('o', &m.Observer, true)
-	w.entries('d', &m.Entries)
+	wireList(w, 'd', &m.Entries)
 }
 
 func (m *Joined) fields(w *wire) {
 	wireUint(w, 'i', &m.ID, false)
 	w.str('r', &m.Room, false)
-	w.members('m', &m.Members)
+	wireList(w, 'm', &m.Members)
 	wireUint(w, 'h', &m.Handle, true)
 	w.boolean('n', &m.More, true)
 }
@@ -78,7 +78,7 @@ func (m *Presence) fields(w *wire) {
 	w.str('r', &m.Room, false)
 	wireUint(w, 'e', &m.Event, false)
 	w.str('c', &m.Client, false)
-	w.entries('d', &m.Entries)
+	wireList(w, 'd', &m.Entries)
 	w.strings('x', &m.Delete)
 	wireUint(w, 'w', &m.Reason, true)
 }
@@ -115,7 +115,7 @@ func (m *Write) fields(w *wire) {
 	w.str('o', &m.Object, false)
 	w.str('y', &m.Kind, true)
 	w.str('a', &m.Area, true)
-	w.entries('f', &m.Fields)
+	wireList(w, 'f', &m.Fields)
 	w.strings('x', &m.Delete)
 	wireUint(w, 'v', &m.Expect, true)
 	w.str('p', &m.OpID, true)
@@ -128,7 +128,7 @@ func (m *Object) fields(w *wire) {
 	w.str('y', &m.Kind, true)
 	w.str('a', &m.Area, true)
 	wireUint(w, 'v', &m.Version, true)
-	w.entries('f', &m.Fields)
+	wireList(w, 'f', &m.Fields)
 	w.strings('x', &m.Delete)
 	wireUint(w, 's', &m.Offset, true)
 }

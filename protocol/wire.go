@@ -153,28 +153,35 @@ func (w *wire) strings(k byte, p *[]string) {
 	}
 }
 
-// entries shows w a list of [Entry], as an array of {"k","v"} maps.
-func (w *wire) entries(k byte, p *[]Entry) {
+// wireList shows w a list of structs, as an array of maps: []Entry (of
+// {"k","v"} maps) or []Member.
+func wireList[T any, P interface {
+	*T
+	wireStruct
+}](w *wire, k byte, p *[]T) {
 	if !w.at(k, len(*p) == 0) {
 		return
 	}
 	if w.op == wireAppend {
 		w.b = mpw.AppendArrayLen(w.b, len(*p))
 		for i := range *p {
-			w.b = appendStruct(w.b, &(*p)[i], 0)
+			w.b = appendStruct(w.b, P(&(*p)[i]), 0)
 		}
 		return
 	}
-	*p = readEntries(w.r)
+	*p = readList[T, P](w.r)
 }
 
-// readEntries reads an array of {"k","v"} maps, or nil.
-func readEntries(r *fastReader) []Entry {
-	var out []Entry
+// readList reads an array of maps into structs, or nil.
+func readList[T any, P interface {
+	*T
+	wireStruct
+}](r *fastReader) []T {
+	var out []T
 	for n := r.anyArrayLen(); n > 0 && r.ok; n-- {
-		var e Entry
-		readStruct(r, &e)
-		out = append(out, e)
+		var x T
+		readStruct(r, P(&x))
+		out = append(out, x)
 	}
 	return out
 }
@@ -193,7 +200,7 @@ func (w *wire) entryMap(k byte, p *EntryMap) {
 		return
 	}
 	if c := w.r.peek(); c&0xf0 != 0x80 && c != 0xde && c != 0xdf {
-		*p = readEntries(w.r)
+		*p = readList[Entry](w.r)
 		return
 	}
 	n := w.r.mapLen()
@@ -202,27 +209,6 @@ func (w *wire) entryMap(k byte, p *EntryMap) {
 		e := Entry{Key: w.r.anyStr()}
 		e.Value = w.r.value()
 		*p = append(*p, e)
-	}
-}
-
-// members shows w a list of [Member].
-func (w *wire) members(k byte, p *[]Member) {
-	if !w.at(k, len(*p) == 0) {
-		return
-	}
-	if w.op == wireAppend {
-		w.b = mpw.AppendArrayLen(w.b, len(*p))
-		for i := range *p {
-			w.b = appendStruct(w.b, &(*p)[i], 0)
-		}
-		return
-	}
-	n := w.r.anyArrayLen()
-	*p = nil
-	for ; n > 0 && w.r.ok; n-- {
-		var m Member
-		readStruct(w.r, &m)
-		*p = append(*p, m)
 	}
 }
 
