@@ -245,7 +245,7 @@ func appendError(b []byte, err error) []byte {
 		b = mpw.AppendStr(mpw.AppendStr(b, "codeName"), code.String())
 	}
 	if pending {
-		b = append(mpw.AppendStr(b, "pending"), 0xc3)
+		b = mpw.AppendBool(mpw.AppendStr(b, "pending"), true)
 	}
 	return b
 }
