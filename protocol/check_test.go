@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -99,5 +100,13 @@ func TestNext(t *testing.T) {
 	// The frame's capacity ends with it: appending to it cannot overwrite the next.
 	if f, _, _ := Next(msg); cap(f) != len(a) {
 		t.Fatalf("cap = %d, want %d", cap(f), len(a))
+	}
+}
+
+func Test_unicodeName(t *testing.T) {
+	for _, r := range []rune{0, 0x1f, 0x7f, 0x9f, 0xfff, 0x1000, 0xffff, 0x10000, 0x10ffff} {
+		if got, want := unicodeName(r), fmt.Sprintf("%U", r); got != want {
+			t.Errorf("unicodeName(%#x) = %q, want %q", r, got, want)
+		}
 	}
 }

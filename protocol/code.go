@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Code is a stable numeric error code carried by an [Error] frame under key
@@ -79,7 +78,5 @@ func ErrorCode(err error) Code {
 	return 0
 }
 
-// Errorf returns an [*Error] with code c and a formatted message.
-func Errorf(c Code, format string, args ...any) *Error {
-	return &Error{Code: c, Message: fmt.Sprintf(format, args...)}
-}
+// newError returns an [*Error] with code c and message msg.
+func newError(c Code, msg string) *Error { return &Error{Code: c, Message: msg} }

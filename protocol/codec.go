@@ -1,7 +1,11 @@
 package protocol
 
 import (
-	"fmt"
+	"errors"
+	"strconv"
+
+	"github.com/synkhq/synk/internal/mpw"
+	"github.com/synkhq/synk/internal/wraperr"
 )
 
 // Encode returns the wire bytes of m.
@@ -12,7 +16,7 @@ func Encode(m Message) ([]byte, error) { return Append(nil, m) }
 func Append(dst []byte, m Message) ([]byte, error) {
 	s, ok := m.(wireStruct)
 	if !ok {
-		return dst, fmt.Errorf("protocol: %T is not a frame of this package", m)
+		return dst, errors.New("protocol: a " + m.Type().String() + " frame not of this package")
 	}
 	return appendStruct(dst, s, m.Type()), nil
 }
@@ -29,11 +33,11 @@ func Decode(b []byte) (Message, error) {
 	m, ok := decodeFast(t, b)
 	if !ok {
 		if m = newMessage(t); m == nil {
-			return nil, fmt.Errorf("%w %d", ErrUnknownType, t)
+			return nil, wraperr.New(ErrUnknownType.Error()+" "+strconv.Itoa(int(t)), ErrUnknownType)
 		}
-		r := &fastReader{b: b, ok: true}
-		if readStruct(r, m.(wireStruct)); !r.ok {
-			return nil, fmt.Errorf("%w: %v: a value does not fit its key's type", ErrMalformed, t)
+		r := newReader(b)
+		if readStruct(r, m.(wireStruct)); !r.OK {
+			return nil, wraperr.Detail(ErrMalformed, t.String()+": a value does not fit its key's type")
 		}
 	}
 	if err := validate(m); err != nil {
@@ -47,49 +51,40 @@ func Decode(b []byte) (Message, error) {
 // "t", a positive fixint. No writer repeats a key, and the msgpack library
 // would decode a repeated list into the first one's elements.
 func checkFrame(b []byte) (MessageType, error) {
-	var n, off int
-	switch {
-	case len(b) == 0:
-		return 0, errTruncated(0)
-	case b[0]&0xf0 == 0x80:
-		n, off = int(b[0]&0x0f), 1
-	case b[0] == 0xde || b[0] == 0xdf:
-		var err error
-		if n, off, err = items(b, 1, b[0]); err != nil {
-			return 0, err
-		}
-		n /= 2
-	default:
-		return 0, fmt.Errorf("%w: frame is not a map", ErrMalformed)
+	r := mpw.Reader{B: b, OK: true}
+	n := r.MapLen()
+	if !r.OK {
+		return 0, wraperr.Detail(ErrMalformed, "frame is not a map")
 	}
+	off := r.Off    // a length past the bytes left fails in the loop
 	var seen uint32 // letters a–z
 	t := MessageType(0)
 	for range n {
 		key := off
-		val, err := skip(b, off, MaxDepth-1)
+		val, err := mpw.End(b, off, MaxDepth-1)
 		if err != nil {
-			return 0, err
+			return 0, malformed(err)
 		}
-		if off, err = skip(b, val, MaxDepth-1); err != nil {
-			return 0, err
+		if off, err = mpw.End(b, val, MaxDepth-1); err != nil {
+			return 0, malformed(err)
 		}
 		if k := b[val-1]; val-key == 2 && b[key] == 0xa1 && k >= 'a' && k <= 'z' {
 			if seen&(1<<(k-'a')) != 0 {
-				return 0, fmt.Errorf("%w: key %q repeated", ErrMalformed, k)
+				return 0, wraperr.Detail(ErrMalformed, "key \""+string(rune(k))+"\" repeated")
 			}
 			seen |= 1 << (k - 'a')
 			if k == 't' {
 				if t = MessageType(b[val]); t < 1 || t > 0x7f {
-					return 0, fmt.Errorf("%w: \"t\" is not a positive fixint", ErrMalformed)
+					return 0, wraperr.Detail(ErrMalformed, "\"t\" is not a positive fixint")
 				}
 			}
 		}
 	}
 	switch {
 	case off != len(b):
-		return 0, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-off)
+		return 0, wraperr.Detail(ErrMalformed, strconv.Itoa(len(b)-off)+" trailing bytes")
 	case t == 0:
-		return 0, fmt.Errorf("%w: no \"t\" key", ErrMalformed)
+		return 0, wraperr.Detail(ErrMalformed, "no \"t\" key")
 	}
 	return t, nil
 }

@@ -1,6 +1,10 @@
 package protocol
 
-import "fmt"
+import (
+	"strconv"
+
+	"github.com/synkhq/synk/internal/wraperr"
+)
 
 // EntryMap is a list of entries that travels as a msgpack map from key to
 // value, in the list's order: 5 bytes smaller per entry than the array of
@@ -17,23 +21,23 @@ func DecodeEntryMap(b []byte) (EntryMap, error) {
 	if err := Check(b, MaxDepth+1); err != nil {
 		return nil, err
 	}
-	r := &fastReader{b: b, ok: true}
-	n := r.mapLen()
+	r := newReader(b)
+	n := r.MapLen()
 	out := make(EntryMap, 0, min(n, len(b)))
 	seen := make(map[string]bool, min(n, len(b)))
-	for ; n > 0 && r.ok; n-- {
-		k := r.anyStr()
-		if !r.ok {
-			return nil, fmt.Errorf("%w: a key is not a string", ErrMalformed)
+	for ; n > 0 && r.OK; n-- {
+		k := r.AnyStr()
+		if !r.OK {
+			return nil, wraperr.Detail(ErrMalformed, "a key is not a string")
 		}
 		if seen[k] {
-			return nil, fmt.Errorf("%w: key %q twice", ErrMalformed, k)
+			return nil, wraperr.Detail(ErrMalformed, "key "+strconv.Quote(k)+" twice")
 		}
 		seen[k] = true
-		out = append(out, Entry{Key: k, Value: r.raw()})
+		out = append(out, Entry{Key: k, Value: r.Raw()})
 	}
-	if !r.ok {
-		return nil, fmt.Errorf("%w: not a map", ErrMalformed)
+	if !r.OK {
+		return nil, wraperr.Detail(ErrMalformed, "not a map")
 	}
 	return out, nil
 }

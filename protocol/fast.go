@@ -1,8 +1,9 @@
 package protocol
 
 import (
-	"encoding/binary"
 	"math"
+
+	"github.com/synkhq/synk/internal/mpw"
 )
 
 // The frames that carry every change — Set, Presence, Object — are decoded
@@ -13,148 +14,16 @@ import (
 // the general decoder (wire.go). FuzzDecode checks both against the
 // msgpack library.
 
-// fastReader walks a frame that [Check] accepted.
-type fastReader struct {
-	b   []byte
-	off int
-	ok  bool // false once something is not a plain encoding
-}
+// fastReader walks a frame that [Check] accepted: an [mpw.Reader] with
+// the readers of this package's compound values.
+type fastReader struct{ mpw.Reader }
 
-func (r *fastReader) byte() byte {
-	if r.off >= len(r.b) {
-		r.ok = false
-		return 0
-	}
-	c := r.b[r.off]
-	r.off++
-	return c
-}
-
-func (r *fastReader) n(size int) int {
-	if size > len(r.b)-r.off {
-		r.ok = false
-		return 0
-	}
-	var n int
-	switch size {
-	case 1:
-		n = int(r.b[r.off])
-	case 2:
-		n = int(binary.BigEndian.Uint16(r.b[r.off:]))
-	case 4:
-		n = int(binary.BigEndian.Uint32(r.b[r.off:]))
-	}
-	r.off += size
-	return n
-}
-
-// mapLen reads a map header.
-func (r *fastReader) mapLen() int {
-	switch c := r.byte(); {
-	case c >= 0x80 && c <= 0x8f:
-		return int(c & 0x0f)
-	case c == 0xde:
-		return r.n(2)
-	case c == 0xdf:
-		return r.n(4)
-	}
-	r.ok = false
-	return 0
-}
-
-// arrayLen reads an array header, or nil as an empty array.
-func (r *fastReader) arrayLen() (int, bool) {
-	switch c := r.byte(); {
-	case c >= 0x90 && c <= 0x9f:
-		return int(c & 0x0f), true
-	case c == 0xdc:
-		return r.n(2), true
-	case c == 0xc0:
-		return 0, false
-	}
-	r.ok = false
-	return 0, false
-}
-
-// strBytes reads a string (not nil) without copying it.
-func (r *fastReader) strBytes() []byte {
-	var n int
-	switch c := r.byte(); {
-	case c >= 0xa0 && c <= 0xbf:
-		n = int(c & 0x1f)
-	case c == 0xd9:
-		n = r.n(1)
-	case c == 0xda:
-		n = r.n(2)
-	default:
-		r.ok = false
-		return nil
-	}
-	if n > len(r.b)-r.off {
-		r.ok = false
-		return nil
-	}
-	s := r.b[r.off : r.off+n]
-	r.off += n
-	return s
-}
-
-func (r *fastReader) str() string { return string(r.strBytes()) }
-
-// uint reads a non-negative integer no larger than max.
-func (r *fastReader) uint(max uint64) uint64 {
-	var v uint64
-	switch c := r.byte(); {
-	case c <= 0x7f:
-		v = uint64(c)
-	case c == 0xcc:
-		v = uint64(r.n(1))
-	case c == 0xcd:
-		v = uint64(r.n(2))
-	case c == 0xce:
-		v = uint64(r.n(4))
-	case c == 0xcf:
-		if r.off+8 > len(r.b) {
-			r.ok = false
-			return 0
-		}
-		v = binary.BigEndian.Uint64(r.b[r.off:])
-		r.off += 8
-	default:
-		r.ok = false
-		return 0
-	}
-	if v > max {
-		r.ok = false
-	}
-	return v
-}
-
-// raw returns a copy of the next value, whatever it is.
-func (r *fastReader) raw() []byte {
-	end, err := skip(r.b, r.off, MaxDepth)
-	if err != nil {
-		r.ok = false
-		return nil
-	}
-	v := append([]byte(nil), r.b[r.off:end]...)
-	r.off = end
-	return v
-}
-
-// skip passes over the next value.
-func (r *fastReader) skip() {
-	end, err := skip(r.b, r.off, MaxDepth)
-	if err != nil {
-		r.ok = false
-		return
-	}
-	r.off = end
-}
+// newReader returns a fastReader at the start of b.
+func newReader(b []byte) *fastReader { return &fastReader{mpw.Reader{B: b, OK: true}} }
 
 // key reads a map key: its letter, or 0 for any other key.
 func (r *fastReader) key() byte {
-	k := r.strBytes()
+	k := r.StrBytes()
 	if len(k) == 1 {
 		return k[0]
 	}
@@ -162,23 +31,23 @@ func (r *fastReader) key() byte {
 }
 
 func (r *fastReader) entries() []Entry {
-	n, ok := r.arrayLen()
-	if !ok || !r.ok {
+	n, ok := r.ArrayLen()
+	if !ok || !r.OK {
 		return nil
 	}
 	out := make([]Entry, 0, n)
 	for range n {
 		var e Entry
-		for m := r.mapLen(); m > 0 && r.ok; m-- {
+		for m := r.MapLen(); m > 0 && r.OK; m-- {
 			switch r.key() {
 			case 'k':
-				e.Key = r.str()
+				e.Key = r.Str()
 			case 'v':
-				if e.Value = r.raw(); len(e.Value) == 1 && e.Value[0] == 0xc0 {
+				if e.Value = r.Raw(); len(e.Value) == 1 && e.Value[0] == 0xc0 {
 					e.Value = nil // as the library decodes a nil RawMessage
 				}
 			default:
-				r.skip()
+				r.Skip()
 			}
 		}
 		out = append(out, e)
@@ -188,15 +57,15 @@ func (r *fastReader) entries() []Entry {
 
 // entryMap reads an [EntryMap]: a map from key to value, or entries.
 func (r *fastReader) entryMap() EntryMap {
-	if r.off < len(r.b) && r.b[r.off]&0xf0 != 0x80 && r.b[r.off] != 0xde {
+	if r.Off < len(r.B) && r.B[r.Off]&0xf0 != 0x80 && r.B[r.Off] != 0xde {
 		return r.entries()
 	}
-	n := r.mapLen()
+	n := r.MapLen()
 	out := make(EntryMap, 0, n)
-	for ; n > 0 && r.ok; n-- {
+	for ; n > 0 && r.OK; n-- {
 		var e Entry
-		e.Key = r.str()
-		if e.Value = r.raw(); len(e.Value) == 1 && e.Value[0] == 0xc0 {
+		e.Key = r.Str()
+		if e.Value = r.Raw(); len(e.Value) == 1 && e.Value[0] == 0xc0 {
 			e.Value = nil
 		}
 		out = append(out, e)
@@ -205,13 +74,13 @@ func (r *fastReader) entryMap() EntryMap {
 }
 
 func (r *fastReader) strings() []string {
-	n, ok := r.arrayLen()
-	if !ok || !r.ok {
+	n, ok := r.ArrayLen()
+	if !ok || !r.OK {
 		return nil
 	}
 	out := make([]string, 0, n)
 	for range n {
-		out = append(out, r.str())
+		out = append(out, r.Str())
 	}
 	return out
 }
@@ -221,95 +90,95 @@ func (r *fastReader) strings() []string {
 // an encoding it leaves to the general decoder. The loops look alike on purpose: one map walk taking a closure per
 // type added 6 KB of brotli to the browser bundle, which is at its budget.
 func decodeFast(t MessageType, b []byte) (Message, bool) {
-	r := &fastReader{b: b, ok: true}
-	n := r.mapLen()
+	r := newReader(b)
+	n := r.MapLen()
 	switch t {
 	case TypeSet:
 		m := new(Set)
-		for ; n > 0 && r.ok; n-- {
+		for ; n > 0 && r.OK; n-- {
 			switch r.key() {
 			case 't':
-				r.skip()
+				r.Skip()
 			case 'i':
-				m.ID = uint32(r.uint(math.MaxUint32))
+				m.ID = uint32(r.Uint(math.MaxUint32))
 			case 'r':
-				m.Room = r.str()
+				m.Room = r.Str()
 			case 'h':
-				m.Handle = uint32(r.uint(math.MaxUint32))
+				m.Handle = uint32(r.Uint(math.MaxUint32))
 			case 'd':
 				m.Entries = r.entryMap()
 			case 'x':
 				m.Delete = r.strings()
 			default:
-				r.skip()
+				r.Skip()
 			}
 		}
-		return m, r.ok
+		return m, r.OK
 	case TypePresence:
 		m := new(Presence)
-		for ; n > 0 && r.ok; n-- {
+		for ; n > 0 && r.OK; n-- {
 			switch r.key() {
 			case 't':
-				r.skip()
+				r.Skip()
 			case 'r':
-				m.Room = r.str()
+				m.Room = r.Str()
 			case 'e':
-				m.Event = PresenceEvent(r.uint(math.MaxUint8))
+				m.Event = PresenceEvent(r.Uint(math.MaxUint8))
 			case 'c':
-				m.Client = r.str()
+				m.Client = r.Str()
 			case 'd':
 				m.Entries = r.entries()
 			case 'x':
 				m.Delete = r.strings()
 			case 'w':
-				m.Reason = Code(r.uint(math.MaxUint16))
+				m.Reason = Code(r.Uint(math.MaxUint16))
 			default:
-				r.skip()
+				r.Skip()
 			}
 		}
-		return m, r.ok
+		return m, r.OK
 	case TypeObject:
 		m := new(Object)
-		for ; n > 0 && r.ok; n-- {
+		for ; n > 0 && r.OK; n-- {
 			switch r.key() {
 			case 't':
-				r.skip()
+				r.Skip()
 			case 'r':
-				m.Room = r.str()
+				m.Room = r.Str()
 			case 'e':
-				m.Event = ObjectEvent(r.uint(math.MaxUint8))
+				m.Event = ObjectEvent(r.Uint(math.MaxUint8))
 			case 'o':
-				m.Object = r.str()
+				m.Object = r.Str()
 			case 'y':
-				m.Kind = r.str()
+				m.Kind = r.Str()
 			case 'a':
-				m.Area = r.str()
+				m.Area = r.Str()
 			case 'v':
-				m.Version = r.uint(math.MaxUint64)
+				m.Version = r.Uint(math.MaxUint64)
 			case 'f':
 				m.Fields = r.entries()
 			case 'x':
 				m.Delete = r.strings()
 			case 's':
-				m.Offset = r.uint(math.MaxUint64)
+				m.Offset = r.Uint(math.MaxUint64)
 			default:
-				r.skip()
+				r.Skip()
 			}
 		}
-		return m, r.ok
+		return m, r.OK
 	case TypePing, TypePong:
 		var nonce uint32
-		for ; n > 0 && r.ok; n-- {
+		for ; n > 0 && r.OK; n-- {
 			if r.key() == 'n' {
-				nonce = uint32(r.uint(math.MaxUint32))
+				nonce = uint32(r.Uint(math.MaxUint32))
 			} else {
-				r.skip()
+				r.Skip()
 			}
 		}
 		if t == TypePing {
-			return &Ping{Nonce: nonce}, r.ok
+			return &Ping{Nonce: nonce}, r.OK
 		}
-		return &Pong{Nonce: nonce}, r.ok
+		return &Pong{Nonce: nonce}, r.OK
 	}
 	return nil, false
 }

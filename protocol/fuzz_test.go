@@ -127,11 +127,11 @@ func checkWire(t *testing.T, in []byte) {
 	if ours == nil {
 		return
 	}
-	r := &fastReader{b: in, ok: true}
+	r := newReader(in)
 	readStruct(r, ours.(wireStruct))
 	lib := newMessage(typ)
 	libErr := msgpack.Unmarshal(in, lib)
-	if r.ok {
+	if r.OK {
 		if libErr != nil {
 			t.Fatalf("% x: the codec took what the library refuses: %v", in, libErr)
 		}

@@ -1,8 +1,6 @@
 package protocol
 
-import (
-	"fmt"
-)
+import "strconv"
 
 // Version is the protocol version this package speaks.
 const Version = 1
@@ -227,7 +225,7 @@ type Error struct {
 
 // Error implements the error interface.
 func (e *Error) Error() string {
-	s := fmt.Sprintf("synk: %v (%d)", e.Code, uint16(e.Code))
+	s := "synk: " + e.Code.String() + " (" + strconv.Itoa(int(e.Code)) + ")"
 	if e.Room != "" {
 		s += " in room " + e.Room
 	}

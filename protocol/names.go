@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"math/bits"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -23,18 +25,29 @@ func CheckKey(key string) error { return checkName("key", key, "") }
 
 func checkName(what, s, banned string) error {
 	if s == "" || len(s) > MaxNameLen {
-		return Errorf(CodeBadName, "%s must be 1 to %d bytes, got %d", what, MaxNameLen, len(s))
+		return newError(CodeBadName, what+" must be 1 to "+strconv.Itoa(MaxNameLen)+" bytes, got "+strconv.Itoa(len(s)))
 	}
 	if !utf8.ValidString(s) {
-		return Errorf(CodeBadName, "%s %q is not UTF-8", what, s)
+		return newError(CodeBadName, what+" "+strconv.Quote(s)+" is not UTF-8")
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return Errorf(CodeBadName, "%s %q has a control character (%U)", what, s, r)
+			return newError(CodeBadName, what+" "+strconv.Quote(s)+" has a control character ("+unicodeName(r)+")")
 		}
 	}
 	if banned != "" && strings.Contains(s, banned) {
-		return Errorf(CodeBadName, "%s %q has a %q", what, s, banned)
+		return newError(CodeBadName, what+" "+strconv.Quote(s)+" has a "+strconv.Quote(banned))
 	}
 	return nil
+}
+
+// unicodeName writes r as U+ and at least four upper-case hex digits, as
+// fmt's %U does.
+func unicodeName(r rune) string {
+	const digits = "0123456789ABCDEF"
+	b := []byte("U+")
+	for shift := max(12, (bits.Len32(uint32(r))+3)/4*4-4); shift >= 0; shift -= 4 {
+		b = append(b, digits[uint32(r)>>shift&0x0f])
+	}
+	return string(b)
 }

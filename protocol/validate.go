@@ -1,5 +1,7 @@
 package protocol
 
+import "strconv"
+
 // validate checks the rules of m's type that the msgpack types alone do not
 // enforce. Its errors are [*Error] values carrying m's request id.
 func validate(m Message) error {
@@ -11,13 +13,13 @@ func validate(m Message) error {
 			err = CheckClient(m.Client)
 		}
 		if err == nil && m.Secret != "" && (m.Client == "" || len(m.Secret) > MaxSecret) {
-			err = Errorf(CodeBadRequest, "a resume secret goes with its client id, and has at most %d bytes", MaxSecret)
+			err = newError(CodeBadRequest, "a resume secret goes with its client id, and has at most "+strconv.Itoa(MaxSecret)+" bytes")
 		}
 	case *Join:
 		id = m.ID
 		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkEntries(m.Entries))
 		if err == nil && m.Observer && len(m.Entries) > 0 {
-			err = Errorf(CodeBadRequest, "an observer cannot publish entries")
+			err = newError(CodeBadRequest, "an observer cannot publish entries")
 		}
 	case *Leave:
 		id = m.ID
@@ -26,13 +28,13 @@ func validate(m Message) error {
 		id = m.ID
 		err = firstErr(checkSetRoom(m), checkEntries(m.Entries), checkKeys(m.Delete))
 		if err == nil && len(m.Entries) == 0 && len(m.Delete) == 0 {
-			err = Errorf(CodeBadRequest, "set has no entries and no deletions")
+			err = newError(CodeBadRequest, "set has no entries and no deletions")
 		}
 	case *Sub:
 		id = m.ID
 		err = firstErr(needID(m.ID), CheckRoom(m.Room), checkKeys(m.Add), checkKeys(m.Remove), checkResume(m))
 		if err == nil && len(m.Add) == 0 && len(m.Remove) == 0 {
-			err = Errorf(CodeBadRequest, "sub has no areas to add or remove")
+			err = newError(CodeBadRequest, "sub has no areas to add or remove")
 		}
 	case *Write:
 		id = m.ID
@@ -44,11 +46,11 @@ func validate(m Message) error {
 		err = needID(m.ID)
 	case *Object:
 		if m.Event < ObjectPut || m.Event > ObjectDelete {
-			err = Errorf(CodeBadRequest, "unknown object event %d", m.Event)
+			err = newError(CodeBadRequest, "unknown object event "+strconv.Itoa(int(m.Event)))
 		}
 	case *Presence:
 		if m.Event < EventJoin || m.Event > EventLeave {
-			err = Errorf(CodeBadRequest, "unknown presence event %d", m.Event)
+			err = newError(CodeBadRequest, "unknown presence event "+strconv.Itoa(int(m.Event)))
 		}
 	}
 	if e, ok := err.(*Error); ok {
@@ -82,7 +84,7 @@ func roomOf(m Message) string {
 func checkSetRoom(s *Set) error {
 	switch {
 	case s.Handle != 0 && s.Room != "":
-		return Errorf(CodeBadRequest, "set names its room twice: give \"r\" or \"h\"")
+		return newError(CodeBadRequest, "set names its room twice: give \"r\" or \"h\"")
 	case s.Handle != 0:
 		return nil
 	}
@@ -91,7 +93,7 @@ func checkSetRoom(s *Set) error {
 
 func needID(id uint32) error {
 	if id == 0 {
-		return Errorf(CodeBadRequest, "request id \"i\" must not be 0")
+		return newError(CodeBadRequest, "request id \"i\" must not be 0")
 	}
 	return nil
 }
@@ -102,7 +104,7 @@ func checkEntries(es []Entry) error {
 			return err
 		}
 		if len(e.Value) == 0 {
-			return Errorf(CodeBadRequest, "entry %q has no value", e.Key)
+			return newError(CodeBadRequest, "entry "+strconv.Quote(e.Key)+" has no value")
 		}
 	}
 	return nil
@@ -122,15 +124,15 @@ func checkKeys(keys []string) error {
 func checkResume(m *Sub) error {
 	if m.From == nil {
 		if len(m.Held) > 0 {
-			return Errorf(CodeBadRequest, "held areas \"h\" need a position \"f\"")
+			return newError(CodeBadRequest, "held areas \"h\" need a position \"f\"")
 		}
 		return nil
 	}
 	if m.From.Epoch == 0 {
-		return Errorf(CodeBadRequest, "position epoch must not be 0")
+		return newError(CodeBadRequest, "position epoch must not be 0")
 	}
 	if len(m.Remove) > 0 {
-		return Errorf(CodeBadRequest, "a resuming sub removes no areas")
+		return newError(CodeBadRequest, "a resuming sub removes no areas")
 	}
 	add := make(map[string]bool, len(m.Add))
 	for _, a := range m.Add {
@@ -138,7 +140,7 @@ func checkResume(m *Sub) error {
 	}
 	for _, h := range m.Held {
 		if !add[h] {
-			return Errorf(CodeBadRequest, "held area %q is not among the areas added", h)
+			return newError(CodeBadRequest, "held area "+strconv.Quote(h)+" is not among the areas added")
 		}
 	}
 	return checkKeys(m.Held)
@@ -166,7 +168,7 @@ func checkWrite(w *Write) error {
 		return firstErr(CheckKey(w.Kind), CheckKey(w.Area), checkEntries(w.Fields))
 	case OpUpdate:
 		if len(w.Fields) == 0 && len(w.Delete) == 0 {
-			return Errorf(CodeBadRequest, "update has no fields to store or remove")
+			return newError(CodeBadRequest, "update has no fields to store or remove")
 		}
 		return firstErr(checkEntries(w.Fields), checkKeys(w.Delete))
 	case OpMove:
@@ -174,7 +176,7 @@ func checkWrite(w *Write) error {
 	case OpDelete:
 		return nil
 	}
-	return Errorf(CodeBadRequest, "unknown object op %d", w.Op)
+	return newError(CodeBadRequest, "unknown object op "+strconv.Itoa(int(w.Op)))
 }
 
 // MaxActorLen is the longest actor name of a [Meet].
@@ -189,7 +191,7 @@ func checkMeet(m *Meet) error {
 		}
 	}
 	if err := CheckKey(m.Event); err != nil {
-		return Errorf(CodeBadRequest, "event: %s", err.(*Error).Message)
+		return newError(CodeBadRequest, "event: "+err.(*Error).Message)
 	}
 	return CheckActor(m.Actor)
 }
@@ -200,17 +202,17 @@ func checkMeet(m *Meet) error {
 // is the default label and selector value.
 func CheckActor(actor string) error {
 	if actor == "" || len(actor) > MaxActorLen {
-		return Errorf(CodeBadRequest, "actor must be 1 to %d bytes, got %d", MaxActorLen, len(actor))
+		return newError(CodeBadRequest, "actor must be 1 to "+strconv.Itoa(MaxActorLen)+" bytes, got "+strconv.Itoa(len(actor)))
 	}
 	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 	for i := 0; i < len(actor); i++ {
 		c := actor[i]
 		if !alnum(c) && c != '-' && c != '_' && c != '.' {
-			return Errorf(CodeBadRequest, "actor %q: byte %d (%q) is not one of A-Z a-z 0-9 - _ .", actor, i, c)
+			return newError(CodeBadRequest, "actor "+strconv.Quote(actor)+": byte "+strconv.Itoa(i)+" ("+strconv.QuoteRune(rune(c))+") is not one of A-Z a-z 0-9 - _ .")
 		}
 	}
 	if !alnum(actor[0]) || !alnum(actor[len(actor)-1]) {
-		return Errorf(CodeBadRequest, "actor %q must start and end with a letter or digit", actor)
+		return newError(CodeBadRequest, "actor "+strconv.Quote(actor)+" must start and end with a letter or digit")
 	}
 	return nil
 }

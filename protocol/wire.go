@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/binary"
 	"slices"
 
 	"github.com/synkhq/synk/internal/mpw"
@@ -60,17 +59,17 @@ func appendStruct(b []byte, s wireStruct, t MessageType) []byte {
 // readStruct reads a map into s's fields, skipping keys it does not have.
 // nil leaves s as it is.
 func readStruct(r *fastReader, s wireStruct) {
-	if r.nil() {
+	if r.Nil() {
 		return
 	}
 	w := wire{op: wireRead, r: r}
-	for n := r.mapLen(); n > 0 && r.ok; n-- {
+	for n := r.MapLen(); n > 0 && r.OK; n-- {
 		w.key, w.found = r.key(), false
 		if w.key != 0 {
 			s.fields(&w)
 		}
 		if !w.found {
-			r.skip()
+			r.Skip()
 		}
 	}
 }
@@ -108,7 +107,7 @@ func (w *wire) str(k byte, p *string, omitempty bool) {
 	if w.op == wireAppend {
 		w.b = mpw.AppendStr(w.b, *p)
 	} else {
-		*p = w.r.anyStr()
+		*p = w.r.AnyStr()
 	}
 }
 
@@ -119,7 +118,7 @@ func (w *wire) boolean(k byte, p *bool, omitempty bool) {
 	if w.op == wireAppend {
 		w.b = mpw.AppendBool(w.b, *p)
 	} else {
-		*p = w.r.boolean()
+		*p = w.r.Bool()
 	}
 }
 
@@ -131,7 +130,7 @@ func wireUint[T ~uint8 | ~uint16 | ~uint32 | ~uint64](w *wire, k byte, p *T, omi
 	if w.op == wireAppend {
 		w.b = mpw.AppendUint(w.b, uint64(*p))
 	} else {
-		*p = T(w.r.anyUint(uint64(^T(0))))
+		*p = T(w.r.AnyUint(uint64(^T(0))))
 	}
 }
 
@@ -146,10 +145,10 @@ func (w *wire) strings(k byte, p *[]string) {
 		}
 		return
 	}
-	n := w.r.anyArrayLen()
-	*p = make([]string, 0, min(n, len(w.r.b)-w.r.off))
-	for ; n > 0 && w.r.ok; n-- {
-		*p = append(*p, w.r.anyStr())
+	n := w.r.AnyArrayLen()
+	*p = make([]string, 0, min(n, len(w.r.B)-w.r.Off))
+	for ; n > 0 && w.r.OK; n-- {
+		*p = append(*p, w.r.AnyStr())
 	}
 }
 
@@ -178,7 +177,7 @@ func readList[T any, P interface {
 	wireStruct
 }](r *fastReader) []T {
 	var out []T
-	for n := r.anyArrayLen(); n > 0 && r.ok; n-- {
+	for n := r.AnyArrayLen(); n > 0 && r.OK; n-- {
 		var x T
 		readStruct(r, P(&x))
 		out = append(out, x)
@@ -199,14 +198,14 @@ func (w *wire) entryMap(k byte, p *EntryMap) {
 		}
 		return
 	}
-	if c := w.r.peek(); c&0xf0 != 0x80 && c != 0xde && c != 0xdf {
+	if c := w.r.Peek(); c&0xf0 != 0x80 && c != 0xde && c != 0xdf {
 		*p = readList[Entry](w.r)
 		return
 	}
-	n := w.r.mapLen()
+	n := w.r.MapLen()
 	*p = nil
-	for ; n > 0 && w.r.ok; n-- {
-		e := Entry{Key: w.r.anyStr()}
+	for ; n > 0 && w.r.OK; n-- {
+		e := Entry{Key: w.r.AnyStr()}
 		e.Value = w.r.value()
 		*p = append(*p, e)
 	}
@@ -221,7 +220,7 @@ func (w *wire) position(k byte, p **Position) {
 		w.b = appendStruct(w.b, *p, 0)
 		return
 	}
-	if *p = nil; !w.r.nil() {
+	if *p = nil; !w.r.Nil() {
 		*p = new(Position)
 		readStruct(w.r, *p)
 	}
@@ -261,14 +260,14 @@ func (w *wire) stringMap(k byte, p *map[string]string, omitempty bool) {
 		return
 	}
 	*p = nil
-	if w.r.nil() {
+	if w.r.Nil() {
 		return
 	}
-	n := w.r.mapLen()
+	n := w.r.MapLen()
 	*p = make(map[string]string, min(n, 64))
-	for ; n > 0 && w.r.ok; n-- {
-		key := w.r.anyStr()
-		(*p)[key] = w.r.anyStr()
+	for ; n > 0 && w.r.OK; n-- {
+		key := w.r.AnyStr()
+		(*p)[key] = w.r.AnyStr()
 	}
 }
 
@@ -284,125 +283,9 @@ func (w *wire) nested(k byte, s wireStruct, omit bool) {
 	}
 }
 
-// The readers below take what the msgpack library takes for a value of
-// the type; fastReader's own (str, uint, arrayLen) only the plain forms.
-
-// peek returns the next byte without reading it, 0 at the end.
-func (r *fastReader) peek() byte {
-	if r.off >= len(r.b) {
-		return 0
-	}
-	return r.b[r.off]
-}
-
-// nil reads a nil, if that comes next.
-func (r *fastReader) nil() bool {
-	if r.peek() == 0xc0 && r.off < len(r.b) {
-		r.off++
-		return true
-	}
-	return false
-}
-
-// anyStr reads a string, a bin as a string, or nil as "".
-func (r *fastReader) anyStr() string {
-	var n int
-	switch c := r.byte(); {
-	case c >= 0xa0 && c <= 0xbf:
-		n = int(c & 0x1f)
-	case c == 0xd9 || c == 0xc4:
-		n = r.n(1)
-	case c == 0xda || c == 0xc5:
-		n = r.n(2)
-	case c == 0xdb || c == 0xc6:
-		n = r.n(4)
-	case c == 0xc0:
-		return ""
-	default:
-		r.ok = false
-		return ""
-	}
-	if n > len(r.b)-r.off {
-		r.ok = false
-		return ""
-	}
-	s := string(r.b[r.off : r.off+n])
-	r.off += n
-	return s
-}
-
-// anyUint reads an integer of any width, signed or not, that is in
-// [0, max], or nil as 0.
-func (r *fastReader) anyUint(max uint64) uint64 {
-	var v int64
-	switch c := r.peek(); {
-	case c == 0xc0:
-		r.off++
-		return 0
-	case c <= 0x7f, c >= 0xcc && c <= 0xcf:
-		return r.uint(max)
-	case c >= 0xe0:
-		r.off++
-		v = int64(int8(c))
-	case c == 0xd0:
-		r.off++
-		v = int64(int8(r.n(1)))
-	case c == 0xd1:
-		r.off++
-		v = int64(int16(r.n(2)))
-	case c == 0xd2:
-		r.off++
-		v = int64(int32(r.n(4)))
-	case c == 0xd3:
-		r.off++
-		if r.off+8 > len(r.b) {
-			r.ok = false
-			return 0
-		}
-		v = int64(binary.BigEndian.Uint64(r.b[r.off:]))
-		r.off += 8
-	default:
-		r.ok = false
-		return 0
-	}
-	if v < 0 || uint64(v) > max {
-		r.ok = false
-		return 0
-	}
-	return uint64(v)
-}
-
-// boolean reads a bool, or nil as false.
-func (r *fastReader) boolean() bool {
-	switch r.byte() {
-	case 0xc3:
-		return true
-	case 0xc2, 0xc0:
-		return false
-	}
-	r.ok = false
-	return false
-}
-
-// anyArrayLen reads an array header, or nil as 0.
-func (r *fastReader) anyArrayLen() int {
-	switch c := r.byte(); {
-	case c >= 0x90 && c <= 0x9f:
-		return int(c & 0x0f)
-	case c == 0xdc:
-		return r.n(2)
-	case c == 0xdd:
-		return r.n(4)
-	case c == 0xc0:
-		return 0
-	}
-	r.ok = false
-	return 0
-}
-
 // value reads one value as a copy of its bytes, or nil for a nil.
 func (r *fastReader) value() RawMessage {
-	v := r.raw()
+	v := r.Raw()
 	if len(v) == 1 && v[0] == 0xc0 {
 		return nil // as the library decodes a nil RawMessage
 	}
