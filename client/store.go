@@ -3,15 +3,14 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Store keeps, across restarts of a program, what its [Conn] must not
@@ -39,22 +38,6 @@ const (
 	prefixWrite  = "w\x00" // + room + NUL + 16 hex digits of seq → Write frame
 )
 
-// storedRoom is a room's position and areas as stored.
-type storedRoom struct {
-	Epoch  uint64   `msgpack:"e"`
-	Offset uint64   `msgpack:"o"`
-	Held   []string `msgpack:"h,omitempty"` // areas the stored objects are exact for, as of the position
-	Areas  []string `msgpack:"a,omitempty"` // areas subscribed
-}
-
-// storedObject is a cached object as stored.
-type storedObject struct {
-	Kind    string                         `msgpack:"y"`
-	Area    string                         `msgpack:"a"`
-	Version uint64                         `msgpack:"v"`
-	Fields  map[string]protocol.RawMessage `msgpack:"f,omitempty"`
-}
-
 // roomState is what a Store holds for one room.
 type roomState struct {
 	room     storedRoom
@@ -68,7 +51,7 @@ type roomState struct {
 func objectKey(room, id string) string { return prefixObject + room + "\x00" + id }
 
 func writeKey(room string, seq uint64) string {
-	return fmt.Sprintf("%s%s\x00%016x", prefixWrite, room, seq)
+	return prefixWrite + room + "\x00" + hex16(seq)
 }
 
 // parseState decodes a Store's contents. It returns the highest write
@@ -79,7 +62,7 @@ func parseState(kv map[string][]byte) (map[string]*roomState, uint64, error) {
 	for _, k := range slices.Sorted(maps.Keys(kv)) {
 		seq, err := parseKey(rooms, k, kv[k])
 		if err != nil {
-			return nil, 0, fmt.Errorf("client: store: key %q: %w", k, err)
+			return nil, 0, wraperr.Prefix("client: store: key "+strconv.Quote(k), err)
 		}
 		maxSeq = max(maxSeq, seq)
 	}
@@ -118,7 +101,8 @@ func (st *roomState) readRoom(v []byte) error {
 	if err := protocol.Check(v, protocol.MaxDepth); err != nil {
 		return err
 	}
-	if err := msgpack.Unmarshal(v, &st.room); err != nil {
+	var err error
+	if st.room, err = readRoom(v); err != nil {
 		return err
 	}
 	if err := firstErr(checkKeys(st.room.Held), checkKeys(st.room.Areas)); err != nil {
@@ -136,8 +120,8 @@ func (st *roomState) readObject(id string, v []byte) error {
 	if err := protocol.Check(v, protocol.MaxDepth); err != nil {
 		return err
 	}
-	var so storedObject
-	if err := msgpack.Unmarshal(v, &so); err != nil {
+	so, err := readObject(v)
+	if err != nil {
 		return err
 	}
 	if so.Fields == nil {
@@ -258,20 +242,12 @@ func (r *Room) changes(set map[string][]byte, del *[]string) taken {
 	t := taken{meta: oc.metaDirty, ids: slices.Collect(maps.Keys(oc.dirty)), answered: slices.Clone(r.answered)}
 	if oc.metaDirty {
 		sr := storedRoom{Epoch: oc.pos.Epoch, Offset: oc.pos.Offset, Held: oc.held(), Areas: slices.Sorted(maps.Keys(oc.areas))}
-		b, err := msgpack.Marshal(&sr)
-		if err != nil {
-			panic("bug: stored room does not encode: " + err.Error())
-		}
-		set[prefixRoom+r.name] = b
+		set[prefixRoom+r.name] = appendRoom(nil, &sr)
 		oc.metaDirty = false
 	}
 	for id := range oc.dirty {
 		if o := oc.byID[id]; o != nil {
-			b, err := msgpack.Marshal(&storedObject{Kind: o.Kind, Area: o.Area, Version: o.Version, Fields: o.Fields})
-			if err != nil {
-				panic("bug: stored object does not encode: " + err.Error())
-			}
-			set[objectKey(r.name, id)] = b
+			set[objectKey(r.name, id)] = appendObject(nil, &storedObject{Kind: o.Kind, Area: o.Area, Version: o.Version, Fields: o.Fields})
 		} else {
 			*del = append(*del, objectKey(r.name, id))
 		}
@@ -337,7 +313,7 @@ func (c *Conn) storeWrite(ctx context.Context, pw *pendingWrite) error {
 	c.storeMu.Lock()
 	defer c.storeMu.Unlock()
 	if err := c.opts.Store.Apply(ctx, map[string][]byte{writeKey(pw.w.Room, pw.seq): b}, nil); err != nil {
-		return fmt.Errorf("client: store the write: %w", err)
+		return wraperr.Prefix("client: store the write", err)
 	}
 	return nil
 }
@@ -376,7 +352,7 @@ func (c *Conn) flush(ctx context.Context) error {
 		for i, r := range rooms {
 			r.redirty(took[i])
 		}
-		return fmt.Errorf("client: store: %w", err)
+		return wraperr.Prefix("client: store", err)
 	}
 	return nil
 }
@@ -412,7 +388,13 @@ func (c *Conn) forgetRoom(ctx context.Context, r *Room) error {
 	keys := r.allKeys()
 	r.mu.Unlock()
 	if err := c.opts.Store.Apply(ctx, nil, keys); err != nil {
-		return fmt.Errorf("client: store: %w", err)
+		return wraperr.Prefix("client: store", err)
 	}
 	return nil
+}
+
+// hex16 writes v as 16 lower-case hex digits.
+func hex16(v uint64) string {
+	h := strconv.FormatUint(v, 16)
+	return strings.Repeat("0", 16-len(h)) + h
 }

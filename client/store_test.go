@@ -8,6 +8,23 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// libRoom and libObject are the records as the msgpack library wrote them
+// before the client wrote them by hand: the sample below is in that form,
+// so stores of earlier versions are known to read.
+type libRoom struct {
+	Epoch  uint64   `msgpack:"e"`
+	Offset uint64   `msgpack:"o"`
+	Held   []string `msgpack:"h,omitempty"`
+	Areas  []string `msgpack:"a,omitempty"`
+}
+
+type libObject struct {
+	Kind    string                        `msgpack:"y"`
+	Area    string                        `msgpack:"a"`
+	Version uint64                        `msgpack:"v"`
+	Fields  map[string]msgpack.RawMessage `msgpack:"f,omitempty"`
+}
+
 // storedSample is a Store's contents for room "w": a position, two
 // objects and one write.
 func storedSample(tb testing.TB) map[string][]byte {
@@ -24,9 +41,9 @@ func storedSample(tb testing.TB) map[string][]byte {
 		tb.Fatal(err)
 	}
 	return map[string][]byte{
-		prefixRoom + "w":      enc(&storedRoom{Epoch: 9, Offset: 4, Held: []string{"A"}, Areas: []string{"A", "B"}}),
-		objectKey("w", "a"):   enc(&storedObject{Kind: "k", Area: "A", Version: 2, Fields: map[string]msgpack.RawMessage{"n": {0x01}}}),
-		objectKey("w", "b"):   enc(&storedObject{Kind: "k", Area: "B", Version: 1}),
+		prefixRoom + "w":      enc(&libRoom{Epoch: 9, Offset: 4, Held: []string{"A"}, Areas: []string{"A", "B"}}),
+		objectKey("w", "a"):   enc(&libObject{Kind: "k", Area: "A", Version: 2, Fields: map[string]msgpack.RawMessage{"n": {0x01}}}),
+		objectKey("w", "b"):   enc(&libObject{Kind: "k", Area: "B", Version: 1}),
 		writeKey("w", 7):      w,
 		writeKey("w", 0x1234): w,
 	}
