@@ -3,11 +3,12 @@ package client
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -47,7 +48,7 @@ func (c *Conn) nextOpID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.opSeq++
-	return fmt.Sprintf("%s-%d", c.opPrefix, c.opSeq)
+	return c.opPrefix + "-" + strconv.FormatUint(uint64(c.opSeq), 10)
 }
 
 // Dial connects to the websocket endpoint at url, such as
@@ -62,12 +63,12 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		}
 	}
 	c := &Conn{urls: append([]string{url}, o.URLs...), opts: o, events: newEventQueue(), sessCh: make(chan struct{}), rooms: make(map[string]*Room),
-		opPrefix: fmt.Sprintf("op%016x", rand.Uint64()), // math/rand/v2: crypto/rand costs 40 KB of wasm
+		opPrefix: "op" + hex16(rand.Uint64()), // math/rand/v2: crypto/rand costs 40 KB of wasm
 		loaded:   make(map[string]*roomState), persist: make(map[string]*Room), flushNow: make(chan struct{}, 1)}
 	if o.Store != nil {
 		kv, err := o.Store.Load(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("client: load the store: %w", err)
+			return nil, wraperr.Prefix("client: load the store", err)
 		}
 		if c.loaded, c.writeSeq, err = parseState(kv); err != nil {
 			return nil, err
@@ -230,7 +231,7 @@ func terminal(err error) bool {
 // fail stops the Conn for good after err.
 func (c *Conn) fail(err error) {
 	c.mu.Lock()
-	c.failure = fmt.Errorf("client: stopped: %w", err)
+	c.failure = wraperr.Prefix("client: stopped", err)
 	rooms := c.rooms
 	c.rooms = make(map[string]*Room)
 	close(c.sessCh)

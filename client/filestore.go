@@ -4,9 +4,9 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -24,7 +24,7 @@ var fileBucket = []byte("synk")
 func OpenFile(path string) (*FileStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("client: open store %s: %w", path, err)
+		return nil, wraperr.Prefix("client: open store "+path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(fileBucket)
@@ -32,7 +32,7 @@ func OpenFile(path string) (*FileStore, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("client: open store %s: %w", path, err)
+		return nil, wraperr.Prefix("client: open store "+path, err)
 	}
 	return &FileStore{db: db}, nil
 }

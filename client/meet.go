@@ -47,7 +47,7 @@ func (c *Conn) Meet(ctx context.Context, p *MeetParams) (map[string]string, erro
 // meet each other. Observers cannot meet.
 func (r *Room) Meet(ctx context.Context, p *MeetParams) (map[string]string, error) {
 	if r.observer {
-		return nil, protocol.Errorf(protocol.CodeReadOnly, "observers cannot meet")
+		return nil, &protocol.Error{Code: protocol.CodeReadOnly, Message: "observers cannot meet"}
 	}
 	return r.c.meet(ctx, r.name, p)
 }
@@ -56,7 +56,7 @@ func (c *Conn) meet(ctx context.Context, room string, p *MeetParams) (map[string
 	m := &protocol.Meet{ID: 1, Room: room, Event: p.Event, Actor: p.Actor, Payload: p.Payload,
 		Mates: uint32(max(p.Mates, 1)), Labels: maps.Clone(p.Labels), Selector: p.Selector}
 	if p.Mates < 0 {
-		return nil, protocol.Errorf(protocol.CodeBadRequest, "mates must not be negative")
+		return nil, &protocol.Error{Code: protocol.CodeBadRequest, Message: "mates must not be negative"}
 	}
 	if p.Timeout > 0 {
 		m.TimeoutMS = uint32(min(p.Timeout.Milliseconds(), 1<<32-1))
@@ -117,5 +117,5 @@ func metPayloads(m protocol.Message) (map[string]string, error) {
 	case *protocol.Error:
 		return nil, m
 	}
-	return nil, protocol.Errorf(protocol.CodeInternal, "meet answered with %v", m.Type())
+	return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "meet answered with " + m.Type().String()}
 }

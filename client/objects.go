@@ -16,11 +16,6 @@ type Object struct {
 	Fields         map[string]protocol.RawMessage
 }
 
-// Get decodes field into v.
-func (o Object) Get(field string, v any) error {
-	return Member{Client: o.ID, Entries: o.Fields}.Get(field, v)
-}
-
 // objectCache is a room's subscribed areas and cached objects, and what
 // resuming after a disconnect needs: the position the cache is at and the
 // areas it holds as of that position. It is guarded by the room's mutex.

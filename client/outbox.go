@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -109,7 +109,7 @@ func (r *Room) writeObject(ctx context.Context, w *protocol.Write, opts *WriteOp
 		return 0, err
 	}
 	if r.observer {
-		return 0, protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
+		return 0, &protocol.Error{Code: protocol.CodeReadOnly, Message: "observers cannot write"}
 	}
 	pw := &pendingWrite{w: *w, seq: r.c.nextWriteSeq(), done: make(chan struct{}), waiting: true}
 	if err := r.c.storeWrite(ctx, pw); err != nil {
@@ -149,9 +149,9 @@ func (r *Room) writeObject(ctx context.Context, w *protocol.Write, opts *WriteOp
 	}
 	pw.waiting = false
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrPending, err)
+		return 0, wraperr.Both(ErrPending, err)
 	}
-	return 0, fmt.Errorf("%w: %w", ErrPending, r.closed)
+	return 0, wraperr.Both(ErrPending, r.closed)
 }
 
 // sendWrite sends pw on s. The caller holds r.mu.

@@ -3,13 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Room is a joined room. Its methods may be called from any goroutine.
@@ -39,16 +39,6 @@ type Member struct {
 	Entries map[string]protocol.RawMessage
 }
 
-// Get decodes the value of key into v. It returns an error if the member
-// has no such key.
-func (m Member) Get(key string, v any) error {
-	raw, ok := m.Entries[key]
-	if !ok {
-		return fmt.Errorf("client: %s has no key %q", m.Client, key)
-	}
-	return msgpack.Unmarshal(raw, v)
-}
-
 // Join joins the room called name and returns once the server has sent its
 // snapshot: [Room.Members] is then complete, and a join event for each
 // member already there is queued on [Conn.Events]. A join interrupted by a
@@ -67,7 +57,7 @@ func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room,
 		o = *opts
 	}
 	if o.Observer && len(o.Presence) > 0 {
-		return nil, protocol.Errorf(protocol.CodeBadRequest, "an observer cannot publish entries")
+		return nil, &protocol.Error{Code: protocol.CodeBadRequest, Message: "an observer cannot publish entries"}
 	}
 	r := &Room{c: c, name: name, observer: o.Observer, members: make(map[string]map[string]protocol.RawMessage),
 		own: make(map[string]protocol.RawMessage), changed: make(chan struct{}), gone: make(chan struct{})}
@@ -85,7 +75,7 @@ func (c *Conn) Join(ctx context.Context, name string, opts *JoinOptions) (*Room,
 		return nil, c.failure
 	case c.rooms[name] != nil:
 		c.mu.Unlock()
-		return nil, protocol.Errorf(protocol.CodeAlreadyJoined, "already in room %s", name)
+		return nil, &protocol.Error{Code: protocol.CodeAlreadyJoined, Message: "already in room " + name}
 	}
 	c.rooms[name] = r
 	stored := c.loaded[name]
@@ -211,11 +201,11 @@ func (r *Room) write(ctx context.Context, set []protocol.Entry, del []string) er
 	}
 	if r.observer {
 		r.mu.Unlock()
-		return protocol.Errorf(protocol.CodeReadOnly, "observers cannot write")
+		return &protocol.Error{Code: protocol.CodeReadOnly, Message: "observers cannot write"}
 	}
 	if lim := r.c.currentLimits(); lim.MaxKeys > 0 && countAfter(r.own, set, del) > int(lim.MaxKeys) {
 		r.mu.Unlock()
-		return protocol.Errorf(protocol.CodeTooManyKeys, "the limit is %d keys", lim.MaxKeys)
+		return &protocol.Error{Code: protocol.CodeTooManyKeys, Message: "the limit is " + strconv.Itoa(int(lim.MaxKeys)) + " keys"}
 	}
 	prev := make(map[string]protocol.RawMessage, len(set)+len(del))
 	for _, k := range del {
@@ -425,7 +415,7 @@ func (r *Room) applySnapshot(s *session, j *protocol.Joined) {
 	for _, id := range slices.Sorted(maps.Keys(r.members)) {
 		if _, ok := next[id]; !ok && id != self {
 			r.c.events.push(Event{Kind: EventLeave, Room: r.name, Client: id,
-				Err: protocol.Errorf(protocol.CodeTimeout, "gone while disconnected")})
+				Err: &protocol.Error{Code: protocol.CodeTimeout, Message: "gone while disconnected"}})
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(next)) {
@@ -529,7 +519,7 @@ func (c *Conn) currentLimits() protocol.Limits {
 	return c.limits
 }
 
-// encodeEntries encodes values as msgpack and checks keys and sizes
+// encodeEntries encodes values as msgpack ([encodeValue]) and checks keys and sizes
 // against the server's limits.
 func (c *Conn) encodeEntries(m map[string]any) ([]protocol.Entry, error) {
 	lim := c.currentLimits()
@@ -538,12 +528,13 @@ func (c *Conn) encodeEntries(m map[string]any) ([]protocol.Entry, error) {
 		if err := protocol.CheckKey(k); err != nil {
 			return nil, err
 		}
-		b, err := msgpack.Marshal(m[k])
+		b, err := encodeValue(m[k])
 		if err != nil {
-			return nil, fmt.Errorf("client: encode %q: %w", k, err)
+			return nil, wraperr.Prefix("client: encode "+strconv.Quote(k), err)
 		}
 		if lim.MaxValue > 0 && len(b) > int(lim.MaxValue) {
-			return nil, protocol.Errorf(protocol.CodeValueTooLarge, "value of %q is %d bytes, the limit is %d", k, len(b), lim.MaxValue)
+			return nil, &protocol.Error{Code: protocol.CodeValueTooLarge,
+				Message: "value of " + strconv.Quote(k) + " is " + strconv.Itoa(len(b)) + " bytes, the limit is " + strconv.Itoa(int(lim.MaxValue))}
 		}
 		out = append(out, protocol.Entry{Key: k, Value: b})
 	}

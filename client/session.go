@@ -3,11 +3,11 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -59,15 +59,15 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 		return fail(err)
 	}
 	if err := ws.write(ctx, b); err != nil {
-		return fail(fmt.Errorf("client: hello: %w", err))
+		return fail(wraperr.Prefix("client: hello", err))
 	}
 	b, err = ws.read(ctx)
 	if err != nil {
-		return fail(closeError(fmt.Errorf("client: hello: %w", err)))
+		return fail(closeError(wraperr.Prefix("client: hello", err)))
 	}
 	m, err := protocol.Decode(b)
 	if err != nil {
-		return fail(fmt.Errorf("client: hello: %w", err))
+		return fail(wraperr.Prefix("client: hello", err))
 	}
 	var w *protocol.Welcome
 	switch m := m.(type) {
@@ -76,7 +76,7 @@ func (c *Conn) dialSession(ctx context.Context, gen uint64) (*session, error) {
 	case *protocol.Error:
 		return fail(m)
 	default:
-		return fail(fmt.Errorf("client: hello answered with %v", m.Type()))
+		return fail(errors.New("client: hello answered with " + m.Type().String()))
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{c: c, gen: gen, url: url, ws: ws, welcome: w, out: make(chan []byte, 64), parts: make(map[uint32][]protocol.Member),
@@ -278,7 +278,7 @@ func (s *session) readLoop() {
 			case serverErr != nil:
 				err = serverErr
 			case timedOut.Load():
-				err = protocol.Errorf(protocol.CodeTimeout, "no frame from the server within %v", timeout)
+				err = &protocol.Error{Code: protocol.CodeTimeout, Message: "no frame from the server within " + timeout.String()}
 			default:
 				err = closeError(err)
 			}
@@ -288,7 +288,7 @@ func (s *session) readLoop() {
 		for len(b) > 0 { // a message may carry several frames
 			frame, rest, err := protocol.Next(b)
 			if err != nil {
-				s.end(fmt.Errorf("client: bad frame from server: %w", err))
+				s.end(wraperr.Prefix("client: bad frame from server", err))
 				return
 			}
 			b = rest
@@ -297,7 +297,7 @@ func (s *session) readLoop() {
 				continue
 			}
 			if err != nil {
-				s.end(fmt.Errorf("client: bad frame from server: %w", err))
+				s.end(wraperr.Prefix("client: bad frame from server", err))
 				return
 			}
 			if e := s.handle(m); e != nil {

@@ -3,7 +3,7 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/synkhq/synk/protocol"
 )
@@ -30,7 +30,7 @@ type closeStatusError struct {
 }
 
 func (e *closeStatusError) Error() string {
-	return fmt.Sprintf("websocket closed with status %d: %s", e.status, e.reason)
+	return "websocket closed with status " + strconv.Itoa(e.status) + ": " + e.reason
 }
 
 // statusMessageTooBig is the websocket close status for an oversized message.

@@ -2,9 +2,10 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"syscall/js"
+
+	"github.com/synkhq/synk/internal/wraperr"
 )
 
 // jsUint8Array is the Uint8Array constructor, looked up once: every
@@ -28,7 +29,7 @@ type jsTransport struct {
 func dialTransport(ctx context.Context, url string, readLimit int64) (transport, error) {
 	ws, err := newWebSocket(url)
 	if err != nil {
-		return nil, fmt.Errorf("client: dial %s: %w", url, err)
+		return nil, wraperr.Prefix("client: dial "+url, err)
 	}
 	ws.Set("binaryType", "arraybuffer")
 	t := &jsTransport{ws: ws, readLimit: readLimit, signal: make(chan struct{}, 1)}
@@ -45,10 +46,10 @@ func dialTransport(ctx context.Context, url string, readLimit int64) (transport,
 	case <-t.signal:
 		err := t.err()
 		t.closeNow()
-		return nil, fmt.Errorf("client: dial %s: %w", url, err)
+		return nil, wraperr.Prefix("client: dial "+url, err)
 	case <-ctx.Done():
 		t.closeNow()
-		return nil, fmt.Errorf("client: dial %s: %w", url, ctx.Err())
+		return nil, wraperr.Prefix("client: dial "+url, ctx.Err())
 	}
 }
 
@@ -57,7 +58,7 @@ func dialTransport(ctx context.Context, url string, readLimit int64) (transport,
 func newWebSocket(url string) (ws js.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
+			err = wraperr.Panic(r)
 		}
 	}()
 	return js.Global().Get("WebSocket").New(url), nil

@@ -5,9 +5,9 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/coder/websocket"
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/internal/wsread"
 )
 
@@ -17,7 +17,7 @@ type wsTransport struct{ c *websocket.Conn }
 func dialTransport(ctx context.Context, url string, readLimit int64) (transport, error) {
 	c, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("client: dial %s: %w", url, err)
+		return nil, wraperr.Prefix("client: dial "+url, err)
 	}
 	c.SetReadLimit(readLimit)
 	return wsTransport{c}, nil

@@ -142,7 +142,7 @@ func TestCode(t *testing.T) {
 	if got := CodeFromCloseStatus(1000); got != 0 {
 		t.Fatalf("CodeFromCloseStatus(1000) = %v, want 0", got)
 	}
-	err := error(Errorf(CodeReadOnly, "no"))
+	err := error(newError(CodeReadOnly, "no"))
 	if !errors.Is(err, &Error{Code: CodeReadOnly}) || errors.Is(err, &Error{Code: CodeTimeout}) {
 		t.Fatal("errors.Is on *Error must compare codes")
 	}

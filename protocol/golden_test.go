@@ -19,7 +19,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.hex from the golden table")
 
 // mp encodes v as a msgpack value for use in an [Entry].
-func mp(v any) msgpack.RawMessage {
+func mp(v any) RawMessage {
 	b, err := msgpack.Marshal(v)
 	if err != nil {
 		panic(err)

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"syscall/js"
+
+	"github.com/synkhq/synk/internal/wraperr"
 )
 
 // idbStore is a client.Store in the browser's IndexedDB: one database per
@@ -36,7 +38,7 @@ func openIDB(ctx context.Context, name string) (*idbStore, error) {
 	}()
 	req.Set("onupgradeneeded", upgrade)
 	if _, err := await(ctx, req, "onsuccess", "onerror"); err != nil {
-		return nil, fmt.Errorf("synk: open IndexedDB %q: %w", name, err)
+		return nil, wraperr.Prefix("synk: open IndexedDB "+strconv.Quote(name), err)
 	}
 	return &idbStore{db: req.Get("result")}, nil
 }
@@ -94,14 +96,14 @@ func (s *idbStore) Load(ctx context.Context) (out map[string][]byte, err error) 
 	keys := objs.Call("getAllKeys")
 	vals := objs.Call("getAll")
 	if _, err := await(ctx, tx, "oncomplete", "onerror", "onabort"); err != nil {
-		return nil, fmt.Errorf("synk: read IndexedDB: %w", err)
+		return nil, wraperr.Prefix("synk: read IndexedDB", err)
 	}
 	ks, vs := keys.Get("result"), vals.Get("result")
 	out = make(map[string][]byte, ks.Length())
 	for i := range ks.Length() {
 		v := vs.Index(i)
 		if v.Type() != js.TypeObject || !v.InstanceOf(jsUint8Array) {
-			return nil, fmt.Errorf("synk: IndexedDB key %q does not hold bytes", ks.Index(i).String())
+			return nil, errors.New("synk: IndexedDB key " + strconv.Quote(ks.Index(i).String()) + " does not hold bytes")
 		}
 		b := make([]byte, v.Length())
 		js.CopyBytesToGo(b, v)
@@ -126,7 +128,7 @@ func (s *idbStore) Apply(ctx context.Context, set map[string][]byte, del []strin
 		objs.Call("put", b, k)
 	}
 	if _, err := await(ctx, tx, "oncomplete", "onerror", "onabort"); err != nil {
-		return fmt.Errorf("synk: write IndexedDB: %w", err)
+		return wraperr.Prefix("synk: write IndexedDB", err)
 	}
 	return nil
 }
@@ -138,7 +140,7 @@ func (s *idbStore) close() { s.db.Call("close") }
 func recoverJS(err *error) {
 	if r := recover(); r != nil {
 		if e, ok := r.(js.Error); ok {
-			*err = fmt.Errorf("synk: IndexedDB: %s", e.Error())
+			*err = errors.New("synk: IndexedDB: " + e.Error())
 			return
 		}
 		panic(r)

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/internal/bridge"
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -79,11 +80,11 @@ func (b *bridgeState) fn(usage string, nargs int, f func(args []js.Value) js.Val
 	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 		defer func() {
 			if r := recover(); r != nil {
-				out = rejected(fmt.Errorf("synk: internal error in %s: %v", usage, r))
+				out = rejected(errors.New("synk: internal error in " + usage + ": " + wraperr.Panic(r).Error()))
 			}
 		}()
 		if len(args) < nargs {
-			return rejected(fmt.Errorf("synk: usage: %s", usage))
+			return rejected(errors.New("synk: usage: " + usage))
 		}
 		return f(args)
 	})
@@ -361,7 +362,7 @@ func (b *bridgeState) write(args []js.Value) js.Value {
 		case "delete":
 			err = r.DeleteObject(ctx, id, opts)
 		default:
-			err = protocol.Errorf(protocol.CodeBadRequest, "unknown object op %q", op)
+			err = &protocol.Error{Code: protocol.CodeBadRequest, Message: "unknown object op " + strconv.Quote(op)}
 		}
 		if err != nil {
 			return nil, err

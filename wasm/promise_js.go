@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -37,7 +38,7 @@ func promiseWithin(timeout time.Duration, f func(ctx context.Context) (any, erro
 			v, err := func() (v any, err error) {
 				defer func() {
 					if r := recover(); r != nil {
-						err = protocol.Errorf(protocol.CodeInternal, "panic: %v", r)
+						err = &protocol.Error{Code: protocol.CodeInternal, Message: "panic: " + wraperr.Panic(r).Error()}
 					}
 				}()
 				return f(ctx)

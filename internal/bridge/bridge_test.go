@@ -13,7 +13,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-func raw(t testing.TB, v any) msgpack.RawMessage {
+func raw(t testing.TB, v any) protocol.RawMessage {
 	t.Helper()
 	b, err := msgpack.Marshal(v)
 	if err != nil {
@@ -46,16 +46,16 @@ func TestBatch_events(t *testing.T) {
 		t.Fatalf("empty batch = % x, want an empty array", got)
 	}
 	bt.Event(client.Event{Kind: client.EventJoin, Room: "lobby", Client: "ada",
-		Entries: map[string]msgpack.RawMessage{"name": raw(t, "Ada"), "pose": raw(t, pose), "gone": nil}}, "")
+		Entries: map[string]protocol.RawMessage{"name": raw(t, "Ada"), "pose": raw(t, pose), "gone": nil}}, "")
 	bt.Event(client.Event{Kind: client.EventChange, Room: "lobby", Client: "ada", Deleted: []string{"name"}}, "")
 	bt.Event(client.Event{Kind: client.EventLeave, Room: "lobby", Client: "bob",
-		Err: protocol.Errorf(protocol.CodeTimeout, "silent")}, "")
+		Err: &protocol.Error{Code: protocol.CodeTimeout, Message: "silent"}}, "")
 	bt.Event(client.Event{Kind: client.EventDisconnected, Err: errors.New("link down")}, "")
 	bt.Event(client.Event{Kind: client.EventObjectPut, Room: "lobby", Object: "crate", Area: "a1", Version: 300,
-		Fields: map[string]msgpack.RawMessage{"mass": raw(t, 40)}}, "box")
+		Fields: map[string]protocol.RawMessage{"mass": raw(t, 40)}}, "box")
 	bt.Event(client.Event{Kind: client.EventObjectUpdate, Room: "lobby", Object: "crate", Version: 1 << 40, Deleted: []string{"mass"}}, "")
 	bt.Event(client.Event{Kind: client.EventWritten, Room: "lobby", Object: "crate", Version: 0,
-		Err: protocol.Errorf(protocol.CodeConflict, "expected 3")}, "")
+		Err: &protocol.Error{Code: protocol.CodeConflict, Message: "expected 3"}}, "")
 	bt.Event(client.Event{Kind: client.EventObjectsReset, Room: "lobby"}, "")
 	bt.Event(client.Event{Kind: client.EventRoomClosed, Room: "lobby"}, "")
 	bt.Event(client.Event{Kind: 200}, "")
@@ -65,7 +65,7 @@ func TestBatch_events(t *testing.T) {
 		{"kind": "join", "room": "lobby", "client": "ada", "entries": map[string]any{"name": "Ada", "pose": pose, "gone": nil}, "deleted": []any{}},
 		{"kind": "change", "room": "lobby", "client": "ada", "entries": map[string]any{}, "deleted": []any{"name"}},
 		{"kind": "leave", "room": "lobby", "client": "bob", "entries": map[string]any{}, "deleted": []any{},
-			"error": map[string]any{"message": protocol.Errorf(protocol.CodeTimeout, "silent").Error(), "code": uint16(protocol.CodeTimeout), "codeName": "Timeout"}},
+			"error": map[string]any{"message": (&protocol.Error{Code: protocol.CodeTimeout, Message: "silent"}).Error(), "code": uint16(protocol.CodeTimeout), "codeName": "Timeout"}},
 		{"kind": "disconnected", "entries": map[string]any{}, "deleted": []any{},
 			"error": map[string]any{"message": "link down", "code": int8(0)}},
 		{"kind": "object", "op": "put", "room": "lobby", "object": "crate", "area": "a1", "objectKind": "box", "version": uint16(300),
@@ -73,7 +73,7 @@ func TestBatch_events(t *testing.T) {
 		{"kind": "object", "op": "update", "room": "lobby", "object": "crate", "version": uint64(1 << 40),
 			"fields": map[string]any{}, "deleted": []any{"mass"}},
 		{"kind": "written", "room": "lobby", "object": "crate", "version": int8(0),
-			"error": map[string]any{"message": protocol.Errorf(protocol.CodeConflict, "expected 3").Error(), "code": uint16(protocol.CodeConflict), "codeName": "Conflict"}},
+			"error": map[string]any{"message": (&protocol.Error{Code: protocol.CodeConflict, Message: "expected 3"}).Error(), "code": uint16(protocol.CodeConflict), "codeName": "Conflict"}},
 		{"kind": "reset", "room": "lobby"},
 		{"kind": "closed", "room": "lobby", "entries": map[string]any{}, "deleted": []any{}},
 		{"kind": "unknown"},
@@ -121,7 +121,7 @@ func normalize(v any) any {
 
 func TestBatch_pendingError(t *testing.T) {
 	var bt Batch
-	err := errors.Join(client.ErrPending, protocol.Errorf(protocol.CodeOverloaded, "busy"))
+	err := errors.Join(client.ErrPending, &protocol.Error{Code: protocol.CodeOverloaded, Message: "busy"})
 	bt.Event(client.Event{Kind: client.EventWritten, Room: "r", Object: "o", Err: err}, "")
 	e := decodeBatch(t, &bt)[0]["error"].(map[string]any)
 	if e["pending"] != true || e["codeName"] != "Overloaded" {
@@ -133,7 +133,7 @@ func TestBatch_large(t *testing.T) {
 	// Past the fixed-size headers: 70,000 events, a 40-byte key, a
 	// 300-byte and a 70,000-byte string, 20 entries.
 	var bt Batch
-	entries := make(map[string]msgpack.RawMessage)
+	entries := make(map[string]protocol.RawMessage)
 	for i := range 20 {
 		entries[strings.Repeat("k", i+1)] = raw(t, i)
 	}
@@ -149,8 +149,8 @@ func TestBatch_large(t *testing.T) {
 }
 
 func TestAppendState(t *testing.T) {
-	members := []client.Member{{Client: "ada", Entries: map[string]msgpack.RawMessage{"x": raw(t, 1.5)}}}
-	objects := []client.Object{{ID: "crate", Kind: "box", Area: "a1", Version: 7, Fields: map[string]msgpack.RawMessage{"when": raw(t, time.Unix(10, 0).UTC())}}}
+	members := []client.Member{{Client: "ada", Entries: map[string]protocol.RawMessage{"x": raw(t, 1.5)}}}
+	objects := []client.Object{{ID: "crate", Kind: "box", Area: "a1", Version: 7, Fields: map[string]protocol.RawMessage{"when": raw(t, time.Unix(10, 0).UTC())}}}
 	pending := []client.Pending{{Op: protocol.OpCreate, Object: "lamp", Area: "a2"}, {Op: protocol.OpDelete, Object: "crate"}, {Op: 99, Object: "odd"}}
 	var bt Batch
 	bt.State("lobby", members, objects, pending)
@@ -185,7 +185,7 @@ func TestDecodeEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m) != 3 || !bytes.Equal(m["name"].(msgpack.RawMessage), raw(t, "Ada")) {
+	if len(m) != 3 || !bytes.Equal(m["name"].(protocol.RawMessage), raw(t, "Ada")) {
 		t.Fatalf("entries = %v", m)
 	}
 	// Entries encode back as the client sends them.
@@ -240,7 +240,7 @@ func FuzzDecodeEntries(f *testing.F) {
 		// encode back into a map the msgpack library reads with the same
 		// keys.
 		for k, v := range m {
-			if err := protocol.Check(v.(msgpack.RawMessage), protocol.MaxDepth); err != nil {
+			if err := protocol.Check(v.(protocol.RawMessage), protocol.MaxDepth); err != nil {
 				t.Fatalf("value of %q: %v", k, err)
 			}
 		}

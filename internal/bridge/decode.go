@@ -2,8 +2,8 @@ package bridge
 
 import (
 	"errors"
-	"fmt"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -19,7 +19,7 @@ var ErrEntries = errors.New("synk: entries must be a plain object")
 func DecodeEntries(b []byte) (map[string]any, error) {
 	m, err := protocol.DecodeEntryMap(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEntries, err)
+		return nil, wraperr.Detail(ErrEntries, err.Error())
 	}
 	out := make(map[string]any, len(m))
 	for _, e := range m {
