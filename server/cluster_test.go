@@ -438,8 +438,7 @@ func TestCluster_objects(t *testing.T) {
 		defer s.unlockRoom(r)
 		return r.objs.byID["crate"].version, r.logSeq
 	}
-	// Node A may still be applying B's last writes: joe's frames tell when
-	// B has all 30; then read A through a Sub, which waits for nothing.
+	// joe's frames tell when B has all 30.
 	for n := 0; n < 30; n++ {
 		nextObject(t, joe)
 	}
@@ -453,16 +452,26 @@ func TestCluster_objects(t *testing.T) {
 	eve.join("w", false)
 	from := protocol.Position{Epoch: subOK.Epoch, Offset: put.Offset}
 	eve.send(&protocol.Sub{ID: 5, Room: "w", Add: []string{"a"}, From: &from, Held: []string{"a"}})
-	for {
+	// B's writes reach A through NATS in their own time: eve's frames tell
+	// when A has them all (the resume sends crate as A holds it, then each
+	// update A applies).
+	var resumed bool
+	var seen uint64
+	for !resumed || seen < vB {
 		m, err := eve.recv()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("eve on A: %v (resumed %v, crate at v%d of %d)", err, resumed, seen, vB)
 		}
-		if ok, isOK := m.(*protocol.OK); isOK {
-			if !ok.Resumed || ok.Epoch != subOK.Epoch {
-				t.Fatalf("eve's Sub on A answered %+v, want a resume in epoch %x", ok, subOK.Epoch)
+		switch m := m.(type) {
+		case *protocol.OK:
+			if !m.Resumed || m.Epoch != subOK.Epoch {
+				t.Fatalf("eve's Sub on A answered %+v, want a resume in epoch %x", m, subOK.Epoch)
 			}
-			break
+			resumed = true
+		case *protocol.Object:
+			if m.Object == "crate" {
+				seen = max(seen, m.Version)
+			}
 		}
 	}
 	if vA, seqA := version(sA); vA != vB || seqA != seqB {
