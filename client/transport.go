@@ -2,9 +2,9 @@ package client
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
+	"github.com/synkhq/synk/internal/wraperr"
 	"github.com/synkhq/synk/protocol"
 )
 
@@ -39,8 +39,7 @@ const statusMessageTooBig = 1009
 // closeError turns a websocket close carrying a Synk code into a
 // *protocol.Error; other errors pass through.
 func closeError(err error) error {
-	var ce *closeStatusError
-	if errors.As(err, &ce) {
+	if ce, ok := wraperr.Find[*closeStatusError](err); ok {
 		if code := protocol.CodeFromCloseStatus(ce.status); code != 0 {
 			return &protocol.Error{Code: code, Message: ce.reason}
 		}

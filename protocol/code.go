@@ -1,8 +1,6 @@
 package protocol
 
-import (
-	"errors"
-)
+import "github.com/synkhq/synk/internal/wraperr"
 
 // Code is a stable numeric error code carried by an [Error] frame under key
 // "e", and by a websocket close status of 4000+Code.
@@ -71,8 +69,7 @@ func CodeFromCloseStatus(status int) Code {
 
 // ErrorCode returns the code of the first [*Error] in err's chain, or 0.
 func ErrorCode(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := wraperr.Find[*Error](err); ok {
 		return e.Code
 	}
 	return 0

@@ -47,3 +47,31 @@ func Panic(r any) error {
 	}
 	return &Error{msg: "panic of a value that is neither an error nor a string"}
 }
+
+// Find returns the first error of type T in err's tree, walking it as
+// [errors.As] does (depth first), but by type assertion: errors.As links
+// reflection (internal/reflectlite's values, ~30 KB of code in the browser
+// bundle). Unlike errors.As it does not call As methods; no error of this
+// module has one.
+func Find[T error](err error) (T, bool) {
+	for err != nil {
+		if t, ok := err.(T); ok {
+			return t, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if t, ok := Find[T](e); ok {
+					return t, true
+				}
+			}
+			err = nil
+		default:
+			err = nil
+		}
+	}
+	var zero T
+	return zero, false
+}

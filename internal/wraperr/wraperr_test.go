@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"testing"
 )
 
@@ -55,5 +56,32 @@ func TestPanic(t *testing.T) {
 	}
 	if Panic(io.EOF) != io.EOF {
 		t.Error("Panic(err) is not err itself")
+	}
+}
+
+type codeErr struct{ n int }
+
+func (e *codeErr) Error() string { return "code " + strconv.Itoa(e.n) }
+
+// TestFind_asErrorsAs: Find finds what errors.As finds, in the same order.
+func TestFind_asErrorsAs(t *testing.T) {
+	one, two := &codeErr{1}, &codeErr{2}
+	for _, err := range []error{
+		nil,
+		io.EOF,
+		one,
+		fmt.Errorf("a: %w", one),
+		Prefix("x", Prefix("y", two)),
+		Both(io.EOF, one),
+		errors.Join(io.EOF, fmt.Errorf("b: %w", two), one),
+		New("both", Prefix("z", one), two),
+		fmt.Errorf("%w and %w", io.EOF, os.ErrNotExist),
+	} {
+		var want *codeErr
+		wantOK := errors.As(err, &want)
+		got, ok := Find[*codeErr](err)
+		if ok != wantOK || got != want {
+			t.Errorf("Find(%v) = %v, %v; errors.As finds %v, %v", err, got, ok, want, wantOK)
+		}
 	}
 }
