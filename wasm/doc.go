@@ -1,5 +1,6 @@
 // Command wasm is the browser build of the Synk client: compiled with
-// GOOS=js GOARCH=wasm into web/static/synk.wasm, it wraps package client
+// GOOS=js GOARCH=wasm and -tags synkbrowser into web/static/synk.wasm (make
+// wasm), it wraps package client
 // (there is no second protocol implementation) and exposes it to
 // JavaScript as the global object __synk. It runs in a dedicated Web
 // Worker (web/static/synk-worker.js), which synk.js on the page starts and
@@ -32,4 +33,11 @@
 // Uint8Array, encoded by web/static/synk-codec.js (which documents the
 // mapping of JS values); they go to the server as they are. Nothing here
 // decodes a value: the page does, once.
+//
+// # Size
+//
+// The tag synkbrowser keeps out what the page never needs: the msgpack
+// library (values arrive encoded), fmt, and the checks of frames only a
+// server decodes. wasm/deps_test.go lists what the bundle may link, and
+// make wasm fails over 600 KB of brotli.
 package main
