@@ -10,6 +10,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -57,8 +58,9 @@ var pages = map[string]string{"/": "index.html", "/observer": "observer.html", "
 //
 // The client's large files are also served under names that carry a hash
 // of their content (synk.<hash>.wasm, wasm_exec.<hash>.js), cached for a
-// year as immutable, and synk-worker.js is served naming them: a
-// returning visitor loads them from its cache without asking the server.
+// year as immutable, and synk-worker.js and synk.js are served naming
+// them: a returning visitor loads them from its cache without asking the
+// server.
 func Handler() http.Handler {
 	root, err := fs.Sub(static, "static")
 	if err != nil {
@@ -89,43 +91,66 @@ func etag(b []byte) string {
 	return `"` + hex.EncodeToString(sum[:8]) + `"`
 }
 
-// workerNames are the lines of synk-worker.js that name the client's
-// files, which hashNames rewrites.
-var workerNames = map[string]string{
-	"synk.wasm":    `const wasmFile = "synk.wasm";`,
-	"wasm_exec.js": `const execFile = "wasm_exec.js";`,
+// rewrites are, per script, the lines that name the client's files,
+// which hashNames rewrites: the worker loads both, and synk.js compiles
+// synk.wasm while the worker starts.
+var rewrites = map[string]map[string]string{
+	"synk-worker.js": {
+		"synk.wasm":    `const wasmFile = "synk.wasm";`,
+		"wasm_exec.js": `const execFile = "wasm_exec.js";`,
+	},
+	"synk.js": {
+		"synk.wasm": `const wasmFile = "synk.wasm";`,
+	},
 }
 
 // hashNames adds the content-hashed names of the client's files, and
-// rewrites synk-worker.js to load them. Without the client (a binary
-// built without make wasm) it changes nothing, and the worker asks for
-// the plain names, which answer why they are missing.
+// rewrites synk-worker.js and synk.js to load them. Without the client (a
+// binary built without make wasm) it changes nothing, and the scripts ask
+// for the plain names, which answer why they are missing.
 func (h *handler) hashNames() {
-	worker := h.files["synk-worker.js"]
-	if worker == nil || slices.ContainsFunc(clientFiles, func(n string) bool { return h.files[n] == nil }) {
+	if slices.ContainsFunc(clientFiles, func(n string) bool { return h.files[n] == nil }) {
 		return
 	}
-	src := string(worker.data)
+	hashed := make(map[string]string, len(clientFiles))
 	for _, name := range clientFiles {
 		f := h.files[name]
 		ext := path.Ext(name)
-		hashed := strings.TrimSuffix(name, ext) + "." + strings.Trim(f.etag, `"`) + ext
-		h.files[hashed] = &file{data: f.data, etag: f.etag, immutable: true}
+		hashed[name] = strings.TrimSuffix(name, ext) + "." + strings.Trim(f.etag, `"`) + ext
+		h.files[hashed[name]] = &file{data: f.data, etag: f.etag, immutable: true}
 		for _, enc := range []string{".br", ".gz"} {
 			if v := h.files[name+enc]; v != nil {
-				h.files[hashed+enc] = v
+				h.files[hashed[name]+enc] = v
 			}
 		}
-		line := workerNames[name]
-		if !strings.Contains(src, line) {
-			panic("bug: synk-worker.js has no line " + line + " for the server to rewrite")
-		}
-		src = strings.Replace(src, line, strings.Replace(line, name, hashed, 1), 1)
 	}
-	// The rewritten worker is a few KB: it goes uncompressed.
-	delete(h.files, "synk-worker.js.br")
-	delete(h.files, "synk-worker.js.gz")
-	h.files["synk-worker.js"] = &file{data: []byte(src), etag: etag([]byte(src))}
+	for script, lines := range rewrites {
+		f := h.files[script]
+		if f == nil {
+			continue
+		}
+		src := string(f.data)
+		for name, line := range lines {
+			if !strings.Contains(src, line) {
+				panic("bug: " + script + " has no line " + line + " for the server to rewrite")
+			}
+			src = strings.Replace(src, line, strings.Replace(line, name, hashed[name], 1), 1)
+		}
+		// The build's compressed copies are of the plain script: the
+		// rewritten one is gzipped here (a few KB, once at start).
+		delete(h.files, script+".br")
+		h.files[script] = &file{data: []byte(src), etag: etag([]byte(src))}
+		h.files[script+".gz"] = &file{data: gzipped([]byte(src))}
+	}
+}
+
+// gzipped compresses b at the best level.
+func gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression) // a valid level: no error
+	_, _ = zw.Write(b)                                       // a bytes.Buffer does not fail
+	_ = zw.Close()
+	return out.Bytes()
 }
 
 type handler struct{ files map[string]*file }

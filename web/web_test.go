@@ -1,8 +1,10 @@
 package web
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -115,12 +117,15 @@ func TestHandler_noClient(t *testing.T) {
 func TestHandler_hashedNames(t *testing.T) {
 	t.Parallel()
 	worker := "const here = 1;\nconst wasmFile = \"synk.wasm\";\nconst execFile = \"wasm_exec.js\";\nfetch(wasmFile);\n"
+	page := "const base = 1;\nconst wasmFile = \"synk.wasm\";\nWebAssembly.compileStreaming(fetch(wasmFile));\n"
 	fs := fstest.MapFS{
 		"synk.wasm":         {Data: []byte("\x00asm wasm")},
 		"synk.wasm.br":      {Data: []byte("brotli of it")},
 		"wasm_exec.js":      {Data: []byte("globalThis.Go = class {};")},
 		"synk-worker.js":    {Data: []byte(worker)},
 		"synk-worker.js.br": {Data: []byte("stale brotli of the worker")},
+		"synk.js":           {Data: []byte(page)},
+		"synk.js.gz":        {Data: []byte("stale gzip of synk.js")},
 	}
 	h := handlerFor(fs)
 	wasmName := "synk." + strings.Trim(etag(fs["synk.wasm"].Data), `"`) + ".wasm"
@@ -130,6 +135,26 @@ func TestHandler_hashedNames(t *testing.T) {
 	want := strings.NewReplacer(`"synk.wasm"`, `"`+wasmName+`"`, `"wasm_exec.js"`, `"`+execName+`"`).Replace(worker)
 	if rec.Body.String() != want || rec.Header().Get("Content-Encoding") != "" || rec.Header().Get("Cache-Control") != "no-cache" {
 		t.Fatalf("worker = %q %v, want %q uncompressed and revalidated", rec.Body, rec.Header(), want)
+	}
+	// synk.js compiles the client while the worker starts: it names the
+	// same file, and goes gzipped from the rewritten text.
+	want = strings.ReplaceAll(page, `"synk.wasm"`, `"`+wasmName+`"`)
+	for _, enc := range []string{"", "br", "gzip"} {
+		rec := get(t, h, "/synk.js", map[string]string{"Accept-Encoding": enc})
+		body := rec.Body.Bytes()
+		if enc == "gzip" {
+			zr, err := gzip.NewReader(rec.Body)
+			if err != nil {
+				t.Fatalf("synk.js (gzip): %v", err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("synk.js (gzip): %v", err)
+			}
+		}
+		wantEnc := map[string]string{"br": "", "gzip": "gzip"}[enc]
+		if string(body) != want || rec.Header().Get("Content-Encoding") != wantEnc || rec.Header().Get("Cache-Control") != "no-cache" {
+			t.Errorf("synk.js (%q) = %q %v, want %q, encoding %q, revalidated", enc, body, rec.Header(), want, wantEnc)
+		}
 	}
 	for _, c := range []struct{ path, enc, body, ctype string }{
 		{"/" + wasmName, "", "\x00asm wasm", "application/wasm"},

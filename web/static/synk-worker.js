@@ -4,6 +4,9 @@
 // page's frames. synk.js starts it; pages do not talk to it.
 //
 // Messages, page → worker:
+//   {wasm}          first, synk.wasm as a WebAssembly.Module that the page
+//                   compiled while the worker started, or null: then the
+//                   worker fetches and compiles it itself
 //   {i, f, a}       call f (a function of the wasm bridge, wasm/main_js.go)
 //                   with the arguments a; entries travel as msgpack bytes
 //   {f: "abort", i} abort call i (a meet the page withdrew)
@@ -75,22 +78,21 @@ const aborts = new Map(); // call id → AbortController of a meet
 // events went to the page (end).
 const queues = new Map();
 
+// The page's first message: the client compiled, or null.
+let fromPage;
+const compiled = new Promise((resolve) => { fromPage = resolve; });
+
 async function boot() {
-  const src = await fetch(new URL(wasmFile, here));
-  if (!src.ok) throw await httpError(src);
-  if (!globalThis.Go) await import(new URL(execFile, here).href);
+  const exec = globalThis.Go ? Promise.resolve() : import(new URL(execFile, here).href);
+  exec.catch(() => {}); // awaited below, after the client's own error if any
+  const wasm = await client();
+  await exec;
   const go = new globalThis.Go();
   let exitCode = -1;
   const exit = go.exit;
   go.exit = (code) => { exitCode = code; exit(code); };
   const ready = new Promise((resolve) => { globalThis.__synkReady = resolve; });
-  let result;
-  try {
-    result = await WebAssembly.instantiateStreaming(src, go.importObject);
-  } catch { // a server without application/wasm
-    const bytes = await (await fetch(new URL(wasmFile, here))).arrayBuffer();
-    result = await WebAssembly.instantiate(bytes, go.importObject);
-  }
+  const instance = await instantiate(wasm, go.importObject);
   // Go's collector stops this thread while it marks, and every event
   // waiting behind it is late: at 100 avatars × 60 Hz, GOGC 400 instead of
   // 100 took the publish → handler delay p95 from 48 ms to 18–22 ms
@@ -99,9 +101,36 @@ async function boot() {
   go.env = { ...go.env, GOGC: "400" };
   // go.run resolves only when the program exits, which main never does
   // unless it panics: then the page must know.
-  go.run(result.instance).then(() => self.postMessage({ exited: exitCode }));
+  go.run(instance).then(() => self.postMessage({ exited: exitCode }));
   await ready;
   api = globalThis.__synk;
+}
+
+// client resolves to the client the page compiled ({module}) or else to
+// the response of the worker's own fetch ({src}); a server without the
+// client answers with an error, thrown as the protocol's errors are.
+async function client() {
+  const module = await compiled;
+  if (module) return { module };
+  const src = await fetch(new URL(wasmFile, here));
+  if (!src.ok) throw await httpError(src);
+  return { src };
+}
+
+/**
+ * Instantiates what client resolved to.
+ * @param {{module?: WebAssembly.Module, src?: Response}} c
+ * @param {WebAssembly.Imports} imports
+ * @returns {Promise<WebAssembly.Instance>}
+ */
+async function instantiate({ module, src }, imports) {
+  if (module) return WebAssembly.instantiate(module, imports);
+  try {
+    return (await WebAssembly.instantiateStreaming(src, imports)).instance;
+  } catch { // a server without application/wasm
+    const bytes = await (await fetch(new URL(wasmFile, here))).arrayBuffer();
+    return (await WebAssembly.instantiate(bytes, imports)).instance;
+  }
 }
 
 // httpError describes a failed fetch of the client as the protocol's
@@ -200,6 +229,7 @@ async function call(i, f, a) {
 }
 
 self.onmessage = async ({ data: m }) => {
+  if ("wasm" in m) { fromPage(m.wasm); return; }
   if (m.f === "abort") { aborts.get(m.i)?.abort(); return; }
   const out = { i: m.i };
   try {

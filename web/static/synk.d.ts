@@ -205,7 +205,8 @@ export class Conn {
 }
 
 /** Starts the client's Web Worker and loads the wasm client in it (done
- *  by the other calls on first use). */
+ *  by the other calls on first use). The page compiles synk.wasm while the
+ *  worker starts, off its main thread, and hands the module over. */
 export function load(): Promise<unknown>;
 /** ws(s)://<server synk.js came from>/ws */
 export function defaultURL(): string;

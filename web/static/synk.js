@@ -20,6 +20,9 @@
 import { encode, decode } from "./synk-codec.js";
 
 const base = new URL(".", import.meta.url);
+// The server rewrites this line to name the client by a hash of its
+// content, as in synk-worker.js (web/web.go).
+const wasmFile = "synk.wasm";
 let loading = null;
 
 /**
@@ -41,13 +44,25 @@ async function boot() {
     // (allowed across origins like synk.js itself).
     src = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
   }
-  const link = new Link(new Worker(src, { type: "module", name: "synk" }));
+  // The page compiles the client while the worker starts, and hands the
+  // module over: compilation runs on the browser's background threads,
+  // and the worker need not wait for its own start to begin it. Where
+  // that fails (no application/wasm, an HTTP error) the worker fetches
+  // and compiles the client itself, and says why it could not.
+  const compiled = compile();
+  const link = new Link(new Worker(src, { type: "module", name: "synk" }), compiled);
   try {
     await link.ready;
   } finally {
     if (src !== url.href) URL.revokeObjectURL(src);
   }
   return link;
+}
+
+// compile resolves to synk.wasm compiled, or null where it cannot be.
+function compile() {
+  if (typeof WebAssembly.compileStreaming !== "function") return Promise.resolve(null);
+  return WebAssembly.compileStreaming(fetch(new URL(wasmFile, base))).catch(() => null);
 }
 
 // Link is synk.js's end of the worker: calls with promises, and event
@@ -59,8 +74,13 @@ class Link {
   #events = new Map(); // dial call id → function(events)
   #stopped = null; // the error of every call once the Go program has stopped
 
-  constructor(worker) {
+  /**
+   * @param {Worker} worker
+   * @param {Promise<WebAssembly.Module | null>} compiled the client, sent to the worker once compiled
+   */
+  constructor(worker, compiled) {
     this.#worker = worker;
+    compiled.then((wasm) => worker.postMessage({ wasm }));
     this.ready = new Promise((resolve, reject) => {
       worker.onerror = (e) => {
         e.preventDefault?.();

@@ -242,6 +242,22 @@ test("the client runs in a worker and hands the page each websocket message's ev
   await page.close();
 });
 
+test("the page compiles the client while the worker starts, and the worker takes that module", async () => {
+  // A fresh browser: nothing cached, every fetch of the client is seen.
+  // Were the page's module not used, the worker would fetch it again.
+  const fresh = await launchBrowser();
+  try {
+    const fetched = [];
+    fresh.context.on("request", (r) => { if (r.url().endsWith(".wasm")) fetched.push(r.url()); });
+    const page = await openWorld(fresh.context, synk.url, "compiled", "C");
+    assert.equal(fetched.length, 1, `synk.wasm fetched ${fetched.length} times: ${fetched}`);
+    assert.match(fetched[0], /\/synk\.[0-9a-f]{16}\.wasm$/, "the content-hashed name");
+    await page.close();
+  } finally {
+    await fresh.close();
+  }
+});
+
 test("the worker gathers a backlog of websocket messages into one crossing, and a close comes after them", async () => {
   const page = await browser.context.newPage();
   await page.goto(synk.url + "/synk.d.ts");
