@@ -22,7 +22,7 @@ FUZZTIME    ?= 1m
 ADDR        ?= 127.0.0.1:8080
 DATA        ?= .cache/synk-data
 
-.PHONY: deps all help run build wasm wasm-size test test-browser bench-browser lint ts-check vet fmt fmt-check imports-check vulncheck generate generate-check test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
+.PHONY: deps all help run build wasm wasm-size test test-browser npm bench-browser lint ts-check vet fmt fmt-check imports-check vulncheck generate generate-check test-go test-wasm fuzz fuzz-brief bench check compare soak edge test-edge
 all: fmt lint test
 
 ## help: this list
@@ -80,7 +80,11 @@ wasm-size:
 
 ## test-browser: the demo pages and synk.js in headless Chromium (playwright-core)
 test-browser: deps build edge
-	cd web/test && node --test --test-concurrency=1 codec.test.mjs e2e.test.mjs
+	cd web/test && node --test --test-concurrency=1 codec.test.mjs e2e.test.mjs npm.test.mjs
+
+## npm: pack the browser client as the npm package "synk" (web/npm) into .cache/npm
+npm: wasm
+	bash web/npm/pack.sh .cache/npm
 
 ## bench-browser: what avatar poses cost a page (synk.js beside plain JS), page load to joined room, and 1,000 sequential presence round trips
 bench-browser: deps build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs beyond Go, idempotently and quietly:
 # Node.js (GOOS=js tests, browser tests), Debian's Chromium, and
-# playwright-core and workerd (the edge tests) from npm into
+# playwright-core, workerd (the edge tests) and esbuild (the npm
+# package's bundling test) from npm into
 # web/test/node_modules (pinned by its lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ fi
 lock=web/test/package-lock.json
 stamp=web/test/node_modules/.synk-lock
 if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
-  echo "installing playwright-core and workerd from npm"
+  echo "installing playwright-core, workerd and esbuild from npm"
   # npm install, not npm ci: workerd lists its other platforms' binaries
   # as optional dependencies, which this registry does not serve, so the
   # lock cannot name them and npm ci would refuse it. The lock still pins

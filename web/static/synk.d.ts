@@ -206,8 +206,11 @@ export class Conn {
 
 /** Starts the client's Web Worker and loads the wasm client in it (done
  *  by the other calls on first use). The page compiles synk.wasm while the
- *  worker starts, off its main thread, and hands the module over. */
-export function load(): Promise<unknown>;
+ *  worker starts, off its main thread, and hands the module over. base is
+ *  the folder that holds synk-worker.js, synk.wasm and wasm_exec.js when
+ *  synk.js was bundled (default: beside synk.js, or the bundle); only the
+ *  call that starts the worker uses it. */
+export function load(opts?: { base?: string | URL }): Promise<unknown>;
 /** ws(s)://<server synk.js came from>/ws */
 export function defaultURL(): string;
 export function connect(url?: string | string[], opts?: { client?: string; store?: string; token?: string; deliver?: "message" | "frame" }): Promise<Conn>;

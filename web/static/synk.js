@@ -19,7 +19,11 @@
 
 import { encode, decode } from "./synk-codec.js";
 
-const base = new URL(".", import.meta.url);
+const here = new URL(".", import.meta.url);
+// Where synk-worker.js, synk.wasm and wasm_exec.js are: beside this
+// module, unless load was given a base (a bundle, whose import.meta.url is
+// the bundle's).
+let base = here;
 // The server rewrites this line to name the client by a hash of its
 // content, as in synk-worker.js (web/web.go).
 const wasmFile = "synk.wasm";
@@ -28,10 +32,16 @@ let loading = null;
 /**
  * Starts the client's worker (synk-worker.js) and loads the wasm client
  * in it, once; every other call awaits it. Resolves to the link to the
- * worker, which pages need not use.
+ * worker, which pages need not use. opts.base is the URL of the folder
+ * that holds synk-worker.js, synk.wasm and wasm_exec.js, for a page that
+ * bundled synk.js; it counts only on the call that starts the worker.
+ * @param {{base?: string | URL}} [opts]
  */
-export function load() {
-  if (!loading) loading = boot().catch((e) => { loading = null; throw e; });
+export function load(opts = {}) {
+  if (!loading) {
+    if (opts.base !== undefined) base = new URL(String(opts.base).replace(/\/?$/, "/"), location.href);
+    loading = boot().catch((e) => { loading = null; throw e; });
+  }
   return loading;
 }
 
@@ -186,7 +196,7 @@ function entries(v) {
 
 /** The websocket URL of the server synk.js was loaded from. */
 export function defaultURL() {
-  const u = new URL("ws", base);
+  const u = new URL("ws", here);
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
   return u.href;
 }

@@ -4,6 +4,8 @@ import * as synk from "../static/synk.js";
 
 export async function usage(): Promise<void> {
   await synk.load();
+  await synk.load({ base: "/vendor/synk/" }); // a bundled page: where the worker and wasm are
+  await synk.load({ base: new URL("https://cdn.example.com/synk/") });
   const url: string = synk.defaultURL();
   const conn: synk.Conn = await synk.connect([url, "ws://127.0.0.1:8081/ws"], { client: "ada", store: "s", token: "t" });
   const room: synk.Room = await conn.join("lobby", { observer: false, presence: { pose: new Float32Array(7), name: "Ada" } });
