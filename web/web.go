@@ -91,17 +91,13 @@ func etag(b []byte) string {
 	return `"` + hex.EncodeToString(sum[:8]) + `"`
 }
 
-// rewrites are, per script, the lines that name the client's files,
-// which hashNames rewrites: the worker loads both, and synk.js compiles
+// rewrites are the lines of the scripts that name the client's files,
+// which hashNames rewrites, in order: the worker loads both, and synk.js compiles
 // synk.wasm while the worker starts.
-var rewrites = map[string]map[string]string{
-	"synk-worker.js": {
-		"synk.wasm":    `const wasmFile = "synk.wasm";`,
-		"wasm_exec.js": `const execFile = "wasm_exec.js";`,
-	},
-	"synk.js": {
-		"synk.wasm": `const wasmFile = "synk.wasm";`,
-	},
+var rewrites = []struct{ script, name, line string }{
+	{"synk-worker.js", "synk.wasm", `const wasmFile = "synk.wasm";`},
+	{"synk-worker.js", "wasm_exec.js", `const execFile = "wasm_exec.js";`},
+	{"synk.js", "synk.wasm", `const wasmFile = "synk.wasm";`},
 }
 
 // hashNames adds the content-hashed names of the client's files, and
@@ -124,23 +120,27 @@ func (h *handler) hashNames() {
 			}
 		}
 	}
-	for script, lines := range rewrites {
-		f := h.files[script]
+	src := make(map[string]string)
+	for _, rw := range rewrites {
+		f := h.files[rw.script]
 		if f == nil {
 			continue
 		}
-		src := string(f.data)
-		for name, line := range lines {
-			if !strings.Contains(src, line) {
-				panic("bug: " + script + " has no line " + line + " for the server to rewrite")
-			}
-			src = strings.Replace(src, line, strings.Replace(line, name, hashed[name], 1), 1)
+		text, ok := src[rw.script]
+		if !ok {
+			text = string(f.data)
 		}
+		if !strings.Contains(text, rw.line) {
+			panic("bug: " + rw.script + " has no line " + rw.line + " for the server to rewrite")
+		}
+		src[rw.script] = strings.Replace(text, rw.line, strings.Replace(rw.line, rw.name, hashed[rw.name], 1), 1)
+	}
+	for script, text := range src {
 		// The build's compressed copies are of the plain script: the
 		// rewritten one is gzipped here (a few KB, once at start).
 		delete(h.files, script+".br")
-		h.files[script] = &file{data: []byte(src), etag: etag([]byte(src))}
-		h.files[script+".gz"] = &file{data: gzipped([]byte(src))}
+		h.files[script] = &file{data: []byte(text), etag: etag([]byte(text))}
+		h.files[script+".gz"] = &file{data: gzipped([]byte(text))}
 	}
 }
 
