@@ -13,6 +13,10 @@ var (
 	// answer arrives as an [EventWritten].
 	ErrPending = errors.New("client: write queued, not yet acknowledged")
 
+	// ErrDisconnected is returned by [Room.Send] while the connection is
+	// down: a message is not kept for later.
+	ErrDisconnected = errors.New("client: disconnected; messages are not kept")
+
 	// errSessionLost tells a waiting request that its connection dropped.
 	errSessionLost = errors.New("client: connection lost")
 

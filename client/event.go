@@ -28,6 +28,7 @@ const (
 	EventObjectDelete // Object was deleted
 	EventObjectsReset // the cache could not resume from its position (history gone): it was refreshed from a snapshot
 	EventWritten      // a queued write nobody waited for was answered: Object, Version, and Err if refused
+	EventMessage      // Client sent Room a message: Topic, Data, and Direct if to this client alone
 )
 
 // Event is one change seen by a [Conn].
@@ -42,6 +43,9 @@ type Event struct {
 	Object  string                         // the object, for object events
 	Area    string                         // the object's area (put, move)
 	Version uint64                         // the object's version after the change
+	Topic   string                         // a message's topic (Message)
+	Data    protocol.RawMessage            // a message's data, one msgpack value (Message)
+	Direct  bool                           // a message sent to this client alone (Message)
 }
 
 // eventQueue is an unbounded queue drained into a channel by one goroutine,

@@ -22,11 +22,12 @@ func _() {
 	_ = x[EventObjectDelete-12]
 	_ = x[EventObjectsReset-13]
 	_ = x[EventWritten-14]
+	_ = x[EventMessage-15]
 }
 
-const _EventKind_name = "JoinChangeLeaveDisconnectedReconnectedRoomClosedClosedObjectPutObjectUpdateObjectMoveObjectRemoveObjectDeleteObjectsResetWritten"
+const _EventKind_name = "JoinChangeLeaveDisconnectedReconnectedRoomClosedClosedObjectPutObjectUpdateObjectMoveObjectRemoveObjectDeleteObjectsResetWrittenMessage"
 
-var _EventKind_index = [...]uint8{0, 4, 10, 15, 27, 38, 48, 54, 63, 75, 85, 97, 109, 121, 128}
+var _EventKind_index = [...]uint8{0, 4, 10, 15, 27, 38, 48, 54, 63, 75, 85, 97, 109, 121, 128, 135}
 
 func (i EventKind) String() string {
 	idx := int(i) - 1

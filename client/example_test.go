@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/protocol"
 	"github.com/synkhq/synk/server"
 )
 
@@ -60,6 +61,46 @@ func ExampleDial() {
 	// pos [1 0 2]
 	// ada 1 keys
 	// joe 1 keys
+}
+
+// One member sends the room a message and another member one of its own;
+// messages are not kept, so they suit what is fleeting (a nudge, a chat
+// line, a scene's updates).
+func ExampleRoom_Send() {
+	s, _ := server.New(nil)
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer s.Shutdown(context.Background())
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ada, _ := client.Dial(ctx, url, &client.DialOptions{Client: "ada"})
+	defer ada.Close()
+	ra, _ := ada.Join(ctx, "lobby", nil)
+	joe, _ := client.Dial(ctx, url, &client.DialOptions{Client: "joe"})
+	defer joe.Close()
+	joe.Join(ctx, "lobby", nil)
+
+	if err := ra.Send(ctx, "", "chat", "hello, room"); err != nil {
+		panic(err)
+	}
+	if err := ra.Send(ctx, "joe", "nudge", "psst"); err != nil {
+		panic(err)
+	}
+	for n := 0; n < 2; {
+		e := <-joe.Events()
+		if e.Kind != client.EventMessage {
+			continue
+		}
+		var text string
+		client.Member{Entries: map[string]protocol.RawMessage{"d": e.Data}}.Get("d", &text)
+		fmt.Println(e.Client, e.Topic, text, "direct:", e.Direct)
+		n++
+	}
+	// Output:
+	// ada chat hello, room direct: false
+	// ada nudge psst direct: true
 }
 
 // A program keeps its room in a file: the next run starts from the cached

@@ -332,6 +332,10 @@ func (s *session) handle(m protocol.Message) error {
 		if r := s.c.room(m.Room); r != nil {
 			r.applyObject(s, m)
 		}
+	case *protocol.Sent:
+		if r := s.c.room(m.Room); r != nil {
+			r.applySent(s, m)
+		}
 	case *protocol.OK:
 		s.reply(m.ID, m)
 	case *protocol.Met:

@@ -151,3 +151,19 @@ func (m *Met) fields(w *wire) {
 	wireUint(w, 'i', &m.ID, false)
 	w.stringMap('p', &m.Payloads, false)
 }
+
+func (m *Send) fields(w *wire) {
+	wireUint(w, 'i', &m.ID, true)
+	w.str('r', &m.Room, false)
+	w.str('o', &m.To, true)
+	w.str('k', &m.Topic, false)
+	w.raw('d', &m.Data)
+}
+
+func (m *Sent) fields(w *wire) {
+	w.str('r', &m.Room, false)
+	w.str('f', &m.From, false)
+	w.boolean('o', &m.Direct, true)
+	w.str('k', &m.Topic, false)
+	w.raw('d', &m.Data)
+}

@@ -89,6 +89,10 @@ var golden = []struct {
 		Selector: "actor != ada, level in (2,3,4)", TimeoutMS: 30000}},
 	{"cancel", &Cancel{ID: 11}},
 	{"met", &Met{ID: 10, Payloads: map[string]string{"gameMaker": "gameid=123", "player1": "p1", "player2": "p2"}}},
+	{"send", &Send{Room: "lobby", Topic: "u", Data: mp(map[string]any{"x": 1})}},
+	{"send_direct", &Send{ID: 12, Room: "lobby", To: "joe", Topic: "hi", Data: mp("hello")}},
+	{"sent", &Sent{Room: "lobby", From: "ada", Topic: "u", Data: mp(map[string]any{"x": 1})}},
+	{"sent_direct", &Sent{Room: "lobby", From: "ada", Direct: true, Topic: "hi", Data: mp("hello")}},
 	{"error_expired", &Error{ID: 11, Code: CodeExpired, Message: "no match within 30s", Room: "lobby"}},
 	{"object_delete", &Object{Room: "lobby", Event: ObjectDelete, Object: "ball", Version: 4, Offset: 44}},
 }

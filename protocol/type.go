@@ -27,6 +27,8 @@ const (
 	TypeMeet     MessageType = 15 // client → server: wait to meet others on an event
 	TypeCancel   MessageType = 16 // client → server: withdraw a pending Meet
 	TypeMet      MessageType = 17 // server → client: answer to Meet, the group's payloads
+	TypeSend     MessageType = 18 // client → server: a message to a room's other members, or one
+	TypeSent     MessageType = 19 // server → client: a message another member sent
 )
 
 // Message is one frame. Each frame type is a struct in this package.
@@ -72,6 +74,10 @@ func newMessage(t MessageType) Message {
 		return new(Cancel)
 	case TypeMet:
 		return new(Met)
+	case TypeSend:
+		return new(Send)
+	case TypeSent:
+		return new(Sent)
 	}
 	return nil
 }

@@ -25,11 +25,13 @@ func _() {
 	_ = x[TypeMeet-15]
 	_ = x[TypeCancel-16]
 	_ = x[TypeMet-17]
+	_ = x[TypeSend-18]
+	_ = x[TypeSent-19]
 }
 
-const _MessageType_name = "HelloWelcomeJoinJoinedLeaveSetOKPresencePingPongErrorSubWriteObjectMeetCancelMet"
+const _MessageType_name = "HelloWelcomeJoinJoinedLeaveSetOKPresencePingPongErrorSubWriteObjectMeetCancelMetSendSent"
 
-var _MessageType_index = [...]uint8{0, 5, 12, 16, 22, 27, 30, 32, 40, 44, 48, 53, 56, 61, 67, 71, 77, 80}
+var _MessageType_index = [...]uint8{0, 5, 12, 16, 22, 27, 30, 32, 40, 44, 48, 53, 56, 61, 67, 71, 77, 80, 84, 88}
 
 func (i MessageType) String() string {
 	idx := int(i) - 1

@@ -39,6 +39,8 @@ func roomOf(m Message) string {
 		return m.Room
 	case *Meet:
 		return m.Room
+	case *Send:
+		return m.Room
 	}
 	return ""
 }

@@ -46,6 +46,15 @@ func validateRequest(m Message) (id uint32, err error) {
 		err = firstErr(needID(m.ID), checkMeet(m))
 	case *Cancel:
 		err = needID(m.ID)
+	case *Send:
+		id = m.ID
+		err = firstErr(CheckRoom(m.Room), CheckKey(m.Topic))
+		if err == nil && m.To != "" {
+			err = CheckClient(m.To)
+		}
+		if err == nil && len(m.Data) == 0 {
+			err = newError(CodeBadRequest, "send has no data \"d\"")
+		}
 	}
 	return id, err
 }

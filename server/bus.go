@@ -17,6 +17,9 @@ type bus interface {
 	// reconnected here, proving its id (p is its Join): they move it
 	// here without a Leave and a Join. The caller holds r.mu.
 	takeOver(r *room, p *protocol.Presence)
+	// relay sends a local member's message to the other nodes: to every
+	// receiver there (to empty) or to client to. The caller holds r.mu.
+	relay(r *room, m *protocol.Sent, to string)
 	// watch follows a room now in memory here. The first user of a new
 	// room calls it (Server.openIO), holding r.mu but not s.mu.
 	watch(name string)

@@ -76,6 +76,8 @@ type clusterEvent struct {
 	Posted  []byte                 `msgpack:"j,omitempty"` // an HTTP poster's data as posted (see parsePost)
 	PostedM map[string][]byte      `msgpack:"p,omitempty"` // the same for Members, by client
 	Took    bool                   `msgpack:"t,omitempty"` // a Join of a client that proved its id: it moves here unseen
+	Sent    *protocol.Sent         `msgpack:"s,omitempty"` // a member's message, for the receivers here
+	To      string                 `msgpack:"o,omitempty"` // the message's one receiver; empty: every receiver
 }
 
 // newBus returns the presence bus of a server in a cluster.
@@ -147,6 +149,13 @@ func (cl *cluster) publishEvent(r *room, p *protocol.Presence, took bool) {
 		ev.Posted = m.posted
 	}
 	cl.publish("synk.p."+roomToken(r.name), "", ev)
+}
+
+// relay publishes a local member's message in r, in line with the room's
+// presence events (the same subject and sequence), so that a member's
+// join reaches the other nodes before its messages. The caller holds r.mu.
+func (cl *cluster) relay(r *room, m *protocol.Sent, to string) {
+	cl.publish("synk.p."+roomToken(r.name), "", &clusterEvent{Node: cl.node, Seq: cl.seq.Add(1), Sent: m, To: to})
 }
 
 // watch starts following room and asks the other nodes for its members.
@@ -277,6 +286,13 @@ func (cl *cluster) onPresence(msg *nats.Msg) {
 		return
 	}
 	defer cl.s.unlockRoom(r)
+	if ev.Sent != nil {
+		if ev.Seq > r.remoteSeq[ev.Node] {
+			r.remoteSeq[ev.Node] = ev.Seq
+			r.deliver(ev.Sent, ev.To, nil)
+		}
+		return
+	}
 	if ev.Kind == 0 { // a resync: the node's members, after it reconnected
 		cl.applyMembers(r, &ev)
 		return

@@ -432,6 +432,11 @@ func (c *conn) act(m protocol.Message) bool {
 		id, err = m.ID, c.meet(m) // answered later, with a Met or an Error
 	case *protocol.Cancel:
 		c.endMeet(m.ID, protocol.Errorf(protocol.CodeCanceled, "canceled by the client"))
+	case *protocol.Send:
+		id, err = m.ID, c.s.relay(c, m)
+		if err == nil && id != 0 {
+			c.sendMsg(&protocol.OK{ID: id})
+		}
 	case *protocol.Ping:
 		c.sendMsg(&protocol.Pong{Nonce: m.Nonce})
 	case *protocol.Pong:

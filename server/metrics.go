@@ -5,6 +5,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +48,7 @@ func newMetrics(s *Server) *metrics {
 	f(in)
 	m.framesIn[0] = in.WithLabelValues("unknown")
 	for t := 1; t < len(m.framesIn); t++ {
-		if name := protocol.MessageType(t).String(); name[0] != 'M' { // "MessageType(n)": not a type
+		if name := protocol.MessageType(t).String(); !strings.HasPrefix(name, "MessageType(") { // not a type
 			m.framesIn[t] = in.WithLabelValues(name)
 		} else {
 			m.framesIn[t] = m.framesIn[0]
