@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/synkhq/synk/protocol"
 )
@@ -16,35 +15,23 @@ import (
 // disconnected Send fails with [ErrDisconnected] rather than wait (also
 // when the connection drops before the server answered: then the message
 // may have reached some receivers). What a newcomer must see
-// belongs in presence ([Room.Set]) or in objects.
+// belongs in presence ([Room.Set]) or in objects. The server refuses a
+// topic that is not a key, a to that is not a member of the room
+// (NotFound), data over its MaxValue and a send by an observer, with the
+// protocol's error.
 func (r *Room) Send(ctx context.Context, to, topic string, data any) error {
-	if err := protocol.CheckKey(topic); err != nil {
-		return err
-	}
-	if to != "" {
-		if err := protocol.CheckClient(to); err != nil {
-			return err
-		}
-	}
 	b, err := encodeValue(data)
 	if err != nil {
 		return err
 	}
-	if lim := r.c.currentLimits(); lim.MaxValue > 0 && len(b) > int(lim.MaxValue) {
-		return &protocol.Error{Code: protocol.CodeValueTooLarge, Room: r.name,
-			Message: "message data is " + strconv.Itoa(len(b)) + " bytes, the limit is " + strconv.Itoa(int(lim.MaxValue))}
-	}
+	// The server checks the rest (topic, to, size, observer) and answers
+	// with the error.
 	r.mu.Lock()
-	switch {
-	case r.closed != nil:
-		r.mu.Unlock()
-		return r.closed
-	case r.observer:
-		r.mu.Unlock()
-		return &protocol.Error{Code: protocol.CodeReadOnly, Room: r.name, Message: "observers cannot send messages"}
-	}
-	s := r.joined
+	s, closed := r.joined, r.closed
 	r.mu.Unlock()
+	if closed != nil {
+		return closed
+	}
 	if s == nil || !s.alive() {
 		return ErrDisconnected
 	}

@@ -10,7 +10,7 @@
 // # Contract with synk-worker.js
 //
 // Every function returns at once. Those that wait (dial, join, set, del,
-// leave, subscribe, meet, write, close) return a Promise and do their work
+// send, leave, subscribe, meet, write, close) return a Promise and do their work
 // in a goroutine: blocking inside a js.FuncOf callback would stall the
 // worker's only thread. A rejected Promise carries an Error with .code
 // and .codeName (the protocol's) and .pending for a write that stays

@@ -39,6 +39,7 @@ func main() {
 	api.Set("join", b.fn("join(conn, room, observer, presence)", 4, b.join))
 	api.Set("set", b.fn("set(room, entries)", 2, b.set))
 	api.Set("del", b.fn("del(room, keys)", 2, b.del))
+	api.Set("send", b.fn("send(room, to, topic, data)", 4, b.send))
 	api.Set("leave", b.fn("leave(room)", 1, b.leave))
 	api.Set("subscribe", b.fn("subscribe(room, add, remove)", 3, b.subscribe))
 	api.Set("pending", b.fn("pending(room)", 1, b.pending))
@@ -200,6 +201,23 @@ func (b *bridgeState) set(args []js.Value) js.Value {
 		return rejected(err)
 	}
 	return promise(func(ctx context.Context) (any, error) { return nil, r.Set(ctx, m) })
+}
+
+var errMessageData = errors.New("synk: message data must be one msgpack value in a Uint8Array")
+
+// send sends a message: data is one msgpack value, as bytes.
+func (b *bridgeState) send(args []js.Value) js.Value {
+	r, err := b.room(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	if !args[3].InstanceOf(jsUint8Array) {
+		return rejected(errMessageData)
+	}
+	data := make(protocol.RawMessage, args[3].Length())
+	js.CopyBytesToGo(data, args[3])
+	to, topic := args[1].String(), args[2].String()
+	return promise(func(ctx context.Context) (any, error) { return nil, r.Send(ctx, to, topic, data) })
 }
 
 func (b *bridgeState) del(args []js.Value) js.Value {

@@ -26,6 +26,7 @@ var kinds = [...]string{
 	client.EventObjectDelete: "object",
 	client.EventObjectsReset: "reset",
 	client.EventWritten:      "written",
+	client.EventMessage:      "message",
 }
 
 // ops are the "op" of object events.
@@ -103,6 +104,11 @@ func (bt *Batch) Event(e client.Event, kind string) {
 	case client.EventObjectsReset:
 	case client.EventWritten:
 		n += 2
+	case client.EventMessage:
+		n += 3 // client, topic, data
+		if e.Direct {
+			n++
+		}
 	case client.EventObjectPut, client.EventObjectUpdate, client.EventObjectMove, client.EventObjectRemove, client.EventObjectDelete:
 		isObject = true
 		n += 5 // op, object, version, fields, deleted
@@ -131,6 +137,13 @@ func (bt *Batch) Event(e client.Event, kind string) {
 	case e.Kind == client.EventWritten:
 		b = mpw.AppendStr(mpw.AppendStr(b, "object"), e.Object)
 		b = mpw.AppendUint(mpw.AppendStr(b, "version"), e.Version)
+	case e.Kind == client.EventMessage:
+		b = mpw.AppendStr(mpw.AppendStr(b, "client"), e.Client)
+		b = mpw.AppendStr(mpw.AppendStr(b, "topic"), e.Topic)
+		b = mpw.AppendRaw(mpw.AppendStr(b, "data"), e.Data)
+		if e.Direct {
+			b = mpw.AppendBool(mpw.AppendStr(b, "direct"), true)
+		}
 	case isObject:
 		b = mpw.AppendStr(mpw.AppendStr(b, "op"), ops[e.Kind])
 		b = mpw.AppendStr(mpw.AppendStr(b, "object"), e.Object)

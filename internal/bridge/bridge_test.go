@@ -58,6 +58,8 @@ func TestBatch_events(t *testing.T) {
 		Err: &protocol.Error{Code: protocol.CodeConflict, Message: "expected 3"}}, "")
 	bt.Event(client.Event{Kind: client.EventObjectsReset, Room: "lobby"}, "")
 	bt.Event(client.Event{Kind: client.EventRoomClosed, Room: "lobby"}, "")
+	bt.Event(client.Event{Kind: client.EventMessage, Room: "lobby", Client: "joe", Topic: "u", Data: raw(t, map[string]any{"x": 1})}, "")
+	bt.Event(client.Event{Kind: client.EventMessage, Room: "lobby", Client: "joe", Topic: "hi", Data: raw(t, "psst"), Direct: true}, "")
 	bt.Event(client.Event{Kind: 200}, "")
 
 	got := decodeBatch(t, &bt)
@@ -76,6 +78,8 @@ func TestBatch_events(t *testing.T) {
 			"error": map[string]any{"message": (&protocol.Error{Code: protocol.CodeConflict, Message: "expected 3"}).Error(), "code": uint16(protocol.CodeConflict), "codeName": "Conflict"}},
 		{"kind": "reset", "room": "lobby"},
 		{"kind": "closed", "room": "lobby", "entries": map[string]any{}, "deleted": []any{}},
+		{"kind": "message", "room": "lobby", "client": "joe", "topic": "u", "data": map[string]any{"x": int8(1)}},
+		{"kind": "message", "room": "lobby", "client": "joe", "topic": "hi", "data": "psst", "direct": true},
 		{"kind": "unknown"},
 	}
 	if len(got) != len(want) {

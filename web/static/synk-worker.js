@@ -222,7 +222,7 @@ async function call(i, f, a) {
         aborts.delete(i);
       }
     }
-    case "join": case "set": case "del": case "leave": case "subscribe": case "write": case "close":
+    case "join": case "set": case "del": case "send": case "leave": case "subscribe": case "write": case "close":
       return api[f](...a);
   }
   throw new Error(`synk worker: no call ${f}`);

@@ -34,7 +34,7 @@ export interface SynkError extends Error {
 /** The kinds of SynkEvent: presence and the connection's state. */
 export type PresenceEventKind = "join" | "change" | "leave" | "disconnected" | "reconnected" | "closed";
 /** Every kind Room.on takes. */
-export type RoomEventKind = PresenceEventKind | "object" | "reset" | "written";
+export type RoomEventKind = PresenceEventKind | "object" | "reset" | "written" | "message";
 export type ConnEventKind = "disconnected" | "reconnected" | "closed";
 
 export interface SynkEvent {
@@ -83,6 +83,19 @@ export interface WrittenEvent {
   version: number;
   /** Why the server refused it, if it did. */
   error?: SynkError;
+}
+
+/** Another member's message (kind "message"; Room.send). */
+export interface MessageEvent {
+  kind: "message";
+  room: string;
+  /** The sender's client id. */
+  client: string;
+  topic: string;
+  /** Any value that travels as msgpack (see Values). */
+  data: unknown;
+  /** Sent to this client alone. */
+  direct?: boolean;
 }
 
 /** A write in the outbox, not yet answered. */
@@ -181,12 +194,18 @@ export class Room {
   };
   /** Every participant, sorted by client id. */
   members(): Member[];
+  /** Sends a message on topic to the other members and observers, or to
+   *  member opts.to alone; resolves when the server has queued it. Not
+   *  kept: who joins later, or is reconnecting, never gets it. Observers
+   *  cannot send. */
+  send(topic: string, data: unknown, opts?: { to?: string }): Promise<void>;
   /** Conn.meet scoped to this room. Observers cannot meet. */
   meet(opts: MeetOptions): Promise<{ [actor: string]: string }>;
   /** Returns an unsubscribe function. */
   on(kind: "object", fn: (e: ObjectEvent) => void): () => void;
   on(kind: "written", fn: (e: WrittenEvent) => void): () => void;
   on(kind: "reset", fn: (e: ResetEvent) => void): () => void;
+  on(kind: "message", fn: (e: MessageEvent) => void): () => void;
   on(kind: PresenceEventKind, fn: (e: SynkEvent) => void): () => void;
   /** Leaves; closes the connection if it was its last room. */
   close(): Promise<void>;

@@ -360,6 +360,22 @@ export class Room {
     return [...this.#members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([client, entries]) => ({ client, entries }));
   }
 
+  /**
+   * Sends a message on topic to the room's other members and observers,
+   * or with opts.to to that member alone; resolves when the server has
+   * queued it for every receiver, who get a "message" event. Messages are
+   * not kept: a member who joins later, or is reconnecting, never gets it.
+   */
+  async send(topic, data, opts = {}) {
+    let b;
+    try {
+      b = encode(data);
+    } catch (e) {
+      throw new TypeError("synk: " + e.message);
+    }
+    return result(await connLink(this.conn).call("send", [this.#id, opts.to ?? "", topic, b], { transfer: [b.buffer] }));
+  }
+
   /** Conn.meet, scoped to this room: only requests made in it meet. */
   meet(opts) { return meet(connLink(this.conn), "room", this.#id, opts); }
 
@@ -368,9 +384,10 @@ export class Room {
    * "closed" (the server closed the room for this client), "object"
    * (e.op: put, update, move, remove, delete), "reset" (the object cache
    * could not resume after a reconnect and was refreshed from a snapshot)
-   * and "written" (a queued write no promise waited for was answered:
-   * e.object, e.version, e.error if refused). Returns an unsubscribe
-   * function.
+   * "written" (a queued write no promise waited for was answered:
+   * e.object, e.version, e.error if refused) and "message" (another
+   * member's send: e.client, e.topic, e.data, e.direct when sent to this
+   * client alone). Returns an unsubscribe function.
    */
   on(kind, fn) { return on(this.#handlers, kind, fn); }
 

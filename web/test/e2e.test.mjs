@@ -429,6 +429,46 @@ test("two pages see each other through a room at the edge (workerd)", async () =
   }
 });
 
+test("pages send messages to the room and to one member; observers get the room's; none is kept", async () => {
+  const ada = await joinPage("chat", "ada");
+  const joe = await joinPage("chat", "joe");
+  const eve = await browser.context.newPage();
+  await eve.goto(synk.url + "/observer");
+  await eve.evaluate(async () => {
+    const synk = await import("/synk.js");
+    window.room = await synk.join("chat", { client: "eve", observer: true });
+  });
+  for (const p of [ada, joe, eve]) {
+    await p.evaluate(() => {
+      window.got = [];
+      window.room.on("message", (e) => window.got.push(e));
+    });
+  }
+  await ada.evaluate(() => window.room.send("pose", { p: new Float32Array([1, 2, 3]), n: 7 }));
+  await ada.evaluate(() => window.room.send("nudge", "psst", { to: "joe" }));
+  await joe.waitForFunction(() => window.got.length === 2);
+  await eve.waitForFunction(() => window.got.length === 1);
+  const seen = (p) => p.evaluate(() => window.got.map((e) => ({ ...e, data: e.data?.p ? { p: [...new Float32Array(e.data.p.buffer)], n: e.data.n } : e.data })));
+  assert.deepEqual(await seen(joe), [
+    { kind: "message", room: "chat", client: "ada", topic: "pose", data: { p: [1, 2, 3], n: 7 } },
+    { kind: "message", room: "chat", client: "ada", topic: "nudge", data: "psst", direct: true },
+  ]);
+  assert.deepEqual(await seen(eve), [{ kind: "message", room: "chat", client: "ada", topic: "pose", data: { p: [1, 2, 3], n: 7 } }]);
+
+  // Refusals reject with the server's code; an observer cannot send.
+  const refusal = (p, f) => p.evaluate((f) => new Function("return " + f)()().then(() => "sent", (e) => e.codeName), f.toString());
+  assert.equal(await refusal(ada, () => window.room.send("hi", 1, { to: "nobody" })), "NotFound");
+  assert.equal(await refusal(eve, () => window.room.send("hi", 1)), "ReadOnly");
+
+  // A page that joins later gets none of the earlier messages.
+  const late = await joinPage("chat", "late");
+  await late.evaluate(() => { window.got = []; window.room.on("message", (e) => window.got.push(e.topic)); });
+  await joe.evaluate(() => window.room.send("after", 1));
+  await late.waitForFunction(() => window.got.length > 0);
+  assert.deepEqual(await late.evaluate(() => window.got), ["after"]);
+  for (const p of [ada, joe, eve, late]) await p.close();
+});
+
 test("a Float32Array pose travels as its 28 bytes and reads back", async () => {
   const a = await joinPage("pose", "a");
   const b = await joinPage("pose", "b");

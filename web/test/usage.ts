@@ -19,6 +19,9 @@ export async function usage(): Promise<void> {
   off();
   room.on("object", (e: synk.ObjectEvent) => e.op === "put" && e.fields);
   room.on("written", (e: synk.WrittenEvent) => e.error?.code);
+  room.on("message", (e: synk.MessageEvent) => [e.client, e.topic, e.data, e.direct === true]);
+  await room.send("u", { x: 1 });
+  await room.send("hi", new Float32Array(7), { to: "joe" });
   room.on("reset", (e: synk.ResetEvent) => e.room);
   conn.on("disconnected", (e) => e.error?.message);
   await room.objects.subscribe(["a"], []);
