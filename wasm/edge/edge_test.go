@@ -211,6 +211,13 @@ func TestEdge(t *testing.T) {
 		if e := nextEvent(t, joe, client.EventObjectPut); e.Object != "crate" {
 			t.Fatalf("joe saw %+v, want the crate", e)
 		}
+		// Messages go through the room's Durable Object too.
+		if err := ra.Send(ctxT(t), "joe", "hi", "psst"); err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, joe, client.EventMessage); e.Client != "ada" || e.Topic != "hi" || !e.Direct {
+			t.Fatalf("joe saw %+v, want ada's direct hi", e)
+		}
 	})
 
 	// A restart of workerd: the room's Durable Object starts again from
