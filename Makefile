@@ -52,7 +52,7 @@ wasm:
 	GOTOOLCHAIN=$(WASM_TOOLCHAIN) GOOS=js GOARCH=wasm $(GO) build -tags $(BROWSER_TAGS) -trimpath -gcflags=all=-l -ldflags='-s -w' -o $(STATIC)/synk.wasm ./wasm
 	cp "$(WASM_EXEC)/wasm_exec.js" $(STATIC)/wasm_exec.js
 	$(GO) run ./internal/precompress -report -max-br $(WASM_BUDGET) $(STATIC)/synk.wasm
-	$(GO) run ./internal/precompress $(STATIC)/wasm_exec.js $(STATIC)/synk.js $(STATIC)/synk-worker.js $(STATIC)/synk-codec.js
+	$(GO) run ./internal/precompress $(STATIC)/wasm_exec.js $(STATIC)/synk.js $(STATIC)/synk-worker.js $(STATIC)/synk-codec.js $(STATIC)/synk-naf.js
 
 ## edge: the edge worker (wasm/edge) with its JS glue and workerd config, in .cache/edge.
 ## EDGE_BUDGET: its brotli size now plus ~20 KB: 1,895,433 B, of which ~13 KB is the reflection-free
@@ -80,7 +80,7 @@ wasm-size:
 
 ## test-browser: the demo pages and synk.js in headless Chromium (playwright-core)
 test-browser: deps build edge
-	cd web/test && node --test --test-concurrency=1 codec.test.mjs e2e.test.mjs npm.test.mjs
+	cd web/test && node --test --test-concurrency=1 codec.test.mjs e2e.test.mjs npm.test.mjs naf.test.mjs
 
 ## npm: pack the browser client as the npm package "synk" (web/npm) into .cache/npm
 npm: wasm

@@ -203,6 +203,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Set("Vary", "Accept-Encoding")
 	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Access-Control-Expose-Headers", "Date") // synk-naf.js sets its clock by it
 	hd.Set("X-Content-Type-Options", "nosniff")
 	accept := r.Header.Get("Accept-Encoding")
 	for _, enc := range []struct{ ext, name string }{{".br", "br"}, {".gz", "gzip"}} {

@@ -7,7 +7,7 @@ set -euo pipefail
 out=$(realpath "${1:?usage: pack.sh OUTDIR}")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 static=$root/web/static
-for f in synk.js synk-codec.js synk.d.ts synk-worker.js synk.wasm wasm_exec.js; do
+for f in synk.js synk-codec.js synk.d.ts synk-naf.js synk-worker.js synk.wasm wasm_exec.js; do
   [[ -s $static/$f ]] || { echo "pack.sh: $static/$f is missing: run make wasm" >&2; exit 1; }
 done
 if tag=$(git -C "$root" describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null); then
@@ -19,7 +19,7 @@ fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cp "$root/web/npm/README.md" "$dir/"
-for f in synk.js synk-codec.js synk.d.ts synk-worker.js synk.wasm wasm_exec.js; do cp "$static/$f" "$dir/"; chmod 644 "$dir/$f"; done
+for f in synk.js synk-codec.js synk.d.ts synk-naf.js synk-worker.js synk.wasm wasm_exec.js; do cp "$static/$f" "$dir/"; chmod 644 "$dir/$f"; done
 sed "s/\"version\": \"0.0.0-dev\"/\"version\": \"$version\"/" "$root/web/npm/package.json" > "$dir/package.json"
 grep -q "\"version\": \"$version\"" "$dir/package.json" || { echo "pack.sh: no version line in web/npm/package.json" >&2; exit 1; }
 mkdir -p "$out"

@@ -1,0 +1,143 @@
+// The Networked-A-Frame adapter (synk-naf.js, issue 21) with the real
+// thing: aframe 1.8.0 and networked-aframe 0.14.3 from npm (.ci/deps.sh
+// puts their dist files in web/test/vendor), served from a site of their
+// own on loopback, in headless Chromium, against synk servers.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSynk, launchBrowser, startRelay } from "./harness.mjs";
+
+const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
+let browser, site, origin;
+
+// scene is a page of one NAF scene: each page has one avatar (#me, not
+// shown to itself), at x.
+const scene = (synkHTTP, room, x) => `<!doctype html><html><head>
+<script src="/vendor/aframe-v1.8.0.min.js"></script>
+<script src="/vendor/networked-aframe.min.js"></script>
+<script type="module" src="${synkHTTP}/synk-naf.js"></script>
+</head><body>
+<a-scene networked-scene="adapter: synk; room: ${room}; serverURL: ${synkHTTP.replace(/^http/, "ws")}/ws">
+  <a-assets><template id="avatar"><a-entity class="avatar"><a-sphere radius="0.3" color="#e55"></a-sphere></a-entity></template></a-assets>
+  <a-entity id="me" networked="template: #avatar; attachTemplateToLocal: false" position="${x} 1.6 -3"></a-entity>
+  <a-sky color="#223"></a-sky>
+</a-scene>
+</body></html>`;
+
+before(async () => {
+  site = createServer((req, res) => {
+    const u = new URL(req.url, "http://x");
+    if (u.pathname.startsWith("/vendor/")) {
+      try {
+        const body = readFileSync(join(vendor, u.pathname.slice("/vendor/".length).replace(/[/\\]/g, "")));
+        res.writeHead(200, { "Content-Type": "text/javascript" }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+      return;
+    }
+    if (u.pathname !== "/") {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "text/html" }).end(scene(u.searchParams.get("synk"), u.searchParams.get("room"), u.searchParams.get("x")));
+  });
+  await new Promise((r) => site.listen(0, "127.0.0.1", r));
+  origin = `http://127.0.0.1:${site.address().port}`;
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  site?.close();
+});
+
+async function openScene(synkHTTP, room, x) {
+  const page = await browser.context.newPage();
+  page.on("pageerror", (e) => console.error("[naf page] error:", e.message));
+  await page.goto(`${origin}/?synk=${encodeURIComponent(synkHTTP)}&room=${room}&x=${x}`);
+  await page.waitForFunction(() => window.NAF?.clientId, null, { timeout: 20000 });
+  return page;
+}
+
+// entities lists a page's networked entities: [{owner, mine, x}].
+const entities = (page) => page.evaluate(() => Object.values(NAF.entities.entities).map((el) => ({
+  owner: NAF.utils.getNetworkOwner(el), mine: NAF.utils.isMine(el), x: Math.round(el.object3D.position.x * 10) / 10,
+})));
+
+// waitOthers waits until page holds, besides its own avatar, exactly one
+// avatar of each of owners.
+async function waitOthers(page, owners) {
+  await page.waitForFunction((owners) => {
+    const es = Object.values(NAF.entities.entities).filter((el) => !NAF.utils.isMine(el)).map((el) => NAF.utils.getNetworkOwner(el)).sort();
+    return JSON.stringify(es) === JSON.stringify([...owners].sort());
+  }, owners, { timeout: 20000 });
+}
+
+const idOf = (page) => page.evaluate(() => NAF.clientId);
+
+test("NAF pages on the synk adapter see each other's avatars move, and a closed page's go", async () => {
+  const synk = await startSynk();
+  try {
+    const pages = [];
+    for (const x of [-2, 0, 2]) pages.push(await openScene(synk.url, "naf1", x));
+    const ids = await Promise.all(pages.map(idOf));
+    for (const [i, p] of pages.entries()) await waitOthers(p, ids.filter((_, j) => j !== i));
+
+    // The first page moves its avatar: the others see it arrive there.
+    await pages[0].evaluate(() => document.getElementById("me").setAttribute("position", "5 1.6 -3"));
+    for (const p of pages.slice(1)) {
+      await p.waitForFunction((id) => Object.values(NAF.entities.entities)
+        .some((el) => NAF.utils.getNetworkOwner(el) === id && Math.abs(el.object3D.position.x - 5) < 0.05), ids[0], { timeout: 20000 });
+    }
+    await pages[1].screenshot({ path: join(dirname(fileURLToPath(import.meta.url)), "artifacts", "naf-scene.png") });
+
+    // The third page closes: its avatar leaves the other two.
+    await pages[2].close();
+    for (const p of pages.slice(0, 2)) await waitOthers(p, ids.slice(0, 2).filter((id) => id !== ids[pages.indexOf(p)]));
+    for (const p of pages.slice(0, 2)) await p.close();
+  } finally {
+    await synk.stop();
+  }
+});
+
+test("after a server restart each NAF page holds exactly one avatar of every other, and is itself once", async () => {
+  const first = await startSynk();
+  const relay = await startRelay(new URL(first.url).host);
+  const second = await startSynk();
+  let firstUp = true;
+  try {
+    const via = `http://127.0.0.1:${relay.port}`;
+    const pages = [await openScene(via, "naf2", -1), await openScene(via, "naf2", 1)];
+    const ids = await Promise.all(pages.map(idOf));
+    await waitOthers(pages[0], [ids[1]]);
+    await waitOthers(pages[1], [ids[0]]);
+
+    relay.retarget(new URL(second.url).host);
+    firstUp = false;
+    await first.stop(); // both pages reconnect, through the relay, to the second server
+    // Each page moves after the restart, so that the others' copies must
+    // come from the new server.
+    await pages[0].evaluate(() => document.getElementById("me").setAttribute("position", "-4 1.6 -3"));
+    for (const [i, p] of pages.entries()) {
+      await p.waitForFunction(() => window.NAF.connection.adapter.room?.members().length === 2, null, { timeout: 20000 });
+      await waitOthers(p, [ids[1 - i]]);
+      assert.equal(await idOf(p), ids[i], "the page keeps its client id");
+      const mine = (await entities(p)).filter((e) => e.mine);
+      assert.equal(mine.length, 1, `page ${i} has ${mine.length} avatars of its own`);
+    }
+    await pages[1].waitForFunction((id) => Object.values(NAF.entities.entities)
+      .some((el) => NAF.utils.getNetworkOwner(el) === id && Math.abs(el.object3D.position.x + 4) < 0.05), ids[0], { timeout: 20000 });
+    // A third page on the new server sees both, once.
+    const late = await openScene(second.url, "naf2", 3);
+    await waitOthers(late, ids);
+    for (const p of [...pages, late]) await p.close();
+  } finally {
+    await relay.close();
+    if (firstUp) await first.stop();
+    await second.stop();
+  }
+});
