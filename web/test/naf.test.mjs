@@ -141,3 +141,43 @@ test("after a server restart each NAF page holds exactly one avatar of every oth
     await second.stop();
   }
 });
+
+test("an entity removed while a NAF page was away is gone when it comes back: no ghost", async () => {
+  const synk = await startSynk();
+  const relay = await startRelay(new URL(synk.url).host);
+  try {
+    const ann = await openScene(synk.url, "naf3", -1);
+    const bob = await openScene(`http://127.0.0.1:${relay.port}`, "naf3", 1);
+    const [annID, bobID] = [await idOf(ann), await idOf(bob)];
+    // Ann adds a box of her own; Bob sees her avatar and her box.
+    await ann.evaluate(() => {
+      const box = document.createElement("a-entity");
+      box.id = "box";
+      box.setAttribute("networked", "template: #avatar; attachTemplateToLocal: false");
+      box.setAttribute("position", "0 0.5 -4");
+      document.querySelector("a-scene").appendChild(box);
+    });
+    await waitOthers(bob, [annID, annID]);
+    await waitOthers(ann, [bobID]);
+
+    await bob.evaluate(() => {
+      const room = NAF.connection.adapter.room;
+      room.on("disconnected", () => { window.away = true; });
+      room.on("reconnected", () => { window.back = true; });
+    });
+    relay.down(); // Bob is cut off; meanwhile Ann removes her box
+    await bob.waitForFunction(() => window.away, null, { timeout: 20000 });
+    await ann.evaluate(() => document.getElementById("box").remove());
+    await ann.waitForFunction(() => Object.values(NAF.entities.entities).filter((el) => NAF.utils.isMine(el)).length === 1);
+    relay.up();
+    // Bob is back: Ann's avatar once, her box gone.
+    await bob.waitForFunction(() => window.back, null, { timeout: 20000 });
+    await waitOthers(bob, [annID]);
+    await waitOthers(ann, [bobID]);
+    await ann.close();
+    await bob.close();
+  } finally {
+    await relay.close();
+    await synk.stop();
+  }
+});
