@@ -1,15 +1,17 @@
 // Browser figures, reported not asserted: time from page load to joined
 // room in the world demo, the round trip of 1,000 sequential presence
 // updates between two pages (A sets n, B echoes it, A waits for the echo),
-// and what receiving avatar poses costs a page's main thread (ingest.mjs).
+// what receiving avatar poses costs a page's main thread (ingest.mjs), and
+// the bytes of a Networked-A-Frame avatar update on the synk adapter
+// against the JSON NAF's socket adapters send (naf).
 //
 //   make bench-browser              # all of it
 //   PARTS=ingest RUNS=3 SECONDS=15 AVATARS=10,50,100,200 make bench-browser
-import { startSynk, launchBrowser, openWorld } from "./harness.mjs";
+import { startSynk, launchBrowser, openWorld, startSceneSite } from "./harness.mjs";
 import { ingestTable } from "./ingest.mjs";
 
 const N = Number(process.env.N || 1000);
-const parts = (process.env.PARTS || "join,rtt,ingest").split(",");
+const parts = (process.env.PARTS || "join,rtt,ingest,naf").split(",");
 // 200 avatars' rooms on one page's connection: the default limit is 16.
 const synk = await startSynk("-max-rooms", "256");
 const browser = await launchBrowser();
@@ -78,7 +80,60 @@ try {
   console.log(`${N} sequential presence round trips between two pages: total ${(sum / 1000).toFixed(2)} s, ` +
     `mean ${(sum / N).toFixed(2)} ms, p50 ${ms[N >> 1].toFixed(2)} ms, p99 ${ms[Math.floor(N * 0.99)].toFixed(2)} ms`);
   }
+  if (parts.includes("naf")) console.log(await nafBytes());
 } finally {
   await browser.close();
   await synk.stop();
+}
+
+// nafBytes moves one page's avatar in a NAF scene for 3 s and measures
+// each update it sends ("u", position and rotation changing): the Synk
+// frames on the wire (the Send to the server, the Sent each receiver
+// gets) against the JSON packet NAF's socket.io and uWS adapters send
+// ({from, to, type, data}) for the same update.
+async function nafBytes() {
+  const site = await startSceneSite();
+  try {
+    const a = await site.open(browser.context, synk.url, "nafbytes", 0);
+    const b = await site.open(browser.context, synk.url, "nafbytes", 2);
+    await b.waitForFunction(() => Object.keys(NAF.entities.entities).length === 2, null, { timeout: 20000 });
+    await a.bringToFront(); // a background tab gets few animation frames
+    const sizes = await a.evaluate(async (synkHTTP) => {
+      const { encode } = await import(synkHTTP + "/synk-codec.js");
+      const adapter = NAF.connection.adapter;
+      const out = [];
+      const send = adapter.send.bind(adapter);
+      adapter.send = (type, data, to) => {
+        if ((type === "u" && !data.isFirstSync) || (type === "um" && data.d?.length === 1 && !data.d[0].isFirstSync)) {
+          const te = new TextEncoder();
+          out.push({
+            send: encode({ t: 18, i: 300, r: adapter.synkRoom(), k: type, d: data }).length,
+            sent: encode({ t: 19, r: adapter.synkRoom(), f: adapter.clientId, k: type, d: data }).length,
+            json: te.encode(JSON.stringify({ from: adapter.clientId, to: to || undefined, type, data })).length, // a broadcast has no "to"
+          });
+        }
+        send(type, data, to);
+      };
+      const me = document.getElementById("me");
+      const t0 = performance.now();
+      await new Promise((done) => {
+        const step = () => {
+          const t = (performance.now() - t0) / 1000;
+          me.setAttribute("position", { x: Math.sin(t) * 3, y: 1.6, z: -3 + Math.cos(t) });
+          me.setAttribute("rotation", { x: 0, y: t * 40, z: 0 });
+          if (t < 3) requestAnimationFrame(step); else done();
+        };
+        requestAnimationFrame(step);
+      });
+      adapter.send = send;
+      return out;
+    }, synk.url);
+    await a.close();
+    await b.close();
+    const med = (k) => { const xs = sizes.map((x) => x[k]).sort((p, q) => p - q); return xs[xs.length >> 1]; };
+    return `NAF avatar update (position and rotation, ${sizes.length} updates in 3 s): Synk Send ${med("send")} B, ` +
+      `Sent to each receiver ${med("sent")} B; NAF's JSON packet ${med("json")} B (medians)`;
+  } finally {
+    site.close();
+  }
 }

@@ -1,7 +1,8 @@
 // Shared by the browser tests and the browser benchmark: start synk
 // binaries on loopback and a headless Chromium driven by playwright-core.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -139,4 +140,59 @@ export function startRelay(target) {
     retarget: (t) => { [host, port] = split(t); },
     close: () => new Promise((done) => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } server.close(done); }),
   })));
+}
+
+// scene is a page of one Networked-A-Frame scene on the synk adapter:
+// its avatar (#me, not shown to itself) at x.
+const scene = (synkHTTP, room, x) => `<!doctype html><html><head>
+<script src="/vendor/aframe-v1.8.0.min.js"></script>
+<script src="/vendor/networked-aframe.min.js"></script>
+<script type="module" src="${synkHTTP}/synk-naf.js"></script>
+</head><body>
+<a-scene networked-scene="adapter: synk; room: ${room}; serverURL: ${synkHTTP.replace(/^http/, "ws")}/ws">
+  <a-assets><template id="avatar"><a-entity class="avatar"><a-sphere radius="0.3" color="#e55"></a-sphere></a-entity></template></a-assets>
+  <a-entity id="me" networked="template: #avatar; attachTemplateToLocal: false" position="${x} 1.6 -3"></a-entity>
+  <a-sky color="#223"></a-sky>
+</a-scene>
+</body></html>`;
+
+/**
+ * Serves NAF scene pages on 127.0.0.1 with aframe 1.8.0 and
+ * networked-aframe 0.14.3 from web/test/vendor (.ci/deps.sh fetches them
+ * from npm). Resolves to {origin, open(context, synkHTTP, room, x), close};
+ * open resolves to a page once NAF is connected.
+ */
+export function startSceneSite() {
+  const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
+  const site = createServer((req, res) => {
+    const u = new URL(req.url, "http://x");
+    if (u.pathname.startsWith("/vendor/")) {
+      try {
+        const body = readFileSync(join(vendor, u.pathname.slice("/vendor/".length).replace(/[/\\]/g, "")));
+        res.writeHead(200, { "Content-Type": "text/javascript" }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+      return;
+    }
+    if (u.pathname !== "/") {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "text/html" }).end(scene(u.searchParams.get("synk"), u.searchParams.get("room"), u.searchParams.get("x")));
+  });
+  return new Promise((resolve) => site.listen(0, "127.0.0.1", () => {
+    const origin = `http://127.0.0.1:${site.address().port}`;
+    resolve({
+      origin,
+      async open(context, synkHTTP, room, x) {
+        const page = await context.newPage();
+        page.on("pageerror", (e) => console.error("[naf page] error:", e.message));
+        await page.goto(`${origin}/?synk=${encodeURIComponent(synkHTTP)}&room=${room}&x=${x}`);
+        await page.waitForFunction(() => window.NAF?.clientId, null, { timeout: 20000 });
+        return page;
+      },
+      close: () => site.close(),
+    });
+  }));
 }

@@ -4,49 +4,14 @@
 // own on loopback, in headless Chromium, against synk servers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, launchBrowser, startRelay } from "./harness.mjs";
+import { startSynk, launchBrowser, startRelay, startSceneSite } from "./harness.mjs";
 
-const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
-let browser, site, origin;
-
-// scene is a page of one NAF scene: each page has one avatar (#me, not
-// shown to itself), at x.
-const scene = (synkHTTP, room, x) => `<!doctype html><html><head>
-<script src="/vendor/aframe-v1.8.0.min.js"></script>
-<script src="/vendor/networked-aframe.min.js"></script>
-<script type="module" src="${synkHTTP}/synk-naf.js"></script>
-</head><body>
-<a-scene networked-scene="adapter: synk; room: ${room}; serverURL: ${synkHTTP.replace(/^http/, "ws")}/ws">
-  <a-assets><template id="avatar"><a-entity class="avatar"><a-sphere radius="0.3" color="#e55"></a-sphere></a-entity></template></a-assets>
-  <a-entity id="me" networked="template: #avatar; attachTemplateToLocal: false" position="${x} 1.6 -3"></a-entity>
-  <a-sky color="#223"></a-sky>
-</a-scene>
-</body></html>`;
+let browser, site;
 
 before(async () => {
-  site = createServer((req, res) => {
-    const u = new URL(req.url, "http://x");
-    if (u.pathname.startsWith("/vendor/")) {
-      try {
-        const body = readFileSync(join(vendor, u.pathname.slice("/vendor/".length).replace(/[/\\]/g, "")));
-        res.writeHead(200, { "Content-Type": "text/javascript" }).end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
-      return;
-    }
-    if (u.pathname !== "/") {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "Content-Type": "text/html" }).end(scene(u.searchParams.get("synk"), u.searchParams.get("room"), u.searchParams.get("x")));
-  });
-  await new Promise((r) => site.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${site.address().port}`;
+  site = await startSceneSite();
   browser = await launchBrowser();
 });
 
@@ -55,13 +20,7 @@ after(async () => {
   site?.close();
 });
 
-async function openScene(synkHTTP, room, x) {
-  const page = await browser.context.newPage();
-  page.on("pageerror", (e) => console.error("[naf page] error:", e.message));
-  await page.goto(`${origin}/?synk=${encodeURIComponent(synkHTTP)}&room=${room}&x=${x}`);
-  await page.waitForFunction(() => window.NAF?.clientId, null, { timeout: 20000 });
-  return page;
-}
+const openScene = (synkHTTP, room, x) => site.open(browser.context, synkHTTP, room, x);
 
 // entities lists a page's networked entities: [{owner, mine, x}].
 const entities = (page) => page.evaluate(() => Object.values(NAF.entities.entities).map((el) => ({
