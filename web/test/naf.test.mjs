@@ -140,3 +140,46 @@ test("an entity removed while a NAF page was away is gone when it comes back: no
     await synk.stop();
   }
 });
+
+test("the /vr demo: two pages see each other's avatar, and a crate one page moves moves on the other", async () => {
+  const synk = await startSynk();
+  // The page loads A-Frame and NAF from a CDN, pinned by integrity: here
+  // the same files come from web/test/vendor.
+  const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
+  await browser.context.route("https://unpkg.com/**", (route) => {
+    const file = route.request().url().split("/").pop();
+    route.fulfill({ path: join(vendor, file), contentType: "text/javascript", headers: { "Access-Control-Allow-Origin": "*" } });
+  });
+  try {
+    const open = async () => {
+      const page = await browser.context.newPage();
+      page.on("pageerror", (e) => console.error("[vr page] error:", e.message));
+      await page.goto(synk.url + "/vr?room=vrtest");
+      await page.waitForFunction(() => window.NAF?.clientId, null, { timeout: 20000 });
+      return page;
+    };
+    const ann = await open();
+    const bob = await open();
+    for (const p of [ann, bob]) {
+      await p.waitForFunction(() => document.querySelectorAll(".avatar").length === 1, null, { timeout: 20000 });
+    }
+    // Ann takes crate-2 and moves it; Bob sees it there.
+    await ann.bringToFront();
+    await ann.evaluate(() => {
+      const crate = document.getElementById("crate-2");
+      NAF.utils.takeOwnership(crate);
+      crate.setAttribute("position", { x: 0.7, y: 0.3, z: -2.5 });
+    });
+    await bob.waitForFunction(() => {
+      const p = document.getElementById("crate-2").object3D.position;
+      return Math.abs(p.x - 0.7) < 0.05 && Math.abs(p.z + 2.5) < 0.05;
+    }, null, { timeout: 20000 });
+    await bob.bringToFront();
+    await bob.screenshot({ path: join(dirname(fileURLToPath(import.meta.url)), "artifacts", "vr.png") });
+    await ann.close();
+    await bob.close();
+  } finally {
+    await browser.context.unroute("https://unpkg.com/**");
+    await synk.stop();
+  }
+});
