@@ -27,15 +27,16 @@ if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
   (cd web/test && npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1)
   cp "$lock" "$stamp"
 fi
-# A-Frame and Networked-A-Frame for the NAF adapter's browser tests: their
+# A-Frame and Networked-A-Frame for the NAF adapter's browser tests, and
+# three.js for the /three example's: their
 # registry tarballs (npm pack; a plain npm install of either fails, their
 # dependency trees name GitHub tarballs), checked against pinned
 # integrity, of which the tests serve only the bundled dist/ files.
 vendor=web/test/vendor
-if [[ ! -s $vendor/aframe-v1.8.0.min.js || ! -s $vendor/networked-aframe.min.js ]]; then
-  echo "fetching aframe 1.8.0 and networked-aframe 0.14.3 from npm"
+if [[ ! -s $vendor/aframe-v1.8.0.min.js || ! -s $vendor/networked-aframe.min.js || ! -s $vendor/three.core.js ]]; then
+  echo "fetching aframe 1.8.0, networked-aframe 0.14.3 and three 0.187.0 from npm"
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent aframe@1.8.0 networked-aframe@0.14.3 >/dev/null 2>&1)
+  (cd "$tmp" && npm pack --silent aframe@1.8.0 networked-aframe@0.14.3 three@0.187.0 >/dev/null 2>&1)
   check() { # file, pinned sha512 integrity
     node -e 'const [f, want] = process.argv.slice(1);
       const got = "sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(f)).digest("base64");
@@ -43,8 +44,10 @@ if [[ ! -s $vendor/aframe-v1.8.0.min.js || ! -s $vendor/networked-aframe.min.js 
   }
   check "$tmp/aframe-1.8.0.tgz" "sha512-z+6TfUCEPQ2plWMyL6CAFS6+b6XWp6t8zrU9ZNdz4qBwks98tX/lhGrfUX0QFuwPZ7BNusB3u5o+q6q/P2CkKA=="
   check "$tmp/networked-aframe-0.14.3.tgz" "sha512-4na9qhT1sxkvpQKOI3r4gpSB1ryY1nk3N+jYTOPX/NnIdOa4amHpqrpBujl8iXf6miVlR79PHOB5xomGUuOLOw=="
+  check "$tmp/three-0.187.0.tgz" "sha512-Qiu7R+Cmh8CstZsY1uJOSWnVlfo7ZtNLV7mF8Jltk3LB3AtDu9cRZlcnRKkAk8Y4z6KKw35z7Y7Urd7jWY8etA=="
   mkdir -p "$vendor"
   tar -xzf "$tmp/aframe-1.8.0.tgz" -C "$tmp" package/dist/aframe-v1.8.0.min.js && mv "$tmp/package/dist/aframe-v1.8.0.min.js" "$vendor/"
   tar -xzf "$tmp/networked-aframe-0.14.3.tgz" -C "$tmp" package/dist/networked-aframe.min.js && mv "$tmp/package/dist/networked-aframe.min.js" "$vendor/"
+  tar -xzf "$tmp/three-0.187.0.tgz" -C "$tmp" package/build/three.module.js package/build/three.core.js && mv "$tmp"/package/build/three.*.js "$vendor/"
   rm -rf "$tmp"
 fi

@@ -48,7 +48,7 @@ func HasClient() bool {
 var clientFiles = []string{"synk.wasm", "wasm_exec.js"}
 
 // pages maps clean URLs to their files.
-var pages = map[string]string{"/": "index.html", "/observer": "observer.html", "/vr": "vr.html", "/favicon.ico": "favicon.svg"}
+var pages = map[string]string{"/": "index.html", "/observer": "observer.html", "/vr": "vr.html", "/three": "three.html", "/favicon.ico": "favicon.svg"}
 
 // Handler serves the embedded files. It sends a pre-compressed variant
 // (.br, then .gz) to browsers that accept it, WebAssembly as

@@ -469,6 +469,45 @@ test("pages send messages to the room and to one member; observers get the room'
   for (const p of [ada, joe, eve, late]) await p.close();
 });
 
+test("the /three example: pages see each other's avatar move, receive only the cubes near them, and a pushed cube moves for both", async () => {
+  // three.js comes from a CDN, pinned by integrity: here the same files
+  // come from npm (web/test/vendor, .ci/deps.sh).
+  const vendor = new URL("./vendor/", import.meta.url);
+  await browser.context.route("https://unpkg.com/three@0.187.0/**", (route) => route.fulfill({
+    path: fileURLToPath(new URL(route.request().url().split("/").pop(), vendor)),
+    contentType: "text/javascript", headers: { "Access-Control-Allow-Origin": "*" },
+  }));
+  const open = async () => {
+    const page = await browser.context.newPage();
+    page.on("pageerror", (e) => console.error("[three page] error:", e.message));
+    await page.goto(synk.url + "/three?room=three1");
+    await page.waitForFunction(() => window.synkThree?.ready, null, { timeout: 20000 });
+    return page;
+  };
+  try {
+    const ann = await open();
+    const bob = await open();
+    for (const p of [ann, bob]) await p.waitForFunction(() => window.synkThree.others.size === 1, null, { timeout: 15000 });
+    // Bob stands at the origin (areas c-1..c1), Ann walks 25 m east (c1..c3).
+    await bob.evaluate(() => window.synkThree.moveTo(0, 0));
+    await ann.evaluate(() => window.synkThree.moveTo(25, 0));
+    await bob.waitForFunction(() => [...window.synkThree.others.values()].some((o) => Math.abs(o.mesh.position.x - 25) < 0.1), null, { timeout: 15000 });
+    const cubesOf = (p) => p.evaluate(() => [...window.synkThree.cubes.keys()].sort());
+    await ann.waitForFunction(() => [...window.synkThree.cubes.keys()].join() === "cube-4", null, { timeout: 15000 });
+    await bob.waitForFunction(() => [...window.synkThree.cubes.keys()].sort().join() === "cube-1,cube-2,cube-3,cube-4", null, { timeout: 15000 });
+    assert.deepEqual(await cubesOf(ann), ["cube-4"], "Ann, 25 m east, receives only the cube in her cells");
+    // Bob pushes cube-4 (at x 12) a metre away from him; Ann sees it at 13.
+    await bob.evaluate(() => window.synkThree.pushCube("cube-4"));
+    await ann.waitForFunction(() => Math.abs(window.synkThree.cubes.get("cube-4").position.x - 13) < 0.01, null, { timeout: 15000 });
+    await bob.bringToFront();
+    await bob.screenshot({ path: fileURLToPath(new URL("./artifacts/three.png", import.meta.url)) });
+    await ann.close();
+    await bob.close();
+  } finally {
+    await browser.context.unroute("https://unpkg.com/three@0.187.0/**");
+  }
+});
+
 test("a Float32Array pose travels as its 28 bytes and reads back", async () => {
   const a = await joinPage("pose", "a");
   const b = await joinPage("pose", "b");
