@@ -38,29 +38,16 @@ func (s *Server) relay(c *conn, m *protocol.Send) error {
 }
 
 // deliver queues m for this node's receivers in r: every one but except
-// (to empty), or the connection of member to, if it is here. It encodes m
-// once and never blocks. The caller holds r.mu.
+// (to empty), or the connection of member to, if it is here. The caller
+// holds r.mu.
 func (r *room) deliver(m *protocol.Sent, to string, except *conn) {
-	if to != "" {
-		mem := r.members[to]
-		if mem == nil || mem.conn == nil {
-			return
-		}
+	if to == "" {
+		r.broadcast(m, except)
+		return
+	}
+	if mem := r.members[to]; mem != nil && mem.conn != nil {
 		direct := *m
 		direct.Direct = true
 		mem.conn.sendMsg(&direct)
-		return
-	}
-	if len(r.subs) == 0 || len(r.subs) == 1 && r.subs[except] != nil {
-		return
-	}
-	b, err := protocol.Encode(m)
-	if err != nil {
-		panic("bug: message frame does not encode: " + err.Error())
-	}
-	for c := range r.subs {
-		if c != except {
-			c.send(b)
-		}
 	}
 }

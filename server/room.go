@@ -139,15 +139,15 @@ func sortedEntries(m map[string]msgpack.RawMessage) []protocol.Entry {
 	return out
 }
 
-// broadcast queues p for every receiver but except. It encodes p once and
-// never blocks. The caller holds r.mu.
-func (r *room) broadcast(p *protocol.Presence, except *conn) {
+// broadcast queues m (a Presence, or a Sent) for every receiver but
+// except. It encodes m once and never blocks. The caller holds r.mu.
+func (r *room) broadcast(m protocol.Message, except *conn) {
 	if len(r.subs) == 0 || len(r.subs) == 1 && r.subs[except] != nil {
 		return
 	}
-	b, err := protocol.Encode(p)
+	b, err := protocol.Encode(m)
 	if err != nil {
-		panic("bug: presence frame does not encode: " + err.Error())
+		panic("bug: " + m.Type().String() + " frame does not encode: " + err.Error())
 	}
 	for c := range r.subs {
 		if c != except {

@@ -90,7 +90,13 @@ class Link {
    */
   constructor(worker, compiled) {
     this.#worker = worker;
-    compiled.then((wasm) => worker.postMessage({ wasm }));
+    compiled.then((wasm) => {
+      try {
+        worker.postMessage({ wasm });
+      } catch { // a module that cannot cross: the worker compiles its own
+        worker.postMessage({ wasm: null });
+      }
+    });
     this.ready = new Promise((resolve, reject) => {
       worker.onerror = (e) => {
         e.preventDefault?.();
