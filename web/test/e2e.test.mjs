@@ -238,6 +238,21 @@ test("the client runs in a worker and hands the page each websocket message's ev
   await watcher.workers()[0].evaluate(() => { self.requestAnimationFrame = () => 1; self.cancelAnimationFrame = () => {}; });
   await page.evaluate(() => window.room.presence.set({ n: "hidden" }));
   await watcher.waitForFunction(() => window.room.members().find((m) => m.client === "page").entries.n === "hidden");
+
+  // Nor does a hidden page gather events without bound: past 1 MiB queued
+  // the worker hands them over at once. 70 changes of ~60 KB (4 MB) come
+  // in within the worker's 250 ms wait; no hand-off carries much over 1 MiB.
+  const from = await watcher.evaluate(() => window.workerBatches.length);
+  const blob = "x".repeat(15000);
+  for (let i = 0; i < 70; i++) {
+    const res = await fetch(synk.url + "/synk/crowd", { method: "POST", body: JSON.stringify({ c: "big", d: [0, 1, 2, 3].map((k) => ({ k: "b" + k, v: blob + i })) }) });
+    assert.equal(res.status, 200, await res.text());
+  }
+  await watcher.waitForFunction(() => window.room.members().find((m) => m.client === "big")?.entries.b0.endsWith("x69"), null, { timeout: 15000 });
+  const sizes = await watcher.evaluate((from) => window.workerBatches.slice(from).map((bs) => bs.reduce((n, b) => n + b.byteLength, 0)), from);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  assert.ok(total > 4e6, `${total} bytes handed over`);
+  assert.ok(Math.max(...sizes) < 1.2 * (1 << 20), `hand-offs of ${sizes} bytes: one gathered far past 1 MiB`);
   await watcher.close();
   await page.close();
 });
