@@ -25,6 +25,13 @@
 // session that ends with a terminal code (see [protocol.Code]) is not
 // retried: [EventClosed] carries the error.
 //
+// # Messages
+//
+// [Room.Send] sends a value on a topic to the room's other members, or to
+// one of them; they get an [EventMessage]. The server keeps nothing: a
+// member who joins later, or is reconnecting, never gets it, and Send
+// fails with [ErrDisconnected] rather than wait for the connection.
+//
 // # Objects, resume and offline writes
 //
 // [Room.Subscribe] chooses the areas whose objects the room's cache holds

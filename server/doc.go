@@ -1,6 +1,7 @@
 // Package server is the Synk server: rooms whose participants each publish a
 // key/value presence map and see everyone else's, read-only observers,
-// objects in areas with a change log clients resume from, rendezvous
+// messages relayed to a room or one member and kept nowhere, objects in
+// areas with a change log clients resume from, rendezvous
 // ("meet": a request waits for mates whose labels its selector matches),
 // and the HTTP APIs of the earlier supersynk and netsync projects.
 //
