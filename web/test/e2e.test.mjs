@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, startWorkerd, launchBrowser, openWorld, startRelay, synkBin, buildWithoutClient, startBinary } from "./harness.mjs";
+import { startSynk, startWorkerd, launchBrowser, openWorld, startRelay, synkBin, buildWithoutClient, startBinary, serveCDN } from "./harness.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
 let synk, browser;
@@ -487,11 +487,7 @@ test("pages send messages to the room and to one member; observers get the room'
 test("the /three example: pages see each other's avatar move, receive only the cubes near them, and a pushed cube moves for both", async () => {
   // three.js comes from a CDN, pinned by integrity: here the same files
   // come from npm (web/test/vendor, .ci/deps.sh).
-  const vendor = new URL("./vendor/", import.meta.url);
-  await browser.context.route("https://unpkg.com/three@0.187.0/**", (route) => route.fulfill({
-    path: fileURLToPath(new URL(route.request().url().split("/").pop(), vendor)),
-    contentType: "text/javascript", headers: { "Access-Control-Allow-Origin": "*" },
-  }));
+  const stopCDN = await serveCDN(browser.context);
   const open = async () => {
     const page = await browser.context.newPage();
     page.on("pageerror", (e) => console.error("[three page] error:", e.message));
@@ -519,7 +515,7 @@ test("the /three example: pages see each other's avatar move, receive only the c
     await ann.close();
     await bob.close();
   } finally {
-    await browser.context.unroute("https://unpkg.com/three@0.187.0/**");
+    await stopCDN();
   }
 });
 

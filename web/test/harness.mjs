@@ -196,3 +196,18 @@ export function startSceneSite() {
     });
   }));
 }
+
+/**
+ * Serves the demo pages' CDN (unpkg.com) from web/test/vendor, the same
+ * files from npm that their integrity pins, to every page of context.
+ * Resolves to a function that stops it.
+ */
+export async function serveCDN(context) {
+  const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
+  const pattern = "https://unpkg.com/**";
+  await context.route(pattern, (route) => route.fulfill({
+    path: join(vendor, route.request().url().split("/").pop()),
+    contentType: "text/javascript", headers: { "Access-Control-Allow-Origin": "*" },
+  }));
+  return () => context.unroute(pattern);
+}

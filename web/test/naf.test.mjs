@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSynk, launchBrowser, startRelay, startSceneSite } from "./harness.mjs";
+import { startSynk, launchBrowser, startRelay, startSceneSite, serveCDN } from "./harness.mjs";
 
 let browser, site;
 
@@ -145,11 +145,7 @@ test("the /vr demo: two pages see each other's avatar, and a crate one page move
   const synk = await startSynk();
   // The page loads A-Frame and NAF from a CDN, pinned by integrity: here
   // the same files come from web/test/vendor.
-  const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
-  await browser.context.route("https://unpkg.com/**", (route) => {
-    const file = route.request().url().split("/").pop();
-    route.fulfill({ path: join(vendor, file), contentType: "text/javascript", headers: { "Access-Control-Allow-Origin": "*" } });
-  });
+  const stopCDN = await serveCDN(browser.context);
   try {
     const open = async () => {
       const page = await browser.context.newPage();
@@ -179,7 +175,7 @@ test("the /vr demo: two pages see each other's avatar, and a crate one page move
     await ann.close();
     await bob.close();
   } finally {
-    await browser.context.unroute("https://unpkg.com/**");
+    await stopCDN();
     await synk.stop();
   }
 });
