@@ -28,7 +28,7 @@ const (
 	EventObjectDelete // Object was deleted
 	EventObjectsReset // the cache could not resume from its position (history gone): it was refreshed from a snapshot
 	EventWritten      // a queued write nobody waited for was answered: Object, Version, and Err if refused
-	EventMessage      // Client sent Room a message: Topic, Data, and Direct if to this client alone
+	EventMessage      // Client sent Room a message: Topic, Data, Direct if to this client alone, Area if in one
 )
 
 // Event is one change seen by a [Conn].
@@ -41,7 +41,7 @@ type Event struct {
 	Deleted []string                       // entry keys (Change) or field names (ObjectUpdate) removed
 	Err     error                          // why, for Leave, Disconnected, RoomClosed and Closed; the refusal for Written
 	Object  string                         // the object, for object events
-	Area    string                         // the object's area (put, move)
+	Area    string                         // the object's area (put, move); a message's area, if sent with one (Message)
 	Version uint64                         // the object's version after the change
 	Topic   string                         // a message's topic (Message)
 	Data    protocol.RawMessage            // a message's data, one msgpack value (Message)

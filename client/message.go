@@ -20,6 +20,14 @@ import (
 // (NotFound), data over its MaxValue and a send by an observer, with the
 // protocol's error.
 func (r *Room) Send(ctx context.Context, to, topic string, data any) error {
+	return r.SendArea(ctx, "", to, topic, data)
+}
+
+// SendArea is [Room.Send] for something in area (an entity at a place of
+// a large world, say): the message reaches only the receivers subscribed
+// to that area ([Room.Subscribe]), to among them; the others never get it.
+// Its receivers find the area in the event. An empty area is Send.
+func (r *Room) SendArea(ctx context.Context, area, to, topic string, data any) error {
 	b, err := encodeValue(data)
 	if err != nil {
 		return err
@@ -36,7 +44,7 @@ func (r *Room) Send(ctx context.Context, to, topic string, data any) error {
 		return ErrDisconnected
 	}
 	id, ch := s.request(nil)
-	err = s.send(ctx, &protocol.Send{ID: id, Room: r.name, To: to, Topic: topic, Data: b})
+	err = s.send(ctx, &protocol.Send{ID: id, Room: r.name, To: to, Area: area, Topic: topic, Data: b})
 	if err != nil {
 		s.forget(id)
 	} else {
@@ -55,5 +63,5 @@ func (r *Room) applySent(s *session, m *protocol.Sent) {
 	if r.joined != s || r.closed != nil {
 		return
 	}
-	r.c.events.push(Event{Kind: EventMessage, Room: r.name, Client: m.From, Topic: m.Topic, Data: m.Data, Direct: m.Direct})
+	r.c.events.push(Event{Kind: EventMessage, Room: r.name, Client: m.From, Topic: m.Topic, Data: m.Data, Direct: m.Direct, Area: m.Area})
 }

@@ -156,6 +156,7 @@ func (m *Send) fields(w *wire) {
 	wireUint(w, 'i', &m.ID, true)
 	w.str('r', &m.Room, false)
 	w.str('o', &m.To, true)
+	w.str('a', &m.Area, true)
 	w.str('k', &m.Topic, false)
 	w.raw('d', &m.Data)
 }
@@ -164,6 +165,7 @@ func (m *Sent) fields(w *wire) {
 	w.str('r', &m.Room, false)
 	w.str('f', &m.From, false)
 	w.boolean('o', &m.Direct, true)
+	w.str('a', &m.Area, true)
 	w.str('k', &m.Topic, false)
 	w.raw('d', &m.Data)
 }

@@ -93,6 +93,8 @@ var golden = []struct {
 	{"send_direct", &Send{ID: 12, Room: "lobby", To: "joe", Topic: "hi", Data: mp("hello")}},
 	{"sent", &Sent{Room: "lobby", From: "ada", Topic: "u", Data: mp(map[string]any{"x": 1})}},
 	{"sent_direct", &Sent{Room: "lobby", From: "ada", Direct: true, Topic: "hi", Data: mp("hello")}},
+	{"send_area", &Send{Room: "lobby", Area: "3:-1", Topic: "u", Data: mp(1)}},
+	{"sent_area", &Sent{Room: "lobby", From: "ada", Area: "3:-1", Topic: "u", Data: mp(1)}},
 	{"error_expired", &Error{ID: 11, Code: CodeExpired, Message: "no match within 30s", Room: "lobby"}},
 	{"object_delete", &Object{Room: "lobby", Event: ObjectDelete, Object: "ball", Version: 4, Offset: 44}},
 }

@@ -14,15 +14,23 @@ package protocol
 // of the room, [CodeValueTooLarge] when Data is over the server's
 // MaxValue. Without one, errors still come, with id 0.
 //
+// With an Area the message is about something in that area (an entity of a
+// networked scene, say), and it reaches only the receivers subscribed to
+// the area (see [Sub]), To included: the rest never get it. This is
+// interest management: a client far away in a large world receives
+// nothing of what happens here.
+//
 //	"i": request id (0: no OK)
 //	"r": room, joined by the sender
 //	"o": to: one member's client id; empty for every other member
+//	"a": area (a key): only receivers subscribed to it get the message
 //	"k": topic, what the message is about for its receivers (a key)
 //	"d": data (one msgpack value)
 type Send struct {
 	ID    uint32     `msgpack:"i,omitempty"`
 	Room  string     `msgpack:"r"`
 	To    string     `msgpack:"o,omitempty"`
+	Area  string     `msgpack:"a,omitempty"`
 	Topic string     `msgpack:"k"`
 	Data  RawMessage `msgpack:"d"`
 }
@@ -32,12 +40,14 @@ type Send struct {
 //	"r": room
 //	"f": from: the sender's client id
 //	"o": true when the message was sent to this receiver alone
+//	"a": the message's area, if it has one
 //	"k": topic
 //	"d": data
 type Sent struct {
 	Room   string     `msgpack:"r"`
 	From   string     `msgpack:"f"`
 	Direct bool       `msgpack:"o,omitempty"`
+	Area   string     `msgpack:"a,omitempty"`
 	Topic  string     `msgpack:"k"`
 	Data   RawMessage `msgpack:"d"`
 }

@@ -52,6 +52,9 @@ func validateRequest(m Message) (id uint32, err error) {
 		if err == nil && m.To != "" {
 			err = CheckClient(m.To)
 		}
+		if err == nil && m.Area != "" {
+			err = CheckKey(m.Area)
+		}
 		if err == nil && len(m.Data) == 0 {
 			err = newError(CodeBadRequest, "send has no data \"d\"")
 		}

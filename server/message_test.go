@@ -75,6 +75,65 @@ func TestServer_messages(t *testing.T) {
 	}
 }
 
+// TestServer_areaMessages: a message with an area reaches only the
+// receivers subscribed to it, observers included, sent to all or to one;
+// a receiver that subscribes later gets the next ones, one that left the
+// area no more.
+func TestServer_areaMessages(t *testing.T) {
+	t.Parallel()
+	_, hs := testServer(t, nil)
+	ada := dialPeer(t, hs, "ada")
+	ada.join("w", false)
+	near := dialPeer(t, hs, "near")
+	near.join("w", false)
+	far := dialPeer(t, hs, "far")
+	far.join("w", false)
+	eve := dialPeer(t, hs, "eve")
+	eve.join("w", true)
+	awaitPresence(t, ada, "far", protocol.EventJoin)
+	awaitPresence(t, near, "far", protocol.EventJoin)
+	near.sub("w", []string{"c0", "c1"}, nil)
+	far.sub("w", []string{"c9"}, nil)
+	eve.sub("w", []string{"c1"}, nil)
+
+	ada.send(&protocol.Send{ID: 1, Room: "w", Area: "c1", Topic: "u", Data: mp(t, 1)})
+	expectOK(t, ada, 1)
+	ada.send(&protocol.Send{ID: 2, Room: "w", Area: "c1", To: "far", Topic: "u", Data: mp(t, 2)})
+	expectOK(t, ada, 2) // queued for nobody: far does not see c1
+	ada.send(&protocol.Send{ID: 3, Room: "w", Area: "c0", To: "near", Topic: "u", Data: mp(t, 3)})
+	expectOK(t, ada, 3)
+	for _, p := range []*peer{near, eve} {
+		if m := expect[*protocol.Sent](p); m.Area != "c1" || m.Direct || valueOf(t, m.Data) != int8(1) {
+			t.Fatalf("got %+v, want ada's message in c1", m)
+		}
+	}
+	if m := expect[*protocol.Sent](near); m.Area != "c0" || !m.Direct || valueOf(t, m.Data) != int8(3) {
+		t.Fatalf("near got %+v, want ada's direct message in c0", m)
+	}
+
+	// far walks over: c1 in, c9 out.
+	far.sub("w", []string{"c1"}, []string{"c9"})
+	near.sub("w", nil, []string{"c1"})
+	ada.send(&protocol.Send{ID: 4, Room: "w", Area: "c1", Topic: "u", Data: mp(t, 4)})
+	expectOK(t, ada, 4)
+	ada.send(&protocol.Send{ID: 5, Room: "w", Area: "c9", Topic: "u", Data: mp(t, 5)})
+	expectOK(t, ada, 5)
+	for _, p := range []*peer{far, eve} {
+		if m := expect[*protocol.Sent](p); valueOf(t, m.Data) != int8(4) {
+			t.Fatalf("got %+v, want ada's 4th message, in c1", m)
+		}
+	}
+	// Nobody got more (c9 has no one now, near left c1): their next frame
+	// is ada's change.
+	ada.send(&protocol.Set{ID: 6, Room: "w", Entries: []protocol.Entry{entry("x", 1)}})
+	expectOK(t, ada, 6)
+	for _, p := range []*peer{near, far, eve} {
+		if m := expect[*protocol.Presence](p); m.Client != "ada" || m.Event != protocol.EventChange {
+			t.Fatalf("got %+v, want ada's change", m)
+		}
+	}
+}
+
 // TestServer_messageErrors: what a Send may not do, each answered with its
 // code and the request id.
 func TestServer_messageErrors(t *testing.T) {
@@ -104,6 +163,7 @@ func TestServer_messageErrors(t *testing.T) {
 		{ada, &protocol.Send{ID: 7, Room: "lobby", Topic: "", Data: mp(t, 1)}, protocol.CodeBadName},
 		{ada, &protocol.Send{ID: 8, Room: "lobby", Topic: "u"}, protocol.CodeBadRequest},
 		{ada, &protocol.Send{ID: 9, Room: "lob/by", Topic: "u", Data: mp(t, 1)}, protocol.CodeBadName},
+		{ada, &protocol.Send{ID: 11, Room: "lobby", Area: "a\x01", Topic: "u", Data: mp(t, 1)}, protocol.CodeBadName},
 	} {
 		c.from.send(c.m)
 		if e := c.from.expectError(c.code); e.ID != c.m.ID {
@@ -202,5 +262,43 @@ func TestCluster_messages(t *testing.T) {
 	expectOK(t, joe, 6)
 	if p := expect[*protocol.Presence](ann); p.Client != "joe" || p.Event != protocol.EventChange {
 		t.Fatalf("ann got %+v, want joe's change", p)
+	}
+}
+
+// TestCluster_areaMessages: with JetStream (areas need shared objects), a
+// message with an area reaches the other node's receivers subscribed to
+// it, and no one else there, sent to all or to one.
+func TestCluster_areaMessages(t *testing.T) {
+	t.Parallel()
+	_, hsA, _, hsB := twoNodesOn(t, runNATS(t, true), &Options{}, &Options{})
+	ada := dialPeer(t, hsA, "ada")
+	ada.join("lobby", false)
+	ann := dialPeer(t, hsA, "ann")
+	ann.join("lobby", false)
+	joe := dialPeer(t, hsB, "joe")
+	joe.join("lobby", false)
+	awaitPresence(t, ada, "joe", protocol.EventJoin)
+	awaitPresence(t, ann, "joe", protocol.EventJoin)
+	ann.sub("lobby", []string{"c1"}, nil)
+
+	joe.send(&protocol.Send{ID: 1, Room: "lobby", Area: "c1", Topic: "u", Data: mp(t, "near")})
+	expectOK(t, joe, 1)
+	joe.send(&protocol.Send{ID: 2, Room: "lobby", Area: "c1", To: "ada", Topic: "u", Data: mp(t, "not you")})
+	expectOK(t, joe, 2)
+	joe.send(&protocol.Send{ID: 3, Room: "lobby", Area: "c1", To: "ann", Topic: "u", Data: mp(t, "you")})
+	expectOK(t, joe, 3)
+	if m := expect[*protocol.Sent](ann); m.Area != "c1" || m.Direct || valueOf(t, m.Data) != "near" {
+		t.Fatalf("ann got %+v, want joe's message in c1", m)
+	}
+	if m := expect[*protocol.Sent](ann); m.Area != "c1" || !m.Direct || valueOf(t, m.Data) != "you" {
+		t.Fatalf("ann got %+v, want joe's direct message in c1", m)
+	}
+	// ada got nothing, ann no more: their next frame is joe's change.
+	joe.send(&protocol.Set{ID: 4, Room: "lobby", Entries: []protocol.Entry{entry("x", 1)}})
+	expectOK(t, joe, 4)
+	for _, p := range []*peer{ada, ann} {
+		if m := expect[*protocol.Presence](p); m.Client != "joe" || m.Event != protocol.EventChange {
+			t.Fatalf("got %+v, want joe's change", m)
+		}
 	}
 }

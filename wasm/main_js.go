@@ -39,7 +39,7 @@ func main() {
 	api.Set("join", b.fn("join(conn, room, observer, presence)", 4, b.join))
 	api.Set("set", b.fn("set(room, entries)", 2, b.set))
 	api.Set("del", b.fn("del(room, keys)", 2, b.del))
-	api.Set("send", b.fn("send(room, to, topic, data)", 4, b.send))
+	api.Set("send", b.fn("send(room, to, topic, data, area)", 5, b.send))
 	api.Set("leave", b.fn("leave(room)", 1, b.leave))
 	api.Set("subscribe", b.fn("subscribe(room, add, remove)", 3, b.subscribe))
 	api.Set("pending", b.fn("pending(room)", 1, b.pending))
@@ -216,8 +216,8 @@ func (b *bridgeState) send(args []js.Value) js.Value {
 	}
 	data := make(protocol.RawMessage, args[3].Length())
 	js.CopyBytesToGo(data, args[3])
-	to, topic := args[1].String(), args[2].String()
-	return promise(func(ctx context.Context) (any, error) { return nil, r.Send(ctx, to, topic, data) })
+	to, topic, area := args[1].String(), args[2].String(), args[4].String()
+	return promise(func(ctx context.Context) (any, error) { return nil, r.SendArea(ctx, area, to, topic, data) })
 }
 
 func (b *bridgeState) del(args []js.Value) js.Value {

@@ -109,6 +109,9 @@ func (bt *Batch) Event(e client.Event, kind string) {
 		if e.Direct {
 			n++
 		}
+		if e.Area != "" {
+			n++
+		}
 	case client.EventObjectPut, client.EventObjectUpdate, client.EventObjectMove, client.EventObjectRemove, client.EventObjectDelete:
 		isObject = true
 		n += 5 // op, object, version, fields, deleted
@@ -143,6 +146,9 @@ func (bt *Batch) Event(e client.Event, kind string) {
 		b = mpw.AppendRaw(mpw.AppendStr(b, "data"), e.Data)
 		if e.Direct {
 			b = mpw.AppendBool(mpw.AppendStr(b, "direct"), true)
+		}
+		if e.Area != "" {
+			b = mpw.AppendStr(mpw.AppendStr(b, "area"), e.Area)
 		}
 	case isObject:
 		b = mpw.AppendStr(mpw.AppendStr(b, "op"), ops[e.Kind])

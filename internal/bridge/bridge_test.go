@@ -59,7 +59,7 @@ func TestBatch_events(t *testing.T) {
 	bt.Event(client.Event{Kind: client.EventObjectsReset, Room: "lobby"}, "")
 	bt.Event(client.Event{Kind: client.EventRoomClosed, Room: "lobby"}, "")
 	bt.Event(client.Event{Kind: client.EventMessage, Room: "lobby", Client: "joe", Topic: "u", Data: raw(t, map[string]any{"x": 1})}, "")
-	bt.Event(client.Event{Kind: client.EventMessage, Room: "lobby", Client: "joe", Topic: "hi", Data: raw(t, "psst"), Direct: true}, "")
+	bt.Event(client.Event{Kind: client.EventMessage, Room: "lobby", Client: "joe", Topic: "hi", Data: raw(t, "psst"), Direct: true, Area: "0:0"}, "")
 	bt.Event(client.Event{Kind: 200}, "")
 
 	got := decodeBatch(t, &bt)
@@ -79,7 +79,7 @@ func TestBatch_events(t *testing.T) {
 		{"kind": "reset", "room": "lobby"},
 		{"kind": "closed", "room": "lobby", "entries": map[string]any{}, "deleted": []any{}},
 		{"kind": "message", "room": "lobby", "client": "joe", "topic": "u", "data": map[string]any{"x": int8(1)}},
-		{"kind": "message", "room": "lobby", "client": "joe", "topic": "hi", "data": "psst", "direct": true},
+		{"kind": "message", "room": "lobby", "client": "joe", "topic": "hi", "data": "psst", "direct": true, "area": "0:0"},
 		{"kind": "unknown"},
 	}
 	if len(got) != len(want) {

@@ -40,6 +40,16 @@ func TestClient_messages(t *testing.T) {
 		t.Fatalf("ada got %+v, want joe's direct hi", e)
 	}
 
+	// In an area: only eve, subscribed to it, gets it.
+	if err := re.Subscribe(ctxT(t), []string{"c1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rj.SendArea(ctxT(t), "c1", "", "u", 1); err != nil {
+		t.Fatal(err)
+	}
+	if e := nextFor(t, eve, client.EventMessage, "joe"); e.Area != "c1" || e.Topic != "u" {
+		t.Fatalf("eve got %+v, want joe's message in c1", e)
+	}
 	if err := rj.Send(ctxT(t), "nobody", "hi", 1); protocol.ErrorCode(err) != protocol.CodeNotFound {
 		t.Fatalf("Send to nobody = %v, want NotFound", err)
 	}
@@ -58,7 +68,7 @@ func TestClient_messages(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e := nextFor(t, ada, client.EventMessage, "joe"); e.Topic != "after" {
-		t.Fatalf("ada got %+v, want joe's message after the refusals", e)
+		t.Fatalf("ada got %+v, want joe's message after the refusals (and none in c1)", e)
 	}
 	if err := ra.Leave(ctxT(t)); err != nil {
 		t.Fatal(err)

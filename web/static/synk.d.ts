@@ -96,6 +96,8 @@ export interface MessageEvent {
   data: unknown;
   /** Sent to this client alone. */
   direct?: boolean;
+  /** The area it was sent in (Room.send's opts.area). */
+  area?: string;
 }
 
 /** A write in the outbox, not yet answered. */
@@ -197,8 +199,9 @@ export class Room {
   /** Sends a message on topic to the other members and observers, or to
    *  member opts.to alone; resolves when the server has queued it. Not
    *  kept: who joins later, or is reconnecting, never gets it. Observers
-   *  cannot send. */
-  send(topic: string, data: unknown, opts?: { to?: string }): Promise<void>;
+   *  cannot send. With opts.area only the receivers subscribed to that
+   *  area (objects.subscribe) get it: interest management. */
+  send(topic: string, data: unknown, opts?: { to?: string; area?: string }): Promise<void>;
   /** Conn.meet scoped to this room. Observers cannot meet. */
   meet(opts: MeetOptions): Promise<{ [actor: string]: string }>;
   /** Returns an unsubscribe function. */

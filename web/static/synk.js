@@ -369,8 +369,10 @@ export class Room {
   /**
    * Sends a message on topic to the room's other members and observers,
    * or with opts.to to that member alone; resolves when the server has
-   * queued it for every receiver, who get a "message" event. Messages are
-   * not kept: a member who joins later, or is reconnecting, never gets it.
+   * queued it for every receiver, who get a "message" event. With
+   * opts.area only receivers subscribed to that area (objects.subscribe)
+   * get it. Messages are not kept: a member who joins later, or is
+   * reconnecting, never gets it.
    */
   async send(topic, data, opts = {}) {
     let b;
@@ -379,7 +381,7 @@ export class Room {
     } catch (e) {
       throw new TypeError("synk: " + e.message);
     }
-    return result(await connLink(this.conn).call("send", [this.#id, opts.to ?? "", topic, b], { transfer: [b.buffer] }));
+    return result(await connLink(this.conn).call("send", [this.#id, opts.to ?? "", topic, b, opts.area ?? ""], { transfer: [b.buffer] }));
   }
 
   /** Conn.meet, scoped to this room: only requests made in it meet. */
@@ -393,7 +395,7 @@ export class Room {
    * "written" (a queued write no promise waited for was answered:
    * e.object, e.version, e.error if refused) and "message" (another
    * member's send: e.client, e.topic, e.data, e.direct when sent to this
-   * client alone). Returns an unsubscribe function.
+   * client alone, e.area when sent in one). Returns an unsubscribe function.
    */
   on(kind, fn) { return on(this.#handlers, kind, fn); }
 
