@@ -143,13 +143,14 @@ export function startRelay(target) {
 }
 
 // scene is a page of one Networked-A-Frame scene on the synk adapter:
-// its avatar (#me, not shown to itself) at x.
-const scene = (synkHTTP, room, x) => `<!doctype html><html><head>
+// its avatar (#me, not shown to itself) at x, the adapter's options naf
+// (the synk-naf component's, e.g. "areas: true"), if any.
+const scene = (synkHTTP, room, x, naf) => `<!doctype html><html><head>
 <script src="/vendor/aframe-v1.8.0.min.js"></script>
 <script src="/vendor/networked-aframe.min.js"></script>
 <script type="module" src="${synkHTTP}/synk-naf.js"></script>
 </head><body>
-<a-scene networked-scene="adapter: synk; room: ${room}; serverURL: ${synkHTTP.replace(/^http/, "ws")}/ws">
+<a-scene networked-scene="adapter: synk; room: ${room}; serverURL: ${synkHTTP.replace(/^http/, "ws")}/ws"${naf ? ` synk-naf="${naf}"` : ""}>
   <a-assets><template id="avatar"><a-entity class="avatar"><a-sphere radius="0.3" color="#e55"></a-sphere></a-entity></template></a-assets>
   <a-entity id="me" networked="template: #avatar; attachTemplateToLocal: false" position="${x} 1.6 -3"></a-entity>
   <a-sky color="#223"></a-sky>
@@ -159,8 +160,8 @@ const scene = (synkHTTP, room, x) => `<!doctype html><html><head>
 /**
  * Serves NAF scene pages on 127.0.0.1 with aframe 1.8.0 and
  * networked-aframe 0.14.3 from web/test/vendor (.ci/deps.sh fetches them
- * from npm). Resolves to {origin, open(context, synkHTTP, room, x), close};
- * open resolves to a page once NAF is connected.
+ * from npm). Resolves to {origin, open(context, synkHTTP, room, x, naf),
+ * close}; open resolves to a page once NAF is connected.
  */
 export function startSceneSite() {
   const vendor = join(dirname(fileURLToPath(import.meta.url)), "vendor");
@@ -179,16 +180,16 @@ export function startSceneSite() {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "Content-Type": "text/html" }).end(scene(u.searchParams.get("synk"), u.searchParams.get("room"), u.searchParams.get("x")));
+    res.writeHead(200, { "Content-Type": "text/html" }).end(scene(u.searchParams.get("synk"), u.searchParams.get("room"), u.searchParams.get("x"), u.searchParams.get("naf")));
   });
   return new Promise((resolve) => site.listen(0, "127.0.0.1", () => {
     const origin = `http://127.0.0.1:${site.address().port}`;
     resolve({
       origin,
-      async open(context, synkHTTP, room, x) {
+      async open(context, synkHTTP, room, x, naf = "") {
         const page = await context.newPage();
         page.on("pageerror", (e) => console.error("[naf page] error:", e.message));
-        await page.goto(`${origin}/?synk=${encodeURIComponent(synkHTTP)}&room=${room}&x=${x}`);
+        await page.goto(`${origin}/?synk=${encodeURIComponent(synkHTTP)}&room=${room}&x=${x}&naf=${encodeURIComponent(naf)}`);
         await page.waitForFunction(() => window.NAF?.clientId, null, { timeout: 20000 });
         return page;
       },

@@ -4,6 +4,8 @@
 // own on loopback, in headless Chromium, against synk servers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSynk, launchBrowser, startRelay, startSceneSite, serveCDN } from "./harness.mjs";
@@ -20,7 +22,7 @@ after(async () => {
   site?.close();
 });
 
-const openScene = (synkHTTP, room, x) => site.open(browser.context, synkHTTP, room, x);
+const openScene = (synkHTTP, room, x, naf) => site.open(browser.context, synkHTTP, room, x, naf);
 
 // entities lists a page's networked entities: [{owner, mine, x}].
 const entities = (page) => page.evaluate(() => Object.values(NAF.entities.entities).map((el) => ({
@@ -138,6 +140,99 @@ test("an entity removed while a NAF page was away is gone when it comes back: no
   } finally {
     await relay.close();
     await synk.stop();
+  }
+});
+
+test("with areas a far NAF page gets none of a near group's updates, and does once it walks over", async () => {
+  const synk = await startSynk();
+  const opts = "areas: true; cell: 10; radius: 1; follow: #me";
+  try {
+    const ann = await openScene(synk.url, "naf4", 0, opts);
+    const bob = await openScene(synk.url, "naf4", 2, opts);
+    const cy = await openScene(synk.url, "naf4", 200, opts); // 20 cells away
+    const [annID, bobID, cyID] = await Promise.all([ann, bob, cy].map(idOf));
+    await waitOthers(ann, [bobID]);
+    await waitOthers(bob, [annID]);
+    await cy.evaluate(() => {
+      window.heard = 0;
+      NAF.connection.adapter.room.on("message", (e) => { if (e.topic === "u" || e.topic === "um") window.heard++; });
+    });
+    // Ann walks about; Bob sees her arrive, Cy hears nothing of it.
+    await ann.bringToFront();
+    await ann.evaluate(() => document.getElementById("me").setAttribute("position", "4 1.6 -2"));
+    await bob.waitForFunction((id) => Object.values(NAF.entities.entities)
+      .some((el) => NAF.utils.getNetworkOwner(el) === id && Math.abs(el.object3D.position.x - 4) < 0.05), annID, { timeout: 20000 });
+    assert.deepEqual((await entities(cy)).map((e) => e.owner), [cyID], "the far page holds only its own avatar");
+    assert.equal(await cy.evaluate(() => window.heard), 0, "the far page received updates from the near group");
+
+    // Cy walks over: it sees both, and both see it.
+    await cy.bringToFront();
+    await cy.evaluate(() => document.getElementById("me").setAttribute("position", "6 1.6 -3"));
+    await waitOthers(cy, [annID, bobID]);
+    await waitOthers(ann, [bobID, cyID]);
+    await waitOthers(bob, [annID, cyID]);
+    assert.ok(await cy.evaluate(() => window.heard) > 0);
+
+    // And walks away: each side's copies of the other go.
+    await cy.evaluate(() => document.getElementById("me").setAttribute("position", "-300 1.6 -3"));
+    await waitOthers(cy, []);
+    await waitOthers(ann, [bobID]);
+    await waitOthers(bob, [annID]);
+    for (const p of [ann, bob, cy]) await p.close();
+  } finally {
+    await synk.stop();
+  }
+});
+
+test("a persistent NAF entity is kept by the server: there after every page left and a restart", async () => {
+  const data = mkdtempSync(join(tmpdir(), "synk-naf-"));
+  let synk = await startSynk("-data", data);
+  try {
+    const ann = await openScene(synk.url, "naf5", 0);
+    const bob = await openScene(synk.url, "naf5", 2);
+    await waitOthers(bob, [await idOf(ann)]);
+    // Ann spawns a persistent crate and moves it; Bob gets it (the adapter
+    // creates it from its template), and the server stores where it is.
+    await ann.evaluate(() => {
+      const el = document.createElement("a-entity");
+      el.setAttribute("position", "1 0.5 -4");
+      el.setAttribute("networked", "template: #avatar; networkId: crate1; persistent: true");
+      document.querySelector("a-scene").appendChild(el);
+      setTimeout(() => el.setAttribute("position", "3 0.5 -4"), 200);
+    });
+    const stored = (p) => p.evaluate(() => NAF.connection.adapter.room.objects.get("naf.crate1")?.fields.e?.components?.[0]?.x);
+    await ann.waitForFunction(() => NAF.connection.adapter.room.objects.get("naf.crate1")?.fields.e?.components?.[0]?.x === 3, null, { timeout: 20000 });
+    await bob.waitForFunction(() => Math.abs(NAF.entities.getEntity("crate1")?.object3D.position.x - 3) < 0.05, null, { timeout: 20000 });
+    assert.equal(await stored(bob), 3);
+    await ann.close();
+    // Ann's crate stays with Bob (NAF hands it over), and he leaves too.
+    await bob.waitForFunction(() => Object.keys(NAF.connection.adapter.occupants).length === 0, null, { timeout: 20000 });
+    assert.ok(await bob.evaluate(() => NAF.entities.hasEntity("crate1")));
+    await bob.close();
+
+    await synk.stop();
+    synk = await startSynk("-data", data);
+    const cy = await openScene(synk.url, "naf5", 0);
+    await cy.waitForFunction(() => Math.abs(NAF.entities.getEntity("crate1")?.object3D.position.x - 3) < 0.05, null, { timeout: 20000 });
+    assert.equal(await cy.evaluate(() => NAF.utils.getNetworkOwner(NAF.entities.getEntity("crate1"))), "scene");
+    // Cy takes it and moves it; the server keeps the new place.
+    await cy.evaluate(() => {
+      const el = NAF.entities.getEntity("crate1");
+      NAF.utils.takeOwnership(el);
+      el.setAttribute("position", "-2 0.5 -4");
+    });
+    await cy.waitForFunction(() => NAF.connection.adapter.room.objects.get("naf.crate1")?.fields.e?.components?.[0]?.x === -2, null, { timeout: 20000 });
+    // Removed by its owner, it is gone for good.
+    await cy.evaluate(() => NAF.entities.getEntity("crate1").remove());
+    await cy.waitForFunction(() => !NAF.connection.adapter.room.objects.get("naf.crate1"), null, { timeout: 20000 });
+    const dan = await openScene(synk.url, "naf5", 1);
+    await waitOthers(dan, [await idOf(cy)]);
+    assert.equal(await dan.evaluate(() => NAF.entities.hasEntity("crate1")), false);
+    await cy.close();
+    await dan.close();
+  } finally {
+    await synk.stop();
+    rmSync(data, { recursive: true, force: true });
   }
 });
 
