@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 	"time"
+
+	"github.com/synkhq/synk/bench/internal/relay"
 )
 
 // stormWorkload: sc.stormSubs subscribers of one room, behind a relay that
@@ -42,12 +43,12 @@ type subState struct {
 }
 
 func runStorm(ctx context.Context, sys *system, srv *server, sc *scale) (result, error) {
-	rl, err := newRelay(srv.addr)
+	rl, err := relay.Start(srv.addr)
 	if err != nil {
 		return nil, err
 	}
-	defer rl.close()
-	via := &server{addr: rl.addr()}
+	defer rl.Close()
+	via := &server{addr: rl.Addr()}
 	var cutAt time.Time
 	var cutMu sync.Mutex
 	states := make([]*subState, sc.stormSubs)
@@ -107,7 +108,7 @@ func runStorm(ctx context.Context, sys *system, srv *server, sc *scale) (result,
 		cutMu.Lock()
 		cutAt = time.Now()
 		cutMu.Unlock()
-		rl.cut()
+		rl.Cut()
 		// Publish until every subscriber caught up, then 2 s more.
 		deadline := time.Now().Add(60 * time.Second)
 		for !allCaughtUp(states) {
@@ -164,87 +165,4 @@ func allCaughtUp(states []*subState) bool {
 		}
 	}
 	return true
-}
-
-// relay is a TCP relay on loopback that can cut every connection through
-// it; new connections go through at once.
-type relay struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex // Protects links.
-	links map[net.Conn]net.Conn
-}
-
-func newRelay(target string) (*relay, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	rl := &relay{ln: ln, target: target, links: make(map[net.Conn]net.Conn)}
-	rl.wg.Add(1)
-	go rl.accept()
-	return rl, nil
-}
-
-func (rl *relay) addr() string { return rl.ln.Addr().String() }
-
-func (rl *relay) accept() {
-	defer rl.wg.Done()
-	for {
-		a, err := rl.ln.Accept()
-		if err != nil {
-			return
-		}
-		b, err := net.Dial("tcp", rl.target)
-		if err != nil {
-			a.Close()
-			continue
-		}
-		rl.mu.Lock()
-		rl.links[a] = b
-		rl.mu.Unlock()
-		rl.wg.Add(2)
-		go rl.pipe(a, b)
-		go rl.pipe(b, a)
-	}
-}
-
-func (rl *relay) pipe(dst, src net.Conn) {
-	defer rl.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	dst.Close()
-	src.Close()
-	rl.mu.Lock()
-	delete(rl.links, src)
-	delete(rl.links, dst)
-	rl.mu.Unlock()
-}
-
-// cut closes every connection through the relay.
-func (rl *relay) cut() {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	for a, b := range rl.links {
-		a.Close()
-		b.Close()
-	}
-}
-
-func (rl *relay) close() {
-	rl.ln.Close()
-	rl.cut()
-	rl.wg.Wait()
 }
