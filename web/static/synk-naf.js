@@ -42,7 +42,10 @@
 // entity as it was last written: one in its scene is updated, one it does
 // not have (spawned by a page since gone) is created from its template,
 // owned by "scene" until a page takes it. Removing it (NAF's "r") deletes
-// the object. persist: false leaves this out.
+// the object. persist: false leaves this out. A persistent entity in
+// the scene's HTML needs NAF's "owner: scene": with no owner, the first
+// page to connect takes it and sends its HTML state, which then wins over
+// the stored one.
 //
 // The adapter registers itself when this module runs, before A-Frame
 // initialises the scene (which waits for the document to be complete).

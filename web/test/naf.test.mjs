@@ -65,14 +65,15 @@ test("NAF pages on the synk adapter see each other's avatars move, and a closed 
   }
 });
 
-test("after a server restart each NAF page holds exactly one avatar of every other, and is itself once", async () => {
+for (const [mode, naf] of [["", ""], [" (areas on)", "areas: true; follow: #me"]]) {
+test(`after a server restart each NAF page holds exactly one avatar of every other, and is itself once${mode}`, async () => {
   const first = await startSynk();
   const relay = await startRelay(new URL(first.url).host);
   const second = await startSynk();
   let firstUp = true;
   try {
     const via = `http://127.0.0.1:${relay.port}`;
-    const pages = [await openScene(via, "naf2", -1), await openScene(via, "naf2", 1)];
+    const pages = [await openScene(via, "naf2", -1, naf), await openScene(via, "naf2", 1, naf)];
     const ids = await Promise.all(pages.map(idOf));
     await waitOthers(pages[0], [ids[1]]);
     await waitOthers(pages[1], [ids[0]]);
@@ -93,7 +94,7 @@ test("after a server restart each NAF page holds exactly one avatar of every oth
     await pages[1].waitForFunction((id) => Object.values(NAF.entities.entities)
       .some((el) => NAF.utils.getNetworkOwner(el) === id && Math.abs(el.object3D.position.x + 4) < 0.05), ids[0], { timeout: 20000 });
     // A third page on the new server sees both, once.
-    const late = await openScene(second.url, "naf2", 3);
+    const late = await openScene(second.url, "naf2", 3, naf);
     await waitOthers(late, ids);
     for (const p of [...pages, late]) await p.close();
   } finally {
@@ -102,6 +103,7 @@ test("after a server restart each NAF page holds exactly one avatar of every oth
     await second.stop();
   }
 });
+}
 
 test("an entity removed while a NAF page was away is gone when it comes back: no ghost", async () => {
   const synk = await startSynk();
