@@ -86,7 +86,7 @@ test-browser: deps build edge
 npm: wasm
 	bash web/npm/pack.sh .cache/npm
 
-## bench-browser: what avatar poses cost a page (synk.js beside plain JS), page load to joined room, and 1,000 sequential presence round trips
+## bench-browser: what avatar poses cost a page (synk.js beside plain JS), page load to joined room, 1,000 sequential presence round trips, NAF update bytes, and a NAF page's bytes with and without areas
 bench-browser: deps build
 	cd web/test && node bench.mjs
 

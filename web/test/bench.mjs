@@ -3,15 +3,20 @@
 // updates between two pages (A sets n, B echoes it, A waits for the echo),
 // what receiving avatar poses costs a page's main thread (ingest.mjs), and
 // the bytes of a Networked-A-Frame avatar update on the synk adapter
-// against the JSON NAF's socket adapters send (naf).
+// against the JSON NAF's socket adapters send (naf), and the bytes a real
+// NAF page receives in a world of 49 walking avatars with and without
+// synk-naf's areas (nafareas; the avatars are bench/nafworld's Go clients).
 //
 //   make bench-browser              # all of it
 //   PARTS=ingest RUNS=3 SECONDS=15 AVATARS=10,50,100,200 make bench-browser
-import { startSynk, launchBrowser, openWorld, startSceneSite } from "./harness.mjs";
+import { execFileSync, spawn } from "node:child_process";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSynk, launchBrowser, openWorld, startSceneSite, startRelay } from "./harness.mjs";
 import { ingestTable } from "./ingest.mjs";
 
 const N = Number(process.env.N || 1000);
-const parts = (process.env.PARTS || "join,rtt,ingest,naf").split(",");
+const parts = (process.env.PARTS || "join,rtt,ingest,naf,nafareas").split(",");
 // 200 avatars' rooms on one page's connection: the default limit is 16.
 const synk = await startSynk("-max-rooms", "256");
 const browser = await launchBrowser();
@@ -81,6 +86,7 @@ try {
     `mean ${(sum / N).toFixed(2)} ms, p50 ${ms[N >> 1].toFixed(2)} ms, p99 ${ms[Math.floor(N * 0.99)].toFixed(2)} ms`);
   }
   if (parts.includes("naf")) console.log(await nafBytes());
+  if (parts.includes("nafareas")) console.log(await nafAreas());
 } finally {
   await browser.close();
   await synk.stop();
@@ -136,4 +142,59 @@ async function nafBytes() {
   } finally {
     site.close();
   }
+}
+
+// nafAreas puts a real NAF page (synk-naf.js) at the centre of a world
+// (WORLD metres square, default 100) where 49 avatars walk at 15 Hz
+// (bench/nafworld), and counts the bytes the page receives on the wire
+// (a relay between it and the server) over 15 s, after 3 s to settle, with
+// areas off and on (cells of 10 m, radius 1), RUNS times each.
+async function nafAreas() {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const bin = join(root, ".cache", "nafworld");
+  execFileSync("go", ["build", "-o", bin, "./nafworld"], { cwd: join(root, "bench"), stdio: "inherit" });
+  const world = process.env.WORLD || "100";
+  const runs = Number(process.env.RUNS || 3);
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  const site = await startSceneSite();
+  const got = { false: [], true: [] }, seen = { false: [], true: [] }, ups = { false: [], true: [] };
+  try {
+    for (let r = 0; r < runs; r++) {
+      for (const areas of [false, true]) {
+        const room = `nafareas-${r}-${areas}`;
+        const relay = await startRelay(new URL(synk.url).host);
+        const bots = spawn(bin, ["-url", synk.url.replace(/^http/, "ws") + "/ws", "-room", room, `-areas=${areas}`,
+          "-n", "49", "-world", world, "-for", "90s"], { stdio: ["ignore", "pipe", "inherit"] });
+        try {
+          await new Promise((resolve, reject) => {
+            bots.stdout.on("data", (c) => { if (String(c).includes("joined")) resolve(); });
+            bots.once("exit", (code) => reject(new Error("nafworld exited " + code)));
+          });
+          const page = await site.open(browser.context, `http://127.0.0.1:${relay.port}`, room, 0,
+            areas ? "areas: true; cell: 10; radius: 1; follow: #me" : "");
+          await page.bringToFront();
+          await page.evaluate(() => {
+            window.updates = 0;
+            NAF.connection.adapter.room.on("message", (e) => { if (e.topic === "u" || e.topic === "um") window.updates++; });
+          });
+          await sleep(3000);
+          const [before, u0] = [relay.received(), await page.evaluate(() => window.updates)];
+          await sleep(15000);
+          got[areas].push((relay.received() - before) / 15);
+          ups[areas].push((await page.evaluate(() => window.updates) - u0) / 15);
+          seen[areas].push(await page.evaluate(() => Object.keys(NAF.entities.entities).length - 1));
+          await page.close();
+        } finally {
+          bots.kill();
+          await relay.close();
+        }
+      }
+    }
+  } finally {
+    site.close();
+  }
+  const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return `${Math.round(s[s.length >> 1])} (${Math.round(s[0])}–${Math.round(s.at(-1))})`; };
+  return `A NAF page among 49 walking avatars in a ${world} m world, bytes received per second, median (range) of ${runs} runs:\n` +
+    `  areas off: ${med(got.false)} B/s, ${med(ups.false)} updates/s, avatars in its scene at the end ${seen.false.join(", ")}\n` +
+    `  areas on:  ${med(got.true)} B/s, ${med(ups.true)} updates/s, avatars in its scene at the end ${seen.true.join(", ")}`;
 }

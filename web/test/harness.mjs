@@ -115,13 +115,14 @@ export async function openWorld(context, url, room, name) {
  * A TCP relay on 127.0.0.1 to target ("host:port") that a test can take
  * down (cut every link, refuse new ones) and bring up again: the server
  * looks unreachable to the pages behind it, and send new links to another
- * server (retarget). Resolves to {port, down, up, retarget, close}.
+ * server (retarget). received() is the bytes it passed from the server
+ * to the pages. Resolves to {port, down, up, retarget, received, close}.
  */
 export function startRelay(target) {
   const split = (t) => [t.slice(0, t.lastIndexOf(":")), Number(t.slice(t.lastIndexOf(":") + 1))];
   let [host, port] = split(target);
   const links = new Set();
-  let refuse = false;
+  let refuse = false, received = 0;
   const server = createNetServer((a) => {
     if (refuse) { a.destroy(); return; }
     const b = connect(port, host);
@@ -132,12 +133,14 @@ export function startRelay(target) {
     b.on("error", end).on("close", end);
     a.pipe(b);
     b.pipe(a);
+    b.on("data", (chunk) => { received += chunk.length; });
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({
     port: server.address().port,
     down: () => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } },
     up: () => { refuse = false; },
     retarget: (t) => { [host, port] = split(t); },
+    received: () => received,
     close: () => new Promise((done) => { refuse = true; for (const [a, b] of links) { a.destroy(); b.destroy(); } server.close(done); }),
   })));
 }
