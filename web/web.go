@@ -92,12 +92,14 @@ func etag(b []byte) string {
 }
 
 // rewrites are the lines of the scripts that name the client's files,
-// which hashNames rewrites, in order: the worker loads both, and synk.js compiles
-// synk.wasm while the worker starts.
+// which hashNames rewrites, in order: the worker loads both, synk.js
+// compiles synk.wasm while the worker starts, and the demo page's preload
+// snippet does both earlier still.
 var rewrites = []struct{ script, name, line string }{
 	{"synk-worker.js", "synk.wasm", `const wasmFile = "synk.wasm";`},
 	{"synk-worker.js", "wasm_exec.js", `const execFile = "wasm_exec.js";`},
 	{"synk.js", "synk.wasm", `const wasmFile = "synk.wasm";`},
+	{"index.html", "synk.wasm", `var wasmFile = "synk.wasm";`}, // the preload snippet
 }
 
 // hashNames adds the content-hashed names of the client's files, and

@@ -46,6 +46,15 @@ export function load(opts = {}) {
 }
 
 async function boot() {
+  // The preload snippet (README) may have started the worker and the
+  // compile already, at the top of the page's <head>: take them over.
+  const pre = globalThis.synkPreload;
+  globalThis.synkPreload = undefined;
+  if (pre?.worker instanceof Worker && !pre.failed && base === here) {
+    const link = new Link(pre.worker, Promise.resolve(pre.wasm).catch(() => null));
+    await link.ready;
+    return link;
+  }
   const url = new URL("synk-worker.js", base);
   let src = url.href;
   if (url.origin !== globalThis.location?.origin) {
