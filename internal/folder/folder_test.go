@@ -236,6 +236,57 @@ func TestFolder_basics(t *testing.T) {
 	}
 }
 
+// TestFolder_dirModes: a directory's permissions travel (group's and
+// others' read and enter), a change of them alone too, both ways; what
+// would lock the owner out or let others write is not applied.
+func TestFolder_dirModes(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	for _, d := range []string{"private", "shared", "team/inner"} {
+		if err := os.MkdirAll(filepath.Join(a, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, a, "private/key", []byte("k"))
+	chmod := func(root, p string, m fs.FileMode) {
+		t.Helper()
+		if err := os.Chmod(filepath.Join(root, p), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	modes := func(root string, want map[string]fs.FileMode) {
+		t.Helper()
+		for p, m := range want {
+			info, err := os.Stat(filepath.Join(root, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.Mode().Perm(); got != m {
+				t.Errorf("%s/%s has mode %v, want %v", filepath.Base(root), p, got, m)
+			}
+		}
+	}
+	chmod(a, "private", 0o700)
+	chmod(a, "team", 0o750)
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	sameTrees(t, a, b)
+	modes(b, map[string]fs.FileMode{"private": 0o700, "team": 0o750, "shared": 0o755, "team/inner": 0o755})
+
+	// A change of mode alone, on b; then on a one that would lock the
+	// owner out and let others write: b gets rwx for the owner, no write
+	// for others.
+	chmod(b, "shared", 0o711)
+	once(t, fb, fa)
+	modes(a, map[string]fs.FileMode{"shared": 0o711})
+	chmod(a, "team/inner", 0o077)
+	once(t, fa, fb)
+	modes(b, map[string]fs.FileMode{"team/inner": 0o755})
+	chmod(a, "team/inner", 0o755)
+	sameTrees(t, a, b)
+}
+
 // TestFolder_oneByteIn100MB: a 1-byte change in a 100 MB file moves one
 // chunk up and one chunk down, counted in bytes at the server.
 func TestFolder_oneByteIn100MB(t *testing.T) {

@@ -257,7 +257,7 @@ func (ps *passState) localChanged(p string, e *entry, l stat, hasL bool) (bool, 
 	switch {
 	case e == nil:
 		return hasL, nil, nil
-	case !hasL || l.Dir != e.Rec.Dir || syncedMode(l.Mode) != e.Rec.Mode:
+	case !hasL || l.Dir != e.Rec.Dir || modeOf(l) != e.Rec.Mode:
 		return true, nil, nil
 	case l.Dir, l.Size == e.LSize && l.MTime == e.LMTime && e.LMTime != 0:
 		return false, nil, nil
@@ -291,7 +291,10 @@ func (ps *passState) bothChanged(ctx context.Context, p string, l stat, hasL boo
 	case r == nil: // changed here, deleted there: keep the change
 		return true, ps.push(ctx, p, l, true, nil, c)
 	}
-	if l.Dir && r.Dir {
+	if l.Dir && r.Dir { // its permissions changed on both: the room's win
+		if err := os.Chmod(f.full(p), r.Mode); err != nil {
+			return false, err
+		}
 		ps.set(p, &entry{Rec: *r})
 		return false, nil
 	}
@@ -336,7 +339,7 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 		ps.set(p, nil)
 		return nil
 	}
-	rec := &record{Path: p, Dir: l.Dir, Mode: syncedMode(l.Mode)}
+	rec := &record{Path: p, Dir: l.Dir, Mode: modeOf(l)}
 	ne := &entry{}
 	if !l.Dir {
 		var err error
@@ -418,6 +421,9 @@ func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *r
 			}
 		}
 		if err := os.MkdirAll(full, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chmod(full, r.Mode); err != nil {
 			return err
 		}
 		ps.set(p, &entry{Rec: *r})

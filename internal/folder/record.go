@@ -16,8 +16,10 @@ import (
 // record's fields (single letters, like the protocol's keys):
 //
 //	p  path, slash-separated, relative to the folder's root
-//	m  permission bits: 0755 if executable, else 0644 (only the
-//	   executable bit is applied; older records may hold others)
+//	m  permission bits: of a file, 0755 if executable, else 0644
+//	   (only the executable bit is applied; older records may hold
+//	   others); of a directory, its bits with the owner's rwx always
+//	   set and no one else's write (dirMode; older records: 0755)
 //	s  size in bytes                 (files)
 //	t  modification time, Unix ns    (files)
 //	h  SHA-256 of the content        (files)
@@ -76,6 +78,9 @@ func decodeRecord(o client.Object) (*record, error) {
 		return nil, fmt.Errorf("object %s: mode: %w", o.ID, err)
 	}
 	r.Mode = syncedMode(fs.FileMode(mode))
+	if r.Dir {
+		r.Mode = dirMode(fs.FileMode(mode))
+	}
 	if err := checkPath(r.Path); err != nil || objectID(r.Path) != o.ID {
 		return nil, fmt.Errorf("object %s: path %q is not valid here (%v)", o.ID, r.Path, err)
 	}
@@ -123,6 +128,21 @@ func syncedMode(m fs.FileMode) fs.FileMode {
 		return 0o755
 	}
 	return 0o644
+}
+
+// dirMode is what of a directory's mode folder sync carries and
+// applies: who else may list and enter it (group and others' r and x),
+// as Syncthing syncs directory permissions, but never less than rwx for
+// the owner, so that a device cannot lock this one out of its own folder,
+// and never write for others, so that it cannot open it to them.
+func dirMode(m fs.FileMode) fs.FileMode { return m&0o755 | 0o700 }
+
+// modeOf is the mode a record carries for what a device has at a path.
+func modeOf(l stat) fs.FileMode {
+	if l.Dir {
+		return dirMode(l.Mode)
+	}
+	return syncedMode(l.Mode)
 }
 
 // errBadRecord is a record that cannot be made into a file: its chunks

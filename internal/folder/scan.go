@@ -58,7 +58,7 @@ func scan(root string, ig ignorer, log *slog.Logger) (map[string]stat, error) {
 		if err != nil { // removed meanwhile
 			return nil
 		}
-		st := stat{Dir: true} // a directory's mode and time are not synced
+		st := stat{Dir: true, Mode: info.Mode() & fs.ModePerm} // a directory's time is not synced
 		if !d.IsDir() {
 			st = statOf(info)
 		}
