@@ -67,6 +67,8 @@ func parseFolderArgs(args []string, stderr io.Writer) (*folderArgs, error) {
 	fs.StringVar(&a.o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
 	fs.StringVar(&a.tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
 	fs.BoolVar(&a.once, "once", false, "sync until the folder and the room agree, then exit")
+	fs.IntVar(&a.o.Versions, "versions", 0, "keep this many copies of each file another device replaced or deleted,\nin DIR/.synk/versions (0: none, unless -versions-for)")
+	fs.DurationVar(&a.o.VersionsFor, "versions-for", 0, "keep those copies this long, e.g. 720h (0: no age limit)")
 	fs.BoolVar(&a.create, "create", false, "create DIR if it does not exist (without it, a missing DIR is an error)")
 	fs.StringVar(&a.progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
 	fs.TextVar(&a.level, "log-level", slog.LevelInfo, "debug, info, warn or error")
@@ -86,6 +88,9 @@ func parseFolderArgs(args []string, stderr io.Writer) (*folderArgs, error) {
 	if a.o.Dir == "" || a.o.Room == "" || a.o.Server == "" {
 		fs.Usage()
 		return nil, errors.New("synk folder needs a directory, -room and -server")
+	}
+	if a.o.Versions < 0 || a.o.VersionsFor < 0 {
+		return nil, errors.New("-versions and -versions-for cannot be negative")
 	}
 	return &a, nil
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/synkhq/synk/client"
 )
@@ -41,6 +42,13 @@ type Options struct {
 	// HTTP carries the chunks. Default: a client of the folder's own,
 	// keeping a connection per worker.
 	HTTP *http.Client
+	// Versions, if positive, keeps copies of the files another device's
+	// change replaced or deleted here, up to this many of each file (the
+	// newest), in .synk/versions/ (see docs/FOLDER.md).
+	Versions int
+	// VersionsFor, if positive, keeps those copies this long (with
+	// Versions too, a copy goes when either says so).
+	VersionsFor time.Duration
 }
 
 // Folder keeps a directory equal to a room's files.

@@ -82,6 +82,9 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
 	}
 	res.changes += ps.removeDeleted()
+	if err := f.pruneVersions(time.Now()); err != nil {
+		f.log.Warn("folder: pruning .synk/versions", "err", err)
+	}
 	if err := f.ix.save(); err != nil {
 		return res, fmt.Errorf("folder: saving the index: %w", err)
 	}
@@ -137,6 +140,12 @@ func (ps *passState) removeDeleted() int {
 	f, n := ps.f, 0
 	for p, l := range ps.rmfiles {
 		if info, err := os.Lstat(f.full(p)); err == nil && statOf(info) == l {
+			if moved, err := f.keepVersion(p, true); moved && err == nil {
+				n++
+				continue
+			} else if err != nil {
+				f.log.Warn("folder: no copy of the deleted file kept", "path", p, "err", err)
+			}
 			if err := os.Remove(f.full(p)); err == nil {
 				n++
 			}
@@ -416,8 +425,14 @@ func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *r
 		return nil
 	case r.Dir:
 		if hasL && !l.Dir { // a file, as agreed: the room made it a directory
-			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+			moved, err := f.keepVersion(p, true)
+			if err != nil {
+				f.log.Warn("folder: no copy of the replaced file kept", "path", p, "err", err)
+			}
+			if !moved {
+				if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
 			}
 		}
 		if err := os.MkdirAll(full, 0o755); err != nil {

@@ -230,6 +230,11 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	case !hasL || statOf(now) != l:
 		return nil, errChanging
 	}
+	if hasL {
+		if _, err := f.keepVersion(p, false); err != nil {
+			f.log.Warn("folder: no copy of the replaced file kept", "path", p, "err", err)
+		}
+	}
 	if err := os.Rename(tmp.Name(), full); err != nil {
 		return nil, err
 	}
