@@ -88,6 +88,8 @@ export class SynkAdapter {
     this.seenCell = new Map(); // networkId of an entity of another page → its cell, as last heard
     this.persisting = new Map(); // networkId → {data, last, timer}: persistent entities this page writes
     this.timer = 0;
+    // cellOf runs for every entity update sent: one vector for them all.
+    this.scratch = new AFRAME.THREE.Vector3();
     this.ready = false; // connected, and NAF knows the occupants
     this.restoring = []; // object events that came before
   }
@@ -166,14 +168,14 @@ export class SynkAdapter {
 
   // cellOf returns the cell of an entity's world position.
   cellOf(el) {
-    const p = el.object3D.getWorldPosition(new AFRAME.THREE.Vector3());
+    const p = el.object3D.getWorldPosition(this.scratch);
     return this.cellAt(p.x, p.z);
   }
 
   // cellsAround lists the cells within radius of the follow element.
   cellsAround() {
     const el = document.querySelector(this.opts.follow);
-    const p = el ? el.object3D.getWorldPosition(new AFRAME.THREE.Vector3()) : { x: 0, z: 0 };
+    const p = el ? el.object3D.getWorldPosition(this.scratch) : { x: 0, z: 0 };
     const c = this.opts.cell, r = this.opts.radius;
     const [cx, cz] = [Math.floor(p.x / c), Math.floor(p.z / c)];
     const out = [];
