@@ -119,7 +119,10 @@ func (ps *passState) reusable() map[[32]byte]localChunk {
 	for p, e := range ps.f.ix.Entries {
 		l, ok := ps.local[p]
 		hs := e.hashes()
-		if e.Rec.Dir || !ok || l.Size != e.LSize || l.MTime != e.LMTime || len(hs) != 32*len(e.Sizes) {
+		// An entry written within racyWindow of its file's time keeps
+		// none (LMTime 0): its chunks are offered all the same, since
+		// fetch checks each one's hash and falls back to the server.
+		if e.Rec.Dir || !ok || l.Size != e.LSize || l.MTime != e.LMTime && e.LMTime != 0 || len(hs) != 32*len(e.Sizes) {
 			continue
 		}
 		var off int64
