@@ -69,6 +69,7 @@ func parseFolderArgs(args []string, stderr io.Writer) (*folderArgs, error) {
 	fs.BoolVar(&a.once, "once", false, "sync until the folder and the room agree, then exit")
 	fs.IntVar(&a.o.Versions, "versions", 0, "keep this many copies of each file another device replaced or deleted,\nin DIR/.synk/versions (0: none, unless -versions-for)")
 	fs.DurationVar(&a.o.VersionsFor, "versions-for", 0, "keep those copies this long, e.g. 720h (0: no age limit)")
+	fs.BoolVar(&a.o.Symlinks, "symlinks", false, "sync symbolic links as links (never followed; only those pointing inside DIR)")
 	fs.BoolVar(&a.create, "create", false, "create DIR if it does not exist (without it, a missing DIR is an error)")
 	fs.StringVar(&a.progress, "progress", "auto", "progress bars for long transfers: auto (when stderr is a terminal), on or off")
 	fs.TextVar(&a.level, "log-level", slog.LevelInfo, "debug, info, warn or error")

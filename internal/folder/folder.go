@@ -49,6 +49,11 @@ type Options struct {
 	// VersionsFor, if positive, keeps those copies this long (with
 	// Versions too, a copy goes when either says so).
 	VersionsFor time.Duration
+	// Symlinks syncs symbolic links as links (their target text), never
+	// following them, and only those whose target stays inside the
+	// folder (relative, not above its root). Off, links are left alone on
+	// this device and the room's links are not made here.
+	Symlinks bool
 }
 
 // Folder keeps a directory equal to a room's files.

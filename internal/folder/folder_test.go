@@ -78,13 +78,13 @@ func (h *hub) framesSent(t testing.TB) int {
 }
 
 // device opens a folder in dir and closes it at the end of the test.
-func device(t testing.TB, h *hub, dir, name string) *Folder {
+func device(t testing.TB, h *hub, dir, name string, with ...func(*Options)) *Folder {
 	t.Helper()
-	return deviceAt(t, h.url, dir, name)
+	return deviceAt(t, h.url, dir, name, with...)
 }
 
 // deviceAt is device through the server at url.
-func deviceAt(t testing.TB, url, dir, name string) *Folder {
+func deviceAt(t testing.TB, url, dir, name string, with ...func(*Options)) *Folder {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if d := os.Getenv("FOLDER_DEBUG"); d != "" { // a directory for the logs, one file a test
@@ -95,7 +95,11 @@ func deviceAt(t testing.TB, url, dir, name string) *Folder {
 		t.Cleanup(func() { w.Close() })
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).With("dev", name)
 	}
-	f, err := Open(t.Context(), Options{Dir: dir, Room: "photos", Server: url, Device: name, Logger: log})
+	opts := Options{Dir: dir, Room: "photos", Server: url, Device: name, Logger: log}
+	for _, w := range with {
+		w(&opts)
+	}
+	f, err := Open(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +139,10 @@ func tree(t testing.TB, root string) map[string]string {
 		case d.IsDir():
 			out[rel] = "dir"
 			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			out[rel] = "link " + target
+			return err
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -12,11 +12,13 @@ import (
 )
 
 // FuzzDecodeRecord: any object another device writes either decodes into
-// a record that stays inside the folder and encodes back the same, or is
+// a record that stays inside the folder (a link's target too) and encodes
+// back the same, or is
 // refused with an error; never a panic.
 func FuzzDecodeRecord(f *testing.F) {
 	good := &record{Path: "a/b.txt", Mode: 0o644, Size: 3, MTime: 1, Chunks: bytes.Repeat([]byte{7}, 32)}
-	for _, r := range []*record{good, {Path: "d", Dir: true}, {Path: "big", List: bytes.Repeat([]byte{1}, 32)}} {
+	for _, r := range []*record{good, {Path: "d", Dir: true}, {Path: "big", List: bytes.Repeat([]byte{1}, 32)},
+		{Path: "a/cur", Link: "b.txt", Mode: linkMode}, {Path: "up", Link: "../etc", Mode: linkMode}} {
 		b, _ := msgpack.Marshal(r.fields())
 		f.Add(r.kind(), b)
 	}
@@ -42,7 +44,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if checkPath(r.Path) != nil || len(r.Chunks)%32 != 0 || (r.List != nil && len(r.List) != 32) {
+		if checkPath(r.Path) != nil || len(r.Chunks)%32 != 0 || (r.List != nil && len(r.List) != 32) ||
+			r.Link != "" && checkTarget(r.Path, r.Link) != nil {
 			t.Fatalf("accepted a bad record: %+v", r)
 		}
 		again := map[string]msgpack.RawMessage{}

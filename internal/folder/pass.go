@@ -40,7 +40,7 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("folder: %s: %w", IgnoreFile, err)
 	}
-	local, err := scan(f.root, ig, f.log)
+	local, err := scan(f.root, ig, f.log, f.opts.Symlinks)
 	if err != nil {
 		return res, fmt.Errorf("folder: scanning %s: %w", f.root, err)
 	}
@@ -53,6 +53,9 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 			continue // told once already
 		}
 		r, err := decodeRecord(o)
+		if err == nil && r.Link != "" && !f.opts.Symlinks {
+			err = fmt.Errorf("%s is a symbolic link, and this device does not sync links (Options.Symlinks)", r.Path)
+		}
 		if err != nil {
 			f.refuse(o.ID, o.Version, err)
 			continue
@@ -139,7 +142,13 @@ func (ps *passState) reconcileAll(ctx context.Context, paths []string, res *pass
 func (ps *passState) removeDeleted() int {
 	f, n := ps.f, 0
 	for p, l := range ps.rmfiles {
-		if info, err := os.Lstat(f.full(p)); err == nil && statOf(info) == l {
+		if now, err := lstatAt(f.full(p), p, f.opts.Symlinks); err == nil && now == l {
+			if l.Link != "" { // a link has no content to keep
+				if err := os.Remove(f.full(p)); err == nil {
+					n++
+				}
+				continue
+			}
 			if moved, err := f.keepVersion(p, true); moved && err == nil {
 				n++
 				continue
@@ -266,9 +275,9 @@ func (ps *passState) localChanged(p string, e *entry, l stat, hasL bool) (bool, 
 	switch {
 	case e == nil:
 		return hasL, nil, nil
-	case !hasL || l.Dir != e.Rec.Dir || modeOf(l) != e.Rec.Mode:
+	case !hasL || l.Dir != e.Rec.Dir || l.Link != e.Rec.Link || modeOf(l) != e.Rec.Mode:
 		return true, nil, nil
-	case l.Dir, l.Size == e.LSize && l.MTime == e.LMTime && e.LMTime != 0:
+	case l.Dir, l.Link != "", l.Size == e.LSize && l.MTime == e.LMTime && e.LMTime != 0:
 		return false, nil, nil
 	}
 	c, err := readContent(ps.f.full(p))
@@ -307,7 +316,11 @@ func (ps *passState) bothChanged(ctx context.Context, p string, l stat, hasL boo
 		ps.set(p, &entry{Rec: *r})
 		return false, nil
 	}
-	if !l.Dir && !r.Dir {
+	if l.Link != "" && l.Link == r.Link { // both made the same link
+		ps.set(p, &entry{Rec: *r})
+		return false, nil
+	}
+	if !l.Dir && !r.Dir && l.Link == "" && r.Link == "" {
 		if c == nil {
 			var err error
 			if c, err = readContent(f.full(p)); err != nil {
@@ -348,9 +361,9 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 		ps.set(p, nil)
 		return nil
 	}
-	rec := &record{Path: p, Dir: l.Dir, Mode: modeOf(l)}
+	rec := &record{Path: p, Dir: l.Dir, Link: l.Link, Mode: modeOf(l)}
 	ne := &entry{}
-	if !l.Dir {
+	if !l.Dir && l.Link == "" {
 		var err error
 		if c == nil {
 			if c, err = readContent(f.full(p)); err != nil {
@@ -366,7 +379,7 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 		}
 		ne.LSize, ne.LMTime = stamp(c.st, time.Now())
 	}
-	if r != nil && r.Dir != rec.Dir { // a file became a directory, or back
+	if r != nil && r.kind() != rec.kind() { // a file became a directory or a link, or back
 		if err := f.room.DeleteObject(ctx, id, &client.WriteOptions{Expect: r.Version}); err != nil {
 			return lostRace(err)
 		}
@@ -443,6 +456,8 @@ func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *r
 		}
 		ps.set(p, &entry{Rec: *r})
 		return nil
+	case r.Link != "":
+		return ps.makeLink(p, l, hasL, r)
 	case hasL && l.Dir:
 		// A directory, as agreed: the room made it a file. Its files go
 		// at the end of this pass, then it; the next pass downloads the

@@ -26,6 +26,7 @@ import (
 //	c  the chunks' SHA-256s, 32 bytes each, in order, for up to
 //	   inlineChunks chunks; else empty and
 //	l  the SHA-256 of a chunk that holds that list
+//	g  a symbolic link's target, slash-separated (links; see link.go)
 //
 // (c and l, and the kind "file", are chunkref.FileChunks, FileChunkList
 // and FileKind: the server reads them to keep the chunks files need.)
@@ -51,6 +52,7 @@ type record struct {
 	Hash    [32]byte
 	Chunks  []byte // inline chunk hashes, or nil
 	List    []byte // hash of the list chunk, or nil
+	Link    string // a symbolic link's target; "" for files and directories
 }
 
 // objectID names path's object.
@@ -63,10 +65,13 @@ func objectID(path string) string {
 // well-formed record is an error (and is left alone).
 func decodeRecord(o client.Object) (*record, error) {
 	r := &record{Version: o.Version}
+	link := false
 	switch o.Kind {
 	case KindFile:
 	case KindDir:
 		r.Dir = true
+	case KindLink:
+		link = true
 	default:
 		return nil, fmt.Errorf("object %s is a %q, not a file or dir", o.ID, o.Kind)
 	}
@@ -85,6 +90,16 @@ func decodeRecord(o client.Object) (*record, error) {
 		return nil, fmt.Errorf("object %s: path %q is not valid here (%v)", o.ID, r.Path, err)
 	}
 	if r.Dir {
+		return r, nil
+	}
+	if link {
+		if err := o.Get("g", &r.Link); err != nil {
+			return nil, fmt.Errorf("object %s: link target: %w", o.ID, err)
+		}
+		if err := checkTarget(r.Path, r.Link); err != nil {
+			return nil, fmt.Errorf("object %s: %w", o.ID, err)
+		}
+		r.Mode = linkMode
 		return r, nil
 	}
 	var h []byte
@@ -139,8 +154,11 @@ func dirMode(m fs.FileMode) fs.FileMode { return m&0o755 | 0o700 }
 
 // modeOf is the mode a record carries for what a device has at a path.
 func modeOf(l stat) fs.FileMode {
-	if l.Dir {
+	switch {
+	case l.Dir:
 		return dirMode(l.Mode)
+	case l.Link != "":
+		return linkMode
 	}
 	return syncedMode(l.Mode)
 }
@@ -168,6 +186,10 @@ func (r *record) fields() map[string]any {
 	if r.Dir {
 		return f
 	}
+	if r.Link != "" {
+		f["g"] = r.Link
+		return f
+	}
 	f["s"], f["t"], f["h"] = r.Size, r.MTime, r.Hash[:]
 	// Both always present (one empty), so an update replaces both.
 	f[chunkref.FileChunks], f[chunkref.FileChunkList] = append([]byte{}, r.Chunks...), append([]byte{}, r.List...)
@@ -176,15 +198,18 @@ func (r *record) fields() map[string]any {
 
 // kind is the record's object kind.
 func (r *record) kind() string {
-	if r.Dir {
+	switch {
+	case r.Dir:
 		return KindDir
+	case r.Link != "":
+		return KindLink
 	}
 	return KindFile
 }
 
 // same reports whether r and o hold the same thing: kind, content, mode.
 func (r *record) same(o *record) bool {
-	return r.Dir == o.Dir && r.Hash == o.Hash && r.Mode == o.Mode && r.Size == o.Size
+	return r.Dir == o.Dir && r.Link == o.Link && r.Hash == o.Hash && r.Mode == o.Mode && r.Size == o.Size
 }
 
 // equalAt reports whether r is the version o describes.

@@ -3,23 +3,26 @@ package folder
 import (
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 )
 
 // stat is a local file or directory as a scan finds it.
 type stat struct {
 	Dir   bool
-	Other bool // a symbolic link or special file: never synced, never replaced
+	Other bool   // a special file, or a link not synced: never synced, never replaced
+	Link  string // a symbolic link's target, slash-separated (Options.Symlinks)
 	Mode  fs.FileMode
 	Size  int64
 	MTime int64
 }
 
 // scan walks the folder and returns every file and directory not ignored,
-// by slash path. Symbolic links and special files are marked Other:
-// folder sync carries regular files and directories only, and leaves
-// whatever else is there alone.
-func scan(root string, ig ignorer, log *slog.Logger) (map[string]stat, error) {
+// by slash path. Special files are marked Other: folder sync leaves them
+// alone. So are symbolic links, unless links is set: then a link whose
+// target stays in the folder is recorded with its target (and never
+// followed), and any other is Other.
+func scan(root string, ig ignorer, log *slog.Logger, links bool) (map[string]stat, error) {
 	out := make(map[string]stat)
 	err := filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -48,6 +51,11 @@ func scan(root string, ig ignorer, log *slog.Logger) (map[string]stat, error) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 && links {
+			target, err := os.Readlink(full)
+			out[p] = statLink(p, target, err)
 			return nil
 		}
 		if !d.IsDir() && !d.Type().IsRegular() {

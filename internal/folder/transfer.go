@@ -222,7 +222,7 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	}
 	// The local file must be as the pass found it: a change made while
 	// downloading is not overwritten.
-	now, err := os.Lstat(full)
+	now, err := lstatAt(full, p, f.opts.Symlinks)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if hasL {
@@ -230,10 +230,10 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 		}
 	case err != nil:
 		return nil, err
-	case !hasL || statOf(now) != l:
+	case !hasL || now != l:
 		return nil, errChanging
 	}
-	if hasL {
+	if hasL && l.Link == "" {
 		if _, err := f.keepVersion(p, false); err != nil {
 			f.log.Warn("folder: no copy of the replaced file kept", "path", p, "err", err)
 		}
