@@ -10,7 +10,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
+	"time"
 
+	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/internal/folder"
 	"github.com/synkhq/synk/internal/lan"
 	"golang.org/x/term"
@@ -26,6 +29,9 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	o, err := a.options(ctx, stderr)
 	if err != nil {
 		return err
+	}
+	if a.status {
+		return printStatus(ctx, o, stdout)
 	}
 	f, err := folder.Open(ctx, o)
 	if err != nil {
@@ -46,10 +52,10 @@ func syncFolder(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // folderArgs is the command line of "synk folder" as given.
 type folderArgs struct {
-	o                   folder.Options
-	once, create        bool
-	tokenFile, progress string
-	level               slog.Level
+	o                    folder.Options
+	once, create, status bool
+	tokenFile, progress  string
+	level                slog.Level
 }
 
 // parseFolderArgs reads the command line of "synk folder"; usage goes to
@@ -67,6 +73,7 @@ func parseFolderArgs(args []string, stderr io.Writer) (*folderArgs, error) {
 	fs.StringVar(&a.o.Device, "device", "", "this device's name in the room and in conflict copies\n(default: the token's subject, or the host name and a random suffix, kept in DIR/.synk)")
 	fs.StringVar(&a.tokenFile, "token-file", "", "a file holding this device's token for a server with auth (presence, read and write in the room)")
 	fs.BoolVar(&a.once, "once", false, "sync until the folder and the room agree, then exit")
+	fs.BoolVar(&a.status, "status", false, "print how each device of the room stands (files in sync, bytes left, last error)\nand exit; DIR is not needed (with -token-file: a token to read the room, not a device's)")
 	fs.IntVar(&a.o.Versions, "versions", 0, "keep this many copies of each file another device replaced or deleted,\nin DIR/.synk/versions (0: none, unless -versions-for)")
 	fs.DurationVar(&a.o.VersionsFor, "versions-for", 0, "keep those copies this long, e.g. 720h (0: no age limit)")
 	fs.BoolVar(&a.o.Symlinks, "symlinks", false, "sync symbolic links as links (never followed; only those pointing inside DIR)")
@@ -86,7 +93,7 @@ func parseFolderArgs(args []string, stderr io.Writer) (*folderArgs, error) {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if a.o.Dir == "" || a.o.Room == "" || a.o.Server == "" {
+	if a.o.Dir == "" && !a.status || a.o.Room == "" || a.o.Server == "" {
 		fs.Usage()
 		return nil, errors.New("synk folder needs a directory, -room and -server")
 	}
@@ -110,7 +117,9 @@ func (a *folderArgs) options(ctx context.Context, stderr io.Writer) (folder.Opti
 	if o.Server, err = websocketURL(o.Server); err != nil {
 		return o, err
 	}
-	if st, err := os.Stat(o.Dir); errors.Is(err, os.ErrNotExist) && !a.create {
+	if a.status {
+		// No directory to check.
+	} else if st, err := os.Stat(o.Dir); errors.Is(err, os.ErrNotExist) && !a.create {
 		return o, fmt.Errorf("folder %s does not exist (-create makes it)", o.Dir)
 	} else if err == nil && !st.IsDir() {
 		return o, fmt.Errorf("%s is not a directory", o.Dir)
@@ -190,4 +199,34 @@ func websocketURL(server string) (string, error) {
 		u.Path = "/ws"
 	}
 	return u.String(), nil
+}
+
+// printStatus joins the room as an observer and prints each device's
+// folder status (folder.Status) as a table.
+func printStatus(ctx context.Context, o folder.Options, stdout io.Writer) error {
+	conn, err := client.Dial(ctx, o.Server, &client.DialOptions{Token: o.Token})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	room, err := conn.Join(ctx, o.Room, &client.JoinOptions{Observer: true})
+	if err != nil {
+		return fmt.Errorf("joining room %q: %w", o.Room, err)
+	}
+	devices, err := folder.Statuses(room.Members())
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tSTATE\tFILES\tLEFT\tFAILED\tSAID\tERROR")
+	for _, d := range devices {
+		ago := time.Since(time.UnixMilli(d.At)).Round(time.Second)
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d B\t%d\t%v ago\t%s\n", d.Device, d.State, d.Files, d.Total, d.Left, d.Failed, ago, d.Error)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err != nil { // a member's status that is not one: said, not fatal
+		fmt.Fprintf(stdout, "unreadable: %v\n", err)
+	} else if len(devices) == 0 {
+		fmt.Fprintf(stdout, "no device in room %q says how its folder stands\n", o.Room)
+	}
+	return nil
 }

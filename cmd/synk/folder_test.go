@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/synkhq/synk/client"
+	"github.com/synkhq/synk/internal/folder"
 )
 
 // TestFolder_cli: "synk folder DIR --room R --server ws://… --once" on two
@@ -72,5 +76,46 @@ func TestFolder_missingDir(t *testing.T) {
 	err := syncFolder(context.Background(), []string{dir, "-room", "r", "-server", "127.0.0.1:1", "-once"}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("synk folder on a missing directory: %v, want an error saying so", err)
+	}
+}
+
+// TestFolder_statusCLI: "synk folder -status" prints each device's status
+// from the room, without a directory.
+func TestFolder_statusCLI(t *testing.T) {
+	t.Parallel()
+	addr := startServe(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hi"), 0o644)
+	f, err := folder.Open(t.Context(), folder.Options{Dir: dir, Room: "photos", Server: "ws://" + addr + "/ws", Device: "laptop",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// A member whose "folder" is not a status: named, not fatal.
+	prank, err := client.Dial(t.Context(), "ws://"+addr+"/ws", &client.DialOptions{Client: "prank"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prank.Close()
+	if _, err := prank.Join(t.Context(), "photos", &client.JoinOptions{Presence: map[string]any{folder.StatusKey: "all good"}}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"folder", "-status", "-room", "photos", "-server", addr}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "DEVICE") || !strings.Contains(lines[1], "laptop") ||
+		!strings.Contains(lines[1], "synced") || !strings.Contains(lines[1], "1/1") || !strings.Contains(lines[2], "unreadable: device prank") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"folder", "-status", "-room", "empty", "-server", addr}, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), "no device") {
+		t.Errorf("an empty room: %q, %v", out.String(), err)
 	}
 }

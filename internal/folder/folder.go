@@ -81,6 +81,8 @@ type Folder struct {
 	// refused. Such a record is neither downloaded nor logged again until
 	// it changes.
 	refused map[string]uint64
+	said    Status // the status last published (see sayStatus)
+	saidAny bool
 }
 
 // Stats count what a Folder transferred.

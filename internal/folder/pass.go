@@ -44,6 +44,48 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("folder: scanning %s: %w", f.root, err)
 	}
+	remote := f.records(ig)
+	paths := make(map[string]bool)
+	for p := range local {
+		paths[p] = true
+	}
+	for p := range remote {
+		paths[p] = true
+	}
+	for p, e := range f.ix.Entries {
+		if ig.ignored(p, e.Rec.Dir) {
+			delete(f.ix.Entries, p) // ignored now: forget it, touch nothing
+			continue
+		}
+		paths[p] = true
+	}
+	if st := f.statusOf(remote, local); st.Files < st.Total || st.Left > 0 {
+		st.State, st.At = "syncing", time.Now().UnixMilli()
+		f.sayStatus(ctx, st)
+	}
+	ps := &passState{f: f, local: local, remote: remote, rmfiles: make(map[string]stat), saved: time.Now()}
+	ps.reuse = ps.reusable()
+	ps.reconcileAll(ctx, slices.Sorted(maps.Keys(paths)), &res)
+	if ps.saveErr != nil {
+		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
+	}
+	res.changes += ps.removeDeleted()
+	if err := f.pruneVersions(time.Now()); err != nil {
+		f.log.Warn("folder: pruning .synk/versions", "err", err)
+	}
+	if err := f.ix.save(); err != nil {
+		return res, fmt.Errorf("folder: saving the index: %w", err)
+	}
+	if ctx.Err() == nil {
+		f.sayStatus(ctx, f.passStatus(f.records(ig), res))
+	}
+	return res, ctx.Err()
+}
+
+// records returns the room's records that this device syncs, by path:
+// not ignored, well formed, and links only with Options.Symlinks. Any
+// other object of the folder's area is refused (and said once).
+func (f *Folder) records(ig ignorer) map[string]*record {
 	remote := make(map[string]*record)
 	for _, o := range f.room.Objects() {
 		if o.Area != Area {
@@ -64,34 +106,7 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 			remote[r.Path] = r
 		}
 	}
-	paths := make(map[string]bool)
-	for p := range local {
-		paths[p] = true
-	}
-	for p := range remote {
-		paths[p] = true
-	}
-	for p, e := range f.ix.Entries {
-		if ig.ignored(p, e.Rec.Dir) {
-			delete(f.ix.Entries, p) // ignored now: forget it, touch nothing
-			continue
-		}
-		paths[p] = true
-	}
-	ps := &passState{f: f, local: local, remote: remote, rmfiles: make(map[string]stat), saved: time.Now()}
-	ps.reuse = ps.reusable()
-	ps.reconcileAll(ctx, slices.Sorted(maps.Keys(paths)), &res)
-	if ps.saveErr != nil {
-		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
-	}
-	res.changes += ps.removeDeleted()
-	if err := f.pruneVersions(time.Now()); err != nil {
-		f.log.Warn("folder: pruning .synk/versions", "err", err)
-	}
-	if err := f.ix.save(); err != nil {
-		return res, fmt.Errorf("folder: saving the index: %w", err)
-	}
-	return res, ctx.Err()
+	return remote
 }
 
 // reconcileAll reconciles paths, in order, on workers goroutines, and

@@ -27,6 +27,19 @@ function fmt(v) {
 // whatever order its changes came in.
 const byKey = ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0);
 
+// A device of folder sync says how its folder stands under "folder"
+// (docs/FOLDER.md, "Status"): shown as a sentence, not as raw entries.
+const isFolderStatus = (v) => v !== null && typeof v === "object" && typeof v.state === "string" && "files" in v;
+
+function folderLine(s) {
+  const mb = (n) => n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
+  const ago = Math.max(0, Math.round((Date.now() - Number(s.at)) / 1000));
+  let line = `folder ${s.state} · ${s.files}/${s.total} files`;
+  if (Number(s.left) > 0) line += ` · ${mb(Number(s.left))} left`;
+  if (s.failed > 0) line += ` · ${s.failed} failing: ${s.error || ""}`;
+  return line + ` · ${ago} s ago`;
+}
+
 function render() {
   root.replaceChildren();
   if (joined.size === 0) {
@@ -47,9 +60,18 @@ function render() {
       const div = document.createElement("div");
       div.className = "member"; div.dataset.client = m.client;
       const b = document.createElement("b"); b.textContent = m.client;
+      const { folder, ...rest } = m.entries;
       const code = document.createElement("code");
-      code.textContent = Object.entries(m.entries).sort(byKey).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
-      div.append(b, code); card.append(div);
+      const entries = isFolderStatus(folder) ? rest : m.entries;
+      code.textContent = Object.entries(entries).sort(byKey).map(([k, v]) => `${k}=${fmt(v)}`).join("  ");
+      div.append(b, code);
+      if (isFolderStatus(folder)) {
+        const s = document.createElement("span");
+        s.className = "folder " + folder.state;
+        s.textContent = folderLine(folder);
+        div.append(s);
+      }
+      card.append(div);
     }
     root.append(card);
   }

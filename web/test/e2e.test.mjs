@@ -3,8 +3,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -112,6 +112,31 @@ test("the observer shows a member's entries in key order, rounded; the pages hav
   assert.equal(ico.status, 200);
   await writer.close();
   await obs.close();
+});
+
+test("the observer shows each folder-sync device's status: files in sync, the path failing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "synk-folder-"));
+  const dir2 = mkdtempSync(join(tmpdir(), "synk-folder-"));
+  writeFileSync(join(dir, "a.txt"), "a");
+  writeFileSync(join(dir, "b.txt"), "b");
+  symlinkSync("elsewhere", join(dir, "x.txt")); // nas does not sync links: x.txt cannot be made there
+  writeFileSync(join(dir2, "x.txt"), "xyz");
+  // A real device: synk folder, running until killed.
+  const dev = spawn(synkBin, ["folder", dir, "-room", "files", "-server", synk.url, "-device", "nas", "-progress", "off"], { stdio: "ignore" });
+  const obs = await browser.context.newPage();
+  try {
+    await obs.goto(`${synk.url}/observer`);
+    const sel = '[data-room="files"] [data-client="nas"] .folder';
+    await obs.waitForFunction((sel) => /^folder synced · 2\/2 files/.test(document.querySelector(sel)?.textContent), sel, { timeout: 20000 });
+    assert.equal(await obs.textContent('[data-room="files"] [data-client="nas"] code'), "", "the status is not shown again as raw entries");
+    // Another device sends x.txt, which nas cannot take.
+    execFileSync(synkBin, ["folder", dir2, "-room", "files", "-server", synk.url, "-device", "laptop", "-once", "-progress", "off", "-log-level", "error"]);
+    await obs.waitForFunction((sel) => /failing/.test(document.querySelector(sel)?.textContent), sel, { timeout: 20000 });
+    assert.match(await obs.textContent(sel), /^folder failing · 2\/3 files · 3 B left · 1 failing: x\.txt: not synced: .* · \d+ s ago$/);
+  } finally {
+    dev.kill();
+    await obs.close();
+  }
 });
 
 test("a page on another origin embeds the client only when allowed", async () => {
