@@ -132,11 +132,17 @@ func (b *bodyReader) close() {
 	}
 }
 
+// abandonBody closes the connection after the answer to a request whose
+// body is not read to its end (the rest is not read).
+func abandonBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
 // bodyFailed answers a request whose body could not be read: too large
 // (413), over the server's budget (503), or cut or too slow (408/400).
 func (s *Server) bodyFailed(w http.ResponseWriter, err error, limit int) {
-	w.Header().Set("Connection", "close") // the rest of the body is not read
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	abandonBody(w) // the rest of the body is not read
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "body is larger than %d bytes", limit))

@@ -29,6 +29,7 @@ type chunkStore = chunkstore.Store
 //	PUT  /synk/{room}/chunks/{hash}   body: the chunk      → 201 (or 200: held already)
 //	GET  /synk/{room}/chunks/{hash}                        → 200 the chunk, or 404
 //	POST /synk/{room}/chunks/missing  {"hashes":[hex…]}    → 200 {"missing":[hex…]}
+//	POST /synk/{room}/chunks/put, …/get: many at once (chunkpack.go)
 
 // maxMissing is the most hashes one missing-list request may ask about.
 const maxMissing = 10000
@@ -38,6 +39,8 @@ func (s *Server) routeChunks() {
 	s.mux.HandleFunc("PUT /synk/{room}/chunks/{hash}", s.servePutChunk)
 	s.mux.HandleFunc("GET /synk/{room}/chunks/{hash}", s.serveGetChunk)
 	s.mux.HandleFunc("POST /synk/{room}/chunks/missing", s.serveMissing)
+	s.mux.HandleFunc("POST /synk/{room}/chunks/put", s.servePutPack)
+	s.mux.HandleFunc("POST /synk/{room}/chunks/get", s.serveGetPack)
 }
 
 // chunkRoom checks the room of a chunk request and the caller's right to
@@ -130,21 +133,8 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	switch {
-	case errors.Is(err, chunkstore.ErrHash):
-		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "the chunk's content does not hash to its name"))
-		return
-	case errors.Is(err, chunkstore.ErrQuota):
-		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
-		return
-	case errors.Is(err, chunkstore.ErrMemory), errors.Is(err, chunkstore.ErrDiskFull):
-		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
-		return
-	case errors.Is(err, chunkstore.ErrStore):
-		s.chunkFailed(w, err)
-		return
-	case err != nil:
-		s.bodyFailed(w, err, s.opts.MaxChunk)
+	if err != nil {
+		s.chunkStoreFailed(w, err, s.opts.MaxChunk)
 		return
 	}
 	s.met.chunkBytes(int(n), created)
@@ -216,6 +206,29 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string][]string{"missing": missing})
+}
+
+// chunkStoreFailed answers a request whose chunk could not be stored:
+// its content does not hash to its name (400), the room's quota or the
+// server's memory or disk is used up (507), the store failed (500), or
+// its body could not be read (bodyFailed; limit is the body's).
+func (s *Server) chunkStoreFailed(w http.ResponseWriter, err error, limit int) {
+	switch {
+	case errors.Is(err, chunkstore.ErrHash):
+		abandonBody(w)
+		writeError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, "the chunk's content does not hash to its name"))
+	case errors.Is(err, chunkstore.ErrQuota):
+		abandonBody(w)
+		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeTooMany, "%v", err))
+	case errors.Is(err, chunkstore.ErrMemory), errors.Is(err, chunkstore.ErrDiskFull):
+		abandonBody(w)
+		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
+	case errors.Is(err, chunkstore.ErrStore):
+		abandonBody(w)
+		s.chunkFailed(w, err)
+	default:
+		s.bodyFailed(w, err, limit)
+	}
 }
 
 func (s *Server) chunkFailed(w http.ResponseWriter, err error) {

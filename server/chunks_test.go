@@ -149,6 +149,8 @@ func FuzzChunkRequest(f *testing.F) {
 	f.Add(strings.ToUpper(h), []byte(`{}`))
 	f.Add("", []byte(`{"hashes":null,"x":1}`))
 	f.Add(".", []byte(`{}`))
+	f.Add(h, packOf([]byte("x"), []byte("yz")))
+	f.Add(h, packOf(nil))
 	f.Add("..", []byte(`{}`))
 	s, err := New(&Options{Logger: slog.New(slog.DiscardHandler), ChunkQuota: 1 << 20})
 	if err != nil {
@@ -163,6 +165,8 @@ func FuzzChunkRequest(f *testing.F) {
 			httptest.NewRequest("POST", "/synk/r/chunks/missing", bytes.NewReader(body)),
 			httptest.NewRequest("PUT", "/synk/r/chunks/"+url.PathEscape(hash), bytes.NewReader(body)),
 			httptest.NewRequest("GET", "/synk/r/chunks/"+url.PathEscape(hash), nil),
+			httptest.NewRequest("POST", "/synk/r/chunks/put", bytes.NewReader(body)),
+			httptest.NewRequest("POST", "/synk/r/chunks/get", bytes.NewReader(body)),
 		} {
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, req)
