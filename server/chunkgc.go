@@ -54,7 +54,8 @@ func (s *Server) collectChunks(now time.Time) {
 	}
 }
 
-// chunkRefs returns the chunks the room's file objects refer to.
+// chunkRefs returns the chunks the room's file objects refer to: inline,
+// and through lists, down every level of a tree of lists.
 func (s *Server) chunkRefs(room string) map[[32]byte]bool {
 	keep := make(map[[32]byte]bool)
 	add := func(b []byte) {
@@ -62,21 +63,39 @@ func (s *Server) chunkRefs(room string) map[[32]byte]bool {
 			keep[[32]byte(b[i:i+32])] = true
 		}
 	}
-	var lists [][32]byte
+	type ref struct {
+		list  [32]byte
+		depth int
+	}
+	var lists []ref
 	if r := s.lockRoom(room, false); r != nil {
 		for _, o := range r.objs.byID {
-			hashes, list := chunkref.ChunkRefs(o.kind, o.fields)
+			hashes, list, depth := chunkref.ChunkRefs(o.kind, o.fields)
 			add(hashes)
 			if list != nil {
 				keep[[32]byte(list)] = true
-				lists = append(lists, [32]byte(list))
+				lists = append(lists, ref{[32]byte(list), depth})
 			}
 		}
 		s.unlockRoom(r)
 	}
-	for _, l := range lists { // read outside the room's lock
-		if b, err := s.chunks.Get(room, l); err == nil && len(b)%32 == 0 {
-			add(b)
+	read := make(map[[32]byte]bool) // each list once, however many files share it
+	for len(lists) > 0 {            // read outside the room's lock
+		l := lists[len(lists)-1]
+		lists = lists[:len(lists)-1]
+		if read[l.list] {
+			continue
+		}
+		read[l.list] = true
+		b, err := s.chunks.Get(room, l.list)
+		if err != nil || len(b)%32 != 0 {
+			continue
+		}
+		add(b)
+		if l.depth > 1 {
+			for i := 0; i+32 <= len(b); i += 32 {
+				lists = append(lists, ref{[32]byte(b[i : i+32]), l.depth - 1})
+			}
 		}
 	}
 	return keep

@@ -9,11 +9,17 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"log/slog"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/synkhq/synk/internal/chunkpack"
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // packOf makes a pack of chunks; a nil chunk is a missing one.
@@ -91,13 +97,13 @@ func TestChunks_pack(t *testing.T) {
 				!bytes.Equal(got[2], a) || !bytes.Equal(got[3], c) {
 				t.Fatalf("get = %d, %d chunks", code, len(got))
 			}
-			used := func() int64 { // bytes of chunks in place, on disk
+			used := func() int64 { // bytes of chunks in place, on disk: in packs or files of their own
 				var n int64
 				filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-					if err == nil && !d.IsDir() && strings.Contains(p, "chunks") {
+					if err == nil && !d.IsDir() && strings.Contains(p, "chunks") && !strings.HasSuffix(p, ".idx") {
 						info, _ := d.Info()
 						n += info.Size()
-						if strings.HasPrefix(d.Name(), ".tmp") {
+						if strings.HasPrefix(d.Name(), ".") {
 							t.Errorf("a temporary file is left: %s", p)
 						}
 					}
@@ -105,8 +111,9 @@ func TestChunks_pack(t *testing.T) {
 				})
 				return n
 			}
-			if dir != "" && used() != 1501 {
-				t.Fatalf("disk holds %d bytes of chunks, want 1501", used())
+			stored := used()
+			if dir != "" && (stored < 1501 || stored > 1501+3*chunkpack.HeaderSize+8) {
+				t.Fatalf("disk holds %d bytes of chunks, want 1501 and their index", stored)
 			}
 			// Refused midway: a chunk that does not hash to its name, a
 			// missing one, one over MaxChunk, one cut short, the quota.
@@ -130,8 +137,8 @@ func TestChunks_pack(t *testing.T) {
 					t.Errorf("%s: %d %s, want %d saying %q", what, code, body, tc.code, tc.says)
 				}
 			}
-			if dir != "" && used() != 1501 {
-				t.Errorf("after refused packs the disk holds %d bytes of chunks, want 1501", used())
+			if dir != "" && used() != stored {
+				t.Errorf("after refused packs the disk holds %d bytes of chunks, want %d as before", used(), stored)
 			}
 			// The refusals kept no quota: 1,499 bytes are still free.
 			f := bytes.Repeat([]byte("f"), 1000)
@@ -181,5 +188,87 @@ func TestChunks_packLimits(t *testing.T) {
 	b, _ := json.Marshal(req)
 	if code, body := rawDo(t, u+"get", "POST", b, ""); code != 429 || !strings.Contains(string(body), "at most 4096") {
 		t.Errorf("get of %d hashes = %d %s", len(req.Hashes), code, body)
+	}
+}
+
+// TestChunks_packCollect: on disk, the chunks of a pack no file refers to
+// are collected once older than the grace: a pack left without live
+// chunks is removed, one left less than half live is written again with
+// the live ones, which stay readable, also by a server started again on
+// the same directory; a pack a crash left without its index goes.
+func TestChunks_packCollect(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := New(&Options{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	u := hs.URL + "/synk/photos/chunks/"
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1000+i) }
+	var all [][]byte
+	for i := range 10 {
+		all = append(all, chunk(i))
+	}
+	for _, p := range [][][]byte{all[:4], all[4:8], all[8:]} { // three packs
+		if code, body := rawDo(t, u+"put", "POST", packOf(p...), ""); code != 200 {
+			t.Fatalf("put = %d %s", code, body)
+		}
+	}
+	packs := func() []string {
+		ents, _ := os.ReadDir(filepath.Join(dir, "chunks", hex.EncodeToString([]byte("photos")), "packs"))
+		var out []string
+		for _, e := range ents {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	if n := len(packs()); n != 3 {
+		t.Fatalf("%d files in packs/, want 3 packs: %v", n, packs())
+	}
+	orphan := filepath.Join(dir, "chunks", hex.EncodeToString([]byte("photos")), "packs", ".0123456789abcdef.pack")
+	os.WriteFile(orphan, []byte("cut"), 0o644)
+	// Files refer to chunk 0 of the first pack, 4-7 (all) of the second,
+	// none of the third.
+	var list []byte
+	for _, c := range append([][]byte{all[0]}, all[4:8]...) {
+		sum := sha256.Sum256(c)
+		list = append(list, sum[:]...)
+	}
+	if _, err := s.Write(&protocol.Write{Room: "photos", Op: protocol.OpCreate, Object: "f", Kind: "file", Area: "files",
+		Fields: []protocol.Entry{{Key: "c", Value: must(msgpack.Marshal(list))}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.collectChunks(time.Now().Add(25 * time.Hour))
+	held := func(s string) map[int]bool {
+		code, body := rawDo(t, s+"/synk/photos/chunks/get", "POST", hashesJSON(all...), "")
+		if code != 200 {
+			t.Fatalf("get = %d", code)
+		}
+		out := make(map[int]bool)
+		for i, c := range readPack(t, body, 1<<20) {
+			if c != nil {
+				if !bytes.Equal(c, all[i]) {
+					t.Fatalf("chunk %d came back as other bytes", i)
+				}
+				out[i] = true
+			}
+		}
+		return out
+	}
+	if got := held(hs.URL); len(got) != 5 || !got[0] || !got[4] || !got[7] {
+		t.Fatalf("held after collection: %v, want 0 and 4-7", got)
+	}
+	if n := len(packs()); n != 2 {
+		t.Errorf("packs/ holds %v, want 2 packs (the first written again, the third removed, the orphan gone)", packs())
+	}
+	// A server started again on the directory reads the packs' indexes.
+	hs.Close()
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, hs2 := testServer(t, &Options{DataDir: dir})
+	if got := held(hs2.URL); len(got) != 5 {
+		t.Fatalf("held after a restart: %v", got)
 	}
 }

@@ -184,8 +184,8 @@ func FuzzChunkRequest(f *testing.F) {
 }
 
 // TestChunks_collect: chunks no file object refers to, directly or
-// through a list chunk, go once older than the grace; asking about a
-// chunk renews it.
+// through a list chunk or a tree of them, go once older than the grace;
+// asking about a chunk renews it.
 func TestChunks_collect(t *testing.T) {
 	t.Parallel()
 	for _, dir := range []string{"", t.TempDir()} {
@@ -201,10 +201,17 @@ func TestChunks_collect(t *testing.T) {
 			}
 			a, b, c := put([]byte("in the file")), put([]byte("in a note")), put([]byte("in the list"))
 			list := put(c[:])
+			// A tree of depth 3: root → mid → leaf → d and e.
+			d, e, stray := put([]byte("deep down")), put([]byte("deep too")), put([]byte("in no list"))
+			leaf := put(append(d[:], e[:]...))
+			mid := put(leaf[:])
+			root := put(mid[:])
 			bin := func(v []byte) msgpack.RawMessage { return must(msgpack.Marshal(v)) }
 			for _, w := range []*protocol.Write{
 				{Room: "photos", Op: protocol.OpCreate, Object: "f1", Kind: "file", Area: "files",
 					Fields: []protocol.Entry{{Key: "c", Value: bin(a[:])}, {Key: "l", Value: bin(list[:])}}},
+				{Room: "photos", Op: protocol.OpCreate, Object: "f2", Kind: "file", Area: "files",
+					Fields: []protocol.Entry{{Key: "l", Value: bin(root[:])}, {Key: "x", Value: must(msgpack.Marshal(3))}}},
 				{Room: "photos", Op: protocol.OpCreate, Object: "n1", Kind: "note", Area: "files",
 					Fields: []protocol.Entry{{Key: "c", Value: bin(b[:])}}},
 			} {
@@ -221,8 +228,10 @@ func TestChunks_collect(t *testing.T) {
 				t.Fatal("an unreferenced chunk younger than the grace was collected")
 			}
 			s.collectChunks(time.Now().Add(25 * time.Hour))
-			for what, want := range map[string]bool{"a": true, "list": true, "c": true, "b": false} {
-				sum := map[string][32]byte{"a": a, "list": list, "c": c, "b": b}[what]
+			sums := map[string][32]byte{"a": a, "list": list, "c": c, "b": b, "root": root, "mid": mid, "leaf": leaf, "d": d, "e": e, "stray": stray}
+			for what, want := range map[string]bool{"a": true, "list": true, "c": true, "b": false,
+				"root": true, "mid": true, "leaf": true, "d": true, "e": true, "stray": false} {
+				sum := sums[what]
 				if held(sum) != want {
 					t.Errorf("chunk %s held = %v, want %v", what, !want, want)
 				}

@@ -29,8 +29,11 @@ type Store struct {
 	minFree  int64  // the disk space an upload to dir must leave free
 	maxChunk int64  // the largest chunk
 
+	started time.Time // when the store began: packed chunks are no older
+
 	mu    sync.Mutex                     // Protects the following.
 	mem   map[string]map[string]memChunk // room → hash → chunk (memory only)
+	packs map[string]*roomPacks          // room → its packs, once read (disk only)
 	usage map[string]int64               // room → bytes held, once counted
 	inMem int64                          // bytes of chunks in mem
 }
@@ -42,7 +45,8 @@ type memChunk struct {
 }
 
 func New(dataDir string, maxMem, minFree, maxChunk int64) *Store {
-	cs := &Store{maxMem: maxMem, minFree: minFree, maxChunk: maxChunk, mem: make(map[string]map[string]memChunk), usage: make(map[string]int64)}
+	cs := &Store{maxMem: maxMem, minFree: minFree, maxChunk: maxChunk, started: time.Now(),
+		mem: make(map[string]map[string]memChunk), packs: make(map[string]*roomPacks), usage: make(map[string]int64)}
 	if dataDir != "" {
 		cs.dir = filepath.Join(dataDir, "chunks")
 	}
@@ -108,6 +112,12 @@ func (cs *Store) Hold(room string, sum [32]byte, now time.Time) (bool, error) {
 		}
 		return ok, nil
 	}
+	if p, err := cs.packedChunk(room, sum); p != nil || err != nil {
+		if p != nil {
+			p.at = now
+		}
+		return p != nil, err
+	}
 	err := os.Chtimes(cs.Path(room, sum), time.Time{}, now)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -126,7 +136,26 @@ func (cs *Store) Get(room string, sum [32]byte) ([]byte, error) {
 		}
 		return c.data, nil
 	}
-	return os.ReadFile(cs.Path(room, sum))
+	for try := 0; ; try++ {
+		cs.mu.Lock()
+		p, err := cs.packedChunk(room, sum)
+		var at packed
+		if p != nil {
+			at = *p
+		}
+		cs.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return os.ReadFile(cs.Path(room, sum))
+		}
+		data, err := cs.readPacked(room, &at)
+		if errors.Is(err, fs.ErrNotExist) && try == 0 {
+			continue // a collection moved it to another pack meanwhile
+		}
+		return data, err
+	}
 }
 
 // ErrQuota is returned by put when the room's chunks would exceed the
@@ -234,6 +263,9 @@ func (cs *Store) hasLocked(room string, sum [32]byte) (bool, error) {
 		_, ok := cs.mem[room][string(sum[:])]
 		return ok, nil
 	}
+	if p, err := cs.packedChunk(room, sum); p != nil || err != nil {
+		return p != nil, err
+	}
 	_, err := os.Stat(cs.Path(room, sum))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -287,7 +319,16 @@ func (cs *Store) Collect(room string, keep map[[32]byte]bool, cutoff time.Time) 
 		return n, freed, nil
 	}
 	var names []string
+	cs.mu.Lock()
+	n, freed, err = cs.collectPacks(room, keep, cutoff)
+	cs.mu.Unlock()
+	if err != nil {
+		return n, freed, err
+	}
 	err = filepath.WalkDir(cs.roomDir(room), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == packsDir {
+			return filepath.SkipDir // collectPacks' own
+		}
 		if err == nil && d.Type().IsRegular() {
 			names = append(names, p)
 		}
