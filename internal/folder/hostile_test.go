@@ -27,12 +27,12 @@ func TestFolder_hostileRecords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 
-	big := make([]byte, MaxChunk) // one real 8 MiB chunk, named over and over
+	big := make([]byte, oldMaxChunk) // one real 8 MiB chunk, named over and over
 	rand.Read(big)
 	bigHash := sha256.Sum256(big)
 	hello := []byte("hello")
 	helloHash := sha256.Sum256(hello)
-	list := bytes.Repeat(bigHash[:], MaxChunk/32) // 262,144 × 8 MiB: "2 TiB"
+	list := bytes.Repeat(bigHash[:], oldMaxChunk/32) // 262,144 × 8 MiB: "2 TiB"
 	listHash := sha256.Sum256(list)
 	for _, c := range [][]byte{big, hello, list} {
 		if err := fa.chunks.upload(ctx, sha256.Sum256(c), c); err != nil {
@@ -47,7 +47,7 @@ func TestFolder_hostileRecords(t *testing.T) {
 	}
 	put(record{Path: "inline-bomb", Mode: 0o644, Size: 5, Hash: helloHash, Chunks: bytes.Repeat(bigHash[:], inlineChunks)})
 	put(record{Path: "list-bomb", Mode: 0o644, Size: 5, Hash: helloHash, List: listHash[:]})
-	put(record{Path: "liar", Mode: 0o644, Size: MinChunk + 1, Hash: helloHash, Chunks: bytes.Repeat(bigHash[:], 2)})
+	put(record{Path: "liar", Mode: 0o644, Size: oldMinChunk + 1, Hash: helloHash, Chunks: bytes.Repeat(bigHash[:], 2)})
 	put(record{Path: ".SYNK/index", Mode: 0o644, Size: 5, Hash: helloHash, Chunks: helloHash[:]})
 	put(record{Path: "unreadable", Mode: 0, Size: 5, Hash: helloHash, Chunks: helloHash[:]})
 	put(record{Path: "tool", Mode: 0o700, Size: 5, Hash: helloHash, Chunks: helloHash[:]})
@@ -66,7 +66,7 @@ func TestFolder_hostileRecords(t *testing.T) {
 	if got := fb.Stats().BytesReceived; got != received {
 		t.Errorf("later passes received %d more bytes: refused records were tried again", got-received)
 	}
-	if received > MaxChunk+64<<10 {
+	if received > oldMaxChunk+64<<10 {
 		t.Errorf("received %d bytes, want at most one big chunk and the small ones", received)
 	}
 
@@ -110,11 +110,11 @@ func TestPlausible(t *testing.T) {
 		ok   bool
 	}{
 		{0, 0, true}, {0, 1, false}, {5, 0, false}, {5, 1, true}, {5, 2, false},
-		{MinChunk + 1, 2, true}, {MaxChunk, 1, true}, {MaxChunk + 1, 1, false},
+		{oldMinChunk + 1, 2, true}, {oldMaxChunk, 1, true}, {oldMaxChunk + 1, 1, false},
 		{5, 256, false}, {100 << 20, 13, true},
 	}
 	for _, tt := range tests {
-		if err := plausible(tt.size, tt.n); (err == nil) != tt.ok {
+		if err := plausible(tt.size, tt.n, 0); (err == nil) != tt.ok {
 			t.Errorf("plausible(%d, %d) = %v, want ok %v", tt.size, tt.n, err, tt.ok)
 		}
 	}

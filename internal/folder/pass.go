@@ -64,7 +64,7 @@ func (f *Folder) pass(ctx context.Context) (passResult, error) {
 		f.sayStatus(ctx, st)
 	}
 	ps := &passState{f: f, local: local, remote: remote, rmfiles: make(map[string]stat), saved: time.Now()}
-	ps.reuse = ps.reusable()
+	ps.reuse, ps.trees = ps.reusable(), ps.knownTrees()
 	ps.reconcileAll(ctx, slices.Sorted(maps.Keys(paths)), &res)
 	if ps.saveErr != nil {
 		return res, fmt.Errorf("folder: saving the index: %w", ps.saveErr)
@@ -206,6 +206,7 @@ type passState struct {
 	local  map[string]stat         // the scan: read only
 	remote map[string]*record      // the room's records: read only
 	reuse  map[[32]byte]localChunk // chunks of unchanged local files: read only
+	trees  map[treeKey][]byte      // chunk hashes of the entries' list chunks: read only
 
 	mu      sync.Mutex // Protects the following, and f.ix.
 	rmfiles map[string]stat

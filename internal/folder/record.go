@@ -25,7 +25,11 @@ import (
 //	h  SHA-256 of the content        (files)
 //	c  the chunks' SHA-256s, 32 bytes each, in order, for up to
 //	   inlineChunks chunks; else empty and
-//	l  the SHA-256 of a chunk that holds that list
+//	l  the SHA-256 of a chunk that holds that list, or of the root of
+//	   a tree of lists (tree.go)
+//	x  the chunk scheme: absent in records of ~1 MiB chunks and one flat
+//	   list (scheme 0); else chunks of MinChunk to MaxChunk bytes, and x
+//	   is the depth of the tree under l (0: inline in c)
 //	g  a symbolic link's target, slash-separated (links; see link.go)
 //
 // (c and l, and the kind "file", are chunkref.FileChunks, FileChunkList
@@ -51,8 +55,22 @@ type record struct {
 	MTime   int64
 	Hash    [32]byte
 	Chunks  []byte // inline chunk hashes, or nil
-	List    []byte // hash of the list chunk, or nil
+	List    []byte // hash of the list chunk, or of the tree's root, or nil
 	Link    string // a symbolic link's target; "" for files and directories
+	Scheme  uint8  // 0: ~1 MiB chunks, a flat list; smallChunks: see record's x
+	Depth   uint8  // levels of the tree under List (smallChunks)
+}
+
+// smallChunks is the chunk scheme of issue 22.1 (record field x).
+const smallChunks = 1
+
+// chunkBounds returns the sizes every chunk but a file's last has in a
+// chunk scheme.
+func chunkBounds(scheme uint8) (lo, hi int64) {
+	if scheme == smallChunks {
+		return MinChunk, MaxChunk
+	}
+	return oldMinChunk, oldMaxChunk
 }
 
 // objectID names path's object.
@@ -122,13 +140,25 @@ func decodeRecord(o client.Object) (*record, error) {
 		return nil, fmt.Errorf("object %s: negative size", o.ID)
 	}
 	copy(r.Hash[:], h)
+	if _, has := o.Fields[chunkref.FileTreeDepth]; has {
+		if err := o.Get(chunkref.FileTreeDepth, &r.Depth); err != nil {
+			return nil, fmt.Errorf("object %s: field x: %w", o.ID, err)
+		}
+		r.Scheme = smallChunks
+	}
+	lo, _ := chunkBounds(r.Scheme)
 	if len(r.List) == 0 {
 		r.List = nil
-	} else if r.Size <= inlineChunks*MinChunk {
+	} else if r.Size <= inlineChunks*lo {
 		return nil, fmt.Errorf("object %s: a list chunk for %d bytes: %w", o.ID, r.Size, errBadRecord)
 	}
+	switch {
+	case r.Scheme == smallChunks && r.List != nil && (r.Depth < 1 || r.Depth > maxDepth),
+		(r.Scheme != smallChunks || r.List == nil) && r.Depth != 0:
+		return nil, fmt.Errorf("object %s: a tree of depth %d: %w", o.ID, r.Depth, errBadRecord)
+	}
 	if r.List == nil {
-		if err := plausible(r.Size, len(r.Chunks)/32); err != nil {
+		if err := plausible(r.Size, len(r.Chunks)/32, r.Scheme); err != nil {
 			return nil, fmt.Errorf("object %s: %w", o.ID, err)
 		}
 	}
@@ -168,13 +198,14 @@ func modeOf(l stat) fs.FileMode {
 // again until it changes.
 var errBadRecord = errors.New("the record cannot be made from its chunks")
 
-// plausible checks that n chunks can make size bytes: every chunk but the
-// last holds MinChunk to MaxChunk bytes, the last 1 to MaxChunk, and an
-// empty file has none (issue 15.3: a record naming one 8 MiB chunk 256
-// times for 5 bytes filled a device's disk).
-func plausible(size int64, n int) error {
+// plausible checks that n chunks of a scheme can make size bytes: every
+// chunk but the last holds its scheme's lo to hi bytes, the last 1 to hi,
+// and an empty file has none (issue 15.3: a record naming one 8 MiB chunk
+// 256 times for 5 bytes filled a device's disk).
+func plausible(size int64, n int, scheme uint8) error {
+	lo, hi := chunkBounds(scheme)
 	switch {
-	case n == 0 && size != 0, n > 0 && size < int64(n-1)*MinChunk+1, size > int64(n)*MaxChunk:
+	case n == 0 && size != 0, n > 0 && size < int64(n-1)*lo+1, size > int64(n)*hi:
 		return fmt.Errorf("%d chunks cannot make %d bytes: %w", n, size, errBadRecord)
 	}
 	return nil
@@ -193,6 +224,9 @@ func (r *record) fields() map[string]any {
 	f["s"], f["t"], f["h"] = r.Size, r.MTime, r.Hash[:]
 	// Both always present (one empty), so an update replaces both.
 	f[chunkref.FileChunks], f[chunkref.FileChunkList] = append([]byte{}, r.Chunks...), append([]byte{}, r.List...)
+	if r.Scheme == smallChunks {
+		f[chunkref.FileTreeDepth] = r.Depth
+	}
 	return f
 }
 
@@ -214,5 +248,6 @@ func (r *record) same(o *record) bool {
 
 // equalAt reports whether r is the version o describes.
 func (r *record) equalAt(o *record) bool {
-	return r.Version == o.Version && r.same(o) && bytes.Equal(r.Chunks, o.Chunks) && bytes.Equal(r.List, o.List)
+	return r.Version == o.Version && r.same(o) && bytes.Equal(r.Chunks, o.Chunks) && bytes.Equal(r.List, o.List) &&
+		r.Scheme == o.Scheme && r.Depth == o.Depth
 }

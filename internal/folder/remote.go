@@ -12,8 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/synkhq/synk/internal/chunkpack"
 )
 
 // chunks talks to the server's chunk store of one room over HTTP.
@@ -178,7 +181,7 @@ func (c *chunks) download(ctx context.Context, h [32]byte) ([]byte, error) {
 		return nil, fmt.Errorf("downloading chunk %x: %w", h[:6], err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxChunk+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, oldMaxChunk+1))
 	if err != nil {
 		return nil, fmt.Errorf("downloading chunk %x: %w", h[:6], err)
 	}
@@ -188,4 +191,177 @@ func (c *chunks) download(ctx context.Context, h [32]byte) ([]byte, error) {
 	c.received.Add(int64(len(data)))
 	c.got.Add(1)
 	return data, nil
+}
+
+// Packs: many chunks per request (docs/PROTOCOL.md, "Chunks").
+const (
+	packBytes  = 4 << 20 // a put's body is sent once it holds this much
+	packChunks = 1024    // or this many chunks; and the most a get asks for
+)
+
+// packer gathers chunks to upload and sends them a pack at a time, up to
+// packsInFlight packs at once: a large file's packs follow one another
+// without waiting for each answer (the server syncs its disk for each).
+// Call wait before dropping it: it owns the goroutines sending.
+type packer struct {
+	c       *chunks
+	body    []byte
+	n       int   // chunks in body
+	data    int64 // their bytes, without headers
+	sending []chan error
+}
+
+// packsInFlight is how many packs of one file are sent at once.
+const packsInFlight = 3
+
+// add adds chunk h, whose bytes are data, sending the pack first if it
+// would grow past packBytes.
+func (p *packer) add(ctx context.Context, h [32]byte, data []byte) error {
+	if p.n > 0 && (len(p.body)+chunkpack.HeaderSize+len(data) > packBytes || p.n == packChunks) {
+		if err := p.send(ctx); err != nil {
+			return err
+		}
+	}
+	p.body = append(chunkpack.AppendHeader(p.body, h, len(data)), data...)
+	p.n++
+	p.data += int64(len(data))
+	return nil
+}
+
+// send starts sending what the pack holds, once fewer than packsInFlight
+// are on their way.
+func (p *packer) send(ctx context.Context) error {
+	if p.n == 0 {
+		return nil
+	}
+	if len(p.sending) == packsInFlight {
+		err := <-p.sending[0]
+		p.sending = p.sending[1:]
+		if err != nil {
+			return err
+		}
+	}
+	body, n, data := p.body, p.n, p.data
+	done := make(chan error, 1)
+	p.sending = append(p.sending, done)
+	go func() {
+		resp, err := p.c.do(ctx, "POST", "put", body)
+		if err != nil {
+			done <- fmt.Errorf("uploading %d chunks: %w", n, err)
+			return
+		}
+		resp.Body.Close()
+		body = body[:0] // read whole by the server: the transport is done with it
+		packBodies.Put(&body)
+		p.c.sent.Add(data)
+		p.c.put.Add(int64(n))
+		done <- nil
+	}()
+	p.body, p.n, p.data = (*packBodies.Get().(*[]byte))[:0], 0, 0
+	return nil
+}
+
+// packBodies holds the bodies of packs once sent.
+var packBodies = sync.Pool{New: func() any { b := make([]byte, 0, packBytes+chunkpack.HeaderSize+MaxChunk); return &b }}
+
+// flush sends what the pack holds and waits until every pack is stored.
+func (p *packer) flush(ctx context.Context) error {
+	err := p.send(ctx)
+	return errors.Join(err, p.wait())
+}
+
+// wait waits for the packs on their way and returns the first error.
+func (p *packer) wait() error {
+	var first error
+	for _, done := range p.sending {
+		if err := <-done; first == nil {
+			first = err
+		}
+	}
+	p.sending = nil
+	return first
+}
+
+// stream downloads chunks in a given order, packs of them at a time.
+type stream struct {
+	c    *chunks
+	want [][32]byte // still to come, in order
+	resp *http.Response
+	r    *chunkpack.Reader
+	got  int // chunks the current answer gave
+}
+
+// next returns the next chunk's bytes, checked against its name, read
+// into buf if it is large enough. A chunk the server lacks is an error
+// naming it.
+func (s *stream) next(ctx context.Context, buf []byte) (h [32]byte, data []byte, err error) {
+	if len(s.want) == 0 {
+		return h, nil, errors.New("folder: no chunk left to download")
+	}
+	for {
+		if s.r == nil {
+			if err := s.ask(ctx); err != nil {
+				return h, nil, err
+			}
+		}
+		var n int
+		h, n, err = s.r.Next()
+		if errors.Is(err, io.EOF) {
+			s.close()
+			if s.got == 0 {
+				return h, nil, errors.New("folder: the server answered no chunk")
+			}
+			continue // it ended early: ask for the rest
+		}
+		if err != nil {
+			return h, nil, fmt.Errorf("downloading chunks: %w", err)
+		}
+		if h != s.want[0] {
+			return h, nil, fmt.Errorf("downloading chunks: chunk %x came where %x was asked for", h[:6], s.want[0][:6])
+		}
+		s.want, s.got = s.want[1:], s.got+1
+		if n < 0 {
+			// Tried again later, as a chunk the server lost or collected
+			// is until the file changes (docs/FOLDER.md, Limits).
+			return h, nil, fmt.Errorf("chunk %x: the server does not hold it", h[:6])
+		}
+		if data, err = s.r.ReadBody(buf); err != nil {
+			return h, nil, fmt.Errorf("downloading chunk %x: %w", h[:6], err)
+		}
+		if sha256.Sum256(data) != h {
+			return h, nil, fmt.Errorf("chunk %x: %w", h[:6], errCorrupt)
+		}
+		s.c.received.Add(int64(len(data)))
+		s.c.got.Add(1)
+		return h, data, nil
+	}
+}
+
+// ask sends a get for the next chunks wanted.
+func (s *stream) ask(ctx context.Context) error {
+	n := min(len(s.want), packChunks)
+	req := struct {
+		Hashes []string `json:"hashes"`
+	}{make([]string, n)}
+	for i, h := range s.want[:n] {
+		req.Hashes[i] = hex.EncodeToString(h[:])
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	resp, err := s.c.do(ctx, "POST", "get", body)
+	if err != nil {
+		return fmt.Errorf("downloading %d chunks: %w", n, err)
+	}
+	s.resp, s.r, s.got = resp, chunkpack.NewReader(resp.Body, oldMaxChunk), 0
+	return nil
+}
+
+// close ends the answer being read, if any.
+func (s *stream) close() {
+	if s.resp != nil {
+		s.resp.Body.Close()
+		s.resp, s.r = nil, nil
+	}
 }

@@ -35,26 +35,30 @@ func (f *Folder) bar(n int64, what string) io.Writer {
 	)
 }
 
-// upload sends the chunks of c the server lacks, and fills rec's content
-// fields. The chunks are read again from the file, one at a time, and
-// checked against the hashes of the split: a file that changed since
-// fails with errChanging and waits for the next pass.
+// upload sends the chunks of c the server lacks, and its lists, packs of
+// them at a time, and fills rec's content fields. The chunks are read
+// again from the file and checked against the hashes of the split: a file
+// that changed since fails with errChanging and waits for the next pass.
 func (ps *passState) upload(ctx context.Context, p string, c *content, rec *record) error {
 	f := ps.f
-	rec.Size, rec.MTime, rec.Hash = c.st.Size, c.st.MTime, c.hash
+	rec.Size, rec.MTime, rec.Hash, rec.Scheme = c.st.Size, c.st.MTime, c.hash, smallChunks
 	all := c.hashes()
 	wanted := make([][32]byte, 0, len(c.chunks)+1)
 	for _, ch := range c.chunks {
 		wanted = append(wanted, ch.Hash)
 	}
-	var list [32]byte
+	var lists [][]byte
 	if len(c.chunks) > inlineChunks {
-		if len(all) > MaxChunk {
-			return fmt.Errorf("file of %d chunks is too large to sync (at most %d)", len(c.chunks), MaxChunk/32)
+		var root [32]byte
+		var depth int
+		lists, root, depth = buildTree(all)
+		if depth > maxDepth {
+			return fmt.Errorf("file of %d chunks is too large to sync", len(c.chunks))
 		}
-		list = sha256.Sum256(all)
-		wanted = append(wanted, list)
-		rec.List = list[:]
+		for _, l := range lists {
+			wanted = append(wanted, sha256.Sum256(l))
+		}
+		rec.List, rec.Depth = root[:], uint8(depth)
 	} else {
 		rec.Chunks = all
 	}
@@ -62,14 +66,14 @@ func (ps *passState) upload(ctx context.Context, p string, c *content, rec *reco
 	if err != nil {
 		return err
 	}
+	if len(missing) == 0 {
+		return nil
+	}
 	var total int64
 	for _, ch := range c.chunks {
 		if missing[ch.Hash] {
 			total += int64(ch.Size)
 		}
-	}
-	if len(missing) == 0 {
-		return nil
 	}
 	file, err := os.Open(f.full(p))
 	if err != nil {
@@ -79,25 +83,31 @@ func (ps *passState) upload(ctx context.Context, p string, c *content, rec *reco
 	bar := f.bar(total, "↑ "+p)
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
-	buf := *bp
+	pk := &packer{c: f.chunks}
+	defer pk.wait() // after an error: the packs on their way end
 	for _, ch := range c.chunks {
 		if !missing[ch.Hash] {
 			continue
 		}
-		data, err := chunkAt(file, ch, buf)
+		data, err := chunkAt(file, ch, *bp)
 		if err != nil {
 			return err
 		}
-		if err := f.chunks.upload(ctx, ch.Hash, data); err != nil {
+		if err := pk.add(ctx, ch.Hash, data); err != nil {
 			return err
 		}
 		delete(missing, ch.Hash) // a chunk twice in one file goes once
 		bar.Write(data)
 	}
-	if missing[list] {
-		return f.chunks.upload(ctx, list, all)
+	for _, l := range lists {
+		if h := sha256.Sum256(l); missing[h] {
+			if err := pk.add(ctx, h, l); err != nil {
+				return err
+			}
+			delete(missing, h)
+		}
 	}
-	return nil
+	return pk.flush(ctx)
 }
 
 // buffers holds chunk-sized buffers for the passes' workers.
@@ -108,6 +118,25 @@ type localChunk struct {
 	path   string
 	offset int64
 	size   int32
+}
+
+// treeKey names the content of a file by its record's list chunk.
+type treeKey struct {
+	scheme uint8
+	list   [32]byte
+}
+
+// knownTrees maps the list chunks of the entries, as the pass began, to
+// their chunk hashes: a record naming one (a renamed or copied file)
+// needs no list fetched. The caller holds f.mu.
+func (ps *passState) knownTrees() map[treeKey][]byte {
+	out := make(map[treeKey][]byte)
+	for _, e := range ps.f.ix.Entries {
+		if e.Rec.List != nil && e.All != nil {
+			out[treeKey{e.Rec.Scheme, [32]byte(e.Rec.List)}] = e.All
+		}
+	}
+	return out
 }
 
 // reusable indexes the chunks of every local file that is as its entry
@@ -136,19 +165,87 @@ func (ps *passState) reusable() map[[32]byte]localChunk {
 	return reuse
 }
 
-// fetch returns chunk h, from a local file if one has it, else from the
-// server.
-func (ps *passState) fetch(ctx context.Context, h [32]byte, buf []byte) ([]byte, error) {
-	if lc, ok := ps.reuse[h]; ok && int(lc.size) <= len(buf) {
-		if file, err := os.Open(ps.f.full(lc.path)); err == nil {
-			data, err := chunkAt(file, Chunk{Hash: h, Offset: lc.offset, Size: int(lc.size)}, buf)
-			file.Close()
-			if err == nil {
-				return data, nil
-			}
+// readLocal returns chunk h from the local file lc names, or an error if it
+// is not there as it was (fetch checks its hash).
+func (ps *passState) readLocal(h [32]byte, lc localChunk, buf []byte) ([]byte, error) {
+	if int(lc.size) > cap(buf) {
+		buf = make([]byte, lc.size)
+	}
+	file, err := os.Open(ps.f.full(lc.path))
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return chunkAt(file, Chunk{Hash: h, Offset: lc.offset, Size: int(lc.size)}, buf[:cap(buf)])
+}
+
+// expand returns the chunk hashes record r names through its list: the
+// list itself (records of scheme 0), or every list of its tree, level by
+// level, within what r's size allows (treeBudget). The lists this device
+// has already, those of the path's last agreed content (its entry's
+// tree, built again), are not fetched: a 1-byte edit fetches the lists
+// it changed. A record whose list another entry has (a renamed file)
+// fetches none.
+func (ps *passState) expand(ctx context.Context, p string, r *record) ([]byte, error) {
+	f := ps.f
+	var root [32]byte
+	copy(root[:], r.List)
+	if all, ok := ps.trees[treeKey{r.Scheme, root}]; ok {
+		return all, nil
+	}
+	known := make(map[[32]byte][]byte)
+	if e := ps.entry(p); e != nil && e.Rec.Scheme == smallChunks && e.Rec.List != nil && e.All != nil {
+		lists, _, _ := buildTree(e.All)
+		for _, l := range lists {
+			known[sha256.Sum256(l)] = l
 		}
 	}
-	return ps.f.chunks.download(ctx, h)
+	if r.Scheme != smallChunks {
+		hashes, err := f.chunks.download(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		if len(hashes)%32 != 0 {
+			return nil, fmt.Errorf("list chunk of %d bytes: %w", len(hashes), errBadRecord)
+		}
+		return hashes, nil
+	}
+	budget, fetched := treeBudget(r.Size, int(r.Depth)), int64(0)
+	level := [][32]byte{root}
+	for d := int(r.Depth); ; d-- {
+		st := &stream{c: f.chunks}
+		for _, h := range level {
+			if known[h] == nil {
+				st.want = append(st.want, h)
+			}
+		}
+		var next []byte
+		for _, h := range level {
+			l, err := known[h], error(nil)
+			if l == nil {
+				_, l, err = st.next(ctx, nil)
+			}
+			if err == nil {
+				err = checkList(l)
+			}
+			if fetched += int64(len(l)); err == nil && fetched > budget {
+				err = fmt.Errorf("its lists hold more than %d bytes of hashes could name: %w", budget, errBadRecord)
+			}
+			if err != nil {
+				st.close()
+				return nil, err
+			}
+			next = append(next, l...)
+		}
+		st.close()
+		if d == 1 {
+			return next, nil
+		}
+		level = make([][32]byte, len(next)/32)
+		for i := range level {
+			copy(level[i][:], next[32*i:])
+		}
+	}
 }
 
 // download writes record r's content to p: into a temporary file beside
@@ -158,16 +255,11 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	f := ps.f
 	hashes := r.Chunks
 	if r.List != nil {
-		var h [32]byte
-		copy(h[:], r.List)
 		var err error
-		if hashes, err = f.chunks.download(ctx, h); err != nil {
+		if hashes, err = ps.expand(ctx, p, r); err != nil {
 			return nil, err
 		}
-		if len(hashes)%32 != 0 {
-			return nil, fmt.Errorf("list chunk of %d bytes: %w", len(hashes), errBadRecord)
-		}
-		if err := plausible(r.Size, len(hashes)/32); err != nil {
+		if err := plausible(r.Size, len(hashes)/32, r.Scheme); err != nil {
 			return nil, err
 		}
 	}
@@ -192,11 +284,27 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	buf := *bp
+	// Chunks no local file offers come from the server, packs at a time,
+	// in the order written.
+	st := &stream{c: f.chunks}
+	defer st.close()
+	for i := 0; i < len(hashes); i += 32 {
+		if _, ok := ps.reuse[[32]byte(hashes[i:i+32])]; !ok {
+			st.want = append(st.want, [32]byte(hashes[i:i+32]))
+		}
+	}
 	var written int64
 	for i := 0; i < len(hashes); i += 32 {
-		var h [32]byte
-		copy(h[:], hashes[i:])
-		data, err := ps.fetch(ctx, h, buf)
+		h := [32]byte(hashes[i : i+32])
+		var data []byte
+		var err error
+		if lc, ok := ps.reuse[h]; ok {
+			if data, err = ps.readLocal(h, lc, buf); err != nil {
+				data, err = f.chunks.download(ctx, h) // changed meanwhile
+			}
+		} else {
+			_, data, err = st.next(ctx, buf)
+		}
 		if err == nil && written+int64(len(data)) > r.Size {
 			// Stop at once: the record said less (issue 15.3).
 			err = fmt.Errorf("its chunks hold more than its %d bytes: %w", r.Size, errBadRecord)
