@@ -22,6 +22,7 @@ import (
 
 type config struct {
 	Size       int64
+	OneFile    int64 // bytes of the one large file edited, or 0
 	Dir        string
 	Seed       uint64
 	CPUProfile string
@@ -49,33 +50,14 @@ func parseSize(s string) (int64, error) {
 // a few large files (64–256 MB), 40% in medium ones (1–16 MB), 10% in
 // small ones (1–64 KB), in nested directories. It returns the file count.
 func fill(dir string, size int64, rng *rand.Rand) (int, error) {
-	buf := make([]byte, 1<<20)
 	files := 0
 	write := func(name string, n int64) error {
 		full := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return err
 		}
-		f, err := os.Create(full)
-		if err != nil {
-			return err
-		}
-		for left := n; left > 0; {
-			k := min(left, int64(len(buf)))
-			for i := 0; i < int(k); i += 8 {
-				v := rng.Uint64()
-				for j := 0; j < 8 && i+j < int(k); j++ {
-					buf[i+j] = byte(v >> (8 * j))
-				}
-			}
-			if _, err := f.Write(buf[:k]); err != nil {
-				f.Close()
-				return err
-			}
-			left -= k
-		}
 		files++
-		return f.Close()
+		return writeRandom(full, n, rng)
 	}
 	for _, class := range []struct {
 		share    float64
@@ -198,7 +180,66 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %-40s %12d %12d\n", e.name, upBytes.Load()-u0, fb.Stats().BytesReceived-d0)
 	}
+	if cfg.OneFile > 0 {
+		return oneFile(ctx, cfg, a, fa, fb, &upBytes, out)
+	}
 	return nil
+}
+
+// oneFile adds one file of cfg.OneFile bytes and reports what a 1-byte
+// change at three places in it sends.
+func oneFile(ctx context.Context, cfg config, a string, fa, fb *folder.Folder, upBytes *atomic.Int64, out io.Writer) error {
+	rng := rand.New(rand.NewPCG(cfg.Seed+1, cfg.Seed+1))
+	if err := writeRandom(filepath.Join(a, "one.bin"), cfg.OneFile, rng); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := fa.Once(ctx); err != nil {
+		return err
+	}
+	if err := fb.Once(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\none file of %.0f MB, synced a → b in %.1f s; then 1 byte changed:\n", float64(cfg.OneFile)/1e6, time.Since(start).Seconds())
+	fmt.Fprintf(out, "  %-40s %12s %12s\n", "at", "sent up", "b received")
+	for _, at := range []float64{0.5, 0.1, 0.999} {
+		if err := flip(filepath.Join(a, "one.bin"), at); err != nil {
+			return err
+		}
+		u0, d0 := upBytes.Load(), fb.Stats().BytesReceived
+		if err := fa.Once(ctx); err != nil {
+			return err
+		}
+		if err := fb.Once(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %-40s %12d %12d\n", fmt.Sprintf("%.1f%% of the way", 100*at), upBytes.Load()-u0, fb.Stats().BytesReceived-d0)
+	}
+	return nil
+}
+
+// writeRandom writes n random bytes to name.
+func writeRandom(name string, n int64, rng *rand.Rand) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for left := n; left > 0; {
+		k := min(left, int64(len(buf)))
+		for i := 0; i < int(k); i += 8 {
+			v := rng.Uint64()
+			for j := 0; j < 8 && i+j < int(k); j++ {
+				buf[i+j] = byte(v >> (8 * j))
+			}
+		}
+		if _, err := f.Write(buf[:k]); err != nil {
+			f.Close()
+			return err
+		}
+		left -= k
+	}
+	return f.Close()
 }
 
 func largestFile(dir string) string {
