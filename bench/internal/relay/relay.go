@@ -16,6 +16,8 @@ type Relay struct {
 	target string
 	wg     sync.WaitGroup
 
+	sent atomic.Int64 // bytes every connection sent to the target
+
 	mu       sync.Mutex // Protects links and received.
 	links    map[net.Conn]net.Conn
 	received []*atomic.Int64 // per connection accepted, in order
@@ -55,8 +57,8 @@ func (rl *Relay) accept() {
 		rl.received = append(rl.received, n)
 		rl.mu.Unlock()
 		rl.wg.Add(2)
-		go rl.pipe(a, b, nil)
-		go rl.pipe(b, a, n)
+		go rl.pipe(a, b, n)        // the target to the connection: received
+		go rl.pipe(b, a, &rl.sent) // the connection to the target
 	}
 }
 
@@ -85,6 +87,9 @@ func (rl *Relay) pipe(dst, src net.Conn, n *atomic.Int64) {
 	delete(rl.links, dst)
 	rl.mu.Unlock()
 }
+
+// Sent returns the bytes all connections have sent to the target so far.
+func (rl *Relay) Sent() int64 { return rl.sent.Load() }
 
 // Accepted is the number of connections accepted so far.
 func (rl *Relay) Accepted() int {
