@@ -27,7 +27,14 @@ type chunks struct {
 
 	sent, received atomic.Int64 // chunk bytes uploaded and downloaded
 	put, got       atomic.Int64 // chunks uploaded and downloaded
+
+	// sending holds a token per pack on its way, every file's together:
+	// the memory packs take is bounded, however many files a pass uploads.
+	sending chan struct{}
 }
+
+// packsSending is how many packs a folder has on their way at once.
+const packsSending = 4
 
 // httpBase turns the websocket URL a device dials into the server's HTTP
 // address: ws://host:port/ws → http://host:port.
@@ -53,7 +60,8 @@ func newChunks(server, room, token string, hc *http.Client) (*chunks, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &chunks{base: base + "/synk/" + url.PathEscape(room) + "/chunks/", token: token, client: hc}, nil
+	return &chunks{base: base + "/synk/" + url.PathEscape(room) + "/chunks/", token: token, client: hc,
+		sending: make(chan struct{}, packsSending)}, nil
 }
 
 // httpError is an error answer of the server, as JSON.
@@ -200,8 +208,9 @@ const (
 )
 
 // packer gathers chunks to upload and sends them a pack at a time, up to
-// packsInFlight packs at once: a large file's packs follow one another
-// without waiting for each answer (the server syncs its disk for each).
+// packsInFlight packs of one file at once (and packsSending of every
+// file's): a large file's packs follow one another without waiting for
+// each answer (the server syncs its disk for each).
 // Call wait before dropping it: it owns the goroutines sending.
 type packer struct {
 	c       *chunks
@@ -241,10 +250,16 @@ func (p *packer) send(ctx context.Context) error {
 			return err
 		}
 	}
+	select {
+	case p.c.sending <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	body, n, data := p.body, p.n, p.data
 	done := make(chan error, 1)
 	p.sending = append(p.sending, done)
 	go func() {
+		defer func() { <-p.c.sending }()
 		resp, err := p.c.do(ctx, "POST", "put", body)
 		if err != nil {
 			done <- fmt.Errorf("uploading %d chunks: %w", n, err)

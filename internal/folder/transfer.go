@@ -62,7 +62,20 @@ func (ps *passState) upload(ctx context.Context, p string, c *content, rec *reco
 	} else {
 		rec.Chunks = all
 	}
-	missing, err := f.chunks.missing(ctx, wanted)
+	// Chunks the room's records already name need no question: a file's
+	// previous content, or the same content at another path (a copy, a
+	// rename), as this device and the room agree on them now.
+	held := ps.heldChunks(p, c.hash)
+	asked := wanted[:0:0]
+	for _, h := range wanted {
+		if !held[h] {
+			asked = append(asked, h)
+		}
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	missing, err := f.chunks.missing(ctx, asked)
 	if err != nil {
 		return err
 	}
@@ -108,6 +121,38 @@ func (ps *passState) upload(ctx context.Context, p string, c *content, rec *reco
 		}
 	}
 	return pk.flush(ctx)
+}
+
+// heldChunks returns the chunks, and list chunks, that the room's current
+// records name through this device's entries: path p's, and those of
+// other paths with content hash: such chunks are on the server (collection
+// keeps what records name), so an upload need not ask about them.
+func (ps *passState) heldChunks(p string, hash [32]byte) map[[32]byte]bool {
+	held := make(map[[32]byte]bool)
+	ps.mu.Lock()
+	var agreed []*entry
+	for q, e := range ps.f.ix.Entries {
+		if e.Rec.Scheme != smallChunks || q != p && e.Rec.Hash != hash {
+			continue
+		}
+		if r := ps.remote[q]; r != nil && r.equalAt(&e.Rec) {
+			agreed = append(agreed, e)
+		}
+	}
+	ps.mu.Unlock()
+	for _, e := range agreed {
+		hs := e.hashes()
+		for i := 0; i+32 <= len(hs); i += 32 {
+			held[[32]byte(hs[i:i+32])] = true
+		}
+		if e.Rec.List != nil {
+			lists, _, _ := buildTree(hs)
+			for _, l := range lists {
+				held[sha256.Sum256(l)] = true
+			}
+		}
+	}
+	return held
 }
 
 // buffers holds chunk-sized buffers for the passes' workers.
