@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/synkhq/synk/bench/internal/files"
 	"github.com/synkhq/synk/internal/folder"
 	"github.com/synkhq/synk/server"
 )
@@ -44,36 +45,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: want a positive number of bytes, such as 1GB", s)
 	}
 	return int64(n * float64(mult)), nil
-}
-
-// fill writes about size bytes of incompressible files into dir: half in
-// a few large files (64–256 MB), 40% in medium ones (1–16 MB), 10% in
-// small ones (1–64 KB), in nested directories. It returns the file count.
-func fill(dir string, size int64, rng *rand.Rand) (int, error) {
-	files := 0
-	write := func(name string, n int64) error {
-		full := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		files++
-		return writeRandom(full, n, rng)
-	}
-	for _, class := range []struct {
-		share    float64
-		min, max int64
-		dir      string
-	}{{0.5, 64 << 20, 256 << 20, "large"}, {0.4, 1 << 20, 16 << 20, "medium"}, {0.1, 1 << 10, 64 << 10, "small"}} {
-		budget := int64(class.share * float64(size))
-		for i := 0; budget > 0; i++ {
-			n := min(budget, class.min+rng.Int64N(class.max-class.min))
-			if err := write(fmt.Sprintf("%s/d%d/f%d.bin", class.dir, i%16, i), n); err != nil {
-				return files, err
-			}
-			budget -= n
-		}
-	}
-	return files, nil
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -107,7 +78,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed))
 	fmt.Fprintf(out, "writing %.0f MB of files...\n", float64(cfg.Size)/1e6)
-	files, err := fill(a, cfg.Size, rng)
+	count, err := files.Fill(a, cfg.Size, rng)
 	if err != nil {
 		return err
 	}
@@ -148,7 +119,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	down := time.Since(start)
-	fmt.Fprintf(out, "\ninitial sync of %d files, %.0f MB:\n", files, mb)
+	fmt.Fprintf(out, "\ninitial sync of %d files, %.0f MB:\n", count, mb)
 	fmt.Fprintf(out, "  device a → server   %7.1f s  %7.1f MB/s  (%d chunks)\n", up.Seconds(), mb/up.Seconds(), fa.Stats().ChunksSent)
 	fmt.Fprintf(out, "  server → device b   %7.1f s  %7.1f MB/s  (%d chunks)\n", down.Seconds(), mb/down.Seconds(), fb.Stats().ChunksReceived)
 	fmt.Fprintf(out, "  end to end          %7.1f s  %7.1f MB/s\n", (up + down).Seconds(), mb/(up+down).Seconds())
@@ -190,7 +161,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 // change at three places in it sends.
 func oneFile(ctx context.Context, cfg config, a string, fa, fb *folder.Folder, upBytes *atomic.Int64, out io.Writer) error {
 	rng := rand.New(rand.NewPCG(cfg.Seed+1, cfg.Seed+1))
-	if err := writeRandom(filepath.Join(a, "one.bin"), cfg.OneFile, rng); err != nil {
+	if err := files.WriteRandom(filepath.Join(a, "one.bin"), cfg.OneFile, rng); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -216,30 +187,6 @@ func oneFile(ctx context.Context, cfg config, a string, fa, fb *folder.Folder, u
 		fmt.Fprintf(out, "  %-40s %12d %12d\n", fmt.Sprintf("%.1f%% of the way", 100*at), upBytes.Load()-u0, fb.Stats().BytesReceived-d0)
 	}
 	return nil
-}
-
-// writeRandom writes n random bytes to name.
-func writeRandom(name string, n int64, rng *rand.Rand) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 1<<20)
-	for left := n; left > 0; {
-		k := min(left, int64(len(buf)))
-		for i := 0; i < int(k); i += 8 {
-			v := rng.Uint64()
-			for j := 0; j < 8 && i+j < int(k); j++ {
-				buf[i+j] = byte(v >> (8 * j))
-			}
-		}
-		if _, err := f.Write(buf[:k]); err != nil {
-			f.Close()
-			return err
-		}
-		left -= k
-	}
-	return f.Close()
 }
 
 func largestFile(dir string) string {
