@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/synkhq/synk/client"
 	"github.com/synkhq/synk/server"
 	"github.com/synkhq/synk/server/auth"
 )
@@ -655,5 +656,54 @@ func TestFolder_kindChange(t *testing.T) {
 		}
 	})) != 1 {
 		t.Fatalf("want y a directory and one conflict copy of b's file: %v", got)
+	}
+}
+
+// TestFolder_renameOrder: a file renamed here reaches the room as its new
+// path first, its old path's deletion last, so a device that acts on each
+// change as it comes makes the new path from the old file instead of
+// downloading it (the old one's deletion first left it nothing to take
+// the chunks from: 270 MB for a 256 MB rename, bench/syncthing).
+func TestFolder_renameOrder(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a := t.TempDir()
+	write(t, a, "aaa/old.bin", randomBytes(1<<20, 5))
+	write(t, a, "other.txt", []byte("x"))
+	fa := device(t, h, a, "a")
+	once(t, fa)
+	watch, err := client.Dial(t.Context(), h.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	room, err := watch.Join(t.Context(), "photos", &client.JoinOptions{Observer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := room.Subscribe(t.Context(), []string{Area}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(a, "aaa/old.bin"), filepath.Join(a, "zzz.bin")); err != nil {
+		t.Fatal(err)
+	}
+	once(t, fa)
+	var order []string
+	timeout := time.After(30 * time.Second)
+	for len(order) < 2 {
+		select {
+		case ev := <-watch.Events():
+			switch {
+			case ev.Kind == client.EventObjectPut && ev.Object == objectID("zzz.bin"):
+				order = append(order, "new")
+			case ev.Kind == client.EventObjectDelete && ev.Object == objectID("aaa/old.bin"):
+				order = append(order, "old gone")
+			}
+		case <-timeout:
+			t.Fatalf("events so far: %v", order)
+		}
+	}
+	if order[0] != "new" {
+		t.Errorf("the room got %v: the old path's deletion before the new path", order)
 	}
 }

@@ -111,7 +111,24 @@ func (f *Folder) records(ig ignorer) map[string]*record {
 
 // reconcileAll reconciles paths, in order, on workers goroutines, and
 // counts what they did in res; the index is saved every 2 s meanwhile.
+// What this device deleted leaves the room last, once every other path
+// went: a renamed file's new record then reaches the other devices
+// before the old one's deletion, and they make it from the old file
+// instead of downloading it (a deletion first, and a device that acts on
+// it at once has nothing left to take the chunks from).
 func (ps *passState) reconcileAll(ctx context.Context, paths []string, res *passResult) {
+	ps.reconcileSome(ctx, paths, res)
+	ps.mu.Lock()
+	deletes := ps.deletes
+	ps.deletes, ps.late = nil, true
+	ps.mu.Unlock()
+	ps.reconcileSome(ctx, deletes, res)
+}
+
+// errDeferred is a deletion left for the end of the pass.
+var errDeferred = errors.New("deferred")
+
+func (ps *passState) reconcileSome(ctx context.Context, paths []string, res *passResult) {
 	f := ps.f
 	todo := make(chan string)
 	var wg sync.WaitGroup
@@ -120,6 +137,9 @@ func (ps *passState) reconcileAll(ctx context.Context, paths []string, res *pass
 			for path := range todo {
 				changed, err := ps.reconcile(ctx, path)
 				ps.mu.Lock()
+				if errors.Is(err, errDeferred) {
+					changed, err = false, nil
+				}
 				if changed && err == nil {
 					res.changes++
 				}
@@ -211,6 +231,8 @@ type passState struct {
 	mu      sync.Mutex // Protects the following, and f.ix.
 	rmfiles map[string]stat
 	rmdirs  []string
+	deletes []string // paths deleted here, to leave the room at the end
+	late    bool     // the pass is at its end: deletions go now
 	saved   time.Time
 	saveErr error
 }
@@ -370,6 +392,13 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 	id := objectID(p)
 	if !hasL {
 		if r != nil {
+			ps.mu.Lock()
+			if !ps.late {
+				ps.deletes = append(ps.deletes, p)
+				ps.mu.Unlock()
+				return errDeferred
+			}
+			ps.mu.Unlock()
 			if err := f.room.DeleteObject(ctx, id, &client.WriteOptions{Expect: r.Version}); err != nil {
 				return lostRace(err)
 			}
