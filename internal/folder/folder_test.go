@@ -707,3 +707,51 @@ func TestFolder_renameOrder(t *testing.T) {
 		t.Errorf("the room got %v: the old path's deletion before the new path", order)
 	}
 }
+
+// TestFolder_runWhileBusy: a running device passes while another keeps
+// sending changes, at most a second after the first, instead of waiting
+// for the changes to stop (the initial sync of 3,000 files downloaded
+// nothing until the last was uploaded).
+func TestFolder_runWhileBusy(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	passed := make(chan struct{})
+	fb.passed = passed
+	ctx, cancel := context.WithCancel(t.Context())
+	errs := make(chan error, 1)
+	go func() { errs <- fb.Run(ctx) }()
+	var passes atomic.Int64
+	drained := make(chan struct{})
+	<-passed // the first pass, at start
+	go func() {
+		defer close(drained)
+		for {
+			select {
+			case <-passed:
+				passes.Add(1)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-drained
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}()
+	// Changes at a pace faster than the 200 ms b waits for quiet, for
+	// 2.5 s (bounded: at most 500 of them).
+	start := time.Now()
+	for i := 0; i < 500 && time.Since(start) < 2500*time.Millisecond; i++ {
+		write(t, a, fmt.Sprintf("f%03d.txt", i), []byte("x"))
+		once(t, fa)
+		if passes.Load() > 0 {
+			return
+		}
+	}
+	t.Fatalf("b passed %d times while a sent changes for %v", passes.Load(), time.Since(start))
+}

@@ -75,6 +75,7 @@ func (f *Folder) wait(ctx context.Context, d time.Duration) error {
 // Timing of Run.
 const (
 	settle   = 200 * time.Millisecond // quiet time after a change before a pass
+	busy     = time.Second            // but no longer after the first change than this
 	rescan   = 5 * time.Minute        // a full pass even without events
 	maxRetry = 30 * time.Second       // longest wait before retrying failed paths
 )
@@ -92,6 +93,18 @@ func (f *Folder) Run(ctx context.Context) error {
 	retry := time.Duration(0)
 	timer := time.NewTimer(0) // the first pass: a rescan at start
 	defer timer.Stop()
+	// A pass runs once changes have been quiet for settle, but at most
+	// busy after the first of them: while another device uploads
+	// thousands of files, this one downloads those already there instead
+	// of waiting for the last.
+	var first time.Time // the first change since the last pass
+	changed := func() {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		timer.Reset(max(0, min(settle, busy-now.Sub(first))))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,13 +112,14 @@ func (f *Folder) Run(ctx context.Context) error {
 		case err := <-w.errs:
 			return fmt.Errorf("folder: watching %s: %w", f.root, err)
 		case <-w.changed:
-			timer.Reset(settle)
+			changed()
 			continue
 		case <-f.remote:
-			timer.Reset(settle)
+			changed()
 			continue
 		case <-timer.C:
 		}
+		first = time.Time{}
 		res, err := f.pass(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
