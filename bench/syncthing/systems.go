@@ -84,19 +84,56 @@ func start(name, bin string, args ...string) (*proc, error) {
 	return p, nil
 }
 
-// peakRSS reads the process's VmHWM (its peak resident set).
+// peakRSS reads the peak resident set (VmHWM) of the process and of its
+// children, summed: Syncthing runs as a monitor process and the
+// Syncthing it starts.
 func (p *proc) peakRSS() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	var total int64
+	for _, pid := range append([]int{p.cmd.Process.Pid}, children(p.cmd.Process.Pid)...) {
+		total += vmHWM(pid)
+	}
+	if total > 0 {
+		p.hwm = total
+	}
+	return p.hwm
+}
+
+// children returns the processes whose parent is pid, and theirs.
+func children(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so read after its ')'.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+			out = append(out, children(child)...)
+		}
+	}
+	return out
+}
+
+// vmHWM reads a process's peak resident set, 0 if it is gone.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return p.hwm
+		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			p.hwm = kb << 10
+			return kb << 10
 		}
 	}
-	return p.hwm
+	return 0
 }
 
 func (p *proc) stop() {
