@@ -755,3 +755,54 @@ func TestFolder_runWhileBusy(t *testing.T) {
 	}
 	t.Fatalf("b passed %d times while a sent changes for %v", passes.Load(), time.Since(start))
 }
+
+// TestFolder_renamedNotSplit: a new file that looks like one gone from
+// its old path (size and time to the nanosecond) takes the old one's
+// chunks only if its own first and last chunks match: another content
+// with the same size and time is split and synced as what it is.
+func TestFolder_renamedNotSplit(t *testing.T) {
+	t.Parallel()
+	h := startHub(t)
+	a, b := t.TempDir(), t.TempDir()
+	old := randomBytes(1<<20, 7)
+	write(t, a, "x.bin", old)
+	write(t, a, "keep.bin", randomBytes(300<<10, 8))
+	hourAgo := time.Now().Add(-time.Hour) // entries keep times older than racyWindow
+	for _, p := range []string{"x.bin", "keep.bin"} {
+		if err := os.Chtimes(filepath.Join(a, p), hourAgo, hourAgo.Add(time.Duration(len(p)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fa, fb := device(t, h, a, "a"), device(t, h, b, "b")
+	once(t, fa, fb)
+	info, err := os.Stat(filepath.Join(a, "x.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A true move, and a lookalike: keep.bin's size, time and another content.
+	if err := os.Rename(filepath.Join(a, "x.bin"), filepath.Join(a, "moved/x.bin")); err != nil {
+		os.MkdirAll(filepath.Join(a, "moved"), 0o755)
+		if err := os.Rename(filepath.Join(a, "x.bin"), filepath.Join(a, "moved/x.bin")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep, err := os.Stat(filepath.Join(a, "keep.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(a, "keep.bin"))
+	other := randomBytes(300<<10, 9)
+	write(t, a, "lookalike.bin", other)
+	if err := os.Chtimes(filepath.Join(a, "lookalike.bin"), keep.ModTime(), keep.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	once(t, fa, fb)
+	sameTrees(t, a, b)
+	recs := fb.records(ignorer{})
+	if r := recs["moved/x.bin"]; r == nil || r.Hash != sha256.Sum256(old) || r.MTime != info.ModTime().UnixNano() {
+		t.Errorf("moved/x.bin's record: %+v", r)
+	}
+	if r := recs["lookalike.bin"]; r == nil || r.Hash != sha256.Sum256(other) {
+		t.Errorf("lookalike.bin's record names the content it looks like, not its own: %+v", r)
+	}
+}

@@ -97,3 +97,51 @@ func stamp(st stat, now time.Time) (int64, int64) {
 	}
 	return st.Size, st.MTime
 }
+
+// renamed returns the content of the new file at p (l) if it is a file
+// this pass finds gone from its old path (a rename or a move): an entry
+// whose file is missing here, of l's size and time to the nanosecond,
+// whose first and last chunks p holds. Its chunks and hash are the old
+// entry's, so p is neither split again nor its chunks asked about (the
+// room's record of the old path names them). Else nil: split p.
+func (ps *passState) renamed(p string, l stat) *content {
+	ps.mu.Lock()
+	var from *entry
+	for q, e := range ps.f.ix.Entries {
+		if _, here := ps.local[q]; here || q == p || e.Rec.Dir || e.Rec.Link != "" || e.Rec.Scheme != smallChunks ||
+			e.LMTime == 0 || e.LSize != l.Size || e.LMTime != l.MTime || len(e.Sizes) == 0 || len(e.hashes()) != 32*len(e.Sizes) {
+			continue
+		}
+		from = e
+		break
+	}
+	ps.mu.Unlock()
+	if from == nil {
+		return nil
+	}
+	c := &content{hash: from.Rec.Hash, st: l}
+	hs := from.hashes()
+	var off int64
+	for i, n := range from.Sizes {
+		c.chunks = append(c.chunks, Chunk{Hash: [32]byte(hs[32*i : 32*i+32]), Offset: off, Size: int(n)})
+		off += int64(n)
+	}
+	if off != l.Size {
+		return nil
+	}
+	f, err := os.Open(ps.f.full(p))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	buf := make([]byte, MaxChunk)
+	for _, ch := range []Chunk{c.chunks[0], c.chunks[len(c.chunks)-1]} {
+		if ch.Size > len(buf) {
+			return nil
+		}
+		if _, err := chunkAt(f, ch, buf); err != nil {
+			return nil // other content after all: split it
+		}
+	}
+	return c
+}

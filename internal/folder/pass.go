@@ -411,6 +411,9 @@ func (ps *passState) push(ctx context.Context, p string, l stat, hasL bool, r *r
 	if !l.Dir && l.Link == "" {
 		var err error
 		if c == nil {
+			c = ps.renamed(p, l)
+		}
+		if c == nil {
 			if c, err = readContent(f.full(p)); err != nil {
 				return err
 			}
