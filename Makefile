@@ -103,7 +103,7 @@ FUZZ_TARGETS := protocol:FuzzDecode:300000 protocol:FuzzCheck:300000 \
 	server:FuzzParsePost:80000 internal/store:FuzzDecodeStored:90000 server:FuzzParseEvent:20000 \
 	server/auth:FuzzVerify:100000 server:FuzzChunkRequest:60000 client:FuzzParseState:45000 client:FuzzSplitBatch:50000 \
 	internal/folder:FuzzDecodeRecord:100000 internal/folder:FuzzLoadIndex:10000 \
-	server:FuzzFrameConn:20000 internal/bridge:FuzzDecodeEntries:100000 internal/chunkpack:FuzzReader:100000
+	server:FuzzFrameConn:20000 internal/bridge:FuzzDecodeEntries:100000 internal/chunkpack:FuzzReader:100000 internal/chunkstore:FuzzParseMeta:20000
 
 ## fuzz: every fuzz target for FUZZTIME (default 1m)
 fuzz:

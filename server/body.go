@@ -86,6 +86,21 @@ func (b *bodyReader) reserve(n int64) error {
 	return nil
 }
 
+// keep gives back what b reserved beyond n bytes: memory a body's reader
+// no longer holds.
+//
+//lint:ignore U1000 the js build (the edge) keeps no chunks
+func (b *bodyReader) keep(n int64) {
+	if b.reserved <= n {
+		return
+	}
+	g := &b.s.bodies
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held -= b.reserved - n
+	b.reserved = n
+}
+
 // read reads r's whole body into memory, at most limit bytes, taking the
 // server's budget as the buffer grows (doubling, from bodyStep).
 func (b *bodyReader) read(r *http.Request, limit int) ([]byte, error) {

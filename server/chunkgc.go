@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/synkhq/synk/internal/chunkref"
@@ -19,7 +20,7 @@ import (
 // maybeCollectChunks starts a collection, in its own goroutine, when
 // ChunkSweep has passed since the last one and none is running.
 func (s *Server) maybeCollectChunks(now time.Time) {
-	if s.chunks == nil || s.bus != nil || now.Sub(s.chunksSwept) < s.opts.ChunkSweep || !s.collecting.CompareAndSwap(false, true) {
+	if s.chunks == nil || now.Sub(s.chunksSwept) < s.opts.ChunkSweep || !s.collecting.CompareAndSwap(false, true) {
 		return
 	}
 	s.chunksSwept = now
@@ -32,31 +33,27 @@ func (s *Server) maybeCollectChunks(now time.Time) {
 }
 
 // collectChunks deletes, in every room, the chunks no file refers to that
-// are older than ChunkGrace at now.
+// are older than ChunkGrace at now. A cluster node collects only once it
+// holds every room's objects (the room log is open and read), and the
+// shared store lets one node a ChunkSweep do it.
 func (s *Server) collectChunks(now time.Time) {
-	rooms, err := s.chunks.Rooms()
-	if err != nil {
-		s.log.Error("chunk collection: listing rooms", "err", err)
+	if s.bus != nil && s.bus.objectsErr("chunk collection") != nil {
 		return
 	}
-	for _, room := range rooms {
-		if s.ctx.Err() != nil {
-			return
-		}
-		keep := s.chunkRefs(room)
-		n, freed, err := s.chunks.Collect(room, keep, now.Add(-s.opts.ChunkGrace))
-		if err != nil {
-			s.log.Error("chunk collection", "room", room, "err", err)
-		}
-		if n > 0 {
-			s.log.Info("chunks collected", "room", room, "chunks", n, "bytes", freed)
-		}
+	err := s.chunks.Sweep(s.ctx, s.opts.ChunkSweep, func(room string) map[[32]byte]bool { return s.chunkRefs(s.ctx, room) },
+		now.Add(-s.opts.ChunkGrace), func(room string, n int, freed int64) {
+			if n > 0 {
+				s.log.Info("chunks collected", "room", room, "chunks", n, "bytes", freed)
+			}
+		})
+	if err != nil && s.ctx.Err() == nil {
+		s.log.Error("chunk collection", "err", err)
 	}
 }
 
 // chunkRefs returns the chunks the room's file objects refer to: inline,
 // and through lists, down every level of a tree of lists.
-func (s *Server) chunkRefs(room string) map[[32]byte]bool {
+func (s *Server) chunkRefs(ctx context.Context, room string) map[[32]byte]bool {
 	keep := make(map[[32]byte]bool)
 	add := func(b []byte) {
 		for i := 0; i+32 <= len(b); i += 32 {
@@ -87,7 +84,7 @@ func (s *Server) chunkRefs(room string) map[[32]byte]bool {
 			continue
 		}
 		read[l.list] = true
-		b, err := s.chunks.Get(room, l.list)
+		b, err := s.chunks.Get(ctx, room, l.list)
 		if err != nil || len(b)%32 != 0 {
 			continue
 		}

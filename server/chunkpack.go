@@ -60,7 +60,7 @@ func (s *Server) servePutPack(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, bodyStep)
 	body := &cappedReader{r: onlyReader{r.Body}, left: limit}
 	pr := chunkpack.NewReader(body, s.opts.MaxChunk)
-	batch := s.chunks.Batch(room, s.opts.ChunkQuota)
+	batch := s.chunks.Batch(r.Context(), room, s.opts.ChunkQuota)
 	defer batch.Abort() // a no-op once committed
 	created, held := 0, 0
 	var sizes []int
@@ -89,6 +89,10 @@ func (s *Server) servePutPack(w http.ResponseWriter, r *http.Request) {
 				}
 				return got, err
 			})
+			if !s.chunks.OnDisk() {
+				// What the batch still holds, and the copy buffer.
+				b.keep(batch.Held() + bodyStep)
+			}
 			if isNew {
 				created++
 				sizes = append(sizes, n)
@@ -161,8 +165,7 @@ func (s *Server) serveGetPack(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	var hdr []byte
 	sent := 0
-	for i, sum := range sums {
-		data, err := s.chunks.Get(room, sum)
+	s.chunks.GetMany(r.Context(), room, sums, func(i int, data []byte, err error) bool {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			data = nil
@@ -170,24 +173,25 @@ func (s *Server) serveGetPack(w http.ResponseWriter, r *http.Request) {
 			// The answer has begun: end it here, and the client asks
 			// again for what it lacks.
 			s.log.Error("chunk store", "err", err)
-			return
+			return false
 		}
 		if i > 0 && sent+len(data) > maxPackBytes {
-			return // the rest another time
+			return false // the rest another time
 		}
 		n := len(data)
 		if data == nil {
 			n = -1
 		}
-		hdr = chunkpack.AppendHeader(hdr[:0], sum, n)
+		hdr = chunkpack.AppendHeader(hdr[:0], sums[i], n)
 		if _, err := w.Write(hdr); err != nil {
-			return
+			return false
 		}
 		if _, err := w.Write(data); err != nil {
-			return
+			return false
 		}
 		sent += len(hdr) + len(data)
-	}
+		return true
+	})
 }
 
 // cappedReader reads at most left bytes from r; a byte more is

@@ -19,8 +19,10 @@ import (
 	"github.com/synkhq/synk/server/auth"
 )
 
-// chunkStore is where the server keeps folder sync's chunks.
-type chunkStore = chunkstore.Store
+// chunkStore is where the server keeps folder sync's chunks: its data
+// directory or memory, or, on a cluster node, the JetStream Object Store
+// every node shares.
+type chunkStore = chunkstore.Chunks
 
 // The chunk store: content-addressed blobs per room, for folder sync
 // (docs/PROTOCOL.md, "Chunks"). A chunk's name is the hex SHA-256 of its
@@ -35,7 +37,13 @@ type chunkStore = chunkstore.Store
 const maxMissing = 10000
 
 func (s *Server) routeChunks() {
-	s.chunks = chunkstore.New(s.opts.DataDir, s.opts.MaxChunkMemory, s.opts.MinFreeDisk, int64(s.opts.MaxChunk))
+	if s.bus != nil {
+		// Renewed when a fourth of the grace has passed: a device told a
+		// chunk is held has three fourths left to name it.
+		s.chunks = chunkstore.NewCluster(s.opts.NATS, s.opts.NATSReplicas, s.opts.ClusterChunkBytes, int64(s.opts.MaxChunk), s.opts.ChunkGrace/4)
+	} else {
+		s.chunks = chunkstore.New(s.opts.DataDir, s.opts.MaxChunkMemory, s.opts.MinFreeDisk, int64(s.opts.MaxChunk))
+	}
 	s.mux.HandleFunc("PUT /synk/{room}/chunks/{hash}", s.servePutChunk)
 	s.mux.HandleFunc("GET /synk/{room}/chunks/{hash}", s.serveGetChunk)
 	s.mux.HandleFunc("POST /synk/{room}/chunks/missing", s.serveMissing)
@@ -53,10 +61,6 @@ func (s *Server) chunkRoom(w http.ResponseWriter, r *http.Request, c auth.Capabi
 	}
 	if err := s.serves(name); err != nil {
 		writeError(w, http.StatusForbidden, err)
-		return "", false
-	}
-	if s.bus != nil {
-		writeError(w, http.StatusNotImplemented, protocol.Errorf(protocol.CodeUnsupported, "chunks are kept by a single server; this one is a cluster node"))
 		return "", false
 	}
 	return name, s.httpAllow(w, r, name, c, "")
@@ -99,7 +103,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, protocol.Errorf(protocol.CodeFrameTooLarge, "chunk of %d bytes is over the %d-byte limit", r.ContentLength, s.opts.MaxChunk))
 		return
 	}
-	held, err := s.chunks.Hold(room, sum, time.Now())
+	held, err := s.chunks.Hold(r.Context(), room, sum, time.Now())
 	if err != nil {
 		s.chunkFailed(w, err)
 		return
@@ -119,7 +123,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 	var created bool
 	if s.chunks.OnDisk() {
 		// Straight to a file, hashed on the way: bodyStep bytes of memory.
-		created, n, err = s.chunks.PutFrom(room, sum, s.opts.ChunkQuota, func(f io.Writer) (int64, error) {
+		created, n, err = s.chunks.PutFrom(r.Context(), room, sum, s.opts.ChunkQuota, func(f io.Writer) (int64, error) {
 			return b.copyTo(f, r, s.opts.MaxChunk)
 		})
 	} else {
@@ -129,7 +133,7 @@ func (s *Server) servePutChunk(w http.ResponseWriter, r *http.Request) {
 			if sha256.Sum256(data) != sum {
 				err = chunkstore.ErrHash
 			} else {
-				created, err = s.chunks.Put(room, sum, data, s.opts.ChunkQuota)
+				created, err = s.chunks.Put(r.Context(), room, sum, data, s.opts.ChunkQuota)
 			}
 		}
 	}
@@ -150,7 +154,7 @@ func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, err := s.chunks.Get(room, sum)
+	data, err := s.chunks.Get(r.Context(), room, sum)
 	if errors.Is(err, fs.ErrNotExist) {
 		writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "room %q holds no chunk %s", room, r.PathValue("hash")))
 		return
@@ -196,7 +200,7 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
-		held, err := s.chunks.Hold(room, sum, time.Now())
+		held, err := s.chunks.Hold(r.Context(), room, sum, time.Now())
 		if err != nil {
 			s.chunkFailed(w, err)
 			return
@@ -223,7 +227,7 @@ func (s *Server) chunkStoreFailed(w http.ResponseWriter, err error, limit int) {
 	case errors.Is(err, chunkstore.ErrMemory), errors.Is(err, chunkstore.ErrDiskFull):
 		abandonBody(w)
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
-	case errors.Is(err, chunkstore.ErrStore):
+	case errors.Is(err, chunkstore.ErrStore), errors.Is(err, chunkstore.ErrUnavailable), errors.Is(err, chunkstore.ErrNoJetStream):
 		abandonBody(w)
 		s.chunkFailed(w, err)
 	default:
@@ -231,9 +235,22 @@ func (s *Server) chunkStoreFailed(w http.ResponseWriter, err error, limit int) {
 	}
 }
 
+// chunkFailed answers a request the chunk store failed: the cluster has
+// no JetStream (501), its JetStream did not answer (503: try again), or
+// the store failed (500).
 func (s *Server) chunkFailed(w http.ResponseWriter, err error) {
-	s.log.Error("chunk store", "err", err)
-	writeError(w, http.StatusInternalServerError, protocol.Errorf(protocol.CodeInternal, "the chunk store failed"))
+	switch {
+	case errors.Is(err, chunkstore.ErrNoJetStream):
+		writeError(w, http.StatusNotImplemented, protocol.Errorf(protocol.CodeUnsupported, "chunks on a cluster live in JetStream, and the cluster's NATS has none (docs/CLUSTER.md)"))
+	case errors.Is(err, chunkstore.ErrUnavailable):
+		s.log.Warn("chunk store", "err", err)
+		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeOverloaded, "the cluster's chunk store did not answer: try again"))
+	case errors.Is(err, chunkstore.ErrDiskFull):
+		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
+	default:
+		s.log.Error("chunk store", "err", err)
+		writeError(w, http.StatusInternalServerError, protocol.Errorf(protocol.CodeInternal, "the chunk store failed"))
+	}
 }
 
 // copyTo streams r's body to f, at most limit bytes, through a buffer of

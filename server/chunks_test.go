@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synkhq/synk/internal/chunkstore"
 	"github.com/synkhq/synk/protocol"
 	"github.com/synkhq/synk/server/auth"
 	"github.com/vmihailenco/msgpack/v5"
@@ -258,7 +259,7 @@ func TestChunks_collectRenewed(t *testing.T) {
 		}
 		var sum [32]byte
 		hex.Decode(sum[:], []byte(h))
-		if err := os.Chtimes(s.chunks.Path("r", sum), time.Time{}, old); err != nil {
+		if err := os.Chtimes(s.chunks.(*chunkstore.Store).Path("r", sum), time.Time{}, old); err != nil {
 			t.Fatal(err)
 		}
 		sums = append(sums, h)
@@ -293,7 +294,7 @@ func TestChunks_memoryBudget(t *testing.T) {
 	if code != 507 || !strings.Contains(string(body), `"code":217`) {
 		t.Fatalf("third chunk = %d %s, want 507 Overloaded", code, body)
 	}
-	if n, _, err := s.chunks.Collect("r0", nil, time.Now().Add(time.Hour)); n != 1 || err != nil {
+	if n, _, err := s.chunks.(*chunkstore.Store).Collect("r0", nil, time.Now().Add(time.Hour)); n != 1 || err != nil {
 		t.Fatalf("collect = %d, %v", n, err)
 	}
 	if code, body := rawDo(t, hs.URL+"/synk/r2/chunks/"+hashOf(data), "PUT", data, ""); code != 201 {

@@ -181,7 +181,8 @@ type Options struct {
 	// (folder sync's chunks are at most 8 MiB). Default 8 MiB.
 	MaxChunk int
 	// ChunkQuota is the most bytes of chunks one room may hold. Default
-	// 64 GiB with a DataDir, 1 GiB in memory.
+	// 64 GiB with a DataDir or on a cluster (chunks in JetStream), 1 GiB
+	// in memory.
 	ChunkQuota int64
 	// MaxChunkMemory is the most bytes of chunks all rooms together may
 	// hold in memory (without a DataDir); past it an upload is answered
@@ -209,6 +210,13 @@ type Options struct {
 	// room log's JetStream replicas): 3 on a three-server NATS cluster.
 	// Default 1.
 	NATSReplicas int
+	// ClusterChunkBytes bounds the chunks a cluster keeps, every room's
+	// together (its JetStream bucket SYNK_CHUNKS, which JetStream may
+	// refuse to make when its servers cannot reserve that much); past it
+	// an upload is answered 507 with CodeOverloaded. Default 0: the
+	// JetStream servers' own storage limits bound them. A single server's
+	// chunks are bounded by MinFreeDisk or MaxChunkMemory instead.
+	ClusterChunkBytes int64
 
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -285,7 +293,7 @@ func (o *Options) withDefaults() (Options, error) {
 	def(&c.ChunkSweep, 10*time.Minute)
 	if c.ChunkQuota == 0 {
 		c.ChunkQuota = 1 << 30
-		if c.DataDir != "" {
+		if c.DataDir != "" || c.NATS != nil { // on disk, or in JetStream's file store
 			c.ChunkQuota = 64 << 30
 		}
 	}
@@ -309,6 +317,8 @@ func (o *Options) withDefaults() (Options, error) {
 	switch {
 	case c.Timeout < 0 || c.PingInterval < 0 || c.WriteTimeout < 0 || c.HistoryAge < 0 || c.MeetTimeout < 0 || c.ChunkGrace < 0 || c.ChunkSweep < 0 || c.BodyTimeout < 0:
 		return c, fmt.Errorf("server: durations must not be negative")
+	case c.ClusterChunkBytes < 0:
+		return c, fmt.Errorf("server: ClusterChunkBytes must not be negative")
 	case c.PingInterval >= c.Timeout:
 		return c, fmt.Errorf("server: ping interval %v must be shorter than timeout %v", c.PingInterval, c.Timeout)
 	case c.MaxFrame < 256 || c.MaxKeys < 0 || c.MaxValue < 1 || c.MaxRooms < 1 || c.SendBuffer < 64<<10 || c.MaxQueued < int64(c.SendBuffer) ||

@@ -32,7 +32,7 @@ type Server struct {
 	idKey atomic.Pointer[[32]byte] // keys the resume secrets of client ids (secretFor); a cluster's nodes share one
 	bus   bus                      // the cluster's presence bus, or nil
 	//lint:ignore U1000 the js build (the edge) keeps no chunks
-	chunks *chunkStore // folder sync's chunks (nil under js)
+	chunks chunkStore // folder sync's chunks (nil under js)
 
 	queued atomic.Int64 // bytes queued for every connection (see conn.send)
 	pool   *writePool   // writes for connections whose sockets take frames at once

@@ -1,6 +1,7 @@
 package chunkstore
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -9,28 +10,29 @@ import (
 	"github.com/synkhq/synk/internal/diskfree"
 )
 
-// Batch stores many chunks of one room at once: on disk as one pack
+// diskBatch stores many chunks of one room at once: on disk as one pack
 // (packs.go), synced once for all of them, so that a chunk is there whole
 // or not at all and every chunk Commit reports is on the disk; in memory
 // as the chunks themselves, put in place by Commit. A file of small
 // chunks has thousands, and a file and an fsync each would cost more than
 // their bytes.
-type Batch struct {
-	cs      *Store
-	room    string
-	quota   int64
-	added   map[[32]byte]int64 // the chunks added, and their sizes
-	w       *packWriter        // on disk: the pack being written
-	mem     map[[32]byte][]byte
-	free    int64 // what the disk had free when last asked, less what was added since
-	asked   bool
-	reserve int64 // bytes counted against the room's quota (and memory) so far
+type diskBatch struct {
+	cs       *Store
+	room     string
+	quota    int64
+	added    map[[32]byte]int64 // the chunks added, and their sizes
+	w        *packWriter        // on disk: the pack being written
+	mem      map[[32]byte][]byte
+	memBytes int64 // of mem
+	free     int64 // what the disk had free when last asked, less what was added since
+	asked    bool
+	reserve  int64 // bytes counted against the room's quota (and memory) so far
 }
 
 // Batch starts a batch of room's chunks, within quota. Call Commit or
 // Abort.
-func (cs *Store) Batch(room string, quota int64) *Batch {
-	return &Batch{cs: cs, room: room, quota: quota, added: make(map[[32]byte]int64), mem: make(map[[32]byte][]byte)}
+func (cs *Store) Batch(_ context.Context, room string, quota int64) Batch {
+	return &diskBatch{cs: cs, room: room, quota: quota, added: make(map[[32]byte]int64), mem: make(map[[32]byte][]byte)}
 }
 
 // Add stores the chunk of n bytes named sum that write writes (hashed on
@@ -39,12 +41,12 @@ func (cs *Store) Batch(room string, quota int64) *Batch {
 // chunk is new. The chunk counts against the room's quota from now; it
 // is in the store once Commit returns. Errors: ErrHash, ErrQuota,
 // ErrMemory, ErrDiskFull, ErrStore, or write's own.
-func (b *Batch) Add(sum [32]byte, n int64, write func(io.Writer) (int64, error)) (bool, error) {
+func (b *diskBatch) Add(sum [32]byte, n int64, write func(io.Writer) (int64, error)) (bool, error) {
 	cs := b.cs
 	if _, ok := b.added[sum]; ok {
 		return false, nil
 	}
-	if held, err := cs.Hold(b.room, sum, time.Now()); held || err != nil {
+	if held, err := cs.Hold(context.Background(), b.room, sum, time.Now()); held || err != nil {
 		return false, err
 	}
 	h := sha256.New()
@@ -61,6 +63,7 @@ func (b *Batch) Add(sum [32]byte, n int64, write func(io.Writer) (int64, error))
 			return false, err
 		}
 		b.mem[sum], b.added[sum] = w.b, got
+		b.memBytes += got
 		return true, nil
 	}
 	if b.w == nil {
@@ -97,9 +100,12 @@ func (b *Batch) Add(sum [32]byte, n int64, write func(io.Writer) (int64, error))
 	return true, nil
 }
 
+// Held: in memory, every chunk added until Commit; on disk, none.
+func (b *diskBatch) Held() int64 { return b.memBytes }
+
 // count counts size bytes more of the room's chunks, within the quota
 // (and, in memory, of the server's chunks within its memory budget).
-func (b *Batch) count(size int64) error {
+func (b *diskBatch) count(size int64) error {
 	cs := b.cs
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -123,7 +129,7 @@ func (b *Batch) count(size int64) error {
 
 // Commit puts the batch's chunks in place: on disk, its pack synced, then
 // its index; a chunk another request stored meanwhile is counted once.
-func (b *Batch) Commit() error {
+func (b *diskBatch) Commit() error {
 	cs := b.cs
 	if cs.dir == "" {
 		cs.mu.Lock()
@@ -140,7 +146,7 @@ func (b *Batch) Commit() error {
 			}
 			cs.mem[b.room][string(sum[:])] = memChunk{data: data, at: now}
 		}
-		b.mem, b.reserve = nil, 0
+		b.mem, b.memBytes, b.reserve = nil, 0, 0
 		return nil
 	}
 	if b.w == nil {
@@ -181,17 +187,17 @@ func (b *Batch) Commit() error {
 }
 
 // Abort drops the batch's chunks not yet committed.
-func (b *Batch) Abort() {
+func (b *diskBatch) Abort() {
 	if b.w != nil {
 		b.w.abort()
 		b.w = nil
 	}
-	b.mem = nil
+	b.mem, b.memBytes = nil, 0
 	b.uncount()
 }
 
 // uncount gives back what the batch counted against the quota.
-func (b *Batch) uncount() {
+func (b *diskBatch) uncount() {
 	if b.reserve == 0 {
 		return
 	}

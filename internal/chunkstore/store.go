@@ -6,6 +6,7 @@ package chunkstore
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -101,7 +102,7 @@ func (cs *Store) used(room string) (int64, error) {
 // Hold reports whether room holds the chunk and, if it does, renews its
 // time: a device that is told the room holds a chunk will refer to it
 // soon, so the collector must not take it now (see collect).
-func (cs *Store) Hold(room string, sum [32]byte, now time.Time) (bool, error) {
+func (cs *Store) Hold(_ context.Context, room string, sum [32]byte, now time.Time) (bool, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.dir == "" {
@@ -126,7 +127,7 @@ func (cs *Store) Hold(room string, sum [32]byte, now time.Time) (bool, error) {
 }
 
 // Get returns the chunk's content, or an error wrapping fs.ErrNotExist.
-func (cs *Store) Get(room string, sum [32]byte) ([]byte, error) {
+func (cs *Store) Get(_ context.Context, room string, sum [32]byte) ([]byte, error) {
 	if cs.dir == "" {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
@@ -172,7 +173,7 @@ var (
 // Put stores data, whose SHA-256 the caller has checked to be sum, unless
 // the room holds it already. On disk it is written to a temporary file,
 // synced, and renamed into place, so a chunk is there whole or not at all.
-func (cs *Store) Put(room string, sum [32]byte, data []byte, quota int64) (created bool, err error) {
+func (cs *Store) Put(_ context.Context, room string, sum [32]byte, data []byte, quota int64) (created bool, err error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if ok, err := cs.hasLocked(room, sum); ok || err != nil {
@@ -219,7 +220,7 @@ var (
 // already: it is renamed into place, synced, only if it hashes to sum and
 // fits the room's quota. It returns whether it was created and its size.
 // Errors from write are returned as they are.
-func (cs *Store) PutFrom(room string, sum [32]byte, quota int64, write func(io.Writer) (int64, error)) (created bool, n int64, err error) {
+func (cs *Store) PutFrom(_ context.Context, room string, sum [32]byte, quota int64, write func(io.Writer) (int64, error)) (created bool, n int64, err error) {
 	dst := cs.Path(room, sum)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return false, 0, fmt.Errorf("%w: %v", ErrStore, err)

@@ -1,0 +1,186 @@
+package chunkstore
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// sweepKey is the counter bucket's key naming when the last sweep began:
+// the node that moves it sweeps, the others skip.
+const sweepKey = "sweep"
+
+// Sweep collects the chunks no room refers to (see Chunks.Sweep). It
+// reads every chunk's meta message, each once; a chunk keep(room) does
+// not hold whose meta is older than cutoff is deleted on the condition
+// that its meta is still the one read (a renewal by Hold meanwhile keeps
+// it). Then it sets each room's count to the bytes it holds, unless the
+// count changed while it read (a put counted meanwhile: the next sweep
+// recounts).
+func (c *Cluster) Sweep(ctx context.Context, every time.Duration, keep func(string) map[[32]byte]bool, cutoff time.Time, report func(string, int, int64)) error {
+	_, st, use, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	if mine, err := c.claimSweep(ctx, use, every); !mine || err != nil {
+		return err
+	}
+	counts, err := readCounts(ctx, use)
+	if err != nil {
+		return err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	held := make(map[string]int64)
+	type result struct {
+		n     int
+		freed int64
+	}
+	results := make(map[string]*result)
+	keeps := make(map[string]map[[32]byte]bool)
+	if info.State.Msgs > 0 {
+		cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{metaPrefix + ">"},
+			DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy})
+		if err != nil {
+			return unavailable(err)
+		}
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			return unavailable(err)
+		}
+		for left := ci.NumPending; left > 0; {
+			batch, err := cons.Fetch(int(min(left, 500)), jetstream.FetchMaxWait(5*time.Second))
+			if err != nil {
+				return unavailable(err)
+			}
+			got := uint64(0)
+			for msg := range batch.Messages() {
+				got++
+				md, err := msg.Metadata()
+				if err != nil {
+					return unavailable(err)
+				}
+				room, sum, size, nuid, ok := parseMeta(msg.Data())
+				if !ok {
+					continue
+				}
+				k, seen := keeps[room]
+				if !seen {
+					k = keep(room)
+					keeps[room] = k
+				}
+				if k[sum] || !md.Timestamp.Before(cutoff) {
+					held[room] += size + metaCost
+					continue
+				}
+				// Only if this meta is still the chunk's: a renewal replaced it.
+				if err := st.DeleteMsg(ctx, md.Sequence.Stream); err != nil {
+					if !errors.Is(err, jetstream.ErrMsgNotFound) {
+						return unavailable(err)
+					}
+					held[room] += size + metaCost
+					continue
+				}
+				if err := st.Purge(ctx, jetstream.WithPurgeSubject(chunkPrefix+nuid)); err != nil {
+					return unavailable(err)
+				}
+				r := results[room]
+				if r == nil {
+					r = &result{}
+					results[room] = r
+				}
+				r.n, r.freed = r.n+1, r.freed+size
+			}
+			if err := batch.Error(); err != nil {
+				return unavailable(err)
+			}
+			if got == 0 {
+				return fmt.Errorf("%w: the chunks' meta stopped coming with %d left", ErrUnavailable, left)
+			}
+			left -= min(got, left)
+		}
+	}
+	for room, r := range results {
+		report(room, r.n, r.freed)
+	}
+	for room, rev := range counts {
+		if e, err := use.Get(ctx, useKey(room)); err == nil && e.Revision() == rev {
+			_, _ = use.Update(ctx, useKey(room), []byte(strconv.FormatInt(held[room], 10)), rev)
+		}
+	}
+	return nil
+}
+
+// claimSweep reports whether this node sweeps now: no sweep began within
+// most of every, and it recorded its own first.
+func (c *Cluster) claimSweep(ctx context.Context, use jetstream.KeyValue, every time.Duration) (bool, error) {
+	now := time.Now()
+	val := []byte(strconv.FormatInt(now.UnixMilli(), 10))
+	e, err := use.Get(ctx, sweepKey)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		_, err = use.Create(ctx, sweepKey, val)
+	case err != nil:
+		return false, unavailable(err)
+	default:
+		if at, perr := strconv.ParseInt(string(e.Value()), 10, 64); perr == nil && now.Sub(time.UnixMilli(at)) < every*9/10 {
+			return false, nil
+		}
+		_, err = use.Update(ctx, sweepKey, val, e.Revision())
+	}
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || conflict(err) {
+		return false, nil // another node claimed it first
+	}
+	return false, unavailable(err)
+}
+
+// readCounts returns each room's counter revision.
+func readCounts(ctx context.Context, use jetstream.KeyValue) (map[string]uint64, error) {
+	lister, err := use.ListKeys(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make(map[string]uint64)
+	for key := range lister.Keys() {
+		h, ok := strings.CutPrefix(key, "room.")
+		if !ok {
+			continue
+		}
+		room, err := hex.DecodeString(h)
+		if err != nil {
+			continue
+		}
+		if e, err := use.Get(ctx, key); err == nil {
+			out[string(room)] = e.Revision()
+		}
+	}
+	return out, nil
+}
+
+// parseMeta reads a meta message of the bucket: the chunk's room, hash
+// and size; ok is false for a tombstone or a name not this store's.
+func parseMeta(data []byte) (room string, sum [32]byte, size int64, nuid string, ok bool) {
+	var info jetstream.ObjectInfo
+	if json.Unmarshal(data, &info) != nil || info.Deleted {
+		return "", sum, 0, "", false
+	}
+	rh, hh, found := strings.Cut(info.Name, "/")
+	r, err1 := hex.DecodeString(rh)
+	_, err2 := hex.Decode(sum[:], []byte(hh))
+	if !found || err1 != nil || err2 != nil || len(hh) != 64 || info.NUID == "" || info.Size > 1<<40 {
+		return "", sum, 0, "", false
+	}
+	return string(r), sum, int64(info.Size), info.NUID, true
+}

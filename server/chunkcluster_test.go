@@ -1,0 +1,236 @@
+//go:build !js
+
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synkhq/synk/protocol"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// TestCluster_chunks: issue 22.2. On a cluster the chunks live in
+// JetStream: a chunk stored through one node is held, served and counted
+// on the other; hashes are checked, sizes bounded, and the room's quota
+// is one for the whole cluster.
+func TestCluster_chunks(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	opts := func() *Options {
+		return &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond, MaxChunk: 1 << 10, ChunkQuota: 2000}
+	}
+	_, hsA, _ := nodeWith(t, url, opts())
+	_, hsB, _ := nodeWith(t, url, opts())
+	data := bytes.Repeat([]byte("synk"), 200) // 800 bytes, and 512 of meta
+	h := hashOf(data)
+	a, b := hsA.URL+"/synk/photos/chunks/", hsB.URL+"/synk/photos/chunks/"
+	if code, body := rawDo(t, b+"missing", "POST", []byte(`{"hashes":["`+h+`"]}`), ""); code != 200 || string(body) != `{"missing":["`+h+`"]}`+"\n" {
+		t.Fatalf("missing before = %d %s", code, body)
+	}
+	if code, body := rawDo(t, a+h, "PUT", data, ""); code != 201 {
+		t.Fatalf("PUT on A = %d %s, want 201", code, body)
+	}
+	if code, body := rawDo(t, b+h, "PUT", data, ""); code != 200 {
+		t.Fatalf("PUT on B = %d %s, want 200: held", code, body)
+	}
+	if code, body := rawDo(t, b+h, "GET", nil, ""); code != 200 || !bytes.Equal(body, data) {
+		t.Fatalf("GET on B = %d, %d bytes", code, len(body))
+	}
+	if code, body := rawDo(t, b+"missing", "POST", []byte(`{"hashes":["`+h+`"]}`), ""); code != 200 || string(body) != `{"missing":[]}`+"\n" {
+		t.Fatalf("missing on B after = %d %s", code, body)
+	}
+	if code, body := rawDo(t, hsB.URL+"/synk/other/chunks/"+h, "GET", nil, ""); code != 404 || !strings.Contains(string(body), `"code":209`) {
+		t.Fatalf("GET other room = %d %s, want 404 NotFound", code, body)
+	}
+	other := bytes.Repeat([]byte("x"), 600)
+	for _, c := range []struct {
+		name, method, path string
+		body               []byte
+		status             int
+		want               string
+	}{
+		{"mismatch", "PUT", b + hashOf([]byte("other")), data, 400, "does not hash"},
+		{"too_large", "PUT", b + hashOf(make([]byte, 2000)), make([]byte, 2000), 413, "limit"},
+		// 800+512 held through A, 600+512 more would pass 2000: one quota.
+		{"quota", "PUT", b + hashOf(other), other, 507, "quota"},
+		{"quota_pack", "POST", b + "put", packOf(other), 507, "quota"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := rawDo(t, c.path, c.method, c.body, "")
+			if code != c.status || !strings.Contains(string(body), c.want) {
+				t.Fatalf("%s %s = %d %s, want %d with %q", c.method, c.path, code, body, c.status, c.want)
+			}
+		})
+	}
+	// Packs: stored through B, read through A, a missing one named so.
+	small := [][]byte{[]byte("one"), []byte("two"), []byte("three")}
+	if code, body := rawDo(t, hsB.URL+"/synk/packs/chunks/put", "POST", packOf(small...), ""); code != 200 || string(body) != `{"created":3,"held":0}`+"\n" {
+		t.Fatalf("pack put on B = %d %s", code, body)
+	}
+	code, body := rawDo(t, hsA.URL+"/synk/packs/chunks/get", "POST", hashesJSON(small[0], []byte("never stored"), small[2]), "")
+	if code != 200 {
+		t.Fatalf("pack get on A = %d %s", code, body)
+	}
+	got := readPack(t, body, 1<<10)
+	if len(got) != 3 || !bytes.Equal(got[0], small[0]) || got[1] != nil || !bytes.Equal(got[2], small[2]) {
+		t.Fatalf("pack get on A = %q", got)
+	}
+	// A large chunk (old records' sizes) is stored as several pieces.
+	bigOpts := func() *Options {
+		return &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond, MaxChunk: 1 << 20}
+	}
+	_, hsC, _ := nodeWith(t, url, bigOpts())
+	_, hsD, _ := nodeWith(t, url, bigOpts())
+	big := make([]byte, 300<<10)
+	for i := range big {
+		big[i] = byte(i * 7 % 251)
+	}
+	if code, body := rawDo(t, hsC.URL+"/synk/big/chunks/"+hashOf(big), "PUT", big, ""); code != 201 {
+		t.Fatalf("PUT of 300 KiB = %d %s", code, body)
+	}
+	if code, body := rawDo(t, hsD.URL+"/synk/big/chunks/"+hashOf(big), "GET", nil, ""); code != 200 || !bytes.Equal(body, big) {
+		t.Fatalf("GET of 300 KiB on D = %d, %d bytes", code, len(body))
+	}
+}
+
+// TestCluster_chunkBucketFull: every room's chunks together are bounded
+// on a cluster (ClusterChunkBytes): rooms each within their quota are
+// refused with 507 Overloaded once the bucket is full.
+func TestCluster_chunkBucketFull(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	_, hs, _ := nodeWith(t, url, &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond,
+		MaxChunk: 16 << 10, ClusterChunkBytes: 64 << 10})
+	refused := -1
+	for i := range 16 {
+		data := bytes.Repeat([]byte{byte(i)}, 8<<10)
+		code, body := rawDo(t, fmt.Sprintf("%s/synk/r%d/chunks/%s", hs.URL, i, hashOf(data)), "PUT", data, "")
+		if code == 507 && strings.Contains(string(body), `"code":217`) {
+			refused = i
+			break
+		}
+		if code != 201 {
+			t.Fatalf("PUT %d = %d %s", i, code, body)
+		}
+	}
+	if refused < 0 || refused > 8 {
+		t.Fatalf("refused from chunk %d on, want a 507 Overloaded by the 9th 8 KiB chunk in 64 KiB", refused)
+	}
+}
+
+// TestCluster_chunkCollect: the collector runs on a cluster: it keeps what
+// the room's files name (inline, in lists) and chunks asked about since
+// the cutoff, and takes the rest; and it recounts the quota.
+func TestCluster_chunkCollect(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	o := func() *Options {
+		return &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond,
+			ChunkGrace: time.Hour, ChunkSweep: time.Nanosecond, ChunkQuota: 3000}
+	}
+	_, hsA, _ := nodeWith(t, url, o())
+	sB, hsB, _ := nodeWith(t, url, o())
+	put := func(data []byte) [32]byte {
+		if code, body := rawDo(t, hsA.URL+"/synk/photos/chunks/"+hashOf(data), "PUT", data, ""); code != 201 {
+			t.Fatalf("PUT = %d %s", code, body)
+		}
+		return sha256.Sum256(data)
+	}
+	a, c := put([]byte("in the file")), put([]byte("in the list"))
+	list := put(c[:])
+	stray, asked := put([]byte("in no list")), put([]byte("asked about"))
+	bin := func(v []byte) msgpack.RawMessage { return must(msgpack.Marshal(v)) }
+	// Written through B, which answers once it applied it.
+	if _, err := sB.Write(&protocol.Write{Room: "photos", Op: protocol.OpCreate, Object: "f1", Kind: "file", Area: "files",
+		Fields: []protocol.Entry{{Key: "c", Value: bin(a[:])}, {Key: "l", Value: bin(list[:])}}}); err != nil {
+		t.Fatal(err)
+	}
+	held := func(sum [32]byte) bool {
+		code, _ := rawDo(t, hsB.URL+"/synk/photos/chunks/"+hex.EncodeToString(sum[:]), "GET", nil, "")
+		return code == 200
+	}
+	late := bytes.Repeat([]byte("q"), 300)
+	if code, body := rawDo(t, hsB.URL+"/synk/photos/chunks/"+hashOf(late), "PUT", late, ""); code != 507 {
+		t.Fatalf("PUT past the quota = %d %s, want 507", code, body)
+	}
+	sB.collectChunks(time.Now().Add(-time.Hour)) // all younger than the grace
+	if !held(stray) {
+		t.Fatal("an unreferenced chunk younger than the grace was collected")
+	}
+	// Asked about past a fourth of the grace: renewed, so kept by a
+	// collection whose cutoff is after it was stored.
+	cutoff := time.Now()
+	if ok, err := sB.chunks.Hold(t.Context(), "photos", asked, time.Now().Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("Hold = %v, %v", ok, err)
+	}
+	sB.collectChunks(cutoff.Add(time.Hour))
+	for what, want := range map[string]bool{"a": true, "c": true, "list": true, "stray": false, "asked": true} {
+		sum := map[string][32]byte{"a": a, "c": c, "list": list, "stray": stray, "asked": asked}[what]
+		if held(sum) != want {
+			t.Errorf("chunk %s held = %v, want %v", what, !want, want)
+		}
+	}
+	// The recount gave the stray's bytes back: now it fits.
+	if code, body := rawDo(t, hsB.URL+"/synk/photos/chunks/"+hashOf(late), "PUT", late, ""); code != 201 {
+		t.Fatalf("PUT after the collection = %d %s, want 201", code, body)
+	}
+}
+
+// TestCluster_chunkRace: the same chunk stored through two nodes at once
+// is stored once, created for one request and held for the others, and
+// counted once against the room's quota.
+func TestCluster_chunkRace(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	o := &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond}
+	_, hsA, nc := nodeWith(t, url, o)
+	_, hsB, _ := nodeWith(t, url, &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond})
+	data := bytes.Repeat([]byte("race"), 250)
+	codes := make(chan int, 8)
+	start := make(chan struct{})
+	for i := range 8 {
+		hs := []*httptest.Server{hsA, hsB}[i%2]
+		go func() {
+			<-start
+			code, _ := rawDo(t, hs.URL+"/synk/r/chunks/"+hashOf(data), "PUT", data, "")
+			codes <- code
+		}()
+	}
+	close(start)
+	created := 0
+	for range 8 {
+		switch code := <-codes; code {
+		case 201:
+			created++
+		case 200:
+		default:
+			t.Errorf("PUT = %d, want 201 or 200", code)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d requests created the chunk, want 1", created)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), "SYNK_CHUNK_USE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(t.Context(), "room."+hex.EncodeToString([]byte("r")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(e.Value()) != "1512" {
+		t.Fatalf("room r counts %q, want 1512: 1,000 bytes and 512 of meta, once", e.Value())
+	}
+}
