@@ -107,9 +107,19 @@ func devices(t *testing.T, h *hub, n int, prefix string) (dirs []string, devs []
 }
 
 func converge(t *testing.T, n int, seed uint64) {
+	convergeAt(t, []string{startHub(t).url}, n, seed)
+}
+
+// convergeAt is converge with device i on servers[i%len(servers)].
+func convergeAt(t *testing.T, servers []string, n int, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed))
-	h := startHub(t)
-	dirs, devs := devices(t, h, n, "dev")
+	var dirs []string
+	var devs []*Folder
+	at := func(i int) *Folder { return deviceAt(t, servers[i%len(servers)], dirs[i], fmt.Sprintf("dev%d", i)) }
+	for i := range n {
+		dirs = append(dirs, t.TempDir())
+		devs = append(devs, at(i))
+	}
 	for round := range 12 {
 		for i := range n {
 			for range 1 + rng.IntN(4) {
@@ -121,7 +131,7 @@ func converge(t *testing.T, n int, seed uint64) {
 		for i := range n {
 			if rng.IntN(6) == 0 {
 				devs[i].Close()
-				devs[i] = device(t, h, dirs[i], fmt.Sprintf("dev%d", i))
+				devs[i] = at(i)
 			}
 			if round%3 == 2 || rng.IntN(3) > 0 {
 				once(t, devs[i])

@@ -51,7 +51,14 @@ func (c counted) Write(b []byte) (int, error) {
 
 func startHub(t testing.TB) *hub {
 	t.Helper()
-	s, err := server.New(&server.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	return startHubWith(t, &server.Options{DataDir: t.TempDir()})
+}
+
+// startHubWith is startHub for a server with opts.
+func startHubWith(t testing.TB, opts *server.Options) *hub {
+	t.Helper()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	s, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
