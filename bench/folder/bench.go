@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/synkhq/synk/bench/internal/files"
 	"github.com/synkhq/synk/internal/folder"
 	"github.com/synkhq/synk/server"
@@ -27,6 +29,7 @@ type config struct {
 	Dir        string
 	Seed       uint64
 	CPUProfile string
+	Cluster    bool // device b syncs through a second node, over an embedded NATS with JetStream
 }
 
 func parseSize(s string) (int64, error) {
@@ -57,24 +60,47 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		defer os.RemoveAll(root)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	s, err := server.New(&server.Options{DataDir: filepath.Join(root, "server"), Logger: quiet})
-	if err != nil {
-		return err
-	}
 	var upBytes atomic.Int64 // chunk bytes the server received
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == "PUT" && strings.Contains(r.URL.Path, "/chunks/") || strings.HasSuffix(r.URL.Path, "/chunks/put") {
-			upBytes.Add(r.ContentLength) // packs: with 36 bytes of header a chunk
+	var urls []string
+	nodes := 1
+	var natsURL string
+	if cfg.Cluster {
+		nodes = 2
+		ns, err := startNATS(filepath.Join(root, "nats"))
+		if err != nil {
+			return err
 		}
-		s.ServeHTTP(w, r)
-	}))
-	defer func() {
-		hs.Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Shutdown(sctx)
-	}()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+		natsURL = ns.ClientURL()
+	}
+	for range nodes {
+		opts := &server.Options{DataDir: filepath.Join(root, "server"), Logger: quiet}
+		if cfg.Cluster {
+			nc, err := nats.Connect(natsURL)
+			if err != nil {
+				return err
+			}
+			defer nc.Close() // after the server's Shutdown
+			opts = &server.Options{NATS: nc, Logger: quiet}
+		}
+		s, err := server.New(opts)
+		if err != nil {
+			return err
+		}
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == "PUT" && strings.Contains(r.URL.Path, "/chunks/") || strings.HasSuffix(r.URL.Path, "/chunks/put") {
+				upBytes.Add(r.ContentLength) // packs: with 36 bytes of header a chunk
+			}
+			s.ServeHTTP(w, r)
+		}))
+		defer func() {
+			hs.Close()
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s.Shutdown(sctx)
+		}()
+		urls = append(urls, "ws"+strings.TrimPrefix(hs.URL, "http")+"/ws")
+	}
 	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed))
 	fmt.Fprintf(out, "writing %.0f MB of files...\n", float64(cfg.Size)/1e6)
@@ -83,6 +109,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	open := func(dir, name string) (*folder.Folder, error) {
+		url := urls[0]
+		if name == "b" {
+			url = urls[len(urls)-1]
+		}
 		return folder.Open(ctx, folder.Options{Dir: dir, Room: "bench", Server: url, Device: name, Logger: quiet})
 	}
 	fa, err := open(a, "a")
@@ -230,4 +260,20 @@ func appendTo(name string, n int) error {
 	defer f.Close()
 	_, err = f.Write(make([]byte, n))
 	return err
+}
+
+// startNATS runs an embedded NATS server with JetStream (its store in
+// dir) on a free loopback port.
+func startNATS(dir string) (*natsserver.Server, error) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("NATS did not start")
+	}
+	return ns, nil
 }

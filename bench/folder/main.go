@@ -27,6 +27,7 @@ func main() {
 	flag.StringVar(&cfg.Dir, "dir", "", "where to put the server's data and the folders (default: a temporary directory)")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the files")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the initial upload to this file")
+	flag.BoolVar(&cfg.Cluster, "cluster", false, "two server nodes over an embedded NATS with JetStream: device a on one, b on the other, chunks in JetStream")
 	one := flag.String("one-file", "", "then add one file of this size, and change 1 byte in it at 3 places (e.g. 1GB)")
 	flag.Parse()
 	n, err := parseSize(*size)
