@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -115,30 +114,7 @@ func TestCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute+10*phase)
 	defer cancel()
 	dir := t.TempDir()
-	natsBin, err := BuildNATS(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	synkBin := os.Getenv("SYNK_CHAOS_BIN")
-	if synkBin == "" {
-		if synkBin, err = attack.Build(ctx, dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	servers, err := StartNATSCluster(ctx, natsBin, dir, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, n := range servers {
-			n.Kill()
-		}
-	}()
-	var urls []string
-	for _, n := range servers {
-		urls = append(urls, n.URL())
-	}
-	natsURLs := strings.Join(urls, ",")
+	synkBin, servers, natsURLs := natsAndSynk(ctx, t, dir)
 	startNode := func() (*attack.Target, time.Duration, error) {
 		began := time.Now()
 		n, err := attack.Start(ctx, synkBin, "-nats", natsURLs, "-nats-replicas", "3", "-rate", "-1")

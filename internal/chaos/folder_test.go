@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,32 +34,11 @@ func TestClusterFolder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	natsBin, err := BuildNATS(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	synkBin := os.Getenv("SYNK_CHAOS_BIN")
-	if synkBin == "" {
-		if synkBin, err = attack.Build(ctx, dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	servers, err := StartNATSCluster(ctx, natsBin, dir, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, n := range servers {
-			n.Kill()
-		}
-	}()
-	var urls []string
-	for _, n := range servers {
-		urls = append(urls, n.URL())
-	}
+	synkBin, servers, natsURLs := natsAndSynk(ctx, t, dir)
 	nodes := make([]*attack.Target, 2)
 	for i := range nodes {
-		if nodes[i], err = attack.Start(ctx, synkBin, "-nats", strings.Join(urls, ","), "-nats-replicas", "3", "-rate", "-1"); err != nil {
+		var err error
+		if nodes[i], err = attack.Start(ctx, synkBin, "-nats", natsURLs, "-nats-replicas", "3", "-rate", "-1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +74,7 @@ func TestClusterFolder(t *testing.T) {
 	sameFiles(t, dirs...)
 
 	// The leader of the chunks' stream dies; both devices change files.
-	nc, err := nats.Connect(strings.Join(urls, ","))
+	nc, err := nats.Connect(natsURLs)
 	if err != nil {
 		t.Fatal(err)
 	}
