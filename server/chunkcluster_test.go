@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -136,7 +139,7 @@ func TestCluster_chunkCollect(t *testing.T) {
 		return &Options{Timeout: 900 * time.Millisecond, PingInterval: 150 * time.Millisecond,
 			ChunkGrace: time.Hour, ChunkSweep: time.Nanosecond, ChunkQuota: 3000}
 	}
-	_, hsA, _ := nodeWith(t, url, o())
+	_, hsA, nc := nodeWith(t, url, o())
 	sB, hsB, _ := nodeWith(t, url, o())
 	put := func(data []byte) [32]byte {
 		if code, body := rawDo(t, hsA.URL+"/synk/photos/chunks/"+hashOf(data), "PUT", data, ""); code != 201 {
@@ -161,9 +164,30 @@ func TestCluster_chunkCollect(t *testing.T) {
 	if code, body := rawDo(t, hsB.URL+"/synk/photos/chunks/"+hashOf(late), "PUT", late, ""); code != 507 {
 		t.Fatalf("PUT past the quota = %d %s, want 507", code, body)
 	}
+	// A node that died between a chunk's pieces and its meta left pieces
+	// that no meta names.
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orphan = "$O.SYNK_CHUNKS.C.orphanNUID0000000000"
+	if _, err := js.Publish(t.Context(), orphan, bytes.Repeat([]byte("o"), 1000)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(t.Context(), "OBJ_SYNK_CHUNKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphaned := func() bool {
+		_, err := st.GetLastMsgForSubject(t.Context(), orphan)
+		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
 	sB.collectChunks(time.Now().Add(-time.Hour)) // all younger than the grace
-	if !held(stray) {
-		t.Fatal("an unreferenced chunk younger than the grace was collected")
+	if !held(stray) || !orphaned() {
+		t.Fatal("an unreferenced chunk or unfinished piece younger than the grace was collected")
 	}
 	// Asked about past a fourth of the grace: renewed, so kept by a
 	// collection whose cutoff is after it was stored.
@@ -177,6 +201,9 @@ func TestCluster_chunkCollect(t *testing.T) {
 		if held(sum) != want {
 			t.Errorf("chunk %s held = %v, want %v", what, !want, want)
 		}
+	}
+	if orphaned() {
+		t.Error("the unfinished chunk's piece outlived the collection")
 	}
 	// The recount gave the stray's bytes back: now it fits.
 	if code, body := rawDo(t, hsB.URL+"/synk/photos/chunks/"+hashOf(late), "PUT", late, ""); code != 201 {
@@ -232,5 +259,82 @@ func TestCluster_chunkRace(t *testing.T) {
 	}
 	if string(e.Value()) != "1512" {
 		t.Fatalf("room r counts %q, want 1512: 1,000 bytes and 512 of meta, once", e.Value())
+	}
+}
+
+// TestCluster_chunkPackMemory: a cluster node holds a pack's chunks in
+// memory until JetStream has them, and counts them against the server's
+// body budget; the batch settles every 4 MiB and gives the budget back.
+// A 15 MiB pack of 1 MiB chunks is stored under a 6 MiB budget (without
+// the settling it would stop at the sixth chunk with 503), and two at once
+// are refused (503) rather than held past it.
+func TestCluster_chunkPackMemory(t *testing.T) {
+	t.Parallel()
+	url := runNATS(t, true)
+	opts := func() *Options {
+		return &Options{MaxChunk: 1 << 20, MaxBodyMemory: 6 << 20, ChunkQuota: 1 << 30}
+	}
+	_, hsA, _ := nodeWith(t, url, opts())
+	_, hsB, _ := nodeWith(t, url, opts())
+	chunks := make([][]byte, 15)
+	for i := range chunks {
+		chunks[i] = bytes.Repeat([]byte{byte(i + 1)}, 1<<20)
+	}
+	a, b := hsA.URL+"/synk/photos/chunks/", hsB.URL+"/synk/photos/chunks/"
+	if code, body := rawDo(t, a+"put", "POST", packOf(chunks...), ""); code != 200 || string(body) != `{"created":15,"held":0}`+"\n" {
+		t.Fatalf("put of 15 MiB under a 6 MiB budget = %d %s", code, body)
+	}
+	code, body := rawDo(t, b+"get", "POST", hashesJSON(chunks...), "")
+	got := readPack(t, body, 1<<20)
+	if code != 200 || len(got) != len(chunks) {
+		t.Fatalf("get on B = %d with %d chunks, want 15", code, len(got))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], chunks[i]) {
+			t.Fatalf("chunk %d differs", i)
+		}
+	}
+	// Two new packs at once through one node: each may hold 5 MiB of the
+	// 6: at least one is stored, and a refusal is a 503 that says why.
+	more := [2][][]byte{}
+	for k := range more {
+		for i := range 8 {
+			more[k] = append(more[k], bytes.Repeat([]byte{byte(100 + 10*k + i)}, 1<<20))
+		}
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	answers := make(chan answer, 2)
+	for k := range more {
+		go func() {
+			resp, err := http.Post(a+"put", "application/octet-stream", bytes.NewReader(packOf(more[k]...)))
+			if err != nil {
+				answers <- answer{0, err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				answers <- answer{0, err.Error()}
+				return
+			}
+			answers <- answer{resp.StatusCode, string(body)}
+		}()
+	}
+	stored := 0
+	for range more {
+		an := <-answers
+		switch {
+		case an.code == 200:
+			stored++
+		case an.code == 503 && strings.Contains(an.body, "bytes of request bodies"):
+		default:
+			t.Errorf("concurrent put = %d %s, want 200 or 503 for memory", an.code, an.body)
+		}
+	}
+	if stored == 0 {
+		t.Error("neither concurrent put was stored")
 	}
 }

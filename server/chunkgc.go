@@ -42,7 +42,10 @@ func (s *Server) collectChunks(now time.Time) {
 	}
 	err := s.chunks.Sweep(s.ctx, s.opts.ChunkSweep, func(room string) map[[32]byte]bool { return s.chunkRefs(s.ctx, room) },
 		now.Add(-s.opts.ChunkGrace), func(room string, n int, freed int64) {
-			if n > 0 {
+			switch {
+			case room == "" && n > 0:
+				s.log.Info("unfinished chunks purged", "chunks", n)
+			case n > 0:
 				s.log.Info("chunks collected", "room", room, "chunks", n, "bytes", freed)
 			}
 		})

@@ -40,6 +40,9 @@ type Chunks interface {
 	// that were stored or renewed before cutoff, and reports each room's
 	// chunks and bytes deleted. A shared store sweeps once per every
 	// across all its users: a call soon after another's does nothing.
+	// The cluster's store also purges the pieces of chunks never
+	// finished (a node died before it named them) once older than
+	// cutoff, and reports their number with room "" (bytes unknown).
 	Sweep(ctx context.Context, every time.Duration, keep func(room string) map[[32]byte]bool, cutoff time.Time, report func(room string, n int, freed int64)) error
 }
 

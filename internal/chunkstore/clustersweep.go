@@ -47,75 +47,114 @@ func (c *Cluster) Sweep(ctx context.Context, every time.Duration, keep func(stri
 	}
 	results := make(map[string]*result)
 	keeps := make(map[string]map[[32]byte]bool)
+	orphans := 0
+	live := make(map[string]bool) // the NUIDs of the chunks kept
 	if info.State.Msgs > 0 {
-		cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{metaPrefix + ">"},
-			DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy})
-		if err != nil {
-			return unavailable(err)
-		}
-		ci, err := cons.Info(ctx)
-		if err != nil {
-			return unavailable(err)
-		}
-		for left := ci.NumPending; left > 0; {
-			batch, err := cons.Fetch(int(min(left, 500)), jetstream.FetchMaxWait(5*time.Second))
-			if err != nil {
-				return unavailable(err)
+		err := eachLast(ctx, st, metaPrefix+">", false, func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
+			room, sum, size, nuid, ok := parseMeta(msg.Data())
+			if !ok {
+				return nil
 			}
-			got := uint64(0)
-			for msg := range batch.Messages() {
-				got++
-				md, err := msg.Metadata()
-				if err != nil {
+			k, seen := keeps[room]
+			if !seen {
+				k = keep(room)
+				keeps[room] = k
+			}
+			if k[sum] || !md.Timestamp.Before(cutoff) {
+				held[room] += size + metaCost
+				live[nuid] = true
+				return nil
+			}
+			// Only if this meta is still the chunk's: a renewal replaced it.
+			if err := st.DeleteMsg(ctx, md.Sequence.Stream); err != nil {
+				if !errors.Is(err, jetstream.ErrMsgNotFound) {
 					return unavailable(err)
 				}
-				room, sum, size, nuid, ok := parseMeta(msg.Data())
-				if !ok {
-					continue
-				}
-				k, seen := keeps[room]
-				if !seen {
-					k = keep(room)
-					keeps[room] = k
-				}
-				if k[sum] || !md.Timestamp.Before(cutoff) {
-					held[room] += size + metaCost
-					continue
-				}
-				// Only if this meta is still the chunk's: a renewal replaced it.
-				if err := st.DeleteMsg(ctx, md.Sequence.Stream); err != nil {
-					if !errors.Is(err, jetstream.ErrMsgNotFound) {
-						return unavailable(err)
-					}
-					held[room] += size + metaCost
-					continue
-				}
-				if err := st.Purge(ctx, jetstream.WithPurgeSubject(chunkPrefix+nuid)); err != nil {
-					return unavailable(err)
-				}
-				r := results[room]
-				if r == nil {
-					r = &result{}
-					results[room] = r
-				}
-				r.n, r.freed = r.n+1, r.freed+size
+				held[room] += size + metaCost
+				live[nuid] = true
+				return nil
 			}
-			if err := batch.Error(); err != nil {
+			if err := st.Purge(ctx, jetstream.WithPurgeSubject(chunkPrefix+nuid)); err != nil {
 				return unavailable(err)
 			}
-			if got == 0 {
-				return fmt.Errorf("%w: the chunks' meta stopped coming with %d left", ErrUnavailable, left)
+			r := results[room]
+			if r == nil {
+				r = &result{}
+				results[room] = r
 			}
-			left -= min(got, left)
+			r.n, r.freed = r.n+1, r.freed+size
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Pieces no meta names: a node died between a chunk's pieces and
+		// its meta, or a purge failed. Those older than cutoff go (a chunk
+		// being stored now has younger pieces; its meta follows them).
+		err = eachLast(ctx, st, chunkPrefix+">", true, func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
+			nuid := strings.TrimPrefix(msg.Subject(), chunkPrefix)
+			if live[nuid] || !md.Timestamp.Before(cutoff) {
+				return nil
+			}
+			if err := st.Purge(ctx, jetstream.WithPurgeSubject(msg.Subject())); err != nil {
+				return unavailable(err)
+			}
+			orphans++
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	for room, r := range results {
 		report(room, r.n, r.freed)
 	}
+	if orphans > 0 {
+		report("", orphans, 0)
+	}
 	for room, rev := range counts {
 		if e, err := use.Get(ctx, useKey(room)); err == nil && e.Revision() == rev {
 			_, _ = use.Update(ctx, useKey(room), []byte(strconv.FormatInt(held[room], 10)), rev)
 		}
+	}
+	return nil
+}
+
+// eachLast calls f with the last message of every subject of st under
+// filter, each once (only its headers if headersOnly), until f fails.
+func eachLast(ctx context.Context, st jetstream.Stream, filter string, headersOnly bool, f func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
+		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy, HeadersOnly: headersOnly})
+	if err != nil {
+		return unavailable(err)
+	}
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	for left := ci.NumPending; left > 0; {
+		batch, err := cons.Fetch(int(min(left, 500)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return unavailable(err)
+		}
+		got := uint64(0)
+		for msg := range batch.Messages() {
+			got++
+			md, err := msg.Metadata()
+			if err != nil {
+				return unavailable(err)
+			}
+			if err := f(msg, md); err != nil {
+				return err
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return unavailable(err)
+		}
+		if got == 0 {
+			return fmt.Errorf("%w: %s stopped coming with %d left", ErrUnavailable, filter, left)
+		}
+		left -= min(got, left)
 	}
 	return nil
 }
