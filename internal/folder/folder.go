@@ -70,6 +70,13 @@ type Folder struct {
 
 	passed chan<- struct{} // test-only: told after each pass of Run
 
+	// links is held to make a link appear (write), and to check that a
+	// path leads through no link and then use it (read): the downloads of
+	// one pass run at once with the links it makes, and a link made
+	// between a file's check and its write would take the write out of
+	// place.
+	links sync.RWMutex
+
 	ownHTTP   bool // opts.HTTP is the folder's own
 	closeOnce sync.Once
 	closeErr  error

@@ -88,6 +88,12 @@ func (ps *passState) makeLink(p string, l stat, hasL bool, r *record) error {
 		return nil
 	}
 	full := f.full(p)
+	// No other path is checked and used meanwhile (see Folder.links).
+	f.links.Lock()
+	defer f.links.Unlock()
+	if err := f.inside(p); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		return err
 	}

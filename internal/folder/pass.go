@@ -279,6 +279,21 @@ func (f *Folder) inside(p string) error {
 	return nil
 }
 
+// makeDir makes the directory p, and its parents, with mode, where no link
+// leads the way (see Folder.links).
+func (f *Folder) makeDir(p string, mode os.FileMode) error {
+	f.links.RLock()
+	defer f.links.RUnlock()
+	if err := f.inside(p); err != nil {
+		return err
+	}
+	full := f.full(p)
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(full, mode)
+}
+
 // reconcile brings one path into agreement; changed reports a write.
 func (ps *passState) reconcile(ctx context.Context, p string) (changed bool, err error) {
 	e := ps.entry(p)
@@ -496,10 +511,7 @@ func (ps *passState) pull(ctx context.Context, p string, l stat, hasL bool, r *r
 				}
 			}
 		}
-		if err := os.MkdirAll(full, 0o755); err != nil {
-			return err
-		}
-		if err := os.Chmod(full, r.Mode); err != nil {
+		if err := f.makeDir(p, r.Mode); err != nil {
 			return err
 		}
 		ps.set(p, &entry{Rec: *r})

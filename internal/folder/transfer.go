@@ -309,13 +309,7 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 		}
 	}
 	full := f.full(p)
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		return nil, err
-	}
-	if err := roomFor(filepath.Dir(full), r.Size); err != nil {
-		return nil, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(full), tmpPrefix+"*")
+	tmp, err := f.createTemp(p, r.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +385,7 @@ func (ps *passState) download(ctx context.Context, p string, l stat, hasL bool, 
 			f.log.Warn("folder: no copy of the replaced file kept", "path", p, "err", err)
 		}
 	}
-	if err := os.Rename(tmp.Name(), full); err != nil {
+	if err := f.placeFile(p, tmp.Name()); err != nil {
 		return nil, err
 	}
 	info, err := os.Stat(full)
@@ -454,4 +448,33 @@ func conflictName(root, p, device string, t time.Time) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no free conflict-copy name for %s", p)
+}
+
+// createTemp makes p's directory and a temporary file in it, for a file
+// of size bytes, where no link leads the way (see Folder.links).
+func (f *Folder) createTemp(p string, size int64) (*os.File, error) {
+	f.links.RLock()
+	defer f.links.RUnlock()
+	if err := f.inside(p); err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(f.full(p))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := roomFor(dir, size); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, tmpPrefix+"*")
+}
+
+// placeFile renames tmp to p, where no link leads the way (see
+// Folder.links).
+func (f *Folder) placeFile(p, tmp string) error {
+	f.links.RLock()
+	defer f.links.RUnlock()
+	if err := f.inside(p); err != nil {
+		return err
+	}
+	return os.Rename(tmp, f.full(p))
 }
