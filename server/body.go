@@ -86,6 +86,34 @@ func (b *bodyReader) reserve(n int64) error {
 	return nil
 }
 
+// answerMemory is the body budget as chunks on their way to a client take
+// it (chunkstore.Budget): a chunk read into memory for an answer counts
+// against MaxBodyMemory until it is written, so that readers that do not
+// read their answers cannot hold more than request bodies can.
+//
+//lint:ignore U1000 the js build (the edge) keeps no chunks
+type answerMemory struct{ s *Server }
+
+// TryTake takes n bytes of the body budget, or reports false.
+func (a answerMemory) TryTake(n int64) bool {
+	g := &a.s.bodies
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held+n > a.s.opts.MaxBodyMemory {
+		return false
+	}
+	g.held += n
+	return true
+}
+
+// Give gives back n bytes taken.
+func (a answerMemory) Give(n int64) {
+	g := &a.s.bodies
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held -= n
+}
+
 // keep gives back what b reserved beyond n bytes: memory a body's reader
 // no longer holds.
 //

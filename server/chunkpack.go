@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/synkhq/synk/internal/chunkpack"
+	"github.com/synkhq/synk/internal/chunkstore"
 	"github.com/synkhq/synk/protocol"
 	"github.com/synkhq/synk/server/auth"
 )
@@ -161,19 +162,28 @@ func (s *Server) serveGetPack(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.WriteHeader(http.StatusOK)
 	var hdr []byte
 	sent := 0
-	s.chunks.GetMany(r.Context(), room, sums, func(i int, data []byte, err error) bool {
+	// The answer begins with the first chunk, so that a store that cannot
+	// give even that one is answered with its error.
+	s.chunks.GetMany(r.Context(), room, sums, answerMemory{s}, func(i int, data []byte, err error) bool {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			data = nil
+		case err != nil && i == 0:
+			s.chunkFailed(w, err)
+			return false
+		case errors.Is(err, chunkstore.ErrMemory):
+			return false // the rest another time, as for a full answer
 		case err != nil:
 			// The answer has begun: end it here, and the client asks
 			// again for what it lacks.
 			s.log.Error("chunk store", "err", err)
 			return false
+		}
+		if i == 0 {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.WriteHeader(http.StatusOK)
 		}
 		if i > 0 && sent+len(data) > maxPackBytes {
 			return false // the rest another time

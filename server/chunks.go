@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -163,6 +164,14 @@ func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
 		s.chunkFailed(w, err)
 		return
 	}
+	if n := int64(len(data)); s.chunks.OnDisk() || s.opts.NATS != nil {
+		// Read for this answer: counted until written.
+		if !(answerMemory{s}).TryTake(n) {
+			s.chunkFailed(w, fmt.Errorf("%w: no memory left to send a chunk of %d bytes", chunkstore.ErrMemory, n))
+			return
+		}
+		defer answerMemory{s}.Give(n)
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	// The name is the content's hash: it never changes.
@@ -247,6 +256,8 @@ func (s *Server) chunkFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeOverloaded, "the cluster's chunk store did not answer: try again"))
 	case errors.Is(err, chunkstore.ErrDiskFull):
 		writeError(w, http.StatusInsufficientStorage, protocol.Errorf(protocol.CodeOverloaded, "%v", err))
+	case errors.Is(err, chunkstore.ErrMemory):
+		writeError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeOverloaded, "%v: try again", err))
 	default:
 		s.log.Error("chunk store", "err", err)
 		writeError(w, http.StatusInternalServerError, protocol.Errorf(protocol.CodeInternal, "the chunk store failed"))

@@ -118,10 +118,11 @@ type Options struct {
 	// negative turns it off (behind a reverse proxy every client has the
 	// proxy's address).
 	MaxBodiesPerIP int
-	// MaxBodyMemory is the most bytes of HTTP request bodies held in memory
-	// by all requests together while they are read (chunks on their way to
-	// a DataDir take 32 KiB each); past it a request is answered 503 with
-	// CodeOverloaded. Default 32 MiB.
+	// MaxBodyMemory is the most bytes of HTTP bodies held in memory by all
+	// requests together: request bodies while they are read (chunks on
+	// their way to a DataDir take 32 KiB each) and chunks read for an
+	// answer until they are written. Past it a request is answered 503
+	// with CodeOverloaded, or a pack of chunks ends sooner. Default 32 MiB.
 	MaxBodyMemory int64
 
 	// Auth verifies the tokens clients present (see [auth.New]): in the

@@ -167,7 +167,7 @@ func parseServe(args []string, env func(string) (string, bool), stderr io.Writer
 	fs.IntVar(&o.Burst, "burst", 1000, "frames one connection may send at once")
 	fs.DurationVar(&o.BodyTimeout, "body-timeout", time.Minute, "bound on reading one HTTP request body")
 	fs.IntVar(&o.MaxBodiesPerIP, "max-bodies-per-ip", 16, "HTTP request bodies read at once per IP address (negative: no limit)")
-	fs.Int64Var(&o.MaxBodyMemory, "max-body-memory", 32<<20, "bytes of HTTP request bodies held in memory at once, server-wide")
+	fs.Int64Var(&o.MaxBodyMemory, "max-body-memory", 32<<20, "bytes of HTTP bodies held in memory at once, server-wide: requests being read and chunks read for answers")
 	fs.IntVar(&o.MaxConns, "max-conns", 100000, "websocket connections open at once")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 4096, "websocket connections open at once per IP address (negative: no limit)")
 	fs.StringVar(&c.nats, "nats", "", "join a cluster of nodes sharing this NATS: a comma-separated list of its servers\n(nats://a:4222,nats://b:4222,...), or \"embedded\" to run one here (empty: run alone)")

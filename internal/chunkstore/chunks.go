@@ -25,8 +25,10 @@ type Chunks interface {
 	Get(ctx context.Context, room string, sum [32]byte) ([]byte, error)
 	// GetMany reads the chunks sums in order, calling each with every one
 	// (data nil and an error wrapping fs.ErrNotExist for one the room
-	// lacks) until each returns false. It may read ahead.
-	GetMany(ctx context.Context, room string, sums [][32]byte, each func(i int, data []byte, err error) bool)
+	// lacks) until each returns false. It may read ahead. What it holds
+	// read, until each returns, it takes from mem: when mem has no room
+	// for a chunk, each gets ErrMemory for it, and no more.
+	GetMany(ctx context.Context, room string, sums [][32]byte, mem Budget, each func(i int, data []byte, err error) bool)
 	// Put stores data, whose SHA-256 the caller has checked to be sum,
 	// unless the room holds it already; it reports whether it was new.
 	Put(ctx context.Context, room string, sum [32]byte, data []byte, quota int64) (bool, error)
@@ -44,6 +46,14 @@ type Chunks interface {
 	// finished (a node died before it named them) once older than
 	// cutoff, and reports their number with room "" (bytes unknown).
 	Sweep(ctx context.Context, every time.Duration, keep func(room string) map[[32]byte]bool, cutoff time.Time, report func(room string, n int, freed int64)) error
+}
+
+// Budget is memory that many readers share, in bytes.
+type Budget interface {
+	// TryTake takes n bytes, or reports false if they are not left.
+	TryTake(n int64) bool
+	// Give gives back n bytes taken.
+	Give(n int64)
 }
 
 // Batch stores many chunks of one room at once (Chunks.Batch).
@@ -72,10 +82,24 @@ var (
 
 // GetMany reads the chunks one after another (see Chunks.GetMany): a
 // local read has no round trip to hide.
-func (cs *Store) GetMany(ctx context.Context, room string, sums [][32]byte, each func(int, []byte, error) bool) {
+// A chunk kept in memory (no directory) is shared, not read: it takes
+// nothing from mem.
+func (cs *Store) GetMany(ctx context.Context, room string, sums [][32]byte, mem Budget, each func(int, []byte, error) bool) {
 	for i, sum := range sums {
 		data, err := cs.Get(ctx, room, sum)
-		if !each(i, data, err) {
+		n := int64(len(data))
+		if cs.dir == "" {
+			n = 0
+		}
+		if n > 0 && !mem.TryTake(n) {
+			each(i, nil, fmt.Errorf("%w: no memory left to send a chunk of %d bytes", ErrMemory, n))
+			return
+		}
+		more := each(i, data, err)
+		if n > 0 {
+			mem.Give(n)
+		}
+		if !more {
 			return
 		}
 	}

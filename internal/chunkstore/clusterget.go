@@ -2,10 +2,19 @@ package chunkstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"golang.org/x/sync/semaphore"
 )
+
+// chunkRead is a chunk GetMany read ahead.
+type chunkRead struct {
+	data []byte
+	held int64 // of the request's bytes ahead, and of mem
+	err  error
+}
 
 const (
 	// metasAhead is how many chunks' meta a GetMany reads ahead.
@@ -20,8 +29,9 @@ const (
 // until each returns false. It reads ahead: the metas of the next
 // metasAhead chunks, and the bytes of as many as fit bytesAhead, so that
 // a pack costs about one JetStream round trip per window, not two per
-// chunk.
-func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, each func(i int, data []byte, err error) bool) {
+// chunk. What it reads ahead it takes from mem first; it stops where mem
+// has no room.
+func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, mem Budget, each func(i int, data []byte, err error) bool) {
 	_, st, _, err := c.open(ctx)
 	if err != nil {
 		for i := range sums {
@@ -33,17 +43,19 @@ func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, eac
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	chunks := make(chan chan chunkRead, metasAhead) // in order
+	defer func() {
+		// What was read ahead and not handed to each goes back to mem.
+		for ch := range chunks {
+			mem.Give((<-ch).held)
+		}
+	}()
 	defer wg.Wait() // every reader is done before GetMany returns
 	defer cancel()
 
 	type metaRead struct {
 		m   meta
 		err error
-	}
-	type chunkRead struct {
-		data []byte
-		held int64 // of the budget
-		err  error
 	}
 	metas := make(chan chan metaRead, metasAhead) // in order
 	wg.Go(func() {
@@ -62,7 +74,6 @@ func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, eac
 		}
 	})
 	budget := semaphore.NewWeighted(bytesAhead)
-	chunks := make(chan chan chunkRead, metasAhead) // in order
 	wg.Go(func() {
 		defer close(chunks)
 		i := 0
@@ -76,11 +87,20 @@ func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, eac
 				held = 0
 			} else if err := budget.Acquire(ctx, held); err != nil {
 				return // in order, released in order: no deadlock
+			} else if !mem.TryTake(held) {
+				budget.Release(held)
+				ch <- chunkRead{err: fmt.Errorf("%w: no memory left to send a chunk of %d bytes", ErrMemory, held)}
+				select {
+				case chunks <- ch:
+				case <-ctx.Done():
+				}
+				return
 			}
 			select {
 			case chunks <- ch:
 			case <-ctx.Done():
 				budget.Release(held)
+				mem.Give(held)
 				return
 			}
 			wg.Go(func() {
@@ -102,7 +122,8 @@ func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, eac
 		r := <-ch
 		more := each(i, r.data, r.err)
 		budget.Release(r.held)
-		if !more {
+		mem.Give(r.held)
+		if !more || r.err != nil && errors.Is(r.err, ErrMemory) {
 			return
 		}
 	}

@@ -50,7 +50,7 @@ func (c *Cluster) Sweep(ctx context.Context, every time.Duration, keep func(stri
 	orphans := 0
 	live := make(map[string]bool) // the NUIDs of the chunks kept
 	if info.State.Msgs > 0 {
-		err := eachLast(ctx, st, metaPrefix+">", false, func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
+		err := eachLast(ctx, st, metaPrefix+">", false, true, func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
 			room, sum, size, nuid, ok := parseMeta(msg.Data())
 			if !ok {
 				return nil
@@ -91,7 +91,7 @@ func (c *Cluster) Sweep(ctx context.Context, every time.Duration, keep func(stri
 		// Pieces no meta names: a node died between a chunk's pieces and
 		// its meta, or a purge failed. Those older than cutoff go (a chunk
 		// being stored now has younger pieces; its meta follows them).
-		err = eachLast(ctx, st, chunkPrefix+">", true, func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
+		err = eachLast(ctx, st, chunkPrefix+">", true, false, func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
 			nuid := strings.TrimPrefix(msg.Subject(), chunkPrefix)
 			if live[nuid] || !md.Timestamp.Before(cutoff) {
 				return nil
@@ -121,8 +121,11 @@ func (c *Cluster) Sweep(ctx context.Context, every time.Duration, keep func(stri
 }
 
 // eachLast calls f with the last message of every subject of st under
-// filter, each once (only its headers if headersOnly), until f fails.
-func eachLast(ctx context.Context, st jetstream.Stream, filter string, headersOnly bool, f func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
+// filter, each once (only its headers if headersOnly), until f fails. If
+// the messages stop coming before as many came as the stream said (some
+// deleted meanwhile, or JetStream gone quiet for 5 s), that is
+// ErrUnavailable when whole, else the end.
+func eachLast(ctx context.Context, st jetstream.Stream, filter string, headersOnly, whole bool, f func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
 		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy, HeadersOnly: headersOnly})
 	if err != nil {
@@ -133,30 +136,46 @@ func eachLast(ctx context.Context, st jetstream.Stream, filter string, headersOn
 		return unavailable(err)
 	}
 	for left := ci.NumPending; left > 0; {
-		batch, err := cons.Fetch(int(min(left, 500)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return unavailable(err)
-		}
-		got := uint64(0)
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
-				return unavailable(err)
-			}
-			if err := f(msg, md); err != nil {
-				return err
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return unavailable(err)
-		}
-		if got == 0 {
+		got, err := fetchSome(ctx, cons, int(min(left, 500)), f)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case got == 0 && !whole:
+			return nil // the rest were deleted since NumPending was read
+		case err != nil:
+			return err
+		case got == 0:
 			return fmt.Errorf("%w: %s stopped coming with %d left", ErrUnavailable, filter, left)
 		}
 		left -= min(got, left)
 	}
 	return nil
+}
+
+// fetchSome fetches up to n messages from cons, waiting at most 5 s, and
+// calls f with each until it fails; it returns how many came.
+func fetchSome(ctx context.Context, cons jetstream.Consumer, n int, f func(jetstream.Msg, *jetstream.MsgMetadata) error) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	batch, err := cons.Fetch(n, jetstream.FetchContext(ctx))
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	got := uint64(0)
+	for msg := range batch.Messages() {
+		got++
+		md, err := msg.Metadata()
+		if err != nil {
+			return got, unavailable(err)
+		}
+		if err := f(msg, md); err != nil {
+			return got, err
+		}
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return got, unavailable(err)
+	}
+	return got, nil
 }
 
 // claimSweep reports whether this node sweeps now: no sweep began within
