@@ -75,27 +75,21 @@ var errBodyMemory = errors.New("server: request bodies use the server's memory b
 
 // reserve takes n more bytes of the server's body budget.
 func (b *bodyReader) reserve(n int64) error {
-	g := &b.s.bodies
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.held+n > b.s.opts.MaxBodyMemory {
+	if !(bodyMemory{b.s}).TryTake(n) {
 		return errBodyMemory
 	}
-	g.held += n
 	b.reserved += n
 	return nil
 }
 
-// answerMemory is the body budget as chunks on their way to a client take
-// it (chunkstore.Budget): a chunk read into memory for an answer counts
-// against MaxBodyMemory until it is written, so that readers that do not
-// read their answers cannot hold more than request bodies can.
-//
-//lint:ignore U1000 the js build (the edge) keeps no chunks
-type answerMemory struct{ s *Server }
+// bodyMemory is the server's budget for HTTP bodies (MaxBodyMemory), as
+// a chunkstore.Budget: request bodies being read take from it, and so do
+// chunks read into memory for an answer until they are written, so that
+// readers that do not read their answers hold no more than senders can.
+type bodyMemory struct{ s *Server }
 
 // TryTake takes n bytes of the body budget, or reports false.
-func (a answerMemory) TryTake(n int64) bool {
+func (a bodyMemory) TryTake(n int64) bool {
 	g := &a.s.bodies
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -107,7 +101,7 @@ func (a answerMemory) TryTake(n int64) bool {
 }
 
 // Give gives back n bytes taken.
-func (a answerMemory) Give(n int64) {
+func (a bodyMemory) Give(n int64) {
 	g := &a.s.bodies
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -287,7 +287,7 @@ func TestCluster_chunkPackMemory(t *testing.T) {
 	opts := func() *Options {
 		return &Options{MaxChunk: 1 << 20, MaxBodyMemory: 6 << 20, ChunkQuota: 1 << 30}
 	}
-	_, hsA, _ := nodeWith(t, url, opts())
+	sA, hsA, _ := nodeWith(t, url, opts())
 	_, hsB, _ := nodeWith(t, url, opts())
 	chunks := make([][]byte, 15)
 	for i := range chunks {
@@ -316,39 +316,49 @@ func TestCluster_chunkPackMemory(t *testing.T) {
 		}
 	}
 	type answer struct {
-		code int
-		body string
+		k, code int
+		body    string
 	}
 	answers := make(chan answer, 2)
 	for k := range more {
 		go func() {
 			resp, err := http.Post(a+"put", "application/octet-stream", bytes.NewReader(packOf(more[k]...)))
 			if err != nil {
-				answers <- answer{0, err.Error()}
+				answers <- answer{k, 0, err.Error()}
 				return
 			}
 			defer resp.Body.Close()
 			body, err := io.ReadAll(resp.Body)
 			if err != nil {
-				answers <- answer{0, err.Error()}
+				answers <- answer{k, 0, err.Error()}
 				return
 			}
-			answers <- answer{resp.StatusCode, string(body)}
+			answers <- answer{k, resp.StatusCode, string(body)}
 		}()
 	}
-	stored := 0
+	var refused []int
 	for range more {
 		an := <-answers
 		switch {
 		case an.code == 200:
-			stored++
 		case an.code == 503 && strings.Contains(an.body, "bytes of request bodies"):
+			refused = append(refused, an.k)
 		default:
 			t.Errorf("concurrent put = %d %s, want 200 or 503 for memory", an.code, an.body)
 		}
 	}
-	if stored == 0 {
-		t.Error("neither concurrent put was stored")
+	// Both answered: the budget is whole again, and a refused pack sent
+	// alone is stored.
+	sA.bodies.mu.Lock()
+	held := sA.bodies.held
+	sA.bodies.mu.Unlock()
+	if held != 0 {
+		t.Errorf("the body budget holds %d after the answers, want 0", held)
+	}
+	for _, k := range refused {
+		if code, body := rawDo(t, a+"put", "POST", packOf(more[k]...), ""); code != 200 {
+			t.Errorf("refused pack sent again alone = %d %s", code, body)
+		}
 	}
 }
 
@@ -386,7 +396,7 @@ func TestChunks_answerMemory(t *testing.T) {
 				defer s.bodies.mu.Unlock()
 				return s.bodies.held
 			}
-			mem := answerMemory{s}
+			mem := bodyMemory{s}
 			// Others hold all but 10 KiB.
 			if !mem.TryTake(budget - 10<<10) {
 				t.Fatal("the budget is not free")

@@ -166,7 +166,7 @@ func (s *Server) serveGetPack(w http.ResponseWriter, r *http.Request) {
 	sent := 0
 	// The answer begins with the first chunk, so that a store that cannot
 	// give even that one is answered with its error.
-	s.chunks.GetMany(r.Context(), room, sums, answerMemory{s}, func(i int, data []byte, err error) bool {
+	s.chunks.GetMany(r.Context(), room, sums, bodyMemory{s}, func(i int, data []byte, err error) bool {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			data = nil

@@ -166,11 +166,11 @@ func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
 	}
 	if n := int64(len(data)); s.chunks.OnDisk() || s.opts.NATS != nil {
 		// Read for this answer: counted until written.
-		if !(answerMemory{s}).TryTake(n) {
+		if !(bodyMemory{s}).TryTake(n) {
 			s.chunkFailed(w, fmt.Errorf("%w: no memory left to send a chunk of %d bytes", chunkstore.ErrMemory, n))
 			return
 		}
-		defer answerMemory{s}.Give(n)
+		defer bodyMemory{s}.Give(n)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
