@@ -76,8 +76,9 @@ func (e *httpError) Error() string {
 }
 
 // overloadedTries is how often a request the server refused as overloaded
-// (429 or 503: its budget for request bodies was used up) is sent, with
-// a growing pause, before the refusal is the answer.
+// (429 or 503: its budget for HTTP bodies was used up, or its JetStream
+// did not answer) is sent, with a growing pause, before the refusal is
+// the answer.
 const overloadedTries = 8
 
 // do sends a request, again after a pause while the server answers that
