@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -155,23 +154,23 @@ func (s *Server) serveGetChunk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, err := s.chunks.Get(r.Context(), room, sum)
-	if errors.Is(err, fs.ErrNotExist) {
-		writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "room %q holds no chunk %s", room, r.PathValue("hash")))
-		return
-	}
-	if err != nil {
-		s.chunkFailed(w, err)
-		return
-	}
-	if n := int64(len(data)); s.chunks.OnDisk() || s.opts.NATS != nil {
-		// Read for this answer: counted until written.
-		if !(bodyMemory{s}).TryTake(n) {
-			s.chunkFailed(w, fmt.Errorf("%w: no memory left to send a chunk of %d bytes", chunkstore.ErrMemory, n))
-			return
+	// Through GetMany, which counts what it read against the body budget
+	// until this answer is written.
+	s.chunks.GetMany(r.Context(), room, [][32]byte{sum}, bodyMemory{s}, func(_ int, data []byte, err error) bool {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			writeError(w, http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "room %q holds no chunk %s", room, r.PathValue("hash")))
+		case err != nil:
+			s.chunkFailed(w, err)
+		default:
+			writeChunk(w, r, data)
 		}
-		defer bodyMemory{s}.Give(n)
-	}
+		return false
+	})
+}
+
+// writeChunk answers a chunk's GET with data.
+func writeChunk(w http.ResponseWriter, r *http.Request, data []byte) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	// The name is the content's hash: it never changes.

@@ -239,9 +239,6 @@ func (c *Cluster) Get(ctx context.Context, room string, sum [32]byte) ([]byte, e
 	return c.read(ctx, st, room, sum, m)
 }
 
-// errNotExist is a chunk the room lacks.
-var errNotExist = fs.ErrNotExist
-
 // read reads the pieces of the chunk whose meta is m.
 func (c *Cluster) read(ctx context.Context, st jetstream.Stream, room string, sum [32]byte, m meta) ([]byte, error) {
 	if int64(m.info.Size) > c.maxChunk || m.info.Size > 1<<40 || m.info.NUID == "" {

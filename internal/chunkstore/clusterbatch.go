@@ -1,6 +1,7 @@
 package chunkstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -186,7 +187,7 @@ func (b *clusterBatch) settle() error {
 			// Unsure (an answer lost) or failed: the meta decides. Ours
 			// with every piece: stored; ours without: taken back, if still
 			// this copy's; another's or none: this copy goes.
-			failed = cmpOr(pieceErr, metaErr)
+			failed = cmp.Or(pieceErr, metaErr)
 			if m, err := readMeta(ctx, st, b.room, p.sum); err == nil && m.info.NUID == p.nuid {
 				if pieceErr == nil {
 					b.bytes, b.stored = b.bytes+p.size, b.stored+1
@@ -212,16 +213,6 @@ func (b *clusterBatch) settle() error {
 
 // settleWait bounds the wait for a batch's acknowledgements.
 const settleWait = 30 * time.Second
-
-// cmpOr returns the first non-nil error.
-func cmpOr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // wait returns a publish's outcome; nil f is an error.
 func wait(ctx context.Context, f jetstream.PubAckFuture) error {

@@ -1,9 +1,11 @@
 package chunkstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"golang.org/x/sync/semaphore"
@@ -105,7 +107,7 @@ func (c *Cluster) GetMany(ctx context.Context, room string, sums [][32]byte, mem
 			}
 			wg.Go(func() {
 				if mr.err != nil || mr.m.seq == 0 {
-					ch <- chunkRead{err: cmpOr(mr.err, errNotExist)}
+					ch <- chunkRead{err: cmp.Or(mr.err, fs.ErrNotExist)}
 					return
 				}
 				data, err := c.read(ctx, st, room, sum, mr.m)
