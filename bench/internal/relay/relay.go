@@ -69,11 +69,13 @@ func (rl *Relay) pipe(dst, src net.Conn, n *atomic.Int64) {
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
-			if _, werr := dst.Write(buf[:k]); werr != nil {
-				break
-			}
+			// Counted before they go on: whoever got them sees them
+			// counted.
 			if n != nil {
 				n.Add(int64(k))
+			}
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				break
 			}
 		}
 		if err != nil {
