@@ -235,9 +235,12 @@ func parseMeta(data []byte) (room string, sum [32]byte, size int64, nuid string,
 		return "", sum, 0, "", false
 	}
 	rh, hh, found := strings.Cut(info.Name, "/")
+	if !found || len(hh) != 64 {
+		return "", sum, 0, "", false
+	}
 	r, err1 := hex.DecodeString(rh)
 	_, err2 := hex.Decode(sum[:], []byte(hh))
-	if !found || err1 != nil || err2 != nil || len(hh) != 64 || info.NUID == "" || info.Size > 1<<40 {
+	if err1 != nil || err2 != nil || info.NUID == "" || info.Size > 1<<40 {
 		return "", sum, 0, "", false
 	}
 	return string(r), sum, int64(info.Size), info.NUID, true
