@@ -120,6 +120,7 @@ func TestCluster_startTogether(t *testing.T) {
 func TestCluster_catchUpOffJanitor(t *testing.T) {
 	t.Parallel()
 	url := runNATS(t, true)
+	mute := runNATS(t, false) // JetStream requests there get no answer at all (started first: it stops after the node)
 	conn, px, reconnected := proxiedNATS(t, strings.TrimPrefix(url, "nats://"))
 	s, hs := testServer(t, &Options{NATS: conn, Rate: -1,
 		Timeout: 2 * time.Second, PingInterval: 200 * time.Millisecond}) // a cut would come within 2 s, even on a busy machine
@@ -129,7 +130,6 @@ func TestCluster_catchUpOffJanitor(t *testing.T) {
 	ada := dialPeer(t, hs, "ada")
 	ada.join("w", false)
 
-	mute := runNATS(t, false) // JetStream requests there get no answer at all
 	hole, err := nats.Connect(mute)
 	if err != nil {
 		t.Fatal(err)

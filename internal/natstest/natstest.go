@@ -25,6 +25,37 @@ func Run(t testing.TB, js bool) string {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("NATS did not start")
 	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	t.Cleanup(func() { settle(ns, js); ns.Shutdown(); ns.WaitForShutdown() })
 	return ns.ClientURL()
+}
+
+// settle waits, at most settleWait, until no client is connected and no
+// JetStream API request is being served. A request that makes a stream
+// and is served while the server shuts down leaves that stream's file
+// store (and its goroutines) running after Shutdown: the stream joins
+// the account after shutdown has stopped the account's streams. A synk
+// server that closes mid-request (its context cancelled) leaves such a
+// request behind; so the last client must be gone and its requests
+// served first. NATS tells no one when that happens, so this polls.
+func settle(ns *natsserver.Server, js bool) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(settleWait)
+	for time.Now().Before(deadline) {
+		if ns.NumClients() == 0 && (!js || inflight(ns) == 0) {
+			return
+		}
+		<-tick.C
+	}
+}
+
+const settleWait = 10 * time.Second
+
+// inflight is the number of JetStream API requests ns is serving.
+func inflight(ns *natsserver.Server) uint64 {
+	info, err := ns.Jsz(nil)
+	if err != nil {
+		return 0
+	}
+	return info.API.Inflight
 }
