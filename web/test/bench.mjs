@@ -25,9 +25,14 @@ try {
   if (parts.includes("join")) {
     // Cold: a browser with an empty cache. Warm: the same browser again
     // (a returning visitor, with the client's files in its HTTP cache).
-    const readyAt = async (context, i) => {
+    // DWELL (ms): how long the first visit stays on the page before it
+    // closes; the browser may keep the compiled client in its code cache
+    // only after it ran a while.
+    const dwell = Number(process.env.DWELL || 0);
+    const readyAt = async (context, i, stay = 0) => {
       const p = await openWorld(context, synk.url, "load" + i, "L" + i);
       const t = await p.evaluate(() => window.synkWorld.readyAt);
+      if (stay > 0) await p.waitForTimeout(stay);
       await p.close();
       return t;
     };
@@ -35,7 +40,7 @@ try {
     for (let i = 0; i < 5; i++) {
       const b = await launchBrowser();
       try {
-        cold.push(await readyAt(b.context, i));
+        cold.push(await readyAt(b.context, i, dwell));
         for (let j = 0; j < 2; j++) warm.push(await readyAt(b.context, i));
       } finally {
         await b.close();
@@ -45,7 +50,7 @@ try {
       xs.sort((a, b) => a - b);
       return `${name} median ${xs[(xs.length - 1) >> 1].toFixed(0)} ms [${xs[0].toFixed(0)}–${xs.at(-1).toFixed(0)}]`;
     };
-    console.log(`page load → joined room (world demo; 5 fresh browsers, then each twice again): ${report("cold", cold)}, ${report("warm", warm)}`);
+    console.log(`page load → joined room (world demo; 5 fresh browsers, then each twice again${dwell ? `, the first visit ${dwell} ms long` : ""}): ${report("cold", cold)}, ${report("warm", warm)}`);
   }
   if (parts.includes("rtt")) {
 
