@@ -258,18 +258,16 @@ func (c *Cluster) read(ctx context.Context, st jetstream.Stream, room string, su
 			return nil, unavailable(err)
 		}
 		for uint64(len(data)) < m.info.Size {
-			batch, err := cons.Fetch(int(m.info.Chunks), jetstream.FetchMaxWait(5*time.Second))
-			if err != nil {
-				return nil, unavailable(err)
-			}
-			n := 0
-			for msg := range batch.Messages() {
-				if data, n = append(data, msg.Data()...), n+1; uint64(len(data)) > m.info.Size {
-					return nil, fmt.Errorf("%w: a chunk's pieces pass its size", ErrStore)
+			// The request's context ends the wait: a client gone or a
+			// server closing does not wait out the fetch.
+			n, err := fetchSome(ctx, cons, int(m.info.Chunks), func(msg jetstream.Msg, _ *jetstream.MsgMetadata) error {
+				if data = append(data, msg.Data()...); uint64(len(data)) > m.info.Size {
+					return fmt.Errorf("%w: a chunk's pieces pass its size", ErrStore)
 				}
-			}
-			if err := batch.Error(); err != nil {
-				return nil, unavailable(err)
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 			if n == 0 {
 				return nil, c.lost(ctx, st, room, sum, jetstream.ErrMsgNotFound)
